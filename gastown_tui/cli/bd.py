@@ -1,0 +1,254 @@
+"""`bd`: the beads command line (bd's subset that Gas Town and its agents use)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from gastown_tui.cli.common import (
+    CliContext,
+    bead_line,
+    emit_json,
+    extract_global_flags,
+    run,
+    split_csv,
+)
+
+pass_cli = click.make_pass_decorator(CliContext)
+GLOBAL_FLAGS = {"--json": False, "--actor": True, "--rig": True, "--town": True, "--db": True}
+
+
+def scope_prefix(cli: CliContext) -> str:
+    """The prefix bd works on: --rig, else the rig whose directory we are in, else hq."""
+    town = cli.town()
+    if cli.rig_option:
+        return town.rig(cli.rig_option).prefix
+    rig = town.rig_at(cli.cwd)
+    return rig.prefix if rig else "hq"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def bd() -> None:
+    """Beads: the town's issue store. Global flags (anywhere on the line): --json, --actor NAME,
+    --rig RIG, --town DIR. Inside <town>/<rig>/ bd works on that rig's prefix; at the town root
+    on hq."""
+
+
+@bd.command()
+@click.argument("title_words", nargs=-1)
+@click.option("--title", "title_opt", help="Title (instead of the positional words).")
+@click.option("-t", "--type", "issue_type", default="task", show_default=True)
+@click.option("-p", "--priority", default="2", show_default=True, help="0-4 or P0-P4.")
+@click.option("-d", "--description", default=None)
+@click.option("--body-file", type=click.File("r"), help="Read the description from a file (- for stdin).")
+@click.option("-a", "--assignee", default="")
+@click.option("-l", "--labels", multiple=True, help="Comma-separated labels.")
+@click.option("--parent", default=None, help="Make a child of this bead (id P.N).")
+@click.option("--deps", multiple=True, help="id, blocks:X, depends-on:X, discovered-from:X ...")
+@click.option("--id", "bead_id", default=None, help="Explicit id.")
+@click.option("--ephemeral", is_flag=True, help="A wisp (<prefix>-wisp-...).")
+@click.option("--defer", default=None, help="Hide from ready work until this RFC3339 time.")
+@click.option("--due", default=None)
+@click.option("--notes", default=None)
+@click.option("--silent", is_flag=True, help="Print only the new id.")
+@pass_cli
+def create(cli: CliContext, title_words: tuple[str, ...], title_opt: str | None, issue_type: str,
+           priority: str, description: str | None, body_file, assignee: str,
+           labels: tuple[str, ...], parent: str | None, deps: tuple[str, ...],
+           bead_id: str | None, ephemeral: bool, defer: str | None, due: str | None,
+           notes: str | None, silent: bool) -> None:
+    """Create a bead."""
+    title = title_opt or " ".join(title_words)
+    if body_file is not None:
+        description = body_file.read()
+    dep_pairs: list[tuple[str, str]] = []
+    for spec in split_csv(deps):
+        kind, _, target = spec.partition(":")
+        if not target:
+            dep_pairs.append(("blocks", kind))
+        elif kind == "blocks":
+            dep_pairs.append(("blocks-reverse", target))
+        elif kind in ("depends-on", "blocked-by"):
+            dep_pairs.append(("blocks", target))
+        else:
+            dep_pairs.append((kind, target))
+    fields = {k: v for k, v in {"defer_until": defer, "due_at": due, "notes": notes}.items() if v}
+    store = cli.store()
+    issue = store.create(title, prefix=scope_prefix(cli), description=description or "",
+                         issue_type=issue_type, priority=priority, assignee=assignee,
+                         labels=split_csv(labels), parent=parent, deps=dep_pairs,
+                         bead_id=bead_id, ephemeral=ephemeral, fields=fields)
+    if cli.json_output:
+        emit_json(issue, schema=True)
+    elif silent:
+        click.echo(issue["id"])
+    else:
+        click.echo(f"✓ Created issue: {issue['id']}\n  Title: {issue['title']}\n"
+                   f"  Priority: P{issue['priority']}\n  Status: {issue['status']}")
+
+
+@bd.command(name="list")
+@click.option("-s", "--status", "statuses", multiple=True, help="Comma-separated statuses.")
+@click.option("--all", "include_all", is_flag=True, help="Include closed and pinned beads.")
+@click.option("-t", "--type", "types", multiple=True)
+@click.option("-a", "--assignee", default=None)
+@click.option("--no-assignee", is_flag=True)
+@click.option("-l", "--label", "labels", multiple=True, help="Must have all of these.")
+@click.option("--label-any", multiple=True)
+@click.option("--exclude-label", multiple=True)
+@click.option("--parent", default=None)
+@click.option("--id", "ids", multiple=True)
+@click.option("-p", "--priority", type=int, default=None)
+@click.option("--include-infra", is_flag=True, help="Include agent, rig, role and message beads.")
+@click.option("-n", "--limit", type=int, default=50, show_default=True, help="0 for all.")
+@click.option("--sort", default="priority", show_default=True)
+@click.option("--flat", is_flag=True, help="Accepted for compatibility; output is always flat.")
+@click.option("--ready", "ready_only", is_flag=True, help="Only ready work.")
+@click.option("--any-prefix", is_flag=True, help="Every rig and the town, not just this scope.")
+@pass_cli
+def list_cmd(cli: CliContext, statuses, include_all, types, assignee, no_assignee, labels,
+             label_any, exclude_label, parent, ids, priority, include_infra, limit, sort, flat,
+             ready_only, any_prefix) -> None:
+    """List beads (open and in progress by default)."""
+    store = cli.store()
+    prefixes = None if (any_prefix or ids) else [scope_prefix(cli)]
+    if ready_only:
+        issues = store.ready(prefixes=prefixes, limit=limit)
+    else:
+        issues = store.list_issues(
+            prefixes=prefixes, statuses=split_csv(statuses) or None, include_all=include_all,
+            issue_types=split_csv(types) or None, assignee=assignee, no_assignee=no_assignee,
+            labels=split_csv(labels), label_any=split_csv(label_any),
+            exclude_labels=split_csv(exclude_label), parent=parent, ids=split_csv(ids) or None,
+            priority=priority, include_infra=include_infra or bool(split_csv(labels)),
+            limit=limit, sort=sort)
+    if cli.json_output:
+        emit_json(issues)
+        return
+    if not issues:
+        click.echo("No issues found.")
+    for issue in issues:
+        click.echo(bead_line(issue))
+
+
+@bd.command()
+@click.argument("ids", nargs=-1, required=True)
+@pass_cli
+def show(cli: CliContext, ids: tuple[str, ...]) -> None:
+    """Show beads with their dependencies, dependents and comments."""
+    store = cli.store()
+    details = [store.details(bead_id) for bead_id in ids]
+    if cli.json_output:
+        emit_json(details)
+        return
+    for d in details:
+        click.echo(bead_line(d))
+        for key in ("created_at", "updated_at", "closed_at", "close_reason", "assignee", "owner"):
+            if d.get(key):
+                click.echo(f"  {key}: {d[key]}")
+        if d.get("description"):
+            click.echo("\n" + "\n".join("  " + line for line in d["description"].splitlines()))
+        for dep in d.get("dependencies", []):
+            click.echo(f"  → {dep['dependency_type']}: {dep['id']} [{dep['status']}] {dep['title']}")
+        for dep in d.get("dependents", []):
+            click.echo(f"  ← {dep['dependency_type']}: {dep['id']} [{dep['status']}] {dep['title']}")
+        for c in d.get("comments", []):
+            click.echo(f"  💬 {c['author']} {c['created_at']}: {c['text']}")
+        click.echo("")
+
+
+@bd.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.option("-s", "--status", default=None)
+@click.option("--claim", is_flag=True, help="Atomically take the bead (open → in_progress, you).")
+@click.option("-a", "--assignee", default=None)
+@click.option("--title", default=None)
+@click.option("-d", "--description", default=None)
+@click.option("--notes", default=None)
+@click.option("--append-notes", default=None)
+@click.option("--add-label", multiple=True)
+@click.option("--remove-label", multiple=True)
+@click.option("--set-labels", default=None, help="Replace all labels (comma-separated).")
+@click.option("-p", "--priority", default=None)
+@click.option("-t", "--type", "issue_type", default=None)
+@click.option("--defer", default=None)
+@click.option("--due", default=None)
+@click.option("--metadata", default=None, help="JSON object.")
+@pass_cli
+def update(cli: CliContext, ids, status, claim, assignee, title, description, notes, append_notes,
+           add_label, remove_label, set_labels, priority, issue_type, defer, due, metadata) -> None:
+    """Update beads."""
+    changes = {k: v for k, v in {
+        "status": status, "assignee": assignee, "title": title, "description": description,
+        "notes": notes, "priority": priority, "issue_type": issue_type, "defer_until": defer,
+        "due_at": due, "metadata": metadata}.items() if v is not None}
+    store = cli.store()
+    out = [store.update(bead_id, changes=changes, append_notes=append_notes,
+                        add_labels=split_csv(add_label), remove_labels=split_csv(remove_label),
+                        set_labels=split_csv([set_labels]) if set_labels is not None else None,
+                        claim=claim) for bead_id in ids]
+    if cli.json_output:
+        emit_json(out)
+    else:
+        for issue in out:
+            click.echo(f"✓ Updated {issue['id']}: {issue['title']}")
+
+
+@bd.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.option("-r", "--reason", "reasons", multiple=True, help="One per id, or one for all.")
+@click.option("-f", "--force", is_flag=True, help="Close despite open children or blockers.")
+@pass_cli
+def close(cli: CliContext, ids, reasons, force) -> None:
+    """Close beads (and land convoys whose work is all closed)."""
+    from gastown_tui.ops import beads as bead_ops
+
+    closed, landed = bead_ops.close(cli.town(), cli.store(), list(ids), reasons=list(reasons),
+                                    force=force)
+    if cli.json_output:
+        emit_json(closed)
+        return
+    for issue in closed:
+        click.echo(f"✓ Closed {issue['id']}: {issue.get('close_reason', '')}")
+    for convoy in landed:
+        click.echo(f"🚚 Convoy landed: {convoy['id']} {convoy['title']}")
+
+
+@bd.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--reason", default=None)
+@pass_cli
+def reopen(cli: CliContext, ids, reason) -> None:
+    """Reopen closed beads."""
+    from gastown_tui.ops import beads as bead_ops
+
+    out = bead_ops.reopen(cli.town(), cli.store(), list(ids), reason=reason)
+    if cli.json_output:
+        emit_json(out)
+    else:
+        for issue in out:
+            click.echo(f"↻ Reopened {issue['id']}: {issue['title']}")
+
+
+def _make_ctx(args: list[str]) -> tuple[list[str], CliContext]:
+    rest, found = extract_global_flags(args, GLOBAL_FLAGS)
+    import os
+
+    env_json = os.environ.get("BD_JSON", "").lower() in ("1", "true", "yes")
+    town = found.get("--town")
+    if not town and found.get("--db"):
+        town = str(Path(found["--db"]).resolve().parent.parent)
+    return rest, CliContext(town_option=town, json_output=bool(found.get("--json")) or env_json,
+                            actor=found.get("--actor"), rig_option=found.get("--rig"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from gastown_tui.cli import bd_more  # noqa: F401  (registers the remaining verbs)
+
+    code = run(bd, argv, _make_ctx, "bd")
+    if argv is None:
+        sys.exit(code)
+    return code

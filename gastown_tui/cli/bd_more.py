@@ -1,0 +1,317 @@
+"""bd verbs beyond the basics: ready, blocked, dep, label, comments, search, export, import."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gastown_tui.cli.bd import bd, pass_cli, scope_prefix
+from gastown_tui.cli.common import CliContext, bead_line, emit_json, split_csv
+from gastown_tui.town.errors import GasTownError
+
+
+@bd.command()
+@click.option("-n", "--limit", type=int, default=100, show_default=True, help="0 for all.")
+@click.option("-s", "--sort", default="priority", show_default=True,
+              type=click.Choice(["priority", "hybrid", "oldest"]))
+@click.option("-a", "--assignee", default=None)
+@click.option("-u", "--unassigned", is_flag=True)
+@click.option("-t", "--type", "types", multiple=True)
+@click.option("-l", "--label", "labels", multiple=True)
+@click.option("--label-any", multiple=True)
+@click.option("--exclude-label", multiple=True)
+@click.option("--exclude-type", multiple=True)
+@click.option("--parent", default=None)
+@click.option("--include-deferred", is_flag=True)
+@click.option("--include-ephemeral", is_flag=True)
+@click.option("--claim", is_flag=True, help="Atomically claim the first ready bead.")
+@click.option("--any-prefix", is_flag=True)
+@pass_cli
+def ready(cli: CliContext, limit, sort, assignee, unassigned, types, labels, label_any,
+          exclude_label, exclude_type, parent, include_deferred, include_ephemeral, claim,
+          any_prefix) -> None:
+    """Beads ready to work on: open, unblocked, not deferred, not infrastructure."""
+    store = cli.store()
+    prefixes = None if any_prefix else [scope_prefix(cli)]
+    issues = store.ready(prefixes=prefixes, limit=0 if claim else limit, sort=sort,
+                         assignee=assignee, unassigned=unassigned,
+                         issue_types=split_csv(types) or None, labels=split_csv(labels),
+                         label_any=split_csv(label_any), exclude_labels=split_csv(exclude_label),
+                         exclude_types=split_csv(exclude_type), parent=parent,
+                         include_deferred=include_deferred, include_ephemeral=include_ephemeral)
+    if claim:
+        for issue in issues:
+            try:
+                claimed = store.update(issue["id"], claim=True)
+            except GasTownError:
+                continue  # someone else took it between the query and the claim
+            if cli.json_output:
+                emit_json(claimed, schema=True)
+            else:
+                click.echo(f"✓ Claimed {claimed['id']}: {claimed['title']}")
+            return
+        raise GasTownError("no ready work to claim", fix="see 'bd blocked' for what is waiting")
+    if cli.json_output:
+        emit_json(issues)
+        return
+    if not issues:
+        click.echo("No ready work.")
+    for issue in issues:
+        click.echo(bead_line(issue))
+
+
+@bd.command()
+@click.option("--parent", default=None)
+@click.option("--any-prefix", is_flag=True)
+@pass_cli
+def blocked(cli: CliContext, parent, any_prefix) -> None:
+    """Beads that are blocked, with what blocks them."""
+    store = cli.store()
+    issues = store.blocked(prefixes=None if any_prefix else [scope_prefix(cli)], parent=parent)
+    if cli.json_output:
+        emit_json(issues)
+        return
+    if not issues:
+        click.echo("Nothing is blocked.")
+    for issue in issues:
+        click.echo(f"{bead_line(issue)}\n    blocked by: {', '.join(issue['blocked_by'])}")
+
+
+@bd.group()
+def dep() -> None:
+    """Dependencies between beads (A depends on B)."""
+
+
+@dep.command(name="add")
+@click.argument("issue_id")
+@click.argument("depends_on", required=False)
+@click.option("-t", "--type", "dep_type", default="blocks", show_default=True)
+@click.option("--blocked-by", default=None)
+@click.option("--depends-on", "depends_on_opt", default=None)
+@click.option("--no-cycle-check", is_flag=True)
+@pass_cli
+def dep_add(cli: CliContext, issue_id, depends_on, dep_type, blocked_by, depends_on_opt,
+            no_cycle_check) -> None:
+    """Make ISSUE_ID depend on DEPENDS_ON."""
+    target = depends_on or blocked_by or depends_on_opt
+    if not target:
+        raise click.UsageError("name the bead it depends on")
+    result = cli.store().add_dependency(issue_id, target, dep_type,
+                                        check_cycle=not no_cycle_check)
+    if cli.json_output:
+        emit_json({**result, "status": "added"}, schema=True)
+    else:
+        click.echo(f"✓ {issue_id} now depends on {target} ({dep_type})")
+
+
+@dep.command(name="remove")
+@click.argument("issue_id")
+@click.argument("depends_on")
+@pass_cli
+def dep_remove(cli: CliContext, issue_id, depends_on) -> None:
+    """Remove the dependency of ISSUE_ID on DEPENDS_ON."""
+    result = cli.store().remove_dependency(issue_id, depends_on)
+    if cli.json_output:
+        emit_json(result, schema=True)
+    else:
+        click.echo(f"✓ Removed {issue_id} → {depends_on}")
+
+
+dep.add_command(dep_remove, name="rm")
+
+
+@dep.command(name="list")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--direction", type=click.Choice(["down", "up"]), default="down", show_default=True)
+@click.option("-t", "--type", "dep_type", default=None)
+@pass_cli
+def dep_list(cli: CliContext, ids, direction, dep_type) -> None:
+    """What beads depend on (down) or what depends on them (up)."""
+    store = cli.store()
+    if len(ids) > 1 and direction == "down":
+        records = [r for i in ids for r in store.dependency_records(i)
+                   if dep_type is None or r["type"] == dep_type]
+        if cli.json_output:
+            emit_json(records)
+        else:
+            for r in records:
+                click.echo(f"{r['issue_id']} → {r['depends_on_id']} ({r['type']})")
+        return
+    details = store.details(ids[0])
+    key = "dependencies" if direction == "down" else "dependents"
+    items = [d for d in details.get(key, []) if dep_type is None or d["dependency_type"] == dep_type]
+    if cli.json_output:
+        emit_json(items)
+        return
+    for item in items:
+        click.echo(f"{item['dependency_type']}: {bead_line(item)}")
+
+
+@bd.group()
+def label() -> None:
+    """Labels on beads."""
+
+
+@label.command(name="add")
+@click.argument("issue_id")
+@click.argument("labels", nargs=-1, required=True)
+@pass_cli
+def label_add(cli: CliContext, issue_id, labels) -> None:
+    store = cli.store()
+    for lab in split_csv(labels):
+        store.add_label(issue_id, lab)
+    _labels_out(cli, store, issue_id)
+
+
+@label.command(name="remove")
+@click.argument("issue_id")
+@click.argument("labels", nargs=-1, required=True)
+@pass_cli
+def label_remove(cli: CliContext, issue_id, labels) -> None:
+    store = cli.store()
+    store.get(issue_id)
+    for lab in split_csv(labels):
+        store.remove_label(issue_id, lab)
+    _labels_out(cli, store, issue_id)
+
+
+@label.command(name="list")
+@click.argument("issue_id")
+@pass_cli
+def label_list(cli: CliContext, issue_id) -> None:
+    store = cli.store()
+    store.get(issue_id)
+    _labels_out(cli, store, issue_id)
+
+
+def _labels_out(cli: CliContext, store, issue_id: str) -> None:
+    labels = store.labels_of(issue_id)
+    if cli.json_output:
+        emit_json(labels)
+    else:
+        click.echo(f"{issue_id}: {', '.join(labels) or '(no labels)'}")
+
+
+@bd.group(invoke_without_command=True)
+@click.argument("issue_id", required=False)
+@click.pass_context
+def comments(ctx: click.Context, issue_id: str | None) -> None:
+    """List a bead's comments (`bd comments ID`) or add one (`bd comments add ID TEXT`)."""
+    if ctx.invoked_subcommand is None:
+        if not issue_id:
+            raise click.UsageError("name the bead: bd comments ID")
+        cli: CliContext = ctx.obj
+        store = cli.store()
+        store.get(issue_id)
+        items = store.comments_of(issue_id)
+        if cli.json_output:
+            emit_json(items)
+        else:
+            for c in items:
+                click.echo(f"{c['created_at']} {c['author']}: {c['text']}")
+
+
+@comments.command(name="add")
+@click.argument("issue_id")
+@click.argument("text", nargs=-1)
+@click.option("-a", "--author", default=None)
+@click.option("-f", "--file", "file_", type=click.File("r"), default=None)
+@pass_cli
+def comments_add(cli: CliContext, issue_id, text, author, file_) -> None:
+    body = file_.read() if file_ is not None else " ".join(text)
+    comment = cli.store().add_comment(issue_id, body, author=author)
+    if cli.json_output:
+        emit_json(comment, schema=True)
+    else:
+        click.echo(f"✓ Comment added to {issue_id}")
+
+
+# Gas Town also accepts `bd comments ID add` ordering in scripts; the group form covers `add`.
+comments.allow_interspersed_args = False
+
+
+@bd.command()
+@click.argument("query")
+@click.option("--open-only", is_flag=True)
+@click.option("-n", "--limit", type=int, default=50, show_default=True)
+@click.option("--any-prefix", is_flag=True)
+@pass_cli
+def search(cli: CliContext, query, open_only, limit, any_prefix) -> None:
+    """Find beads whose id, title or description contains QUERY."""
+    issues = cli.store().search(query, prefixes=None if any_prefix else [scope_prefix(cli)],
+                                include_closed=not open_only, limit=limit)
+    if cli.json_output:
+        emit_json(issues)
+        return
+    if not issues:
+        click.echo("No issues found.")
+    for issue in issues:
+        click.echo(bead_line(issue))
+
+
+@bd.command(name="export")
+@click.option("-o", "--output", default=None, help="Write to FILE (atomically) instead of stdout.")
+@click.option("--all", "include_all", is_flag=True, help="Include wisps, templates and infra.")
+@click.option("--include-infra", is_flag=True)
+@click.option("--any-prefix", is_flag=True, help="Every rig and the town.")
+@pass_cli
+def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) -> None:
+    """Write bd JSONL: one issue per line with labels, dependencies and comments."""
+    from gastown_tui.town.store.jsonl import export_to
+
+    store = cli.store()
+    prefixes = None if any_prefix else [scope_prefix(cli)]
+    if output is None:
+        export_to(store, sys.stdout, prefixes=prefixes, include_all=include_all,
+                  include_infra=include_infra)
+        return
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(output)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            count = export_to(store, fh, prefixes=prefixes, include_all=include_all,
+                              include_infra=include_infra)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    if cli.json_output:
+        emit_json({"path": str(target), "issues": count}, schema=True)
+    else:
+        click.echo(f"✓ Exported {count} issues to {target}", err=True)
+
+
+@bd.command(name="import")
+@click.argument("source", default="-")
+@click.option("--dry-run", is_flag=True)
+@pass_cli
+def import_cmd(cli: CliContext, source: str, dry_run: bool) -> None:
+    """Import bd JSONL (a file, or - for stdin) or a Gas Town backup folder. Bad lines are
+    reported with their number and the rest is imported; running it twice changes nothing."""
+    from gastown_tui.town.store.jsonl import import_jsonl
+
+    store = cli.store()
+    if source == "-":
+        report = import_jsonl(store, "-", dry_run=dry_run, lines=sys.stdin.buffer)
+    else:
+        report = import_jsonl(store, source, dry_run=dry_run)
+    for file_label, number, problem in report.errors:
+        click.echo(f"warning: {file_label}:{number}: {problem}", err=True)
+    for dep_problem in report.skipped_dependencies:
+        click.echo(f"warning: dependency skipped: {dep_problem}", err=True)
+    if cli.json_output:
+        emit_json(report.as_json(), schema=True)
+    else:
+        prefix = "(dry run) " if dry_run else ""
+        click.echo(f"{prefix}Imported from {report.source}: {len(report.created)} created, "
+                   f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+                   f"{len(report.stale_skipped)} stale skipped, {len(report.errors)} bad lines")
+    if report.errors:
+        raise click.exceptions.Exit(3)

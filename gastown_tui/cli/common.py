@@ -1,0 +1,140 @@
+"""What every command line shares: finding the town, one-line errors, bd's JSON shapes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gastown_tui.town.errors import GasTownError, NoTownError
+from gastown_tui.town.layout import Town
+
+
+@dataclass
+class CliContext:
+    town_option: str | None = None
+    json_output: bool = False
+    actor: str | None = None
+    rig_option: str | None = None
+    cwd: Path = field(default_factory=Path.cwd)
+    _town: Town | None = None
+
+    def town(self) -> Town:
+        if self._town is None:
+            self._town = Town.find(self.cwd, self.town_option)
+        return self._town
+
+    def town_or_none(self) -> Town | None:
+        try:
+            return self.town()
+        except NoTownError:
+            return None
+
+    def store(self, actor: str | None = None):
+        from gastown_tui.ops.context import default_actor, open_store
+
+        return open_store(self.town(), actor or self.actor or default_actor())
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False)
+
+
+def emit_json(obj: Any, *, schema: bool = False) -> None:
+    """bd prints arrays as they are and injects schema_version into objects."""
+    if schema and isinstance(obj, dict):
+        obj = {"schema_version": 1, **obj}
+    click.echo(dumps(obj))
+
+
+def fail(exc: GasTownError, *, as_json: bool) -> int:
+    if as_json:
+        sys.stderr.write(json.dumps({"schema_version": 1, "error": str(exc), "code": exc.code})
+                         + "\n")
+    else:
+        sys.stderr.write(f"Error: {exc}\n")
+    return exc.exit_code
+
+
+def extract_global_flags(argv: Sequence[str], names: dict[str, bool]) -> tuple[list[str], dict[str, Any]]:
+    """Pull global flags out of argv wherever they stand (agents write `bd show x --json`).
+
+    `names` maps a flag to whether it takes a value. Everything after `--` is left alone."""
+    rest: list[str] = []
+    found: dict[str, Any] = {}
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        key, _, inline = arg.partition("=")
+        if key in names:
+            if names[key]:
+                if inline:
+                    found[key] = inline
+                elif i + 1 < len(args):
+                    found[key] = args[i + 1]
+                    i += 1
+                else:
+                    raise click.UsageError(f"{key} needs a value")
+            else:
+                found[key] = True
+            i += 1
+            continue
+        rest.append(arg)
+        i += 1
+    return rest, found
+
+
+def run(group: click.Group, argv: Sequence[str] | None, make_ctx: Callable[[list[str]], tuple[list[str], CliContext]],
+        prog: str) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    ctx_obj = CliContext()
+    try:
+        args, ctx_obj = make_ctx(args)
+        group.main(args=args, prog_name=prog, obj=ctx_obj, standalone_mode=False)
+        return 0
+    except GasTownError as exc:
+        return fail(exc, as_json=ctx_obj.json_output)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("Aborted.\n")
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); quietly stop like other CLI tools.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def split_csv(values: Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or ():
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+STATUS_ICON = {"closed": "✓", "in_progress": "▶", "hooked": "▶", "blocked": "✗", "deferred": "❄",
+               "pinned": "📌"}
+
+
+def bead_line(issue: dict[str, Any]) -> str:
+    icon = STATUS_ICON.get(issue.get("status", ""), "○")
+    who = f" @{issue['assignee']}" if issue.get("assignee") else ""
+    labels = f" [{', '.join(issue['labels'])}]" if issue.get("labels") else ""
+    return (f"{icon} {issue['id']} [P{issue.get('priority', 2)}] [{issue.get('issue_type', 'task')}]"
+            f" {issue.get('status', '')}{who} - {issue['title']}{labels}")

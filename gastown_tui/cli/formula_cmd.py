@@ -1,0 +1,233 @@
+"""`gt formula list|show`: browse the formulas visible from a town and one of its rigs."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gastown_tui.formulas.resolve import FormulaLibrary
+from gastown_tui.formulas.resolved import ResolvedFormula
+from gastown_tui.town.errors import GasTownError, NoTownError, UnknownRigError, ValidationError
+
+TOWN_MARKER = Path("mayor") / "town.json"
+
+
+def find_town_root(start: Path | None = None) -> Path | None:
+    """The town holding `start` (default: cwd), else `$GT_ROOT`, else None."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / TOWN_MARKER).is_file():
+            return folder
+    env = os.environ.get("GT_ROOT")
+    if env:
+        root = Path(env).expanduser()
+        if not (root / TOWN_MARKER).is_file():
+            raise NoTownError(
+                f"GT_ROOT={env} is not a town (no {TOWN_MARKER})",
+                fix="unset GT_ROOT or point it at a town",
+            )
+        return root
+    return None
+
+
+def _town_root(ctx: click.Context) -> Path | None:
+    obj = ctx.obj
+    if obj is not None and hasattr(obj, "town_or_none"):
+        town = obj.town_or_none()
+        return None if town is None else Path(town.root)
+    # Until the gt root group provides its context object, find the town ourselves.
+    return find_town_root()
+
+
+def _library(ctx: click.Context, rig: str | None) -> FormulaLibrary:
+    root = _town_root(ctx)
+    if rig is not None:
+        if root is None:
+            raise NoTownError(
+                f"--rig {rig}: not inside a town", fix="run from inside a town or set GT_ROOT"
+            )
+        library = FormulaLibrary(root, rig)  # validates the name before it touches a path
+        if not (root / rig).is_dir():
+            raise UnknownRigError(f"no rig named {rig!r} in {root}", fix="gt rig list")
+        return library
+    return FormulaLibrary(root)
+
+
+def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError(
+                f"--var {pair!r}: expected KEY=VALUE", fix="e.g. --var issue=gt-a3f"
+            )
+        values[key.strip()] = value
+    return values
+
+
+def _first_line(text: str, limit: int = 72) -> str:
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+rig_option = click.option("--rig", metavar="NAME", help="Also see the formulas of this rig.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group("formula")
+def formula() -> None:
+    """Formulas: the workflow templates molecules are made from."""
+
+
+@formula.command("list")
+@rig_option
+@json_option
+@click.pass_context
+def list_formulas(ctx: click.Context, rig: str | None, as_json: bool) -> None:
+    """List the formulas visible here (rig, then town, then shipped)."""
+    library = _library(ctx, rig)
+    rows: list[dict[str, Any]] = []
+    for source in library.sources():
+        try:
+            model = library.load(source.name).model
+            kind, description = model.type or "", _first_line(model.description)
+        except GasTownError as exc:
+            # One broken file must not hide the others; show it, with its error.
+            kind, description = "invalid", str(exc)
+        rows.append(
+            {
+                "name": source.name,
+                "type": kind,
+                "description": description,
+                "source": source.tier,
+                "path": str(source.path),
+            }
+        )
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("No formulas found.")
+        return
+    width = max(len(r["name"]) for r in rows)
+    click.echo(f"{'NAME':<{width}}  {'TYPE':<9}  {'SOURCE':<7}  DESCRIPTION")
+    for r in rows:
+        click.echo(f"{r['name']:<{width}}  {r['type']:<9}  {r['source']:<7}  {r['description']}")
+
+
+@formula.command("show")
+@click.argument("name")
+@click.option(
+    "--var", "pairs", multiple=True, metavar="KEY=VALUE", help="Fill a variable (repeatable)."
+)
+@rig_option
+@json_option
+@click.pass_context
+def show_formula(
+    ctx: click.Context, name: str, pairs: tuple[str, ...], rig: str | None, as_json: bool
+) -> None:
+    """Show a formula resolved: its variables and its steps in order, with their needs."""
+    values = _parse_vars(pairs)
+    library = _library(ctx, rig)
+    # Showing is for reading: required variables without a value stay as {{placeholders}}.
+    resolved = library.resolve(name, values, require_all=False)
+    for warning in resolved.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        click.echo(json.dumps(show_json(resolved), indent=2))
+    else:
+        click.echo(show_text(resolved))
+
+
+def show_json(resolved: ResolvedFormula) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": resolved.name,
+        "type": resolved.type,
+        "description": resolved.description,
+        "source": resolved.source,
+        "path": resolved.path,
+        "vars": {
+            name: {"description": v.description, "required": v.required, "default": v.default}
+            for name, v in resolved.vars.items()
+        },
+        "steps": [
+            {"id": s.id, "title": s.title, "description": s.description, "needs": list(s.needs)}
+            for s in resolved.steps
+        ],
+    }
+    if resolved.type == "convoy":
+        data["inputs"] = {
+            name: {
+                "description": i.description,
+                "type": i.type,
+                "required": i.required,
+                "required_unless": list(i.required_unless),
+                "default": i.default,
+            }
+            for name, i in resolved.inputs.items()
+        }
+        data["legs"] = [
+            {"id": leg.id, "title": leg.title, "focus": leg.focus, "description": leg.description}
+            for leg in resolved.legs
+        ]
+        syn = resolved.synthesis
+        data["synthesis"] = (
+            None
+            if syn is None
+            else {
+                "title": syn.title,
+                "description": syn.description,
+                "depends_on": list(syn.depends_on),
+            }
+        )
+    if resolved.type == "aspect":
+        data["aspects"] = [a.model_dump() for a in resolved.aspects]
+        data["advice"] = [a.model_dump(by_alias=True) for a in resolved.advice]
+    return data
+
+
+def show_text(resolved: ResolvedFormula) -> str:
+    lines = [f"{resolved.name}  ({resolved.type}, {resolved.source}: {resolved.path})"]
+    if resolved.description.strip():
+        lines += ["", resolved.description.strip()]
+    if resolved.vars:
+        lines += ["", "Vars:"]
+        for name, var in resolved.vars.items():
+            if var.required:
+                detail = "required"
+            else:
+                detail = f"default {json.dumps(var.default)}" if var.default is not None else ""
+            value = resolved.values.get(name)
+            shown = f" = {json.dumps(value)}" if value is not None else ""
+            lines.append(f"  {name}{shown}  [{detail}]  {_first_line(var.description)}".rstrip())
+    if resolved.inputs:
+        lines += ["", "Inputs:"]
+        for name, spec in resolved.inputs.items():
+            unless = f" (unless {', '.join(spec.required_unless)})" if spec.required_unless else ""
+            need = "required" if spec.required else "optional"
+            lines.append(f"  {name}  [{need}{unless}]  {_first_line(spec.description)}")
+    if resolved.steps:
+        lines += ["", "Template:" if resolved.type == "expansion" else "Steps:"]
+        for number, step in enumerate(resolved.steps, 1):
+            needs = f"  (needs {', '.join(step.needs)})" if step.needs else ""
+            lines.append(f"  {number:>2}. {step.id}: {step.display_title}{needs}")
+    if resolved.legs:
+        lines += ["", "Legs (parallel):"]
+        lines += [f"  - {leg.id}: {leg.title or leg.id}  - {leg.focus}" for leg in resolved.legs]
+    if resolved.synthesis is not None:
+        deps = ", ".join(resolved.synthesis.depends_on) or "all legs"
+        lines += ["", f"Synthesis: {resolved.synthesis.title} (after {deps})"]
+    if resolved.advice:
+        lines += ["", "Advice:"]
+        for rule in resolved.advice:
+            inserted = [f"before {s.id}" for s in rule.before_steps]
+            inserted += [f"after {s.id}" for s in rule.after_steps]
+            lines.append(f"  {rule.target or '(pointcuts)'}: {', '.join(inserted)}")
+    if resolved.aspects:
+        lines += ["", "Aspects (parallel):"]
+        lines += [f"  - {a.id}: {a.title or a.id}" for a in resolved.aspects]
+    return "\n".join(lines)

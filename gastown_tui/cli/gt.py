@@ -1,0 +1,96 @@
+"""`gt`: the Gas Town command line for people and for agents running inside tmux."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from gastown_tui.cli.common import CliContext, dumps, extract_global_flags, run
+
+pass_cli = click.make_pass_decorator(CliContext)
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gastown-tui", prog_name="gt")
+def gt() -> None:
+    """Gas Town: a town of AI coding agents. Global flag: --town DIR (else the town is found
+    from the current directory upward, then GT_ROOT)."""
+
+
+def echo_json(obj) -> None:
+    click.echo(dumps(obj))
+
+
+@gt.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--name", default=None, help="Town name (default: the directory name).")
+@click.option("--owner", default=None, help="Owner e-mail (default: git config user.email).")
+@json_option
+def install(directory: Path, name: str | None, owner: str | None, as_json: bool) -> None:
+    """Create a town in DIRECTORY (idempotent on an existing town)."""
+    from gastown_tui.ops.install import install as do_install
+
+    result = do_install(directory, name=name, owner=owner)
+    if as_json:
+        echo_json({"root": str(result.root), "name": result.name, "created": result.created})
+    elif result.created:
+        click.echo(f"✓ Created town {result.name!r} at {result.root}\n"
+                   f"  Next: cd {result.root} && gt rig add <name> <git-url-or-path>")
+    else:
+        click.echo(f"✓ Town {result.name!r} at {result.root} is already installed (checked)")
+
+
+@gt.command()
+@json_option
+@pass_cli
+def status(cli: CliContext, as_json: bool) -> None:
+    """The town at a glance: rigs, agents, hooks, mail, convoys."""
+    from gastown_tui.ops.status import town_status
+
+    data = town_status(cli.town(), cli.store())
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"Town {data['name']} ({data['root']})  owner: {data['owner'] or '-'}")
+    click.echo(f"Beads: {data['beads']['open']} open, {data['beads']['ready']} ready")
+    for agent in data["agents"]:
+        click.echo(f"  {agent['address'] or agent['bead']}: {agent['state'] or '-'}"
+                   f"{'  hook ' + agent['hook_bead'] if agent['hook_bead'] else ''}"
+                   f"{'  ✉ ' + str(agent['unread_mail']) if agent['unread_mail'] else ''}")
+    if not data["rigs"]:
+        click.echo("No rigs yet: gt rig add <name> <git-url-or-path>")
+    for rig in data["rigs"]:
+        click.echo(f"Rig {rig['name']} ({rig['prefix']}): {rig['polecats']} polecats, "
+                   f"MQ {rig['mq']['pending']} pending")
+        for agent in rig["agents"]:
+            click.echo(f"  {agent['address']}: {agent['state'] or '-'}"
+                       f"{'  hook ' + agent['hook_bead'] if agent['hook_bead'] else ''}")
+    for convoy in data["convoys"]:
+        click.echo(f"🚚 {convoy['id']} {convoy['title']}: {convoy['completed']}/{convoy['total']}")
+
+
+def _make_ctx(args: list[str]) -> tuple[list[str], CliContext]:
+    rest, found = extract_global_flags(args, {"--town": True})
+    return rest, CliContext(town_option=found.get("--town"), json_output="--json" in rest)
+
+
+def _register() -> None:
+    from gastown_tui.cli import gt_convoy, gt_hook, gt_mail, gt_rig  # noqa: F401
+
+    try:
+        from gastown_tui.cli.formula_cmd import formula
+    except ImportError:  # the formula library is optional for the rest of gt
+        return
+    gt.add_command(formula)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _register()
+    code = run(gt, argv, _make_ctx, "gt")
+    if argv is None:
+        sys.exit(code)
+    return code

@@ -1,0 +1,26 @@
+"""Shared plumbing for verbs: open the town's store as an actor, resolve prefixes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from gastown_tui.town.layout import Town
+from gastown_tui.town.store import BeadStore
+
+
+def default_actor() -> str:
+    """bd's actor: BEADS_ACTOR, then BD_ACTOR, then GT_ROLE, then the user name."""
+    for var in ("BEADS_ACTOR", "BD_ACTOR", "GT_ROLE"):
+        value = os.environ.get(var)
+        if value:
+            return value
+    return os.environ.get("USER") or "overseer"
+
+
+def open_store(town: Town, actor: str | None = None) -> BeadStore:
+    return BeadStore(town.db_path, actor=actor if actor is not None else default_actor())
+
+
+def store_path(town_root: Path) -> Path:
+    return Path(town_root) / ".beads" / "beads.db"

@@ -1,0 +1,128 @@
+"""Mail: beads in the town store labelled gt:message; open is unread, closed is archived."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from gastown_tui.town.errors import BeadNotFoundError, ValidationError
+from gastown_tui.town.events import log_event
+from gastown_tui.town.layout import Town
+from gastown_tui.town.names import normalize_mail_address
+from gastown_tui.town.store import BeadStore
+
+PRIORITY_NAMES = {0: "urgent", 1: "high", 2: "normal", 3: "low", 4: "low"}
+MSG_TYPES = ("task", "escalation", "scavenge", "notification", "reply")
+
+
+def _label_value(labels: list[str], key: str) -> str:
+    for label in labels:
+        if label.startswith(key + ":"):
+            return label[len(key) + 1:]
+    return ""
+
+
+def as_message(bead: dict[str, Any]) -> dict[str, Any]:
+    labels = bead.get("labels", [])
+    return {
+        "id": bead["id"], "from": _label_value(labels, "from"), "to": bead.get("assignee", ""),
+        "subject": bead["title"], "body": bead.get("description", ""),
+        "timestamp": bead["created_at"],
+        "read": bead["status"] == "closed" or "read" in labels,
+        "archived": bead["status"] == "closed",
+        "priority": PRIORITY_NAMES.get(bead.get("priority", 2), "normal"),
+        "type": _label_value(labels, "msg-type") or "notification",
+        "thread_id": _label_value(labels, "thread"),
+        "reply_to": _label_value(labels, "reply-to"),
+        "cc": [lab[3:] for lab in labels if lab.startswith("cc:")],
+    }
+
+
+def send(town: Town, store: BeadStore, to: str, subject: str, body: str = "", *,
+         sender: str | None = None, priority: int = 2, msg_type: str = "notification",
+         cc: list[str] | None = None, reply_to: str | None = None) -> dict[str, Any]:
+    if not subject.strip():
+        raise ValidationError("mail needs a subject", fix="pass -s 'subject'")
+    if msg_type not in MSG_TYPES:
+        raise ValidationError(f"unknown message type {msg_type!r}", fix=f"use {', '.join(MSG_TYPES)}")
+    recipient = normalize_mail_address(to)
+    from_addr = normalize_mail_address(sender) if sender else _self_identity(store)
+    thread = f"thread-{secrets.token_hex(6)}"
+    if reply_to:
+        original = store.get(reply_to)
+        thread = _label_value(original.get("labels", []), "thread") or thread
+    labels = ["gt:message", f"from:{from_addr}", f"msg-type:{msg_type}", f"thread:{thread}"]
+    if reply_to:
+        labels.append(f"reply-to:{reply_to}")
+    for addr in cc or []:
+        labels.append(f"cc:{normalize_mail_address(addr)}")
+    # bd's built-in message type keeps mail out of ready work; the gt:message label is the key.
+    bead = store.create(subject, prefix="hq", description=body, assignee=recipient,
+                        issue_type="message",
+                        priority=priority, labels=labels, fields={"sender": from_addr})
+    log_event(town.root, "mail", actor=from_addr,
+              payload={"to": recipient, "subject": subject, "id": bead["id"]})
+    return as_message(bead)
+
+
+def _self_identity(store: BeadStore) -> str:
+    try:
+        return normalize_mail_address(store.actor)
+    except ValidationError:
+        return "overseer"
+
+
+def identity(address: str | None, store: BeadStore) -> str:
+    return normalize_mail_address(address) if address else _self_identity(store)
+
+
+def inbox(store: BeadStore, address: str, *, include_read: bool = True,
+          include_archived: bool = False) -> list[dict[str, Any]]:
+    statuses = None if include_archived else ["open", "hooked", "in_progress"]
+    beads = store.list_issues(labels=["gt:message"], assignee=address, statuses=statuses,
+                              include_all=include_archived, include_infra=True, limit=0,
+                              sort="oldest", counts=False)
+    cc = store.list_issues(labels=["gt:message", f"cc:{address}"], statuses=statuses,
+                           include_all=include_archived, include_infra=True, limit=0,
+                           sort="oldest", counts=False)
+    seen = {b["id"] for b in beads}
+    beads.extend(b for b in cc if b["id"] not in seen)
+    messages = [as_message(b) for b in beads]
+    if not include_read:
+        messages = [m for m in messages if not m["read"]]
+    return messages
+
+
+def resolve(store: BeadStore, address: str, ref: str) -> str:
+    """A message id, or a 1-based index into the inbox as `gt mail inbox` numbers it."""
+    if ref.isdigit():
+        messages = inbox(store, address)
+        index = int(ref)
+        if not 1 <= index <= len(messages):
+            raise BeadNotFoundError(f"no message #{index} in {address}'s inbox ({len(messages)} messages)",
+                                    fix="see 'gt mail inbox'")
+        return messages[index - 1]["id"]
+    bead = store.get(ref)
+    if "gt:message" not in bead.get("labels", []):
+        raise ValidationError(f"{ref} is not a mail message", fix="see 'gt mail inbox'")
+    return ref
+
+
+def read(store: BeadStore, address: str, ref: str) -> dict[str, Any]:
+    msg_id = resolve(store, address, ref)
+    bead = store.get(msg_id)
+    if "read" not in bead.get("labels", []) and bead["status"] != "closed":
+        store.add_label(msg_id, "read")
+        bead = store.get(msg_id)
+    return as_message(bead)
+
+
+def archive(town: Town, store: BeadStore, address: str, refs: list[str]) -> list[str]:
+    ids = [resolve(store, address, ref) for ref in refs]
+    done = []
+    for msg_id in ids:
+        if store.get(msg_id)["status"] != "closed":
+            store.set_status(msg_id, "closed", reason="archived", force=True)
+        done.append(msg_id)
+    log_event(town.root, "mail_archive", actor=address, payload={"ids": done})
+    return done

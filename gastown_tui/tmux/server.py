@@ -1,0 +1,456 @@
+"""The town's tmux server, driven by one short `tmux` call per operation.
+
+Every call is an argument list (`tmux -u -L <socket> ...`); no shell ever reads our text. The
+one command string there is, the program a new pane runs, is built by `_command_string`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from gastown_tui.tmux import proctree
+from gastown_tui.tmux.socket import sanitize, socket_name, tmux_argv, tmux_sequence_argv
+from gastown_tui.tmux.text import chunks, sanitize_text
+from gastown_tui.town.errors import TmuxError
+
+CHUNK_SIZE = 512  # characters per `send-keys -l`, as Gas Town: long nudges go in pieces
+ENTER_ATTEMPTS = 3  # Enter is re-sent when the pane did not react (gastown-reference §4 step 8)
+CALL_TIMEOUT = 10.0
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_BAD_SESSION_CHARS = re.compile(r"[\s:.=\x00-\x1f\x7f]")
+_NO_SERVER = ("no server running", "error connecting to")
+_NO_TARGET = ("can't find", "no such session", "no such window", "no such pane")
+_SESSION_FORMAT = "\t".join(
+    [
+        "#{session_name}",
+        "#{session_created}",
+        "#{session_activity}",
+        "#{session_attached}",
+        "#{window_active}",
+        "#{pane_active}",
+        "#{pane_id}",
+        "#{pane_pid}",
+        "#{pane_dead}",
+        "#{pane_current_command}",  # last: the only field that may contain odd characters
+    ]
+)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """One session and its active pane. `attached` counts clients, the observer included."""
+
+    name: str
+    created: int
+    activity: int
+    attached: int
+    pane_id: str
+    pane_pid: int
+    pane_dead: bool
+    pane_current_command: str
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What happened to a nudge: sent at all, and did the pane react to the final Enter."""
+
+    delivered: bool
+    verified: bool
+    detail: str
+
+
+def not_installed_error() -> TmuxError:
+    return TmuxError(
+        "tmux is not installed",
+        fix="install it with your package manager, e.g. apt-get install tmux",
+    )
+
+
+def no_server_error(socket: str) -> TmuxError:
+    return TmuxError(
+        f"the town's tmux server is not running (socket {socket})",
+        fix="start an agent first, e.g. gt mayor start",
+    )
+
+
+def session_target(name: str) -> str:
+    """Exact-match session target: plain `-t gt-a` would also match a session `gt-abc`."""
+    return f"={name}"
+
+
+def pane_target(target: str) -> str:
+    """A pane target from a session name, or `target` unchanged when it already is one.
+
+    `=name` alone is not a valid *pane* target in tmux 3.3 ("can't find pane"), `=name:` is:
+    the session's current window and its active pane.
+    """
+    if target.startswith(("%", "$", "@", "=")) or ":" in target:
+        return target
+    return f"={target}:"
+
+
+def capture_args(target: str, lines: int | None, colours: bool, join: bool) -> list[str]:
+    """`capture-pane -p [-e] [-J] -t TARGET [-S -N]`: the visible screen, plus N history lines."""
+    args = ["capture-pane", "-p"]
+    if colours:
+        args.append("-e")
+    if join:
+        args.append("-J")
+    args += ["-t", pane_target(target)]
+    if lines is not None:
+        args += ["-S", f"-{max(0, int(lines))}"]
+    return args
+
+
+def split_output(text: str) -> list[str]:
+    """tmux ends every output line with a newline; the list has no empty last item for it."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _command_string(argv: Sequence[str]) -> str:
+    """The one place a command line is quoted: the string tmux hands to `/bin/sh -c`.
+
+    tmux starts a pane given ONE command argument as `sh -c <string>`. Every element of `argv`
+    is quoted with `shlex.quote` (single quotes, POSIX rules) and the line starts with `exec`,
+    so the shell only undoes our quoting and then replaces itself with argv[0]: `$(...)`, `;`,
+    quotes, `#` and newlines in any element reach the program literally, and no shell stays
+    behind as the pane process (its pid is the agent's, which the process-tree kill relies on).
+    """
+    if not argv:
+        raise ValueError("cannot start a pane without a program")
+    if argv[0].startswith("-"):
+        raise ValueError(f"program name {argv[0]!r} starts with '-'")
+    if any("\x00" in arg for arg in argv):
+        raise ValueError("a command argument contains a NUL byte")
+    return "exec " + " ".join(shlex.quote(arg) for arg in argv)
+
+
+def _default_lock_dir(socket: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"gastown-tui-{os.getuid()}" / "nudge-locks" / socket
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
+    """Poll `condition` until it holds or `timeout` seconds pass; the last answer wins."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if condition():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll)
+
+
+class TownTmux:
+    """Operations on one town's tmux server (`tmux -L <socket>`)."""
+
+    def __init__(self, socket: str, *, lock_dir: Path | None = None) -> None:
+        self.socket = socket
+        self.lock_dir = lock_dir if lock_dir is not None else _default_lock_dir(sanitize(socket))
+
+    @classmethod
+    def for_town(cls, town_root: Path, *, lock_dir: Path | None = None) -> TownTmux:
+        return cls(socket_name(town_root), lock_dir=lock_dir)
+
+    def __repr__(self) -> str:
+        return f"TownTmux(socket={self.socket!r})"
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @staticmethod
+    def available() -> bool:
+        """True when a `tmux` binary is on PATH."""
+        return shutil.which("tmux") is not None
+
+    def _exec(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+        # TMUX/TMUX_PANE describe the user's own server when we run inside tmux; -L already
+        # picks ours, and dropping them keeps tmux from resolving anything against theirs.
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        try:
+            return subprocess.run(
+                argv,
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                stdin=subprocess.DEVNULL,
+                env=env,
+                timeout=CALL_TIMEOUT,
+                check=False,
+            )
+        except FileNotFoundError:
+            raise not_installed_error() from None
+        except subprocess.TimeoutExpired:
+            raise TmuxError(
+                f"tmux (socket {self.socket}) did not answer within {CALL_TIMEOUT:.0f} s",
+                fix=f"check it with tmux -L {self.socket} ls, or stop it with gt down",
+            ) from None
+
+    def call(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run one tmux command; the caller inspects the result."""
+        return self._exec(tmux_argv(self.socket, *args))
+
+    def run(self, *args: str) -> str:
+        """Run one tmux command and return its output; failures become a TmuxError."""
+        proc = self.call(*args)
+        if proc.returncode != 0:
+            raise self._failure(args, proc.stderr)
+        return proc.stdout
+
+    def _failure(self, args: Sequence[str], stderr: str) -> TmuxError:
+        message = stderr.strip().splitlines()[-1] if stderr.strip() else "unknown error"
+        if any(marker in stderr for marker in _NO_SERVER):
+            return no_server_error(self.socket)
+        if any(marker in stderr for marker in _NO_TARGET):
+            return TmuxError(
+                f"tmux cannot find it: {message}",
+                fix=f"list the sessions with tmux -L {self.socket} ls",
+            )
+        return TmuxError(
+            f"tmux {args[0] if args else ''} failed: {message}",
+            fix=f"check the server with tmux -L {self.socket} ls",
+        )
+
+    @staticmethod
+    def _no_server(proc: subprocess.CompletedProcess[str]) -> bool:
+        return proc.returncode != 0 and any(m in proc.stderr for m in _NO_SERVER)
+
+    def is_running(self) -> bool:
+        return self.call("list-sessions", "-F", "#{session_id}").returncode == 0
+
+    # -- sessions -------------------------------------------------------------------------
+
+    def has_session(self, name: str) -> bool:
+        return self.call("has-session", "-t", session_target(name)).returncode == 0
+
+    def new_session(
+        self,
+        name: str,
+        cwd: Path | str,
+        argv: Sequence[str],
+        env: Mapping[str, str] | None = None,
+        width: int = 200,
+        height: int = 50,
+    ) -> str:
+        """Start `argv` in a new detached session; returns the pane id (`%N`).
+
+        One tmux call runs new-session, then sets `remain-on-exit` and `window-size latest`:
+        the server finishes the sequence before it notices a child exiting, so even a program
+        that dies at once leaves its pane (and its last words) for diagnosis.
+        """
+        if not name or name.startswith("-") or _BAD_SESSION_CHARS.search(name):
+            raise TmuxError(
+                f"invalid tmux session name {name!r}",
+                fix="use letters, digits, '-' and '_' only",
+            )
+        if not Path(cwd).is_dir():
+            raise TmuxError(
+                f"working directory {cwd} does not exist", fix="create it or choose another one"
+            )
+        env_args: list[str] = []
+        for key, value in sorted((env or {}).items()):
+            if not _ENV_NAME.match(key) or "\x00" in value:
+                raise TmuxError(
+                    f"invalid environment variable {key!r}",
+                    fix="use names of letters, digits and '_' and values without NUL",
+                )
+            env_args += ["-e", f"{key}={value}"]
+        if self.has_session(name):
+            raise self._duplicate(name)
+        window = f"{session_target(name)}:"
+        create = ["new-session", "-d", "-P", "-F", "#{pane_id}", "-s", name, "-c", str(cwd)]
+        create += [*env_args, "-x", str(width), "-y", str(height), "--", _command_string(argv)]
+        proc = self._exec(
+            tmux_sequence_argv(
+                self.socket,
+                create,
+                ["set-option", "-t", window, "remain-on-exit", "on"],
+                ["set-option", "-w", "-t", window, "window-size", "latest"],
+            )
+        )
+        if proc.returncode != 0:
+            if "duplicate session" in proc.stderr:
+                raise self._duplicate(name)
+            self.call("kill-session", "-t", session_target(name))  # never leave a half-made one
+            raise self._failure(["new-session"], proc.stderr)
+        return proc.stdout.strip().splitlines()[0]
+
+    def _duplicate(self, name: str) -> TmuxError:
+        return TmuxError(
+            f"tmux session {name} already exists",
+            fix=f"stop it first (tmux -L {self.socket} kill-session -t ={name}) or pick another name",
+        )
+
+    def list_sessions(self) -> list[SessionInfo]:
+        """Every session with its active pane, from one `list-panes -a`; no server gives []."""
+        proc = self.call("list-panes", "-a", "-F", _SESSION_FORMAT)
+        if self._no_server(proc):
+            return []
+        if proc.returncode != 0:
+            raise self._failure(["list-panes"], proc.stderr)
+        found: dict[str, SessionInfo] = {}
+        for row in split_output(proc.stdout):
+            fields = row.split("\t", 9)
+            if len(fields) != 10:
+                continue
+            name, created, activity, attached, win_active, pane_active = fields[:6]
+            info = SessionInfo(
+                name=name,
+                created=int(created or 0),
+                activity=int(activity or 0),
+                attached=int(attached or 0),
+                pane_id=fields[6],
+                pane_pid=int(fields[7] or 0),
+                pane_dead=fields[8] == "1",
+                pane_current_command=fields[9],
+            )
+            # The first pane stands in until the active pane of the active window shows up.
+            if name not in found or (win_active == "1" and pane_active == "1"):
+                found[name] = info
+        return list(found.values())
+
+    def kill_session(self, name: str, grace: float = 2.0) -> bool:
+        """Stop the session and every process started in it; False when there was none.
+
+        Order as Gas Town: panes must not linger (`remain-on-exit off`, pane-died hook removed
+        so a deliberate stop is not logged as a crash), SIGTERM deepest-first, `grace`
+        seconds, SIGKILL, and only then `kill-session`.
+        """
+        proc = self.call(
+            "list-panes", "-s", "-t", session_target(name), "-F", "#{window_id} #{pane_pid}"
+        )
+        if proc.returncode != 0:
+            if self._no_server(proc) or any(m in proc.stderr for m in _NO_TARGET):
+                return False
+            raise self._failure(["list-panes"], proc.stderr)
+        windows: list[str] = []
+        pids: list[int] = []
+        for row in split_output(proc.stdout):
+            window_id, _, pid = row.partition(" ")
+            if window_id not in windows:
+                windows.append(window_id)
+            if pid.isdigit():
+                pids.append(int(pid))
+        commands = [["set-option", "-w", "-t", w, "remain-on-exit", "off"] for w in windows]
+        commands.append(["set-hook", "-u", "-t", session_target(name), "pane-died"])
+        self._exec(tmux_sequence_argv(self.socket, *commands))
+        proctree.terminate_tree(pids, grace=grace)
+        # The session usually closed by itself when its last pane died; that is fine.
+        self.call("kill-session", "-t", session_target(name))
+        return True
+
+    def kill_server(self) -> bool:
+        """Stop the town's whole tmux server; False when it was not running."""
+        proc = self.call("kill-server")
+        if proc.returncode != 0 and not self._no_server(proc):
+            raise self._failure(["kill-server"], proc.stderr)
+        return proc.returncode == 0
+
+    # -- panes ----------------------------------------------------------------------------
+
+    def capture(
+        self, target: str, lines: int | None = None, colours: bool = False, join: bool = True
+    ) -> list[str]:
+        """The pane's visible screen (plus `lines` lines of history); `colours` keeps SGR codes."""
+        return split_output(self.run(*capture_args(target, lines, colours, join)))
+
+    def resolve_pane(self, target: str) -> tuple[str, str]:
+        """(pane id, session name) of `target`; TmuxError when there is no such pane."""
+        out = self.run(
+            "display-message", "-p", "-t", pane_target(target), "#{pane_id}\t#{session_name}"
+        )
+        pane, _, session = out.strip().partition("\t")
+        # display-message prints the format, empty, instead of failing for a missing target.
+        if not pane:
+            raise TmuxError(
+                f"no tmux session or pane {target}",
+                fix=f"list the sessions with tmux -L {self.socket} ls",
+            )
+        return pane, session
+
+    @contextmanager
+    def _session_lock(self, session: str, timeout: float) -> Iterator[None]:
+        """One nudge at a time per session, across threads and processes (flock)."""
+        self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Sanitized for the file system, hashed so names differing only in case stay distinct.
+        digest = hashlib.sha256(session.encode()).hexdigest()[:8]
+        path = self.lock_dir / f"{sanitize(session)}-{digest}.lock"
+        with open(path, "a+b") as handle:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise TmuxError(
+                            f"another message to {session} is still being delivered",
+                            fix="try again in a moment",
+                        ) from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def send_literal_text(
+        self,
+        target: str,
+        text: str | bytes,
+        *,
+        settle: float = 0.6,
+        escape: bool = True,
+        verify_timeout: float = 2.0,
+        lock_timeout: float = 30.0,
+    ) -> Delivery:
+        """Type `text` into the pane as text and submit it with Enter (Gas Town's nudge).
+
+        The text is sanitized (`sanitize_text`) and sent with `send-keys -l -- <chunk>`: `-l`
+        makes tmux type characters instead of looking up key names such as `C-c` or `Enter`,
+        and `--` keeps a chunk starting with '-' from being read as an option. `settle`
+        seconds pass after the text and after Escape, so a TUI agent sees the paste end and
+        readline's escape-sequence timeout (0.5 s) expires before Enter arrives.
+        """
+        pane, session = self.resolve_pane(target)
+        clean = sanitize_text(text)
+        with self._session_lock(session, lock_timeout):
+            # A pane in copy mode would swallow the keys; "not in a mode" is the usual answer.
+            self.call("send-keys", "-X", "-t", pane, "cancel")
+            try:
+                for index, piece in enumerate(chunks(clean, CHUNK_SIZE)):
+                    if index:
+                        time.sleep(0.01)
+                    self.run("send-keys", "-l", "-t", pane, "--", piece)
+                time.sleep(settle)
+                if escape:
+                    self.run("send-keys", "-t", pane, "Escape")
+                    time.sleep(settle)
+                attempts = self._enter_verified(pane, verify_timeout)
+            except TmuxError as error:
+                return Delivery(delivered=False, verified=False, detail=error.problem)
+        if attempts:
+            return Delivery(True, True, f"Enter processed (attempt {attempts})")
+        return Delivery(True, False, f"pane did not change after {ENTER_ATTEMPTS} Enter keys")
+
+    def _enter_verified(self, pane: str, timeout: float) -> int:
+        """Press Enter until the screen changes; the attempt that worked, or 0."""
+        before = self.capture(pane)
+        for attempt in range(1, ENTER_ATTEMPTS + 1):
+            self.run("send-keys", "-t", pane, "Enter")
+            if wait_until(lambda: self.capture(pane) != before, timeout / ENTER_ATTEMPTS):
+                return attempt
+        return 0

@@ -1,0 +1,40 @@
+"""Turning arbitrary text into something that can only arrive as typed text in a pane."""
+
+from __future__ import annotations
+
+import re
+
+# ESC-introduced sequences, longest forms first: CSI (ESC [ ... final), OSC / DCS / SOS / PM /
+# APC strings (ESC ] ... BEL or ST), then any two-character escape, then a lone ESC.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)"
+    r"|\x1b[ -~]"
+    r"|\x1b"
+)
+# C0 controls, DEL and C1 controls (U+0080-U+009F: U+009B is an 8-bit CSI to some terminals).
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_BLANKS = re.compile(r"[\t\n]")
+
+
+def sanitize_text(text: str | bytes) -> str:
+    """The characters of `text` that can only arrive as typed text.
+
+    Bytes are decoded as UTF-8 with U+FFFD for what is not UTF-8; str that carries undecodable
+    bytes as surrogates (os.fsdecode) gets the same treatment. Escape sequences are removed
+    whole, tab and newline become a space (a newline typed into a pane is Enter, which would
+    submit half a message), and every other control character is dropped.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    else:
+        text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+    text = text.replace("\r\n", "\n")
+    text = _ESCAPES.sub("", text)
+    text = _BLANKS.sub(" ", text)
+    return _CONTROLS.sub("", text)
+
+
+def chunks(text: str, size: int) -> list[str]:
+    """`text` cut into pieces of at most `size` characters (never inside a character)."""
+    return [text[i : i + size] for i in range(0, len(text), size)]

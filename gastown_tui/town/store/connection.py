@@ -1,0 +1,112 @@
+"""Opening the SQLite file and running write transactions safely from many processes."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gastown_tui.town.errors import StoreCorruptError, StoreLockedError
+from gastown_tui.town.store.schema import DDL, SCHEMA_VERSION
+
+
+def busy_timeout_ms() -> int:
+    try:
+        return max(0, int(os.environ.get("GT_STORE_BUSY_TIMEOUT_MS", "30000")))
+    except ValueError:
+        return 30000
+
+
+def translate(exc: sqlite3.Error, path: Path, waited: float = 0.0) -> Exception:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return StoreLockedError(
+            f"the bead store {path} is locked by another process (waited {waited:.1f}s)",
+            fix="retry in a moment; if it persists, 'gt doctor' finds the stuck process",
+        )
+    if "malformed" in text or "not a database" in text or "disk image" in text:
+        return StoreCorruptError(
+            f"the bead store {path} is damaged ({exc})",
+            fix="restore it with 'bd import' from a JSONL export or backup; nothing was written",
+        )
+    return StoreCorruptError(f"bead store error on {path}: {exc}",
+                             fix="run 'gt doctor' to check the store")
+
+
+class Connection:
+    """One SQLite connection in autocommit mode; writes go through `write()` (BEGIN IMMEDIATE)."""
+
+    def __init__(self, path: Path, *, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreCorruptError(f"no bead store at {self.path}",
+                                    fix="run 'gt install' to create the town's store")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(str(self.path), isolation_level=None,
+                                      timeout=busy_timeout_ms() / 1000, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
+            mode = self.db.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=OFF")
+            if create:
+                self._ensure_schema()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from exc
+
+    def _ensure_schema(self) -> None:
+        with self.write():
+            # executescript() would commit our transaction; run the statements one by one.
+            for statement in DDL.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
+                            (str(SCHEMA_VERSION),))
+            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('seq', '0')")
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the write lock up front, so read-modify-write is safe."""
+        started = time.monotonic()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path, time.monotonic() - started) from exc
+        try:
+            yield self.db
+        except BaseException:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise translate(exc, self.path, time.monotonic() - started) from exc
+
+    def read(self, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path) from exc
+
+    def next_seq(self) -> int:
+        """Bump the change sequence inside the current write transaction."""
+        row = self.db.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq' RETURNING value"
+        ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,79 @@
+"""SQLite schema of the bead store. Core columns are the ones queries filter on; every other bd
+field (and any unknown key from an import) lives in the `data` JSON column so nothing is lost."""
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS issues (
+    id          TEXT PRIMARY KEY,
+    prefix      TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    status      TEXT NOT NULL DEFAULT 'open',
+    priority    INTEGER NOT NULL DEFAULT 2,
+    issue_type  TEXT NOT NULL DEFAULT 'task',
+    assignee    TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    closed_at   TEXT,
+    defer_until TEXT,
+    ephemeral   INTEGER NOT NULL DEFAULT 0,
+    pinned      INTEGER NOT NULL DEFAULT 0,
+    is_template INTEGER NOT NULL DEFAULT 0,
+    data        TEXT NOT NULL DEFAULT '{}',
+    change_seq  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS issues_prefix_status ON issues(prefix, status);
+CREATE INDEX IF NOT EXISTS issues_assignee ON issues(assignee, status);
+CREATE INDEX IF NOT EXISTS issues_change_seq ON issues(change_seq);
+CREATE INDEX IF NOT EXISTS issues_type ON issues(issue_type);
+
+CREATE TABLE IF NOT EXISTS dependencies (
+    issue_id      TEXT NOT NULL,
+    depends_on_id TEXT NOT NULL,
+    type          TEXT NOT NULL DEFAULT 'blocks',
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL DEFAULT '',
+    metadata      TEXT NOT NULL DEFAULT '{}',
+    thread_id     TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (issue_id, depends_on_id)
+);
+CREATE INDEX IF NOT EXISTS deps_target ON dependencies(depends_on_id, type);
+
+CREATE TABLE IF NOT EXISTS labels (
+    issue_id TEXT NOT NULL,
+    label    TEXT NOT NULL,
+    PRIMARY KEY (issue_id, label)
+);
+CREATE INDEX IF NOT EXISTS labels_label ON labels(label);
+
+CREATE TABLE IF NOT EXISTS comments (
+    id         TEXT PRIMARY KEY,
+    issue_id   TEXT NOT NULL,
+    author     TEXT NOT NULL DEFAULT '',
+    text       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS comments_issue ON comments(issue_id, created_at);
+
+CREATE TABLE IF NOT EXISTS events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    issue_id   TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    actor      TEXT NOT NULL DEFAULT '',
+    old_value  TEXT,
+    new_value  TEXT,
+    comment    TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_issue ON events(issue_id);
+
+CREATE TABLE IF NOT EXISTS child_counters (
+    parent_id  TEXT PRIMARY KEY,
+    last_child INTEGER NOT NULL
+);
+"""
