@@ -1,0 +1,104 @@
+"""Shared fixtures: real temporary towns, real git repositories, the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
+           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          env=env).stdout
+
+
+@pytest.fixture
+def upstream(tmp_path: Path) -> Path:
+    """A real git repository with two commits on main."""
+    repo = tmp_path / "upstream"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("hello\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-q", "-m", "first")
+    (repo / "app.py").write_text("print('hi')\n")
+    git(repo, "add", "app.py")
+    git(repo, "commit", "-q", "-m", "second")
+    return repo
+
+
+class Cli:
+    """Runs the installed `gt`/`bd` console scripts as real processes."""
+
+    def __init__(self, cwd: Path, env: dict[str, str]) -> None:
+        self.cwd = cwd
+        self.env = env
+
+    def run(self, prog: str, *args: str, cwd: Path | None = None, ok: bool = True,
+            input: str | None = None, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([str(BIN / prog), *args], cwd=cwd or self.cwd, capture_output=True,
+                              text=True, input=input, env={**self.env, **(env or {})}, timeout=60)
+        if ok and proc.returncode != 0:
+            raise AssertionError(f"{prog} {' '.join(args)} failed ({proc.returncode}):\n"
+                                 f"{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def gt(self, *args: str, **kw) -> subprocess.CompletedProcess[str]:
+        return self.run("gt", *args, **kw)
+
+    def bd(self, *args: str, **kw) -> subprocess.CompletedProcess[str]:
+        return self.run("bd", *args, **kw)
+
+    def json(self, prog: str, *args: str, **kw):
+        return json.loads(self.run(prog, *args, "--json", **kw).stdout)
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("GT_", "BD_", "BEADS_"))}
+    env["HOME"] = str(tmp_path / "home")
+    env["USER"] = "tester"
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return env
+
+
+@pytest.fixture
+def town(tmp_path: Path, clean_env: dict[str, str]) -> Path:
+    from gastown_tui.ops.install import install
+
+    root = tmp_path / "town"
+    install(root, name="testtown", owner="owner@example.com")
+    return root
+
+
+@pytest.fixture
+def cli(town: Path, clean_env: dict[str, str]) -> Cli:
+    return Cli(town, clean_env)
+
+
+@pytest.fixture
+def rig_town(town: Path, upstream: Path) -> Path:
+    from gastown_tui.ops.rig import rig_add
+    from gastown_tui.town.layout import Town
+
+    rig_add(Town(town), "gastown", str(upstream))
+    return town
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    from gastown_tui.town.store import BeadStore
+
+    s = BeadStore.create_at(tmp_path / "beads.db", actor="tester")
+    yield s
+    s.close_connection()
