@@ -193,42 +193,32 @@ def _labels_out(cli: CliContext, store, issue_id: str) -> None:
         click.echo(f"{issue_id}: {', '.join(labels) or '(no labels)'}")
 
 
-@bd.group(invoke_without_command=True)
-@click.argument("issue_id", required=False)
-@click.pass_context
-def comments(ctx: click.Context, issue_id: str | None) -> None:
-    """List a bead's comments (`bd comments ID`) or add one (`bd comments add ID TEXT`)."""
-    if ctx.invoked_subcommand is None:
-        if not issue_id:
-            raise click.UsageError("name the bead: bd comments ID")
-        cli: CliContext = ctx.obj
-        store = cli.store()
-        store.get(issue_id)
-        items = store.comments_of(issue_id)
-        if cli.json_output:
-            emit_json(items)
-        else:
-            for c in items:
-                click.echo(f"{c['created_at']} {c['author']}: {c['text']}")
-
-
-@comments.command(name="add")
-@click.argument("issue_id")
-@click.argument("text", nargs=-1)
-@click.option("-a", "--author", default=None)
-@click.option("-f", "--file", "file_", type=click.File("r"), default=None)
+@bd.command()
+@click.argument("args", nargs=-1, required=True)
+@click.option("-a", "--author", default=None, help="Author of an added comment.")
+@click.option("-f", "--file", "file_", type=click.File("r"), default=None,
+              help="Read the added comment from a file.")
 @pass_cli
-def comments_add(cli: CliContext, issue_id, text, author, file_) -> None:
-    body = file_.read() if file_ is not None else " ".join(text)
-    comment = cli.store().add_comment(issue_id, body, author=author)
+def comments(cli: CliContext, args: tuple[str, ...], author, file_) -> None:
+    """List a bead's comments (`bd comments ID`) or add one (`bd comments add ID TEXT`)."""
+    store = cli.store()
+    if args[0] == "add":
+        if len(args) < 2:
+            raise click.UsageError("usage: bd comments add ID TEXT")
+        body = file_.read() if file_ is not None else " ".join(args[2:])
+        comment = store.add_comment(args[1], body, author=author)
+        if cli.json_output:
+            emit_json(comment, schema=True)
+        else:
+            click.echo(f"✓ Comment added to {args[1]}")
+        return
+    store.get(args[0])
+    items = store.comments_of(args[0])
     if cli.json_output:
-        emit_json(comment, schema=True)
+        emit_json(items)
     else:
-        click.echo(f"✓ Comment added to {issue_id}")
-
-
-# Gas Town also accepts `bd comments ID add` ordering in scripts; the group form covers `add`.
-comments.allow_interspersed_args = False
+        for c in items:
+            click.echo(f"{c['created_at']} {c['author']}: {c['text']}")
 
 
 @bd.command()

@@ -100,8 +100,9 @@ def run(group: click.Group, argv: Sequence[str] | None, make_ctx: Callable[[list
     ctx_obj = CliContext()
     try:
         args, ctx_obj = make_ctx(args)
-        group.main(args=args, prog_name=prog, obj=ctx_obj, standalone_mode=False)
-        return 0
+        result = group.main(args=args, prog_name=prog, obj=ctx_obj, standalone_mode=False)
+        # Without standalone mode click returns an Exit's code instead of raising it.
+        return result if isinstance(result, int) else 0
     except GasTownError as exc:
         return fail(exc, as_json=ctx_obj.json_output)
     except click.exceptions.Exit as exc:

@@ -207,9 +207,11 @@ def show_text(resolved: ResolvedFormula) -> str:
     if resolved.inputs:
         lines += ["", "Inputs:"]
         for name, spec in resolved.inputs.items():
-            unless = f" (unless {', '.join(spec.required_unless)})" if spec.required_unless else ""
-            need = "required" if spec.required else "optional"
-            lines.append(f"  {name}  [{need}{unless}]  {_first_line(spec.description)}")
+            if spec.required_unless:
+                need = "required unless " + ", ".join(spec.required_unless)
+            else:
+                need = "required" if spec.required else "optional"
+            lines.append(f"  {name}  [{need}]  {_first_line(spec.description)}")
     if resolved.steps:
         lines += ["", "Template:" if resolved.type == "expansion" else "Steps:"]
         for number, step in enumerate(resolved.steps, 1):

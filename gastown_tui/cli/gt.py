@@ -14,7 +14,35 @@ pass_cli = click.make_pass_decorator(CliContext)
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """Imports a subcommand's module only when it runs: agents call `gt` constantly, and the
+    formula library (pydantic, tomlkit) must not slow down `gt hook`."""
+
+    LAZY = {
+        "rig": "gastown_tui.cli.gt_rig:rig",
+        "convoy": "gastown_tui.cli.gt_convoy:convoy",
+        "mail": "gastown_tui.cli.gt_mail:mail",
+        "hook": "gastown_tui.cli.gt_hook:hook",
+        "formula": "gastown_tui.cli.formula_cmd:formula",
+    }
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.LAZY.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module_name, attr = target.split(":")
+        try:
+            return getattr(importlib.import_module(module_name), attr)
+        except ImportError:
+            return None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gastown-tui", prog_name="gt")
 def gt() -> None:
     """Gas Town: a town of AI coding agents. Global flag: --town DIR (else the town is found
@@ -78,18 +106,7 @@ def _make_ctx(args: list[str]) -> tuple[list[str], CliContext]:
     return rest, CliContext(town_option=found.get("--town"), json_output="--json" in rest)
 
 
-def _register() -> None:
-    from gastown_tui.cli import gt_convoy, gt_hook, gt_mail, gt_rig  # noqa: F401
-
-    try:
-        from gastown_tui.cli.formula_cmd import formula
-    except ImportError:  # the formula library is optional for the rest of gt
-        return
-    gt.add_command(formula)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _register()
     code = run(gt, argv, _make_ctx, "gt")
     if argv is None:
         sys.exit(code)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from gastown_tui.cli.common import CliContext
-from gastown_tui.cli.gt import echo_json, gt, json_option, pass_cli
+from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 MARK = {"closed": "✓", "in_progress": "▶", "hooked": "▶"}
 
 
-@gt.group()
+@click.group()
 def convoy() -> None:
     """Convoys: batches of work that land together."""
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from gastown_tui.cli.common import CliContext
-from gastown_tui.cli.gt import echo_json, gt, json_option, pass_cli
+from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
-@gt.command(name="hook", context_settings={"ignore_unknown_options": False})
+@click.command(name="hook", context_settings={"ignore_unknown_options": False})
 @click.argument("args", nargs=-1)
 @click.option("-f", "--force", is_flag=True, help="Move a bead hooked by another agent.")
 @json_option

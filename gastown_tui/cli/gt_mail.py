@@ -7,12 +7,12 @@ import sys
 import click
 
 from gastown_tui.cli.common import CliContext
-from gastown_tui.cli.gt import echo_json, gt, json_option, pass_cli
+from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 PRIORITIES = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
-@gt.group()
+@click.group()
 def mail() -> None:
     """Mail between agents and people (kept as beads; open is unread)."""
 

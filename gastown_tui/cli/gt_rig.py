@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from gastown_tui.cli.common import CliContext
-from gastown_tui.cli.gt import echo_json, gt, json_option, pass_cli
+from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
-@gt.group()
+@click.group()
 def rig() -> None:
     """Rigs: the git projects of the town."""
 

@@ -6,7 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from gastown_tui.ops import mail as mail_ops
-from gastown_tui.town.errors import BeadNotFoundError, ClosedBeadError, ValidationError
+from gastown_tui.town.errors import (
+    BeadNotFoundError,
+    ClosedBeadError,
+    GasTownError,
+    ValidationError,
+)
 from gastown_tui.town.events import log_event
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import Town
@@ -140,7 +145,7 @@ def _land(town: Town, store: BeadStore, convoy: dict[str, Any]) -> None:
             mail_ops.send(town, store, addr, f"🚚 Convoy landed: {convoy['title']}",
                           f"Convoy {convoy['id']} has completed.\n\nAll tracked issues are now closed.",
                           sender="deacon/", msg_type="notification")
-        except ValidationError:
+        except GasTownError:
             continue  # an owner address we cannot parse must not stop the landing
     log_event(town.root, "convoy_landed", actor=store.actor,
               payload={"convoy": convoy["id"], "title": convoy["title"], "notified": recipients})

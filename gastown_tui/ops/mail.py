@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from gastown_tui.town.errors import BeadNotFoundError, ValidationError
+from gastown_tui.town.errors import BeadNotFoundError, InvalidNameError, ValidationError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import normalize_mail_address
@@ -68,8 +68,8 @@ def send(town: Town, store: BeadStore, to: str, subject: str, body: str = "", *,
 def _self_identity(store: BeadStore) -> str:
     try:
         return normalize_mail_address(store.actor)
-    except ValidationError:
-        return "overseer"
+    except InvalidNameError:
+        return "overseer"  # a human at the keyboard, not an agent
 
 
 def identity(address: str | None, store: BeadStore) -> str:

@@ -134,7 +134,7 @@ class QueriesMixin:
         type_list = list(issue_types or [])
         if type_list:
             _add_in(where, params, "issue_type", type_list)
-        elif not include_infra and not include_all:
+        elif not include_infra:
             where.append("issue_type NOT IN ('agent', 'rig', 'role', 'message', 'gate')")
         if not include_ephemeral:
             where.append("ephemeral = 0")
