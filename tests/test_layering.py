@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -14,10 +15,10 @@ def test_model_layers_never_import_textual():
     code = ("import importlib, sys\n"
             f"for name in {MODEL_PACKAGES!r}:\n"
             "    importlib.import_module(name)\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('textual', 'pygit2', 'libtmux', 'pydantic')))\n")
+            "import json\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('textual', 'pygit2', 'libtmux', 'pydantic'))))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    heavy = eval(out.stdout)  # noqa: S307 - our own printed list
+    heavy = json.loads(out.stdout)
     assert not any(m.startswith("textual") for m in heavy)
     assert not any(m.startswith(("pygit2", "libtmux")) for m in heavy), heavy
 
