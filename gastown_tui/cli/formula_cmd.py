@@ -45,6 +45,8 @@ def _town_root(ctx: click.Context) -> Path | None:
 
 def _library(ctx: click.Context, rig: str | None) -> FormulaLibrary:
     root = _town_root(ctx)
+    # `gt --rig NAME formula ...` works too when the gt root group records a global --rig.
+    rig = rig or getattr(ctx.obj, "rig_option", None)
     if rig is not None:
         if root is None:
             raise NoTownError(
@@ -90,6 +92,7 @@ def formula() -> None:
 def list_formulas(ctx: click.Context, rig: str | None, as_json: bool) -> None:
     """List the formulas visible here (rig, then town, then shipped)."""
     library = _library(ctx, rig)
+    as_json = as_json or bool(getattr(ctx.obj, "json_output", False))
     rows: list[dict[str, Any]] = []
     for source in library.sources():
         try:
@@ -133,6 +136,7 @@ def show_formula(
     """Show a formula resolved: its variables and its steps in order, with their needs."""
     values = _parse_vars(pairs)
     library = _library(ctx, rig)
+    as_json = as_json or bool(getattr(ctx.obj, "json_output", False))
     # Showing is for reading: required variables without a value stay as {{placeholders}}.
     resolved = library.resolve(name, values, require_all=False)
     for warning in resolved.warnings:

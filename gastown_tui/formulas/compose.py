@@ -12,8 +12,15 @@ from fnmatch import fnmatchcase
 from gastown_tui.formulas.library import UnknownFormulaError
 from gastown_tui.formulas.locate import Loc
 from gastown_tui.formulas.model import AdviceRule, AdviceStep, Pointcut, Step, VarDef
-from gastown_tui.formulas.parse import ParsedFormula, ParsedOverlay, one_line
+from gastown_tui.formulas.parse import (
+    ParsedFormula,
+    ParsedOverlay,
+    flat_steps,
+    one_line,
+    walk_steps,
+)
 from gastown_tui.formulas.render import substitute
+from gastown_tui.town.errors import InvalidNameError
 
 Loader = Callable[[str], ParsedFormula]
 
@@ -34,8 +41,8 @@ class Composition:
     def of(cls, parsed: ParsedFormula) -> Composition:
         formula = parsed.model
         comp = cls(
-            steps=[_merged_needs(step) for step in formula.steps],
-            origins={step.id: (parsed, ("steps", i)) for i, step in enumerate(formula.steps)},
+            steps=flat_steps(formula.steps),
+            origins={step.id: (parsed, loc) for step, loc in walk_steps(formula.steps, ("steps",))},
             vars=dict(formula.vars),
             var_sources={name: parsed.where(("vars", name)) for name in formula.vars},
         )
@@ -90,17 +97,13 @@ def compose_workflow(parsed: ParsedFormula, load: Loader) -> Composition:
     return comp
 
 
-def _merged_needs(step: Step) -> Step:
-    return step.model_copy(update={"needs": step.all_needs, "depends_on": ()})
-
-
 def _load_ref(load: Loader, name: str, owner: ParsedFormula, loc: Loc, kind: str) -> ParsedFormula:
     try:
         ref = load(name)
-    except UnknownFormulaError:
+    except (UnknownFormulaError, InvalidNameError):
         raise owner.error(loc, f"unknown formula {one_line(name)}", fix="gt formula list") from None
     if ref.model.type != kind:
-        raise owner.error(loc, f"{name} is a {ref.model.type} formula, expected {kind}")
+        raise owner.error(loc, f"{name} is of type {ref.model.type}, expected {kind}")
     return ref
 
 
@@ -148,7 +151,7 @@ def _expand_step(
     owner: ParsedFormula,
     loc: Loc,
 ) -> None:
-    template = expansion.model.template
+    template = flat_steps(expansion.model.template)
     needed_inside = {need for tmpl in template for need in tmpl.all_needs}
     new_steps: list[Step] = []
     for tmpl in template:
@@ -201,8 +204,11 @@ def _apply_map(comp: Composition, owner: ParsedFormula, index: int, load: Loader
     rule = owner.model.compose.map[index]
     loc: Loc = ("compose", "map", index)
     expansion = _load_ref(load, rule.with_, owner, (*loc, "with"), "expansion")
-    for target in [s for s in comp.steps if fnmatchcase(s.id, rule.select)]:
-        _expand_step(comp, target, expansion, rule.vars, owner, loc)
+    for target_id in [s.id for s in comp.steps if fnmatchcase(s.id, rule.select)]:
+        # Look the target up again: expanding an earlier match may have rewired its needs.
+        position = comp.index(target_id)
+        assert position is not None
+        _expand_step(comp, comp.steps[position], expansion, rule.vars, owner, loc)
 
 
 def _matches(rule: AdviceRule, step: Step, pointcuts: Sequence[Pointcut]) -> bool:
@@ -288,7 +294,10 @@ def apply_overlay(comp: Composition, overlay: ParsedOverlay, formula_name: str) 
         description = override.description
         if override.mode == "append" and step.description:
             description = step.description + "\n" + override.description
-        update = {"description": description}
+        update: dict[str, str] = {}
+        # `title` is our addition: an override that sets only a title keeps the description.
+        if "description" in override.model_fields_set or not override.title:
+            update["description"] = description
         if override.title:
             update["title"] = override.title
         comp.steps[position] = step.model_copy(update=update)
@@ -297,4 +306,4 @@ def apply_overlay(comp: Composition, overlay: ParsedOverlay, formula_name: str) 
 
 def template_steps(parsed: ParsedFormula) -> list[Step]:
     """An expansion formula's own template steps, needs merged, as a standalone step list."""
-    return [_merged_needs(step) for step in parsed.model.template]
+    return flat_steps(parsed.model.template)

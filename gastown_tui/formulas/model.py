@@ -63,6 +63,8 @@ class Step(FormulaRecord):
     parallel: StrictBool = False
     acceptance: StrictStr = ""
     labels: tuple[StrictStr, ...] = ()
+    # beads' nested steps: the parent is a container finished when its children are.
+    children: tuple[Step, ...] = ()
 
     @property
     def all_needs(self) -> tuple[str, ...]:

@@ -17,7 +17,7 @@ import tomlkit
 from tomlkit.exceptions import ParseError
 
 from gastown_tui.formulas.graph import find_cycle
-from gastown_tui.formulas.locate import LineIndex
+from gastown_tui.formulas.locate import LineIndex, Loc
 from gastown_tui.formulas.model import Formula, FormulaOverlay, FormulaRecord, Step
 from gastown_tui.town.errors import ValidationError
 
@@ -84,6 +84,9 @@ def parse_formula_text(text: str, source: str = "<string>") -> ParsedFormula:
     data, lines = _load_toml(text, source)
     formula = _to_model(Formula, data, lines, source)
     parsed = Parsed(formula, source, lines)
+    if not formula.name:
+        stem = Path(source).name.removesuffix(FORMULA_SUFFIX)
+        raise parsed.error(("formula",), "is required", fix=f'add formula = "{stem}"')
     inferred = formula.inferred_type()
     if inferred is None:
         raise parsed.error(
@@ -190,9 +193,6 @@ def _toml_type(value: object) -> str:
 
 def _validate(parsed: ParsedFormula) -> None:
     formula = parsed.model
-    if not formula.name:
-        stem = Path(parsed.source).name.removesuffix(FORMULA_SUFFIX)
-        raise parsed.error(("formula",), "is required", fix=f'add formula = "{stem}"')
     if formula.extends and formula.type != "workflow":
         raise parsed.error(("extends",), f"only a workflow can extend, not a {formula.type}")
     if formula.type == "workflow":
@@ -211,49 +211,85 @@ def _validate(parsed: ParsedFormula) -> None:
     elif not formula.aspects and not formula.advice:
         raise parsed.error(("advice",), "an aspect needs at least one [[advice]] or [[aspects]]")
     else:
-        _unique_ids(parsed, "aspects", [a.id for a in formula.aspects], "aspect")
+        _unique_ids(
+            parsed, [(a.id, ("aspects", i)) for i, a in enumerate(formula.aspects)], "aspect"
+        )
+
+
+def walk_steps(steps: Sequence[Step], base: Loc) -> list[tuple[Step, Loc]]:
+    """Every step and nested child with its key path, each parent before its children."""
+    found: list[tuple[Step, Loc]] = []
+    for index, step in enumerate(steps):
+        loc = (*base, index)
+        found.append((step, loc))
+        found.extend(walk_steps(step.children, (*loc, "children")))
+    return found
+
+
+def flat_steps(steps: Sequence[Step]) -> list[Step]:
+    """Steps with `needs` merged and nested children made plain steps of one graph.
+
+    A child that needs nothing inherits its parent's needs, and the parent (a container)
+    then needs its children, so it is done only when they are; children come first.
+    """
+    flat: list[Step] = []
+    for step in steps:
+        needs = step.all_needs
+        if step.children:
+            flat.extend(
+                flat_steps(
+                    [
+                        c if c.all_needs else c.model_copy(update={"needs": needs})
+                        for c in step.children
+                    ]
+                )
+            )
+            needs = tuple(dict.fromkeys((*needs, *(child.id for child in step.children))))
+        flat.append(step.model_copy(update={"needs": needs, "depends_on": (), "children": ()}))
+    return flat
 
 
 def check_steps(
     parsed: ParsedFormula, table: str, steps: Sequence[Step], *, check_needs: bool
 ) -> None:
     """Duplicate or empty ids, needs on unknown steps, and cycles among `steps`."""
-    ids = [step.id for step in steps]
-    _unique_ids(parsed, table, ids, "step")
+    walked = walk_steps(steps, (table,))
+    _unique_ids(parsed, [(step.id, loc) for step, loc in walked], "step")
     if not check_needs:
         return
-    known = set(ids)
-    for index, step in enumerate(steps):
+    known = {step.id for step, _ in walked}
+    for step, loc in walked:
         for key in ("needs", "depends_on"):
             for need in getattr(step, key):
                 if need not in known:
                     raise parsed.error(
-                        (table, index, key),
+                        (*loc, key),
                         f"unknown step {one_line(need)} (in step {one_line(step.id)})",
                         fix="name a step id of this formula",
                     )
-    cycle = find_cycle(ids, {step.id: step.all_needs for step in steps})
+    flat = flat_steps(steps)
+    cycle = find_cycle([s.id for s in flat], {s.id: s.needs for s in flat})
     if cycle:
-        index = ids.index(cycle[0])
+        loc = next(loc for step, loc in walked if step.id == cycle[0])
         raise parsed.error(
-            (table, index, "needs"),
+            (*loc, "needs"),
             "dependency cycle: " + " -> ".join(cycle),
             fix="remove one of these needs",
         )
 
 
-def _unique_ids(parsed: ParsedFormula, table: str, ids: Sequence[str], what: str) -> None:
-    first_seen: dict[str, int] = {}
-    for index, item_id in enumerate(ids):
+def _unique_ids(parsed: ParsedFormula, items: Sequence[tuple[str, Loc]], what: str) -> None:
+    first_seen: dict[str, Loc] = {}
+    for item_id, loc in items:
         if not item_id.strip():
-            raise parsed.error((table, index, "id"), f"a {what} id must not be empty")
+            raise parsed.error((*loc, "id"), f"a {what} id must not be empty")
         if item_id in first_seen:
-            first_line = parsed.line_of((table, first_seen[item_id]))
+            first_line = parsed.line_of(first_seen[item_id])
             raise parsed.error(
-                (table, index, "id"),
+                (*loc, "id"),
                 f"duplicate {what} id {one_line(item_id)} (first defined at line {first_line})",
             )
-        first_seen[item_id] = index
+        first_seen[item_id] = loc
 
 
 def _validate_convoy(parsed: ParsedFormula) -> None:
@@ -261,7 +297,7 @@ def _validate_convoy(parsed: ParsedFormula) -> None:
     if not formula.legs:
         raise parsed.error(("legs",), "a convoy needs at least one [[legs]] entry")
     leg_ids = [leg.id for leg in formula.legs]
-    _unique_ids(parsed, "legs", leg_ids, "leg")
+    _unique_ids(parsed, [(leg, ("legs", i)) for i, leg in enumerate(leg_ids)], "leg")
     if formula.synthesis:
         for dep in formula.synthesis.depends_on:
             if dep not in leg_ids:

@@ -29,7 +29,7 @@ from gastown_tui.formulas.parse import (
     load_overlay,
 )
 from gastown_tui.formulas.resolved import ResolvedFormula, Tier
-from gastown_tui.town.errors import InvalidNameError
+from gastown_tui.town.errors import InvalidNameError, NoTownError
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _RIG_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -62,7 +62,7 @@ class FormulaLibrary:
         if rig is not None and not _RIG_NAME.match(rig):
             raise InvalidNameError(f"invalid rig name {rig!r}", fix="use letters, digits and _")
         if rig is not None and town_root is None:
-            raise InvalidNameError(f"rig {rig!r} given without a town")
+            raise NoTownError(f"rig {rig!r} given without a town", fix="pass the town root")
         self.town_root = town_root
         self.rig = rig
         self.shipped = shipped if shipped is not None else shipped_dir()
@@ -178,6 +178,14 @@ class FormulaLibrary:
 def _ordered(comp: Composition, top: ParsedFormula) -> list[Step]:
     ids = [step.id for step in comp.steps]
     needs = {step.id: step.needs for step in comp.steps}
+    for step in comp.steps:
+        missing = next((n for n in step.needs if n not in needs), None)
+        if missing is not None:
+            owner, loc = comp.origins.get(step.id, (top, ("steps",)))
+            raise owner.error(
+                (*loc, "needs") if len(loc) > 1 else loc,
+                f"step {step.id!r} needs {missing!r}, which composition removed",
+            )
     cycle = find_cycle(ids, needs)
     if cycle:
         owner, loc = comp.origins.get(cycle[0], (top, ("steps",)))
