@@ -112,6 +112,7 @@ def test_every_verb_appends_an_event(cli, rig_town):
     cli.bd("close", bead)
     events = [json.loads(line) for line in
               (rig_town / ".events.jsonl").read_text().splitlines()[before:]]
-    assert [e["type"] for e in events] == ["hook", "mail", "bead_closed"]
+    assert [e["type"] for e in events] == ["bead_created", "hook", "mail", "bead_closed"]
+    assert events[0]["source"] == "bd" and events[0]["payload"]["bead"] == bead
     assert all(set(e) == {"ts", "source", "type", "actor", "payload", "visibility"}
                for e in events)

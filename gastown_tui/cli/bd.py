@@ -81,6 +81,7 @@ def create(cli: CliContext, title_words: tuple[str, ...], title_opt: str | None,
                          issue_type=issue_type, priority=priority, assignee=assignee,
                          labels=split_csv(labels), parent=parent, deps=dep_pairs,
                          bead_id=bead_id, ephemeral=ephemeral, fields=fields)
+    cli.log("bead_created", {"bead": issue["id"], "title": issue["title"]})
     if cli.json_output:
         emit_json(issue, schema=True)
     elif silent:
@@ -190,6 +191,8 @@ def update(cli: CliContext, ids, status, claim, assignee, title, description, no
                         add_labels=split_csv(add_label), remove_labels=split_csv(remove_label),
                         set_labels=split_csv([set_labels]) if set_labels is not None else None,
                         claim=claim) for bead_id in ids]
+    cli.log("bead_updated", {"beads": [i["id"] for i in out],
+                             "fields": sorted(changes) + (["claim"] if claim else [])})
     if cli.json_output:
         emit_json(out)
     else:

@@ -46,6 +46,7 @@ def ready(cli: CliContext, limit, sort, assignee, unassigned, types, labels, lab
                 claimed = store.update(issue["id"], claim=True)
             except GasTownError:
                 continue  # someone else took it between the query and the claim
+            cli.log("bead_claimed", {"bead": claimed["id"]})
             if cli.json_output:
                 emit_json(claimed, schema=True)
             else:
@@ -99,6 +100,7 @@ def dep_add(cli: CliContext, issue_id, depends_on, dep_type, blocked_by, depends
         raise click.UsageError("name the bead it depends on")
     result = cli.store().add_dependency(issue_id, target, dep_type,
                                         check_cycle=not no_cycle_check)
+    cli.log("dependency_added", {"bead": issue_id, "depends_on": target, "type": dep_type})
     if cli.json_output:
         emit_json({**result, "status": "added"}, schema=True)
     else:
@@ -112,6 +114,7 @@ def dep_add(cli: CliContext, issue_id, depends_on, dep_type, blocked_by, depends
 def dep_remove(cli: CliContext, issue_id, depends_on) -> None:
     """Remove the dependency of ISSUE_ID on DEPENDS_ON."""
     result = cli.store().remove_dependency(issue_id, depends_on)
+    cli.log("dependency_removed", {"bead": issue_id, "depends_on": depends_on})
     if cli.json_output:
         emit_json(result, schema=True)
     else:
@@ -161,6 +164,7 @@ def label_add(cli: CliContext, issue_id, labels) -> None:
     store = cli.store()
     for lab in split_csv(labels):
         store.add_label(issue_id, lab)
+    cli.log("label_added", {"bead": issue_id, "labels": split_csv(labels)})
     _labels_out(cli, store, issue_id)
 
 
@@ -173,6 +177,7 @@ def label_remove(cli: CliContext, issue_id, labels) -> None:
     store.get(issue_id)
     for lab in split_csv(labels):
         store.remove_label(issue_id, lab)
+    cli.log("label_removed", {"bead": issue_id, "labels": split_csv(labels)})
     _labels_out(cli, store, issue_id)
 
 
@@ -207,6 +212,7 @@ def comments(cli: CliContext, args: tuple[str, ...], author, file_) -> None:
             raise click.UsageError("usage: bd comments add ID TEXT")
         body = file_.read() if file_ is not None else " ".join(args[2:])
         comment = store.add_comment(args[1], body, author=author)
+        cli.log("commented", {"bead": args[1]})
         if cli.json_output:
             emit_json(comment, schema=True)
         else:
@@ -292,6 +298,9 @@ def import_cmd(cli: CliContext, source: str, dry_run: bool) -> None:
         report = import_jsonl(store, "-", dry_run=dry_run, lines=sys.stdin.buffer)
     else:
         report = import_jsonl(store, source, dry_run=dry_run)
+    if not dry_run:
+        cli.log("import", {"source": report.source, "created": len(report.created),
+                           "updated": len(report.updated), "errors": len(report.errors)})
     for file_label, number, problem in report.errors:
         click.echo(f"warning: {file_label}:{number}: {problem}", err=True)
     for dep_problem in report.skipped_dependencies:

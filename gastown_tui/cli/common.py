@@ -36,6 +36,14 @@ class CliContext:
         except NoTownError:
             return None
 
+    def log(self, event_type: str, payload: dict[str, Any], *, source: str = "bd") -> None:
+        """Every verb leaves one line in the town's .events.jsonl (upstream's event shape)."""
+        from gastown_tui.ops.context import default_actor
+        from gastown_tui.town.events import log_event
+
+        log_event(self.town().root, event_type, actor=self.actor or default_actor(),
+                  payload=payload, source=source)
+
     def store(self, actor: str | None = None):
         from gastown_tui.ops.context import default_actor, open_store
 
