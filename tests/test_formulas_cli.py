@@ -12,28 +12,15 @@ from click.testing import CliRunner, Result
 from gastown_tui.cli.formula_cmd import find_town_root, formula
 from gastown_tui.formulas.library import UnknownFormulaError
 from gastown_tui.town.errors import NoTownError, UnknownRigError, ValidationError
+from tests.formula_helpers import minimal_town
 
 
 @pytest.fixture
 def town(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "town"
-    (root / "mayor").mkdir(parents=True)
-    (root / "mayor" / "town.json").write_text(
-        json.dumps(
-            {
-                "type": "town",
-                "version": 2,
-                "name": "t",
-                "owner": "o",
-                "created_at": "2026-01-01T00:00:00Z",
-            }
-        )
-    )
-    (root / "formulas").mkdir()
+    root = minimal_town(tmp_path / "town")
     (root / "formulas" / "local.formula.toml").write_text(
         'formula = "local"\ndescription = "Town only"\n[[steps]]\nid = "one"\ntitle = "One"\n'
     )
-    (root / "gastown" / "formulas").mkdir(parents=True)
     (root / "gastown" / "formulas" / "shiny.formula.toml").write_text(
         'formula = "shiny"\ndescription = "Rig shiny"\n[[steps]]\nid = "only"\n'
     )

@@ -2,49 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from gastown_tui.formulas.library import UnknownFormulaError, shipped_dir
 from gastown_tui.formulas.resolve import FormulaLibrary, resolve_formula
-from gastown_tui.formulas.resolved import ResolvedFormula
 from gastown_tui.town.errors import InvalidNameError, ValidationError
+from tests.formula_helpers import minimal_town, order, write
 
 SHIPPED = sorted(p.name.removesuffix(".formula.toml") for p in shipped_dir().glob("*.formula.toml"))
 
 
 @pytest.fixture
 def town(tmp_path: Path) -> Path:
-    root = tmp_path / "town"
-    (root / "mayor").mkdir(parents=True)
-    (root / "mayor" / "town.json").write_text(
-        json.dumps(
-            {
-                "type": "town",
-                "version": 2,
-                "name": "t",
-                "owner": "o",
-                "created_at": "2026-01-01T00:00:00Z",
-            }
-        )
-    )
-    (root / "formulas").mkdir()
-    (root / "gastown" / "formulas").mkdir(parents=True)
+    root = minimal_town(tmp_path / "town")
     return root
 
-
-def write(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.formula.toml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def order(resolved: ResolvedFormula) -> list[tuple[str, tuple[str, ...]]]:
-    return [(step.id, step.needs) for step in resolved.steps]
 
 
 # --- the shipped library -------------------------------------------------------------------
