@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -102,3 +105,25 @@ def store(tmp_path: Path):
     s = BeadStore.create_at(tmp_path / "beads.db", actor="tester")
     yield s
     s.close_connection()
+
+
+@pytest.fixture
+def tmux_socket() -> Iterator[str]:
+    """A private tmux server socket; the server is always killed, even when the test fails."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    socket = f"gttest-{uuid.uuid4().hex[:8]}"
+    try:
+        yield socket
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+        # tmux leaves its socket file behind; do not litter /tmp with one per test.
+        tmpdir = os.environ.get("TMUX_TMPDIR", "/tmp")
+        Path(tmpdir, f"tmux-{os.getuid()}", socket).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def tmux(tmux_socket: str, tmp_path: Path):
+    from gastown_tui.tmux.server import TownTmux
+
+    return TownTmux(tmux_socket, lock_dir=tmp_path / "locks")

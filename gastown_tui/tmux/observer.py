@@ -11,7 +11,6 @@ output to it. Side effect: that session's `session_attached` counts the observer
 
 from __future__ import annotations
 
-import os
 import queue
 import subprocess
 import threading
@@ -20,14 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gastown_tui.tmux.server import (
-    TownTmux,
+from gastown_tui.tmux.commands import (
     capture_args,
+    command_error,
     no_server_error,
     not_installed_error,
     session_target,
     split_output,
+    tmux_env,
 )
+from gastown_tui.tmux.server import TownTmux
 from gastown_tui.tmux.socket import socket_name, tmux_argv
 from gastown_tui.town.errors import TmuxError
 
@@ -37,7 +38,6 @@ _POLL_FORMAT = (
     "#{pane_id} #{history_size} #{cursor_x} #{cursor_y} #{window_activity} #{pane_dead}"
     " #{session_name}"
 )
-_NOT_FOUND = ("can't find", "no such")
 
 
 class _Disconnected(Exception):
@@ -66,14 +66,13 @@ class _ControlClient:
     """
 
     def __init__(self, argv: list[str]) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         try:
             self.proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
-                env=env,
+                env=tmux_env(),
                 start_new_session=True,  # a Ctrl-C in the control room's terminal is not ours
             )
         except FileNotFoundError:
@@ -203,7 +202,7 @@ class PaneObserver:
         proc = tmux.call("list-sessions", "-F", "#{session_name}")
         names = split_output(proc.stdout) if proc.returncode == 0 else []
         if not names:
-            if proc.returncode != 0 and not TownTmux._no_server(proc):
+            if proc.returncode != 0 and not TownTmux.no_server(proc):
                 raise tmux._failure(["list-sessions"], proc.stderr)
             raise no_server_error(self.socket)
         session = next((name for name in self.prefer if name in names), names[0])
@@ -239,16 +238,7 @@ class PaneObserver:
                         raise no_server_error(self.socket) from None
                     continue
                 if not ok:
-                    message = lines[-1] if lines else "unknown error"
-                    if any(marker in message for marker in _NOT_FOUND):
-                        raise TmuxError(
-                            f"tmux cannot find it: {message}",
-                            fix=f"list the sessions with tmux -L {self.socket} ls",
-                        )
-                    raise TmuxError(
-                        f"tmux {args[0] if args else ''} failed: {message}",
-                        fix=f"check the server with tmux -L {self.socket} ls",
-                    )
+                    raise command_error(self.socket, args[0] if args else "", "\n".join(lines))
                 return lines
             raise no_server_error(self.socket)  # pragma: no cover - loop always returns/raises
 

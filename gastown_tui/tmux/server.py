@@ -15,12 +15,24 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from gastown_tui.tmux import proctree
+from gastown_tui.tmux.commands import (
+    NO_SERVER_MARKERS,
+    NOT_FOUND_MARKERS,
+    capture_args,
+    command_error,
+    not_installed_error,
+    pane_target,
+    session_target,
+    split_output,
+    tmux_env,
+    wait_until,
+)
 from gastown_tui.tmux.socket import sanitize, socket_name, tmux_argv, tmux_sequence_argv
 from gastown_tui.tmux.text import chunks, sanitize_text
 from gastown_tui.town.errors import TmuxError
@@ -29,9 +41,8 @@ CHUNK_SIZE = 512  # characters per `send-keys -l`, as Gas Town: long nudges go i
 ENTER_ATTEMPTS = 3  # Enter is re-sent when the pane did not react (gastown-reference §4 step 8)
 CALL_TIMEOUT = 10.0
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 _BAD_SESSION_CHARS = re.compile(r"[\s:.=\x00-\x1f\x7f]")
-_NO_SERVER = ("no server running", "error connecting to")
-_NO_TARGET = ("can't find", "no such session", "no such window", "no such pane")
 _SESSION_FORMAT = "\t".join(
     [
         "#{session_name}",
@@ -71,57 +82,6 @@ class Delivery:
     detail: str
 
 
-def not_installed_error() -> TmuxError:
-    return TmuxError(
-        "tmux is not installed",
-        fix="install it with your package manager, e.g. apt-get install tmux",
-    )
-
-
-def no_server_error(socket: str) -> TmuxError:
-    return TmuxError(
-        f"the town's tmux server is not running (socket {socket})",
-        fix="start an agent first, e.g. gt mayor start",
-    )
-
-
-def session_target(name: str) -> str:
-    """Exact-match session target: plain `-t gt-a` would also match a session `gt-abc`."""
-    return f"={name}"
-
-
-def pane_target(target: str) -> str:
-    """A pane target from a session name, or `target` unchanged when it already is one.
-
-    `=name` alone is not a valid *pane* target in tmux 3.3 ("can't find pane"), `=name:` is:
-    the session's current window and its active pane.
-    """
-    if target.startswith(("%", "$", "@", "=")) or ":" in target:
-        return target
-    return f"={target}:"
-
-
-def capture_args(target: str, lines: int | None, colours: bool, join: bool) -> list[str]:
-    """`capture-pane -p [-e] [-J] -t TARGET [-S -N]`: the visible screen, plus N history lines."""
-    args = ["capture-pane", "-p"]
-    if colours:
-        args.append("-e")
-    if join:
-        args.append("-J")
-    args += ["-t", pane_target(target)]
-    if lines is not None:
-        args += ["-S", f"-{max(0, int(lines))}"]
-    return args
-
-
-def split_output(text: str) -> list[str]:
-    """tmux ends every output line with a newline; the list has no empty last item for it."""
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
 def _command_string(argv: Sequence[str]) -> str:
     """The one place a command line is quoted: the string tmux hands to `/bin/sh -c`.
 
@@ -144,17 +104,6 @@ def _default_lock_dir(socket: str) -> Path:
     return Path(tempfile.gettempdir()) / f"gastown-tui-{os.getuid()}" / "nudge-locks" / socket
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, poll: float = 0.05) -> bool:
-    """Poll `condition` until it holds or `timeout` seconds pass; the last answer wins."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if condition():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(poll)
-
-
 class TownTmux:
     """Operations on one town's tmux server (`tmux -L <socket>`)."""
 
@@ -164,6 +113,10 @@ class TownTmux:
 
     @classmethod
     def for_town(cls, town_root: Path, *, lock_dir: Path | None = None) -> TownTmux:
+        """The town's server; nudge locks live where Gas Town keeps them, so a nudge from
+        `gt` and one from us never interleave: `<town>/.runtime/nudge_queue/<session>/.lock`."""
+        if lock_dir is None:
+            lock_dir = Path(town_root) / ".runtime" / "nudge_queue"
         return cls(socket_name(town_root), lock_dir=lock_dir)
 
     def __repr__(self) -> str:
@@ -177,9 +130,6 @@ class TownTmux:
         return shutil.which("tmux") is not None
 
     def _exec(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
-        # TMUX/TMUX_PANE describe the user's own server when we run inside tmux; -L already
-        # picks ours, and dropping them keeps tmux from resolving anything against theirs.
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         try:
             return subprocess.run(
                 argv,
@@ -188,7 +138,7 @@ class TownTmux:
                 encoding="utf-8",
                 errors="replace",
                 stdin=subprocess.DEVNULL,
-                env=env,
+                env=tmux_env(),
                 timeout=CALL_TIMEOUT,
                 check=False,
             )
@@ -197,7 +147,7 @@ class TownTmux:
         except subprocess.TimeoutExpired:
             raise TmuxError(
                 f"tmux (socket {self.socket}) did not answer within {CALL_TIMEOUT:.0f} s",
-                fix=f"check it with tmux -L {self.socket} ls, or stop it with gt down",
+                fix=f"check it with tmux -L {self.socket} ls, or stop it with tmux -L {self.socket} kill-server",
             ) from None
 
     def call(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -212,22 +162,12 @@ class TownTmux:
         return proc.stdout
 
     def _failure(self, args: Sequence[str], stderr: str) -> TmuxError:
-        message = stderr.strip().splitlines()[-1] if stderr.strip() else "unknown error"
-        if any(marker in stderr for marker in _NO_SERVER):
-            return no_server_error(self.socket)
-        if any(marker in stderr for marker in _NO_TARGET):
-            return TmuxError(
-                f"tmux cannot find it: {message}",
-                fix=f"list the sessions with tmux -L {self.socket} ls",
-            )
-        return TmuxError(
-            f"tmux {args[0] if args else ''} failed: {message}",
-            fix=f"check the server with tmux -L {self.socket} ls",
-        )
+        return command_error(self.socket, args[0] if args else "", stderr)
 
     @staticmethod
-    def _no_server(proc: subprocess.CompletedProcess[str]) -> bool:
-        return proc.returncode != 0 and any(m in proc.stderr for m in _NO_SERVER)
+    def no_server(proc: subprocess.CompletedProcess[str]) -> bool:
+        """True when `proc` failed because the server is not running."""
+        return proc.returncode != 0 and any(m in proc.stderr for m in NO_SERVER_MARKERS)
 
     def is_running(self) -> bool:
         return self.call("list-sessions", "-F", "#{session_id}").returncode == 0
@@ -298,7 +238,7 @@ class TownTmux:
     def list_sessions(self) -> list[SessionInfo]:
         """Every session with its active pane, from one `list-panes -a`; no server gives []."""
         proc = self.call("list-panes", "-a", "-F", _SESSION_FORMAT)
-        if self._no_server(proc):
+        if self.no_server(proc):
             return []
         if proc.returncode != 0:
             raise self._failure(["list-panes"], proc.stderr)
@@ -334,7 +274,7 @@ class TownTmux:
             "list-panes", "-s", "-t", session_target(name), "-F", "#{window_id} #{pane_pid}"
         )
         if proc.returncode != 0:
-            if self._no_server(proc) or any(m in proc.stderr for m in _NO_TARGET):
+            if self.no_server(proc) or any(m in proc.stderr for m in NOT_FOUND_MARKERS):
                 return False
             raise self._failure(["list-panes"], proc.stderr)
         windows: list[str] = []
@@ -356,7 +296,7 @@ class TownTmux:
     def kill_server(self) -> bool:
         """Stop the town's whole tmux server; False when it was not running."""
         proc = self.call("kill-server")
-        if proc.returncode != 0 and not self._no_server(proc):
+        if proc.returncode != 0 and not self.no_server(proc):
             raise self._failure(["kill-server"], proc.stderr)
         return proc.returncode == 0
 
@@ -385,10 +325,12 @@ class TownTmux:
     @contextmanager
     def _session_lock(self, session: str, timeout: float) -> Iterator[None]:
         """One nudge at a time per session, across threads and processes (flock)."""
-        self.lock_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Sanitized for the file system, hashed so names differing only in case stay distinct.
-        digest = hashlib.sha256(session.encode()).hexdigest()[:8]
-        path = self.lock_dir / f"{sanitize(session)}-{digest}.lock"
+        folder = session
+        if not _SAFE_FILE_NAME.match(session):  # tmux allows names no path should contain
+            digest = hashlib.sha256(session.encode()).hexdigest()[:8]
+            folder = f"{sanitize(session)}-{digest}"
+        path = self.lock_dir / folder / ".lock"
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with open(path, "a+b") as handle:
             deadline = time.monotonic() + timeout
             while True:
@@ -447,10 +389,27 @@ class TownTmux:
         return Delivery(True, False, f"pane did not change after {ENTER_ATTEMPTS} Enter keys")
 
     def _enter_verified(self, pane: str, timeout: float) -> int:
-        """Press Enter until the screen changes; the attempt that worked, or 0."""
-        before = self.capture(pane)
+        """Press Enter until the pane changes; the attempt that worked, or 0."""
+        before = self._snapshot(pane)
         for attempt in range(1, ENTER_ATTEMPTS + 1):
             self.run("send-keys", "-t", pane, "Enter")
-            if wait_until(lambda: self.capture(pane) != before, timeout / ENTER_ATTEMPTS):
+            if wait_until(lambda: self._snapshot(pane) != before, timeout / ENTER_ATTEMPTS):
                 return attempt
         return 0
+
+    def _snapshot(self, pane: str) -> str:
+        """Screen plus cursor and history size, in one tmux call.
+
+        A line-oriented program answers Enter by only moving the cursor to a blank line, which
+        the screen text alone would not show.
+        """
+        proc = self._exec(
+            tmux_sequence_argv(
+                self.socket,
+                ["capture-pane", "-p", "-t", pane],
+                ["display-message", "-p", "-t", pane, "#{cursor_x},#{cursor_y},#{history_size}"],
+            )
+        )
+        if proc.returncode != 0:
+            raise self._failure(["capture-pane"], proc.stderr)
+        return proc.stdout
