@@ -24,6 +24,15 @@ class LazyGroup(click.Group):
         "mail": "gastown_tui.cli.gt_mail:mail",
         "hook": "gastown_tui.cli.gt_hook:hook",
         "formula": "gastown_tui.cli.formula_cmd:formula",
+        "sling": "gastown_tui.cli.gt_agents:sling",
+        "nudge": "gastown_tui.cli.gt_agents:nudge",
+        "peek": "gastown_tui.cli.gt_agents:peek",
+        "done": "gastown_tui.cli.gt_agents:done",
+        "prime": "gastown_tui.cli.gt_agents:prime",
+        "up": "gastown_tui.cli.gt_town:up",
+        "down": "gastown_tui.cli.gt_town:down",
+        "mayor": "gastown_tui.cli.gt_town:mayor",
+        "polecat": "gastown_tui.cli.gt_town:polecat",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -37,7 +37,8 @@ def _convoy(store: BeadStore, convoy_id: str) -> dict[str, Any]:
 
 
 def create(town: Town, store: BeadStore, name: str, issues: list[str], *, owner: str = "",
-           notify: str = "", owned: bool = False, merge: str = "") -> dict[str, Any]:
+           notify: str = "", owned: bool = False, merge: str = "",
+           summary: str | None = None) -> dict[str, Any]:
     issues = list(issues)
     if is_bead_id(name) and store.exists(name):
         issues.insert(0, name)
@@ -45,7 +46,7 @@ def create(town: Town, store: BeadStore, name: str, issues: list[str], *, owner:
     for issue in issues:
         store.get(issue)
     owner = owner or store.actor or "mayor/"
-    lines = [f"Convoy tracking {len(issues)} issues", "", f"Owner: {owner}"]
+    lines = [summary or f"Convoy tracking {len(issues)} issues", "", f"Owner: {owner}"]
     if notify:
         lines.append(f"Notify: {notify}")
     if merge:

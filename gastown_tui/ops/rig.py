@@ -87,7 +87,7 @@ def rig_add(town: Town, name: str, source: str, *, prefix: str | None = None,
         except (pygit2.GitError, ValueError, KeyError) as exc:
             raise GitError(f"could not clone {source}: {exc}",
                            fix="check the URL or path and that it is a git repository") from exc
-        default_branch = branch or (repo.head.shorthand if not repo.head_is_unborn else "")
+        default_branch = branch or _default_branch(repo)
         if not default_branch:
             raise GitError(f"{source} has no commits", fix="commit something to it first")
         ref = repo.references.get(f"refs/heads/{default_branch}")
@@ -128,6 +128,19 @@ def rig_add(town: Town, name: str, source: str, *, prefix: str | None = None,
     log_event(town.root, "rig_add", actor="overseer",
               payload={"rig": name, "prefix": prefix, "git_url": url})
     return RigAddResult(rig=town.rig(name), default_branch=default_branch, head=head)
+
+
+def _default_branch(repo) -> str:
+    """The remote's HEAD; when that is unborn (a bare repo whose HEAD names a branch nobody
+    pushed), main, then master, then the only branch there is."""
+    if not repo.head_is_unborn:
+        return repo.head.shorthand
+    remote = [r.removeprefix("refs/remotes/origin/") for r in repo.references
+              if r.startswith("refs/remotes/origin/") and not r.endswith("/HEAD")]
+    for name in ("main", "master"):
+        if name in remote:
+            return name
+    return remote[0] if len(remote) == 1 else ""
 
 
 def rig_list(town: Town) -> list[dict[str, Any]]:

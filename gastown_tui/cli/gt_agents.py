@@ -1,0 +1,143 @@
+"""`gt sling`, `gt nudge`, `gt peek`, `gt done`, `gt prime`: the verbs agents and people use."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.gt import echo_json, json_option, pass_cli
+
+
+@click.command()
+@click.argument("args", nargs=-1, required=True)
+@click.option("-f", "--force", is_flag=True, help="Take a bead hooked elsewhere, or deferred.")
+@click.option("--formula", default=None, help="Workflow to attach (default: the rig's).")
+@click.option("--agent", default=None, help="Runtime alias for a spawned polecat (e.g. sim).")
+@click.option("--no-convoy", is_flag=True, help="Do not create a tracking convoy.")
+@json_option
+@pass_cli
+def sling(cli: CliContext, args, force, formula, agent, no_convoy, as_json) -> None:
+    """Sling beads to a rig (a fresh polecat each) or to a running agent.
+
+    \b
+    gt sling gt-abc gastown              one polecat works gt-abc
+    gt sling gt-abc gt-def gastown       one polecat each, one batch convoy
+    gt sling gt-abc mayor                hook it on the Mayor and nudge
+    """
+    from gastown_tui.ops.sling import sling as do_sling
+
+    if len(args) < 2:
+        raise click.UsageError("usage: gt sling <bead>... <rig|agent>")
+    results = do_sling(cli.town(), cli.store(), list(args[:-1]), args[-1], force=force,
+                       formula=formula, agent=agent, no_convoy=no_convoy,
+                       on_progress=None if as_json else (lambda m: click.echo(m, err=True)))
+    if as_json:
+        echo_json([r.as_json() for r in results])
+        return
+    for r in results:
+        how = f"new polecat, session {r.session}" if r.spawned else f"hooked, {r.session} nudged"
+        convoy = f", convoy {r.convoy}" if r.convoy else ""
+        click.echo(f"🎯 {r.bead} → {r.agent} ({how}{convoy})")
+
+
+@click.command()
+@click.argument("target", required=False)
+@click.argument("message", nargs=-1)
+@click.option("-m", "--message", "message_opt", default=None)
+@click.option("--stdin", "from_stdin", is_flag=True)
+@click.option("--mode", type=click.Choice(["wait-idle", "immediate", "queue"]),
+              default="wait-idle", show_default=True)
+@click.option("--priority", type=click.Choice(["normal", "urgent"]), default="normal")
+@click.option("--drain", is_flag=True, help="Print and clear this session's queued nudges.")
+@json_option
+@pass_cli
+def nudge(cli: CliContext, target, message, message_opt, from_stdin, mode, priority, drain,
+          as_json) -> None:
+    """Send text to a running agent: typed literally into its pane, or queued."""
+    import os
+
+    from gastown_tui.ops import nudge as ops
+
+    town = cli.town()
+    if drain:
+        session = os.environ.get("GT_SESSION") or ""
+        if not session:
+            raise click.UsageError("--drain runs inside an agent session (GT_SESSION)")
+        entries = ops.drain(town, session)
+        if as_json:
+            echo_json(entries)
+        elif entries:
+            click.echo(ops.format_for_injection(entries))
+        return
+    if not target:
+        raise click.UsageError("usage: gt nudge <address> <message>")
+    text = sys.stdin.read() if from_stdin else (message_opt or " ".join(message))
+    result = ops.nudge(town, target, text, mode=mode, priority=priority)
+    if as_json:
+        echo_json(result.as_json())
+    else:
+        mark = {"delivered": "✓", "queued": "⏳", "failed": "✗"}[result.status]
+        click.echo(f"{mark} {result.status}: {target} ({result.session}) {result.detail}")
+    if result.status == "failed":
+        raise click.exceptions.Exit(1)
+
+
+@click.command()
+@click.argument("target")
+@click.argument("lines_arg", required=False, type=int)
+@click.option("-n", "--lines", type=int, default=None, help="Scrollback lines (default 40).")
+@click.option("--colours", "--colors", is_flag=True, help="Keep ANSI colours.")
+@pass_cli
+def peek(cli: CliContext, target, lines_arg, lines, colours) -> None:
+    """Show the last lines of an agent's tmux pane."""
+    from gastown_tui.ops.nudge import resolve_target
+    from gastown_tui.ops.sessions import tmux_for
+
+    town = cli.town()
+    addr, session = resolve_target(town, target)
+    tmux = tmux_for(town)
+    if not tmux.has_session(session):
+        raise click.ClickException(f"{addr} is not running (no session {session})")
+    count = lines or lines_arg or 40
+    lines_out = tmux.capture(session, lines=count, colours=colours)
+    while lines_out and not lines_out[-1].strip():
+        lines_out.pop()  # the screen below the cursor is empty, not output
+    for line in lines_out[-count:]:
+        click.echo(line)
+
+
+@click.command()
+@click.option("--issue", default=None, help="The bead this work is for (default: from branch).")
+@click.option("--status", "exit_status", type=click.Choice(["COMPLETED", "ESCALATED", "DEFERRED"]),
+              default="COMPLETED", show_default=True)
+@json_option
+@pass_cli
+def done(cli: CliContext, issue, exit_status, as_json) -> None:
+    """(polecats) Submit this worktree's branch to the merge queue."""
+    from gastown_tui.ops.done import done as do_done
+
+    result = do_done(cli.town(), cli.store(), issue=issue, status=exit_status)
+    if as_json:
+        echo_json(result.as_json())
+        return
+    verb = "Created" if result.created else "Already queued:"
+    click.echo(f"✓ {verb} merge request {result.mr} for {result.source_issue} "
+               f"({result.commits} commits on {result.branch})\n"
+               "  The Refinery merges it and then closes the bead. You are now idle.")
+
+
+@click.command()
+@click.option("--hook", "hook_only", is_flag=True, help="Hook-start form (SessionStart hook).")
+@json_option
+@pass_cli
+def prime(cli: CliContext, hook_only, as_json) -> None:
+    """Print your role, your hook and its steps."""
+    from gastown_tui.ops.prime import prime as do_prime
+
+    out = do_prime(cli.town(), cli.store(), hook_only=hook_only)
+    if as_json:
+        echo_json({k: v for k, v in out.items() if k != "text"})
+    else:
+        click.echo(out["text"], nl=False)

@@ -1,0 +1,202 @@
+"""`gt nudge`: text to a running agent, typed literally into its pane or queued for its next
+prompt (reference §4). Never a shell string, never a key name read from user text."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from gastown_tui.ops.sessions import read_heartbeat, session_name, tmux_for
+from gastown_tui.runtimes.presets import runtime_named
+from gastown_tui.town.errors import GasTownError, ValidationError
+from gastown_tui.town.events import log_event
+from gastown_tui.town.layout import Town
+from gastown_tui.town.names import Address, parse_address
+
+MODES = ("immediate", "wait-idle", "queue")
+MAX_QUEUE = 50
+TTL = {"normal": timedelta(minutes=30), "urgent": timedelta(hours=2)}
+
+
+class NudgeError(GasTownError):
+    code = "nudge"
+
+
+@dataclass(frozen=True)
+class NudgeResult:
+    status: str  # delivered | queued | failed
+    session: str
+    detail: str = ""
+
+    def as_json(self) -> dict[str, str]:
+        return {"status": self.status, "session": self.session, "detail": self.detail}
+
+
+def resolve_target(town: Town, target: str) -> tuple[Address, str]:
+    text = target.strip().rstrip("/")
+    if text in ("witness", "refinery"):
+        rig = os.environ.get("GT_RIG")
+        if not rig:
+            raise ValidationError(f"'{text}' needs a rig here", fix=f"use <rig>/{text}")
+        text = f"{rig}/{text}"
+    addr = parse_address(text)
+    if addr.role == "polecat" and "/polecats/" not in text and addr.rig:
+        # short rig/name: a crew member of that name wins, as upstream
+        crew = Address("crew", addr.rig, addr.name)
+        if tmux_for(town).has_session(session_name(town, crew)):
+            addr = crew
+    return addr, session_name(town, addr)
+
+
+def sender_label() -> str:
+    role = os.environ.get("GT_ROLE") or os.environ.get("BD_ACTOR") or ""
+    if not role:
+        return "overseer"
+    try:
+        addr = parse_address(role)
+    except GasTownError:
+        return role[:64]
+    return addr.mail_identity.rstrip("/") if addr.role in ("polecat", "crew", "mayor",
+                                                          "deacon") else str(addr)
+
+
+def queue_dir(town: Town, session: str) -> Path:
+    return town.runtime_dir / "nudge_queue" / session
+
+
+def enqueue(town: Town, session: str, message: str, *, sender: str,
+            priority: str = "normal") -> Path:
+    folder = queue_dir(town, session)
+    folder.mkdir(parents=True, exist_ok=True)
+    pending = [p for p in folder.glob("*.json")]
+    if len(pending) >= MAX_QUEUE:
+        raise NudgeError(f"the nudge queue of {session} is full ({MAX_QUEUE} waiting)",
+                         fix="wait for the agent to drain it, or nudge with --mode immediate")
+    now = datetime.now(UTC)
+    entry = {"sender": sender, "message": message, "priority": priority,
+             "timestamp": now.isoformat(), "expires_at": (now + TTL[priority]).isoformat()}
+    path = folder / f"{time.time_ns()}-{secrets.token_hex(4)}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(entry))
+    os.replace(tmp, path)
+    return path
+
+
+def drain(town: Town, session: str) -> list[dict[str, Any]]:
+    """Take every queued nudge (rename to .claimed first, so two drainers never both get one)."""
+    folder = queue_dir(town, session)
+    if not folder.is_dir():
+        return []
+    out = []
+    now = datetime.now(UTC)
+    for path in sorted(folder.glob("*.json")):
+        claimed = path.with_suffix(".claimed")
+        try:
+            os.rename(path, claimed)
+        except FileNotFoundError:
+            continue
+        try:
+            entry = json.loads(claimed.read_text())
+            if datetime.fromisoformat(entry["expires_at"]) >= now:
+                out.append(entry)
+        except (OSError, ValueError, KeyError):
+            pass  # a damaged entry is dropped after claiming so it cannot wedge the queue
+        finally:
+            claimed.unlink(missing_ok=True)
+    return out
+
+
+def format_for_injection(entries: list[dict[str, Any]]) -> str:
+    urgent = [e for e in entries if e.get("priority") == "urgent"]
+    head = (f"QUEUED NUDGE ({len(urgent)} urgent):" if urgent
+            else f"QUEUED NUDGE ({len(entries)} message(s)):")
+    lines = ["<system-reminder>", head, ""]
+    for e in entries:
+        tag = "URGENT from" if e.get("priority") == "urgent" else "from"
+        lines.append(f"  [{tag} {e.get('sender', '?')}] {e.get('message', '')}")
+    lines += ["", "Handle urgent nudges before continuing current work." if urgent else
+              "This is a background notification. Continue current work unless the nudge is "
+              "higher priority.", "</system-reminder>"]
+    return "\n".join(lines)
+
+
+def _ready_prefix(town: Town, addr: Address, session: str) -> str:
+    beat = read_heartbeat(town, session) or {}
+    alias = beat.get("runtime")
+    if not alias:
+        return ""
+    try:
+        return runtime_named(town, alias, addr.rig).ready_prompt_prefix
+    except GasTownError:
+        return ""
+
+
+def wait_idle(tmux, session: str, prefix: str, timeout: float) -> bool:
+    """Idle = a line starting with the ready prompt on two polls in a row, no 'esc to interrupt'."""
+    deadline = time.monotonic() + timeout
+    streak = 0
+    # tmux trims trailing spaces from captured lines, so "❯ " arrives as "❯".
+    norm = prefix.replace("\u00a0", " ").rstrip()
+    while time.monotonic() < deadline:
+        screen = tmux.capture(session)
+        while screen and not screen[-1].strip():
+            screen.pop()  # rows below the cursor are empty, not the agent's last words
+        lines = [line.replace("\u00a0", " ") for line in screen[-5:]]
+        busy = any("esc to interrupt" in line for line in lines)
+        idle = not busy and any(line.startswith(norm) for line in lines)
+        streak = streak + 1 if idle else 0
+        if streak >= 2:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
+          sender: str | None = None, priority: str = "normal", timeout: float = 15.0,
+          settle: float = 0.6) -> NudgeResult:
+    if mode not in MODES:
+        raise ValidationError(f"unknown nudge mode {mode!r}", fix=f"use {', '.join(MODES)}")
+    if priority not in TTL:
+        raise ValidationError(f"unknown priority {priority!r}", fix="use normal or urgent")
+    if not message or not message.strip():
+        raise ValidationError("nudge text is empty", fix="pass the message to send")
+    addr, session = resolve_target(town, target)
+    sender = sender or sender_label()
+    tmux = tmux_for(town)
+    if not tmux.has_session(session):
+        raise NudgeError(f"{addr} is not running (no tmux session {session})",
+                         fix="start it first (gt up, gt sling), or send mail instead")
+    result: NudgeResult
+    if mode == "queue":
+        enqueue(town, session, message, sender=sender, priority=priority)
+        result = NudgeResult("queued", session, "delivered at the agent's next prompt")
+    else:
+        text = f"[from {sender}] {message}"
+        if mode == "wait-idle":
+            prefix = _ready_prefix(town, addr, session)
+            if not prefix or not wait_idle(tmux, session, prefix, timeout):
+                enqueue(town, session, message, sender=sender, priority=priority)
+                result = NudgeResult("queued", session,
+                                     "agent busy or without a ready prompt; queued")
+                log_event(town.root, "nudge", actor=sender,
+                          payload={"target": str(addr), "mode": mode, "status": result.status})
+                return result
+            text = format_for_injection([{"sender": sender, "message": message,
+                                          "priority": priority}])
+        delivery = tmux.send_literal_text(session, text, settle=settle)
+        result = NudgeResult("delivered" if delivery.delivered else "failed", session,
+                             delivery.detail)
+    log_event(town.root, "nudge", actor=sender,
+              payload={"target": str(addr), "mode": mode, "status": result.status})
+    return result
+
+
+def pending(town: Town, session: str) -> int:
+    folder = queue_dir(town, session)
+    return len(list(folder.glob("*.json"))) if folder.is_dir() else 0

@@ -1,0 +1,111 @@
+"""Polecats as the town sees them, with their state derived from disk, store and tmux."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gastown_tui.ops import hook as hook_ops
+from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.fields import parse_fields
+from gastown_tui.town.layout import RigInfo, Town
+from gastown_tui.town.names import Address
+from gastown_tui.town.store import BeadStore
+
+
+@dataclass(frozen=True)
+class PolecatInfo:
+    rig: str
+    name: str
+    address: str
+    session_name: str
+    session_running: bool
+    state: str  # working | idle | stalled | zombie | done
+    issue: str
+    issue_title: str
+    agent_state: str
+    branch: str
+    worktree: str
+    worktree_exists: bool
+    heartbeat: str
+    active_mr: str
+    evidence: str
+
+    @property
+    def zombie(self) -> bool:
+        return self.state == "zombie"
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "zombie": self.zombie}
+
+
+def live_sessions(town: Town) -> dict[str, bool]:
+    """session name -> pane alive; an absent tmux or server means nothing is running."""
+    try:
+        return {s.name: not s.pane_dead for s in tmux_for(town).list_sessions()}
+    except GasTownError:
+        return {}
+
+
+def derive_state(*, worktree_exists: bool, running: bool, hooked: dict[str, Any] | None,
+                 agent_state: str, active_mr: str) -> tuple[str, str]:
+    """(state, evidence) in upstream's order: hooked work first, then the session."""
+    if running and not worktree_exists:
+        return "zombie", "session running but the worktree is gone"
+    if hooked is not None and not parse_fields(hooked.get("description", "")).get("merge_request"):
+        if running:
+            return "working", f"hooked {hooked['id']}, session alive"
+        return "stalled", f"hooked {hooked['id']} but no live session"
+    if agent_state in ("idle", "done") and active_mr:
+        return "done", f"submitted {active_mr}"
+    if agent_state == "stuck":
+        return "stalled", "agent reported stuck"
+    return "idle", "no work on its hook"
+
+
+def polecats(town: Town, store: BeadStore, rig: RigInfo | None = None) -> list[PolecatInfo]:
+    sessions = live_sessions(town)
+    out = []
+    rigs = [rig] if rig is not None else town.rigs()
+    for r in rigs:
+        names = set()
+        if r.polecats_dir.is_dir():
+            names = {p.name for p in r.polecats_dir.iterdir()
+                     if p.is_dir() and not p.name.startswith(".")}
+        # sessions named like this rig's polecats but without a directory are zombies too
+        for session in sessions:
+            if session.startswith(f"{r.prefix}-"):
+                tail = session[len(r.prefix) + 1:]
+                if tail not in ("witness", "refinery") and not tail.startswith("crew-"):
+                    names.add(tail)
+        for name in sorted(names):
+            out.append(_info(town, store, r, name, sessions))
+    return out
+
+
+def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,
+          sessions: dict[str, bool]) -> PolecatInfo:
+    addr = Address("polecat", rig.name, name)
+    session = addr.session_name(rig.prefix)
+    worktree = rig.polecat_worktree(name)
+    exists = (worktree / ".git").exists()
+    fields: dict[str, str] = {}
+    try:
+        fields = parse_fields(store.get(addr.agent_bead_id(rig.prefix)).get("description", ""))
+    except GasTownError:
+        pass
+    hooked = hook_ops.hooked_for(store, str(addr))
+    running = sessions.get(session, False)
+    state, evidence = derive_state(worktree_exists=exists, running=running, hooked=hooked,
+                                   agent_state=fields.get("agent_state", ""),
+                                   active_mr=fields.get("active_mr", ""))
+    beat = read_heartbeat(town, session) or {}
+    return PolecatInfo(rig=rig.name, name=name, address=str(addr), session_name=session,
+                       session_running=running, state=state,
+                       issue=hooked["id"] if hooked else "",
+                       issue_title=hooked["title"] if hooked else "",
+                       agent_state=fields.get("agent_state", ""), branch=fields.get("branch", ""),
+                       worktree=str(worktree), worktree_exists=exists,
+                       heartbeat=str(beat.get("ts", "")), active_mr=fields.get("active_mr", ""),
+                       evidence=evidence)

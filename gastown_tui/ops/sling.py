@@ -1,0 +1,259 @@
+"""`gt sling`: hang a bead on an agent's hook and make sure someone works it (operations.md).
+
+Guards first; then spawn a polecat (name, worktree, agent bead), hook the bead, start the
+session, track it in a convoy. Any failure rolls back everything the call created."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gastown_tui.ops import convoy as convoy_ops
+from gastown_tui.ops.agents import ensure_agent_bead
+from gastown_tui.ops.namepool import allocate
+from gastown_tui.ops.sessions import session_name, start_agent, tmux_for
+from gastown_tui.ops.worktrees import create_polecat_worktree, remove_worktree
+from gastown_tui.runtimes.presets import resolve_runtime
+from gastown_tui.town.errors import ClosedBeadError, ConflictError, GasTownError, ValidationError
+from gastown_tui.town.events import log_event
+from gastown_tui.town.jsonfile import read_json
+from gastown_tui.town.layout import RigInfo, Town, now_rfc3339
+from gastown_tui.town.names import Address, bead_prefix, parse_address, validate_rig_name
+from gastown_tui.town.store import BeadStore
+
+WORK_SLUNG = ("Work slung: {bead}. Start working on it now - run `gt hook` to see the hook, "
+              "then begin.")
+
+
+@dataclass(frozen=True)
+class SlingResult:
+    bead: str
+    agent: str
+    session: str
+    spawned: bool
+    convoy: str = ""
+    branch: str = ""
+    worktree: str = ""
+    formula: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@contextmanager
+def _bead_lock(town: Town, bead_id: str):
+    path = town.runtime_dir / "locks" / "sling" / f"{bead_id}.flock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ConflictError(f"{bead_id} is being slung by another process",
+                                fix="wait a moment and check 'gt hook show'") from exc
+        yield
+
+
+def _guard_caller() -> None:
+    role = os.environ.get("GT_ROLE", "")
+    if "/polecats/" in role:
+        raise ValidationError("polecats cannot sling work",
+                              fix="ask the Mayor: gt mail send mayor/ -s 'HELP: ...'")
+
+
+def _guard_bead(store: BeadStore, bead_id: str, agent: str | None, force: bool) -> dict[str, Any]:
+    bead = store.get(bead_id)
+    if bead["status"] in ("closed", "tombstone"):
+        raise ClosedBeadError(f"{bead_id} is closed", fix=f"reopen it first: bd reopen {bead_id}")
+    if bead["status"] == "deferred" and not force:
+        raise ValidationError(f"{bead_id} is deferred", fix="pass --force to sling it anyway")
+    holder = bead.get("assignee") or ""
+    if bead["status"] in ("hooked", "in_progress", "pinned") and holder and not force:
+        if agent is not None and holder == agent:
+            return bead
+        raise ConflictError(f"{bead_id} is already hooked by {holder}",
+                            fix="pass --force to take it back and re-sling")
+    return bead
+
+
+def _formula_for(town: Town, rig: RigInfo | None, formula: str | None) -> str:
+    name = formula
+    if name is None and rig is not None:
+        settings = read_json(rig.path / "settings" / "config.json", {}) or {}
+        name = (settings.get("workflow") or {}).get("default_formula") or "mol-polecat-work"
+    if not name:
+        return ""
+    from gastown_tui.formulas.resolve import FormulaLibrary  # lazy: pydantic, tomlkit
+
+    FormulaLibrary(town.root, rig.name if rig else None).find(name)
+    return name
+
+
+def _attach(store: BeadStore, bead_id: str, agent: str, formula: str, dispatched_by: str,
+            previous: tuple[str, ...]) -> None:
+    fields = {"dispatched_by": dispatched_by, "attached_at": now_rfc3339()}
+    if formula:
+        fields["attached_formula"] = formula
+    store.update(bead_id, changes={"status": "hooked", "assignee": agent},
+                 description_fields=fields, expect_status=previous)
+
+
+def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
+          force: bool = False, formula: str | None = None, agent: str | None = None,
+          no_convoy: bool = False, on_progress: Callable[[str], None] | None = None
+          ) -> list[SlingResult]:
+    """Sling one or more beads to a rig (one fresh polecat each) or to a running agent."""
+    _guard_caller()
+    if not bead_ids:
+        raise ValidationError("nothing to sling", fix="name at least one bead")
+    say = on_progress or (lambda _msg: None)
+    target = target.strip().rstrip("/")
+    dispatched_by = os.environ.get("GT_ROLE") or store.actor or "overseer"
+    if "/" not in target and target not in ("mayor", "deacon"):
+        rig = town.rig(validate_rig_name(target))
+        for bead_id in bead_ids:
+            if bead_prefix(bead_id) != rig.prefix:
+                raise ValidationError(
+                    f"{bead_id} belongs to prefix {bead_prefix(bead_id)!r}, not rig {rig.name} "
+                    f"({rig.prefix})", fix=f"create the bead inside {rig.name} (cd into it; bd create)")
+            _guard_bead(store, bead_id, None, force)
+        formula_name = _formula_for(town, rig, formula)
+        batch_convoy = ""
+        if len(bead_ids) > 1 and not no_convoy:
+            untracked = [b for b in bead_ids if not _tracking_convoy(store, b)]
+            if untracked:
+                batch_convoy = convoy_ops.create(
+                    town, store, f"Batch: {len(untracked)} beads to {rig.name}", untracked,
+                    owner=_owner(dispatched_by))["id"]
+        results = []
+        for bead_id in bead_ids:
+            say(f"slinging {bead_id} to {rig.name}")
+            results.append(_sling_to_rig(town, store, bead_id, rig, force=force,
+                                         formula=formula_name, agent=agent,
+                                         dispatched_by=dispatched_by,
+                                         make_convoy=not no_convoy and not batch_convoy,
+                                         say=say))
+        if batch_convoy:
+            results = [SlingResult(**{**r.as_json(), "convoy": r.convoy or batch_convoy})
+                       for r in results]
+        return results
+    addr = parse_address(target)
+    return [_sling_to_agent(town, store, b, addr, force=force, formula=formula,
+                            dispatched_by=dispatched_by, make_convoy=not no_convoy)
+            for b in bead_ids]
+
+
+def _owner(dispatched_by: str) -> str:
+    """Convoys are owned by the agent that slung them, else by the human (overseer)."""
+    if "/" in dispatched_by or dispatched_by in ("mayor", "deacon"):
+        return dispatched_by
+    return "overseer"
+
+
+def _tracking_convoy(store: BeadStore, bead_id: str) -> str:
+    for dep in store.dependent_records(bead_id):
+        if dep["type"] == "tracks":
+            try:
+                if store.get(dep["issue_id"])["status"] != "closed":
+                    return dep["issue_id"]
+            except GasTownError:
+                continue
+    return ""
+
+
+def _ensure_convoy(town: Town, store: BeadStore, bead: dict[str, Any], owner: str) -> str:
+    existing = _tracking_convoy(store, bead["id"])
+    if existing:
+        return existing
+    convoy = convoy_ops.create(town, store, f"Work: {bead['title']}", [bead["id"]],
+                               owner=_owner(owner),
+                               summary=f"Auto-created convoy tracking {bead['id']}")
+    return convoy["id"]
+
+
+def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, force: bool,
+                  formula: str, agent: str | None, dispatched_by: str, make_convoy: bool,
+                  say: Callable[[str], None]) -> SlingResult:
+    with _bead_lock(town, bead_id):
+        bead = _guard_bead(store, bead_id, None, force)
+        previous = (bead["status"],)
+        runtime = resolve_runtime(town, "polecat", rig.name, agent)
+        undo: list[Callable[[], None]] = []
+        try:
+            name = allocate(rig)
+            undo.append(lambda: remove_worktree(rig, name, None))
+            addr = Address("polecat", rig.name, name)
+            say(f"  polecat {name}: creating worktree")
+            path, branch = create_polecat_worktree(rig, name, bead_id, runtime.instructions_file)
+            undo[-1] = lambda: remove_worktree(rig, name, branch)
+            agent_bead = ensure_agent_bead(store, addr, rig.prefix, state="spawning")
+            store.update(agent_bead["id"], description_fields={
+                "agent_state": "spawning", "hook_bead": bead_id, "branch": branch,
+                "cleanup_status": "clean", "active_mr": None})
+            undo.append(lambda: store.update(agent_bead["id"], description_fields={
+                "agent_state": "nuked", "hook_bead": None}))
+            # Hook before the session starts, so the agent's first `gt prime --hook` sees it.
+            _attach(store, bead_id, str(addr), formula, dispatched_by, previous)
+            undo.append(lambda: store.update(bead_id, changes={
+                "status": previous[0], "assignee": bead.get("assignee") or ""}))
+            say(f"  polecat {name}: starting {runtime.name} session")
+            session, alias = start_agent(town, addr, path, agent=agent, branch=branch,
+                                         topic_suffix=bead_id)
+            undo.append(lambda: tmux_for(town).kill_session(session))
+            convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
+            store.update(agent_bead["id"], description_fields={"agent_state": "working"})
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:  # rollback is best effort; the original error matters
+                    pass
+            raise
+    log_event(town.root, "sling", actor=dispatched_by,
+              payload={"bead": bead_id, "target": str(addr), "rig": rig.name, "formula": formula})
+    _poke_witness(town, rig, name)
+    return SlingResult(bead=bead_id, agent=str(addr), session=session, spawned=True,
+                       convoy=convoy_id, branch=branch, worktree=str(path), formula=formula)
+
+
+def _poke_witness(town: Town, rig: RigInfo, name: str) -> None:
+    from gastown_tui.ops.nudge import nudge
+
+    try:
+        nudge(town, f"{rig.name}/witness", f"Polecat dispatched - {name} check for work",
+              mode="queue", sender="mayor")
+    except GasTownError:
+        pass  # no witness running yet: the dispatch stands on its own
+
+
+def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *, force: bool,
+                    formula: str | None, dispatched_by: str, make_convoy: bool) -> SlingResult:
+    from gastown_tui.ops.nudge import nudge
+
+    agent = str(addr)
+    rig = town.rig(addr.rig) if addr.rig else None
+    session = session_name(town, addr)
+    if not tmux_for(town).has_session(session):
+        if addr.role == "polecat" and rig is not None:
+            # A dead polecat target gets a fresh polecat in its rig, as upstream.
+            return sling(town, store, [bead_id], rig.name, force=force, formula=formula,
+                         no_convoy=not make_convoy)[0]
+        raise ValidationError(f"{agent} is not running (no session {session})",
+                              fix="start it first (gt up / gt mayor start)")
+    with _bead_lock(town, bead_id):
+        bead = _guard_bead(store, bead_id, agent, force)
+        formula_name = _formula_for(town, rig, formula) if formula else ""
+        if not (bead["status"] == "hooked" and bead.get("assignee") == agent):
+            _attach(store, bead_id, agent, formula_name, dispatched_by, (bead["status"],))
+        convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
+    log_event(town.root, "sling", actor=dispatched_by, payload={"bead": bead_id, "target": agent})
+    try:
+        nudge(town, agent, WORK_SLUNG.format(bead=bead_id), mode="wait-idle",
+              sender=dispatched_by, timeout=5)
+    except GasTownError:
+        pass  # the hook is set; the agent finds it at its next prompt
+    return SlingResult(bead=bead_id, agent=agent, session=session, spawned=False,
+                       convoy=convoy_id, formula=formula_name)

@@ -1,0 +1,108 @@
+"""Agent runtimes: built-in presets (reference §11.1), per-town aliases, and role resolution."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from gastown_tui.town.errors import ValidationError
+from gastown_tui.town.jsonfile import read_json
+from gastown_tui.town.layout import Town
+
+
+@dataclass(frozen=True)
+class Runtime:
+    name: str
+    command: tuple[str, ...]
+    args: tuple[str, ...] = ()
+    process_names: tuple[str, ...] = ()
+    ready_prompt_prefix: str = ""
+    ready_delay_ms: int = 0
+    prompt_mode: str = "arg"  # arg | none | flag
+    prompt_flag: str = ""  # e.g. --prompt, -i, when prompt_mode is flag
+    instructions_file: str = "AGENTS.md"
+    hooks_provider: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    def argv(self, prompt: str | None, *, settings_file: str | None = None) -> list[str]:
+        """The process to start; the beacon is one argv element, never parsed by a shell."""
+        argv = [*self.command, *self.args]
+        if settings_file and self.hooks_provider == "claude":
+            argv += ["--settings", settings_file]
+        if prompt and self.prompt_mode == "arg":
+            argv.append(prompt)
+        elif prompt and self.prompt_mode == "flag" and self.prompt_flag:
+            argv += [self.prompt_flag, prompt]
+        return argv
+
+
+PRESETS: dict[str, Runtime] = {
+    "claude": Runtime("claude", ("claude",), ("--dangerously-skip-permissions",),
+                      ("node", "claude"), "❯ ", 10000, "arg", "", "CLAUDE.md", "claude"),
+    "codex": Runtime("codex", ("codex",), ("--dangerously-bypass-approvals-and-sandbox",),
+                     ("codex",), "› ", 3000, "none", "", "AGENTS.md"),
+    "gemini": Runtime("gemini", ("gemini",), ("--approval-mode", "yolo"), ("gemini",), "", 5000,
+                      "flag", "-i", "AGENTS.md", "gemini"),
+    "opencode": Runtime("opencode", ("opencode",), (), ("opencode", "node", "bun"), "", 8000,
+                        "flag", "--prompt", "AGENTS.md", "opencode"),
+    # The built-in simulated agent: real git work, no AI service (operations.md).
+    "sim": Runtime("sim", (sys.executable, "-m", "gastown_tui.runtimes.sim"), (), ("python",),
+                   "❯ ", 0, "arg", "", "AGENTS.md", "sim"),
+}
+
+
+def _custom(alias: str, cfg: dict[str, Any]) -> Runtime:
+    base = PRESETS.get(str(cfg.get("provider") or cfg.get("preset") or ""), None)
+    command = cfg.get("command")
+    if base is None and not command:
+        raise ValidationError(f"agent {alias!r} in settings has no command",
+                              fix="give it \"command\" or a known \"provider\"")
+    runtime = base or Runtime(alias, (str(command),))
+    tmux = cfg.get("tmux") or {}
+    return replace(
+        runtime, name=alias,
+        command=(str(command),) if command else runtime.command,
+        args=tuple(str(a) for a in cfg.get("args", runtime.args)),
+        ready_prompt_prefix=str(tmux.get("ready_prompt_prefix", runtime.ready_prompt_prefix)),
+        ready_delay_ms=int(tmux.get("ready_delay_ms", runtime.ready_delay_ms)),
+        process_names=tuple(tmux.get("process_names", runtime.process_names)),
+        prompt_mode=str(cfg.get("prompt_mode", runtime.prompt_mode)),
+        instructions_file=str((cfg.get("instructions") or {}).get("file",
+                                                                  runtime.instructions_file)),
+        env={str(k): str(v) for k, v in (cfg.get("env") or {}).items()},
+    )
+
+
+def runtime_named(town: Town, alias: str, rig: str | None = None) -> Runtime:
+    agents: dict[str, Any] = {}
+    agents.update((read_json(town.settings_json, {}) or {}).get("agents") or {})
+    if rig:
+        agents.update((read_json(town.root / rig / "settings" / "config.json", {}) or {})
+                      .get("agents") or {})
+    if alias in agents:
+        return _custom(alias, agents[alias])
+    if alias in PRESETS:
+        return PRESETS[alias]
+    known = ", ".join(sorted({*PRESETS, *agents}))
+    raise ValidationError(f"unknown agent runtime {alias!r}", fix=f"use one of: {known}")
+
+
+def resolve_alias(town: Town, role: str, rig: str | None = None,
+                  override: str | None = None) -> str:
+    """--agent, then rig role_agents, town role_agents, rig agent, town default_agent, claude."""
+    if override:
+        return override
+    town_cfg = read_json(town.settings_json, {}) or {}
+    rig_cfg = (read_json(town.root / rig / "settings" / "config.json", {}) or {}) if rig else {}
+    for candidate in ((rig_cfg.get("role_agents") or {}).get(role),
+                      (town_cfg.get("role_agents") or {}).get(role),
+                      rig_cfg.get("agent"), town_cfg.get("default_agent")):
+        if candidate:
+            return str(candidate)
+    return "claude"
+
+
+def resolve_runtime(town: Town, role: str, rig: str | None = None,
+                    override: str | None = None) -> Runtime:
+    return runtime_named(town, resolve_alias(town, role, rig, override), rig)

@@ -1,0 +1,226 @@
+"""The sim runtime: a small deterministic agent that behaves like a CLI coding agent in tmux.
+
+It shows a ready prompt, reads nudges typed into its pane, and drains its nudge queue. As a
+polecat it primes itself, does the work its bead describes (a ```sim block can script it),
+commits and runs `gt done`; on a FIX_NEEDED mail it fixes failing tests and resubmits. As the
+Mayor it answers "sling <bead> to <rig>" and "status". Everything goes through the same ops
+as the real `gt`, so the demo and the tests exercise the real paths."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROMPT = "❯ "
+_BLOCK = re.compile(r"```sim\s*\n(.*?)```", re.S)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class Script:
+    actions: list[tuple[str, str]] = field(default_factory=list)
+
+    def flag(self, key: str) -> str | None:
+        for k, v in self.actions:
+            if k == key:
+                return v
+        return None
+
+
+def parse_script(description: str) -> Script | None:
+    """```sim blocks: one `action: value` per line; `path | content` where content is needed."""
+    match = _BLOCK.search(description or "")
+    if not match:
+        return None
+    script = Script()
+    for line in match.group(1).splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition(":")
+        script.actions.append((key.strip().lower(), value.strip()))
+    return script
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _town_and_store():
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.town.layout import Town
+
+    town = Town.find(explicit=os.environ.get("GT_ROOT"))
+    return town, open_store(town, os.environ.get("BD_ACTOR"))
+
+
+def _safe_path(root: Path, rel: str) -> Path:
+    path = (root / rel).resolve()
+    if root.resolve() not in path.parents and path != root.resolve():
+        raise ValueError(f"sim: path {rel!r} leaves the worktree")
+    return path
+
+
+def _unescape(text: str) -> str:
+    return text.replace("\\n", "\n").replace("\\t", "\t")
+
+
+class Polecat:
+    def __init__(self) -> None:
+        self.town, self.store = _town_and_store()
+        self.worktree = Path.cwd()
+        self.bead: dict | None = None
+        self.fixed = False
+        self.hanging = False
+
+    def start(self) -> None:
+        from gastown_tui.ops.prime import prime
+
+        primed = prime(self.town, self.store, cwd=self.worktree, hook_only=True)
+        say(f"[sim] primed: {primed['address']}; hook: "
+            f"{primed['hook']['id'] if primed['hook'] else '(empty)'}")
+        if primed["hook"] is None:
+            return
+        self.bead = self.store.get(primed["hook"]["id"])
+        if "merge_request:" in (self.bead.get("description") or ""):
+            say("[sim] already submitted; waiting for the refinery")
+            return
+        self.work()
+
+    def work(self) -> None:
+        assert self.bead is not None
+        bead = self.bead
+        script = parse_script(bead.get("description", "")) or Script(
+            [("write", f"{bead['id']}.txt | {bead['title']}\\n")])
+        say(f"[sim] working on {bead['id']}: {bead['title']}")
+        for key, value in script.actions:
+            if key in ("write", "conflict", "append"):
+                rel, _, content = value.partition("|")
+                path = _safe_path(self.worktree, rel.strip())
+                path.parent.mkdir(parents=True, exist_ok=True)
+                mode = "a" if key == "append" else "w"
+                with path.open(mode, encoding="utf-8") as fh:
+                    fh.write(_unescape(content.strip()) + ("" if content.endswith("\\n") else "\n"))
+                say(f"[sim] {key} {rel.strip()}")
+            elif key == "fail_tests":
+                path = _safe_path(self.worktree, value or f"test_sim_{bead['id']}.py")
+                path.write_text("def test_sim_failure():\n"
+                                "    assert False, 'sim: failing on purpose'\n")
+                say(f"[sim] wrote a failing test {path.name}")
+            elif key == "sleep":
+                time.sleep(float(value or 1))
+            elif key == "hang":
+                self.hanging = True
+                say("[sim] hanging (no commit, no gt done)")
+                return
+            elif key == "exit":
+                say(f"[sim] exiting with {value}")
+                sys.exit(int(value or 1))
+        if script.flag("done") == "false":
+            return
+        self.submit(script.flag("commit") or f"sim: {bead['title']}")
+
+    def submit(self, message: str) -> None:
+        from gastown_tui.ops.done import done
+        from gastown_tui.ops.worktrees import commit_all
+
+        sha = commit_all(self.worktree, message, os.environ.get("GT_POLECAT", "sim"))
+        if sha:
+            say(f"[sim] committed {sha[:8]}")
+        result = done(self.town, self.store, cwd=self.worktree)
+        say(f"[sim] gt done: {result.mr} ({'created' if result.created else 'updated'})")
+
+    def check_mail(self) -> None:
+        """FIX_NEEDED from the refinery: make the failing test pass and resubmit."""
+        from gastown_tui.ops import mail as mail_ops
+
+        me = f"{os.environ.get('GT_RIG')}/{os.environ.get('GT_POLECAT')}"
+        for msg in mail_ops.inbox(self.store, me, include_read=False):
+            mail_ops.read(self.store, me, msg["id"])
+            say(f"[sim] mail: {msg['subject']}")
+            if msg["subject"].startswith("FIX_NEEDED") and self.bead is not None:
+                for path in self.worktree.glob("**/test_sim_*.py"):
+                    path.write_text("def test_sim_failure():\n    assert True\n")
+                self.submit("sim: fix the failing test")
+
+
+class Mayor:
+    def __init__(self) -> None:
+        self.town, self.store = _town_and_store()
+
+    def handle(self, text: str) -> None:
+        from gastown_tui.ops.sling import sling
+        from gastown_tui.ops.status import town_status
+        from gastown_tui.town.errors import GasTownError
+
+        words = text.split()
+        try:
+            if len(words) >= 4 and words[0] == "sling" and words[-2] == "to":
+                results = sling(self.town, self.store, words[1:-2], words[-1])
+                for r in results:
+                    say(f"[mayor] slung {r.bead} to {r.agent}")
+            elif words[:1] == ["status"]:
+                data = town_status(self.town, self.store)
+                for c in data["convoys"]:
+                    say(f"[mayor] convoy {c['id']} {c['title']}: {c['completed']}/{c['total']}")
+                say(f"[mayor] {data['beads']['ready']} beads ready")
+            else:
+                say(f"[mayor] noted: {text}")
+        except GasTownError as exc:
+            say(f"[mayor] cannot: {exc}")
+
+
+def clean_input(raw: str) -> str:
+    return _CONTROL.sub("", raw.replace("\x1b", "")).strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    role = os.environ.get("GT_ROLE", "")
+    say(f"sim agent ({role or 'no role'}) ready")
+    if args:
+        say(args[0].splitlines()[0])
+    agent: Polecat | Mayor | None = None
+    if "/polecats/" in role:
+        agent = Polecat()
+        agent.start()
+    elif role in ("mayor", "mayor/"):
+        agent = Mayor()
+    from gastown_tui.ops.nudge import drain, format_for_injection
+
+    session = os.environ.get("GT_SESSION", "")
+    last_mail = 0.0
+    sys.stdout.write(PROMPT)
+    sys.stdout.flush()
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], 1.0)
+        if ready:
+            line = sys.stdin.readline()
+            if line == "":
+                return 0
+            text = clean_input(line)
+            if text:
+                say(f"[sim] received: {text}")
+                if isinstance(agent, Mayor):
+                    agent.handle(text.removeprefix("[from overseer]").strip())
+            sys.stdout.write(PROMPT)
+            sys.stdout.flush()
+        if session and agent is not None:
+            entries = drain(agent.town, session)
+            if entries:
+                say(format_for_injection(entries))
+                sys.stdout.write(PROMPT)
+                sys.stdout.flush()
+        if isinstance(agent, Polecat) and time.monotonic() - last_mail > 2 and not agent.hanging:
+            last_mail = time.monotonic()
+            agent.check_mail()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
