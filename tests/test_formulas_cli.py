@@ -156,7 +156,8 @@ def test_town_discovery(town: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert find_town_root(town / "gastown" / "deep") == town
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    assert find_town_root(elsewhere) is None
+    with pytest.raises(NoTownError):
+        find_town_root(elsewhere)
     monkeypatch.setenv("GT_ROOT", str(town))
     assert find_town_root(elsewhere) == town
     monkeypatch.setenv("GT_ROOT", str(elsewhere))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,26 +11,7 @@ import click
 from gastown_tui.formulas.resolve import FormulaLibrary
 from gastown_tui.formulas.resolved import ResolvedFormula
 from gastown_tui.town.errors import GasTownError, NoTownError, UnknownRigError, ValidationError
-
-TOWN_MARKER = Path("mayor") / "town.json"
-
-
-def find_town_root(start: Path | None = None) -> Path | None:
-    """The town holding `start` (default: cwd), else `$GT_ROOT`, else None."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / TOWN_MARKER).is_file():
-            return folder
-    env = os.environ.get("GT_ROOT")
-    if env:
-        root = Path(env).expanduser()
-        if not (root / TOWN_MARKER).is_file():
-            raise NoTownError(
-                f"GT_ROOT={env} is not a town (no {TOWN_MARKER})",
-                fix="unset GT_ROOT or point it at a town",
-            )
-        return root
-    return None
+from gastown_tui.town.layout import find_town_root
 
 
 def _town_root(ctx: click.Context) -> Path | None:
@@ -39,8 +19,10 @@ def _town_root(ctx: click.Context) -> Path | None:
     if obj is not None and hasattr(obj, "town_or_none"):
         town = obj.town_or_none()
         return None if town is None else Path(town.root)
-    # Until the gt root group provides its context object, find the town ourselves.
-    return find_town_root()
+    try:  # called without the gt root group (tests, scripts): find the town the same way
+        return find_town_root()
+    except NoTownError:
+        return None
 
 
 def _library(ctx: click.Context, rig: str | None) -> FormulaLibrary:
@@ -237,3 +219,56 @@ def show_text(resolved: ResolvedFormula) -> str:
         lines += ["", "Aspects (parallel):"]
         lines += [f"  - {a.id}: {a.title or a.id}" for a in resolved.aspects]
     return "\n".join(lines)
+
+
+@formula.command("run")
+@click.argument("name")
+@click.option("--var", "pairs", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
+@click.option("--dry-run", is_flag=True, help="Show the beads it would create; create nothing.")
+@click.option("--no-sling", is_flag=True, help="Create the beads but sling nothing.")
+@rig_option
+@json_option
+@click.pass_context
+def run_formula(ctx: click.Context, name: str, pairs: tuple[str, ...], dry_run: bool,
+                no_sling: bool, rig: str | None, as_json: bool) -> None:
+    """Instantiate a workflow or convoy formula as beads in a rig and start its first work."""
+    from gastown_tui.ops.formula_run import run
+
+    cli = ctx.obj
+    town = cli.town()
+    rig_name = rig or cli.rig_option
+    rig_info = town.rig(rig_name) if rig_name else town.rig_at(cli.cwd)
+    if rig_info is None:
+        raise UnknownRigError("which rig should the formula run in?",
+                              fix="pass --rig NAME or run it inside a rig's directory")
+    result = run(town, cli.store(), rig_info, name, _parse_vars(pairs), dry_run=dry_run,
+                 sling_roots=not no_sling)
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2))
+        return
+    head = "Would create" if dry_run else f"Created convoy {result.convoy} with"
+    click.echo(f"{head} {len(result.beads)} beads for {result.formula} ({result.type}) "
+               f"in {result.rig}:")
+    for item in result.beads:
+        needs = f"  after {', '.join(item.needs)}" if item.needs else ""
+        where = f"  → {item.slung_to}" if item.slung_to else ""
+        click.echo(f"  {item.bead or '-':<12} {item.key}: {item.title}{needs}{where}")
+
+
+@formula.command("status")
+@click.argument("convoy_id")
+@json_option
+@click.pass_context
+def molecule_status(ctx: click.Context, convoy_id: str, as_json: bool) -> None:
+    """A formula run (its convoy) as a checklist of steps."""
+    from gastown_tui.formulas.progress import format_checklist
+    from gastown_tui.ops.formula_run import molecule_progress
+
+    progress = molecule_progress(ctx.obj.store(), convoy_id)
+    if as_json:
+        click.echo(json.dumps({"done": progress.done, "total": progress.total,
+                               "current": progress.current,
+                               "items": [{"id": i.id, "title": i.title, "state": i.state}
+                                         for i in progress.items]}, indent=2))
+    else:
+        click.echo(format_checklist(progress))

@@ -139,3 +139,21 @@ def close(cli: CliContext, convoy_id, reason, force, as_json) -> None:
         echo_json(result)
     else:
         click.echo(f"✓ Closed convoy {convoy_id}")
+
+
+@convoy.command(name="feed")
+@click.argument("convoy_id", required=False)
+@json_option
+@pass_cli
+def feed(cli: CliContext, convoy_id, as_json) -> None:
+    """Sling tracked beads that became ready (what the Deacon does on each patrol)."""
+    from gastown_tui.ops import convoy as ops
+
+    fed = ops.feed(cli.town(), cli.store(), convoy_id)
+    if as_json:
+        echo_json(fed)
+        return
+    if not fed:
+        click.echo("Nothing ready to feed.")
+    for f in fed:
+        click.echo(f"🎯 {f['bead']} → {f['agent']} (convoy {f['convoy']})")
