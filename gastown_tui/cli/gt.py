@@ -33,6 +33,11 @@ class LazyGroup(click.Group):
         "down": "gastown_tui.cli.gt_town:down",
         "mayor": "gastown_tui.cli.gt_town:mayor",
         "polecat": "gastown_tui.cli.gt_town:polecat",
+        "witness": "gastown_tui.cli.gt_patrol:witness",
+        "deacon": "gastown_tui.cli.gt_patrol:deacon",
+        "escalate": "gastown_tui.cli.gt_patrol:escalate",
+        "mq": "gastown_tui.cli.gt_mq:mq",
+        "refinery": "gastown_tui.cli.gt_refinery:refinery",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

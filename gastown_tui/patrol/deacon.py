@@ -1,0 +1,59 @@
+"""The Deacon (`gt deacon run`): keeps the town's sessions alive and its convoys moving.
+
+Each patrol: the Mayor and every rig's witness and refinery sessions are running (restarted if
+they died); convoys whose tracked beads are all closed land (their owner gets mail); beads that
+became ready in a convoy are slung (a molecule's next steps)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gastown_tui.ops import convoy as convoy_ops
+from gastown_tui.ops.sessions import tmux_for, write_heartbeat
+from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.events import log_event
+from gastown_tui.town.layout import Town
+from gastown_tui.town.store import BeadStore
+
+
+@dataclass
+class DeaconReport:
+    restarted: list[str] = field(default_factory=list)
+    landed: list[str] = field(default_factory=list)
+    fed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconReport:
+    from gastown_tui.ops.up import up
+
+    report = DeaconReport()
+    if keep_alive:
+        try:
+            for step in up(town):
+                if step.action == "started" and step.session != "hq-deacon":
+                    report.restarted.append(step.session)
+        except GasTownError as exc:
+            report.problems.append(f"keep-alive: {exc.problem}")
+    try:
+        report.landed = [c["id"] for c in convoy_ops.check(town, store)]
+        report.fed = [f["bead"] for f in convoy_ops.feed(town, store)]
+    except GasTownError as exc:
+        report.problems.append(f"convoys: {exc.problem}")
+    for session in report.restarted:
+        log_event(town.root, "session_restarted", actor="deacon", payload={"session": session})
+    write_heartbeat(town, "hq-deacon", "patrolling", agent="deacon", runtime="gt")
+    return report
+
+
+def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: bool = True,
+        stop=None) -> None:
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.patrol.loops import single_instance, sleep_until
+
+    with single_instance(town.runtime_dir / "deacon" / "loop.lock", "deacon"):
+        store = open_store(town, "deacon")
+        while True:
+            patrol(town, store, keep_alive=keep_alive and tmux_for(town).is_running())
+            if once or sleep_until(interval, stop):
+                return

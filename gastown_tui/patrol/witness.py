@@ -1,0 +1,212 @@
+"""The Witness (`gt witness run <rig>`): a deterministic patrol over a rig's polecats.
+
+Each patrol derives every polecat's state, judges "stuck" by progress (commits, bead updates,
+pane output) rather than by time alone, nudges GUPP violations, restarts dead sessions that
+still have hooked work, escalates after repeated failures and reaps idle sessions. Every
+verdict records its evidence in `<rig>/.runtime/witness/state.json` for the control room."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gastown_tui.ops.polecats import PolecatInfo, polecats
+from gastown_tui.ops.sessions import start_agent, tmux_for, write_heartbeat
+from gastown_tui.patrol.verdicts import Memory, Verdict, WitnessState, output_hash, parse_duration
+from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.events import log_event
+from gastown_tui.town.jsonfile import read_json
+from gastown_tui.town.layout import RigInfo, Town
+from gastown_tui.town.names import Address
+from gastown_tui.town.store import BeadStore
+
+GUPP_NUDGE = ("GUPP: work is on your hook ({bead}) and nothing has moved for {age}. "
+              "Run `gt prime --hook` and continue; if you are blocked, mail your witness.")
+
+
+@dataclass(frozen=True)
+class WitnessConfig:
+    gupp_timeout: float = 1800.0
+    idle_timeout: float = 900.0
+    max_nudges: int = 3
+    max_restarts: int = 3
+    interval: float = 30.0
+
+    @classmethod
+    def for_rig(cls, rig: RigInfo) -> WitnessConfig:
+        cfg = (read_json(rig.path / "settings" / "config.json", {}) or {}).get("witness") or {}
+        return cls(gupp_timeout=parse_duration(cfg.get("gupp_timeout", "30m"), 1800.0),
+                   idle_timeout=parse_duration(cfg.get("idle_timeout", "15m"), 900.0),
+                   max_nudges=int(cfg.get("max_nudges", 3)),
+                   max_restarts=int(cfg.get("max_restarts", 3)),
+                   interval=parse_duration(cfg.get("patrol_interval", "30s"), 30.0))
+
+
+def state_path(rig: RigInfo) -> Path:
+    return rig.path / ".runtime" / "witness" / "state.json"
+
+
+def _age(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f}h"
+    if seconds >= 60:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds:.0f}s"
+
+
+class Witness:
+    def __init__(self, town: Town, store: BeadStore, rig: RigInfo,
+                 config: WitnessConfig | None = None) -> None:
+        self.town, self.store, self.rig = town, store, rig
+        self.config = config or WitnessConfig.for_rig(rig)
+        self.address = f"{rig.name}/witness"
+
+    def _observe(self, info: PolecatInfo, mem: Memory, now: float) -> list[str]:
+        """What moved since the last patrol: the evidence of progress."""
+        from gastown_tui.ops.worktrees import inspect
+
+        moved = []
+        head = inspect(self.rig, Path(info.worktree)).head if info.worktree_exists else ""
+        if head != mem.head:
+            moved.append("commit")
+            mem.head = head
+        if info.session_running:
+            try:
+                out = output_hash(tmux_for(self.town).capture(info.session_name))
+            except GasTownError:
+                out = mem.output
+            if out != mem.output:
+                moved.append("output")
+                mem.output = out
+        updated = ""
+        if info.issue:
+            try:
+                updated = self.store.get(info.issue).get("updated_at", "")
+            except GasTownError:
+                updated = ""
+        if updated != mem.bead_updated:
+            moved.append("bead update")
+            mem.bead_updated = updated
+        if moved:
+            mem.progress_at = now
+        return moved
+
+    def patrol(self, state: WitnessState, now: float | None = None) -> list[Verdict]:
+        now = time.time() if now is None else now
+        infos = polecats(self.town, self.store, self.rig)
+        verdicts = []
+        for info in infos:
+            fresh = info.name not in state.memory
+            mem = state.memory.setdefault(info.name, Memory(progress_at=now))
+            moved = self._observe(info, mem, now)
+            if fresh:
+                moved = []  # the first look sets the baseline; it is not progress
+            verdict = self._judge(info, mem, moved, now)
+            state.verdicts[info.name] = verdict
+            verdicts.append(verdict)
+        for gone in set(state.memory) - {i.name for i in infos}:
+            state.memory.pop(gone, None)
+            state.verdicts.pop(gone, None)
+        state.save(state_path(self.rig))
+        write_heartbeat(self.town, f"{self.rig.prefix}-witness", "patrolling",
+                        agent=self.address, runtime="gt", polecats=str(len(infos)))
+        return verdicts
+
+    def _judge(self, info: PolecatInfo, mem: Memory, moved: list[str], now: float) -> Verdict:
+        silent = now - mem.progress_at
+        v = Verdict(info.name, info.state, info.evidence, since=mem.progress_at)
+        if info.state == "zombie":
+            tmux_for(self.town).kill_session(info.session_name)
+            v.action = "killed zombie session"
+        elif info.state == "working":
+            mem.idle_since = 0.0
+            if moved:
+                mem.nudges = 0
+                v.evidence = f"hooked {info.issue}; progress: {', '.join(moved)}"
+            elif silent >= self.config.gupp_timeout:
+                v.state = "stalled"
+                v.evidence = (f"hooked {info.issue}; no commit, bead update or output for "
+                              f"{_age(silent)}")
+                v.action = self._gupp(info, mem, silent)
+            else:
+                v.evidence = f"hooked {info.issue}; quiet for {_age(silent)}"
+        elif info.state == "stalled":
+            v.action = self._revive(info, mem)
+        elif info.session_running and info.state in ("idle", "done"):
+            mem.idle_since = mem.idle_since or now
+            if now - mem.idle_since >= self.config.idle_timeout:
+                tmux_for(self.town).kill_session(info.session_name)
+                v.action = f"reaped idle session after {_age(now - mem.idle_since)}"
+                mem.idle_since = 0.0
+        if v.action:
+            log_event(self.town.root, "polecat_checked", actor=self.address,
+                      payload={"polecat": info.address, "state": v.state, "action": v.action,
+                               "evidence": v.evidence})
+        return v
+
+    def _gupp(self, info: PolecatInfo, mem: Memory, silent: float) -> str:
+        if mem.nudges >= self.config.max_nudges:
+            return self._escalate(info, mem, f"stuck: {mem.nudges} nudges, still no progress "
+                                             f"for {_age(silent)}")
+        from gastown_tui.ops.nudge import nudge
+
+        try:
+            res = nudge(self.town, info.address, GUPP_NUDGE.format(bead=info.issue,
+                                                                   age=_age(silent)),
+                        mode="wait-idle", timeout=3, sender=self.address)
+        except GasTownError as exc:
+            return f"nudge failed: {exc.problem}"
+        mem.nudges += 1
+        mem.progress_at = time.time()  # give the nudge a full GUPP period to work
+        log_event(self.town.root, "polecat_nudged", actor=self.address,
+                  payload={"polecat": info.address, "bead": info.issue, "status": res.status})
+        return f"nudged (GUPP, {res.status}, {mem.nudges}/{self.config.max_nudges})"
+
+    def _revive(self, info: PolecatInfo, mem: Memory) -> str:
+        if not info.worktree_exists:
+            return "no worktree to restart in"
+        if mem.restarts >= self.config.max_restarts:
+            return self._escalate(info, mem, f"session died {mem.restarts} times with work "
+                                             "on its hook")
+        tmux = tmux_for(self.town)
+        try:
+            tmux.kill_session(info.session_name)  # a dead pane left by remain-on-exit
+            start_agent(self.town, Address("polecat", self.rig.name, info.name),
+                        Path(info.worktree), branch=info.branch, topic_suffix=info.issue)
+        except GasTownError as exc:
+            mem.restarts += 1
+            return f"restart failed: {exc.problem}"
+        mem.restarts += 1
+        mem.progress_at = time.time()
+        log_event(self.town.root, "polecat_restarted", actor=self.address,
+                  payload={"polecat": info.address, "bead": info.issue})
+        return f"restarted session ({mem.restarts}/{self.config.max_restarts})"
+
+    def _escalate(self, info: PolecatInfo, mem: Memory, why: str) -> str:
+        if mem.escalated:
+            return "escalated earlier; waiting for the Mayor"
+        from gastown_tui.ops.escalate import escalate
+
+        res = escalate(self.town, self.store, f"{info.address} {why}", severity="high",
+                       reason=why, source=f"witness:{self.rig.name}", related=info.issue,
+                       escalated_by=self.address)
+        mem.escalated = True
+        return f"escalated {res.id}"
+
+
+def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None = None,
+        stop=None) -> None:
+    """The loop of `gt witness run`; one per rig (a second one exits at once)."""
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.patrol.loops import single_instance, sleep_until
+
+    with single_instance(rig.path / ".runtime" / "witness" / "loop.lock", f"witness of {rig.name}"):
+        store = open_store(town, f"{rig.name}/witness")
+        witness = Witness(town, store, rig)
+        state = WitnessState.load(state_path(rig))
+        every = interval if interval is not None else witness.config.interval
+        while True:
+            witness.patrol(state)
+            if once or sleep_until(every, stop):
+                return
