@@ -76,7 +76,8 @@ class Polecat:
         self.town, self.store = _town_and_store()
         self.worktree = Path.cwd()
         self.bead: dict | None = None
-        self.fixed = False
+        self.script: Script | None = None
+        self.resume_at = 0  # index of the action after a `hang`
         self.hanging = False
 
     def start(self) -> None:
@@ -96,10 +97,17 @@ class Polecat:
     def work(self) -> None:
         assert self.bead is not None
         bead = self.bead
-        script = parse_script(bead.get("description", "")) or Script(
+        script = self.script = parse_script(bead.get("description", "")) or Script(
             [("write", f"{bead['id']}.txt | {bead['title']}\\n")])
         say(f"[sim] working on {bead['id']}: {bead['title']}")
-        for key, value in script.actions:
+        self.run_actions(script, 0)
+
+    def run_actions(self, script: Script, start: int, *, writes_only: bool = False) -> None:
+        assert self.bead is not None
+        bead = self.bead
+        for index, (key, value) in enumerate(script.actions[start:], start=start):
+            if writes_only and key not in ("write", "conflict", "append"):
+                continue
             if key in ("write", "conflict", "append"):
                 rel, _, content = value.partition("|")
                 path = _safe_path(self.worktree, rel.strip())
@@ -117,14 +125,39 @@ class Polecat:
                 time.sleep(float(value or 1))
             elif key == "hang":
                 self.hanging = True
-                say("[sim] hanging (no commit, no gt done)")
+                self.resume_at = index + 1
+                say("[sim] hanging (no commit, no gt done) until a GUPP nudge")
                 return
             elif key == "exit":
                 say(f"[sim] exiting with {value}")
                 sys.exit(int(value or 1))
-        if script.flag("done") == "false":
+        if writes_only or script.flag("done") == "false":
             return
         self.submit(script.flag("commit") or f"sim: {bead['title']}")
+
+    def on_message(self, text: str) -> None:
+        """Nudges: a GUPP nudge wakes a hanging polecat; a conflict makes it redo its change
+        on top of the new main and resubmit (its version of the conflicting lines wins)."""
+        if "GUPP" in text and self.hanging and self.script is not None:
+            self.hanging = False
+            say("[sim] nudged awake: continuing")
+            self.run_actions(self.script, self.resume_at)
+        elif "MERGE_FAILED" in text and "type=conflict" in text and self.script is not None:
+            self.resolve_conflict()
+
+    def resolve_conflict(self) -> None:
+        import pygit2
+
+        from gastown_tui.town.layout import Town
+
+        assert self.bead is not None and self.script is not None
+        repo = pygit2.Repository(str(self.worktree))
+        rig = Town(self.town.root).rig(os.environ.get("GT_RIG", ""))
+        main = repo.references[f"refs/heads/{rig.default_branch}"].target
+        repo.reset(main, pygit2.enums.ResetMode.HARD)
+        say(f"[sim] conflict: redoing my change on top of {rig.default_branch} {str(main)[:8]}")
+        self.run_actions(self.script, 0, writes_only=True)
+        self.submit(f"sim: {self.bead['title']} (rebased)")
 
     def submit(self, message: str) -> None:
         from gastown_tui.ops.done import done
@@ -209,12 +242,17 @@ def main(argv: list[str] | None = None) -> int:
                 say(f"[sim] received: {text}")
                 if isinstance(agent, Mayor):
                     agent.handle(text.removeprefix("[from overseer]").strip())
+                elif isinstance(agent, Polecat):
+                    agent.on_message(text)
             sys.stdout.write(PROMPT)
             sys.stdout.flush()
         if session and agent is not None:
             entries = drain(agent.town, session)
             if entries:
                 say(format_for_injection(entries))
+                if isinstance(agent, Polecat):
+                    for entry in entries:
+                        agent.on_message(str(entry.get("message", "")))
                 sys.stdout.write(PROMPT)
                 sys.stdout.flush()
         if isinstance(agent, Polecat) and time.monotonic() - last_mail > 2 and not agent.hanging:
