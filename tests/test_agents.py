@@ -187,3 +187,25 @@ def test_missing_tmux_is_a_clear_message(sim_town: Cli, tmp_path: Path):
     proc = sim_town.gt("nudge", "mayor", "hi", ok=False)
     assert "mayor is not running" in proc.stderr
     assert os.environ.get("GT_TMUX_SOCKET") is None  # tests never touch the user's server
+
+
+def test_nuke_refuses_then_forced_nuke_and_restore(sim_town: Cli, rig_town: Path):
+    cli = sim_town
+    bead = cli.json("bd", "create", "Unfinished", "-d",
+                    "```sim\nwrite: notes.txt | half done\nhang: true\n```")["id"]
+    r = cli.json("gt", "sling", bead, "gastown")[0]
+    name = r["agent"].rsplit("/", 1)[1]
+    worktree = Path(r["worktree"])
+    wait_for(lambda: (worktree / "notes.txt").exists() and "hanging" in peek(cli, r["agent"]))
+    proc = cli.gt("polecat", "nuke", f"gastown/{name}", ok=False)
+    assert proc.returncode != 0 and "notes.txt" in proc.stderr and bead in proc.stderr
+    assert "--force" in proc.stderr and worktree.is_dir()
+    out = cli.json("gt", "polecat", "nuke", f"gastown/{name}", "--force")
+    ref = out[0]["graveyard_ref"]
+    assert ref.startswith(f"refs/gastown/graveyard/{name}/") and not worktree.exists()
+    assert cli.json("gt", "polecat", "list") == []
+    assert cli.json("bd", "show", bead)[0]["status"] == "open"
+    graves = cli.json("gt", "polecat", "graveyard", "list")
+    assert [g["ref"] for g in graves] == [ref]
+    restored = cli.json("gt", "polecat", "graveyard", "restore", "1")
+    assert (Path(restored["worktree"]) / "notes.txt").read_text() == "half done\n"

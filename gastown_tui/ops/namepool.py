@@ -83,6 +83,19 @@ def allocate(rig: RigInfo) -> str:
         return name
 
 
+def claim(rig: RigInfo, name: str) -> bool:
+    """Take a particular name (a restore wants its old one) if nobody holds it."""
+    lock_path = rig.path / ".runtime" / "namepool.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    rig.polecats_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if name in names_in_use(rig):
+            return False
+        (rig.polecats_dir / name).mkdir()
+        return True
+
+
 def _overflow(used: set[str]) -> str:
     n = MAX_THEMED + 1
     while str(n) in used:
