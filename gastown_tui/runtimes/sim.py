@@ -17,6 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PROMPT = "❯ "
+# unittest style, so both `python -m unittest` and pytest collect it.
+FAILING_TEST = ("import unittest\n\n\nclass SimTest(unittest.TestCase):\n"
+                "    def test_sim(self):\n        self.fail('sim: failing on purpose')\n")
 _BLOCK = re.compile(r"```sim\s*\n(.*?)```", re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -118,8 +121,8 @@ class Polecat:
                 say(f"[sim] {key} {rel.strip()}")
             elif key == "fail_tests":
                 path = _safe_path(self.worktree, value or f"test_sim_{bead['id']}.py")
-                path.write_text("def test_sim_failure():\n"
-                                "    assert False, 'sim: failing on purpose'\n")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(FAILING_TEST)
                 say(f"[sim] wrote a failing test {path.name}")
             elif key == "sleep":
                 time.sleep(float(value or 1))
@@ -179,7 +182,8 @@ class Polecat:
             say(f"[sim] mail: {msg['subject']}")
             if msg["subject"].startswith("FIX_NEEDED") and self.bead is not None:
                 for path in self.worktree.glob("**/test_sim_*.py"):
-                    path.write_text("def test_sim_failure():\n    assert True\n")
+                    path.write_text(FAILING_TEST.replace("self.fail('sim: failing on purpose')",
+                                                         "self.assertTrue(True)"))
                 self.submit("sim: fix the failing test")
 
 
