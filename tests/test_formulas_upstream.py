@@ -6,9 +6,12 @@ no `type`, literal strings, keys in any order, Go-template prompts, `[presets]`,
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from gastown_tui.formulas.parse import parse_formula
+from gastown_tui.formulas.resolve import FormulaLibrary
 
 UPSTREAM_POLECAT = '''\
 description = """
@@ -243,3 +246,91 @@ def test_upstream_details_survive() -> None:
     assert composition.compose.expand[0].with_ == "rule-of-five"
     patrol = parse_formula(UPSTREAM_PATROL)
     assert patrol.steps[1].parallel and "─►" in patrol.description
+
+
+# Shapes seen in the real upstream files (checked against all 26 `.beads/formulas` and
+# `docs/examples` files and a sample of `internal/formula/formulas`), not covered above:
+# CRLF line endings (half of the `.beads/formulas` files), a step that needs a step defined
+# further down, basic strings with `\n`, `\"` and `\\` escapes, top-level metadata keys, an
+# inline-table `gate`, `[[rollback_steps]]`, and `[vars]` shorthand mixed with tables.
+UPSTREAM_SHAPES = (
+    "# Formula ownership and metadata\n"
+    'owner = "gastown/crew/sample"\n'
+    'description = "Sample loop.\\n\\n```bash\\ngt mail send x -s \\"hi\\" \\\\\\n  -m y\\n```"\n'
+    "formula = 'mol-sample-shapes'\n"
+    "version = 3\n"
+    "\n"
+    "[squash]\n"
+    'trigger = "on_complete"\n'
+    "include_metrics = true\n"
+    "\n"
+    "[vars]\n"
+    'wisp_type = "patrol"\n'
+    "\n"
+    "[vars.rig]\n"
+    'description = "The rig"\n'
+    "required = true\n"
+    "\n"
+    "[[steps]]\n"
+    'id = "prepare"\n'
+    'title = "Prepare {{rig}} ({{ rig }})"\n'
+    'description = """\n'
+    "Run:\n"
+    "```bash\n"
+    "make \\\n"
+    "  all\n"
+    '```"""\n'
+    "\n"
+    "[[steps]]\n"
+    'id = "sync"\n'
+    'needs = ["cleanup"]\n'
+    'gate = { type = "conditional", condition = "clean" }\n'
+    'run = "git pull"\n'
+    "\n"
+    "[[steps]]\n"
+    'id = "cleanup"\n'
+    'needs = ["prepare"]\n'
+    "\n"
+    "[[rollback_steps]]\n"
+    'id = "undo-prepare"\n'
+    'description = "Undo."\n'
+)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_upstream_shapes_parse_with_either_line_ending(newline: str) -> None:
+    f = parse_formula(UPSTREAM_SHAPES.replace("\n", newline), "shapes.formula.toml")
+    assert (f.name, f.type, f.version) == ("mol-sample-shapes", "workflow", 3)
+    assert 'gt mail send x -s "hi" \\\n  -m y' in f.description
+    assert [s.id for s in f.steps] == ["prepare", "sync", "cleanup"]
+    assert "make all" in f.steps[0].description.replace(newline, "\n")
+    assert f.steps[1].unknown_keys == {
+        "gate": {"type": "conditional", "condition": "clean"},
+        "run": "git pull",
+    }
+    assert f.unknown_keys["owner"] == "gastown/crew/sample"
+    assert f.unknown_keys["rollback_steps"][0]["id"] == "undo-prepare"
+    assert f.vars["wisp_type"].default == "patrol" and f.vars["rig"].required
+
+
+def test_upstream_shapes_resolve_from_a_crlf_file(tmp_path: Path) -> None:
+    path = tmp_path / "mol-sample-shapes.formula.toml"
+    path.write_bytes(UPSTREAM_SHAPES.replace("\n", "\r\n").encode())
+    resolved = FormulaLibrary(shipped=tmp_path).resolve("mol-sample-shapes", {"rig": "gastown"})
+    assert [(s.id, s.needs) for s in resolved.steps] == [
+        ("prepare", ()),
+        ("cleanup", ("prepare",)),
+        ("sync", ("cleanup",)),
+    ]
+    # `{{ rig }}` with spaces is not upstream's variable syntax: it stays as written.
+    assert resolved.steps[0].title == "Prepare gastown ({{ rig }})"
+    assert "\r" not in resolved.steps[0].description
+
+
+def test_a_byte_order_mark_is_skipped_as_upstream_does(tmp_path):
+    from gastown_tui.formulas.parse import load_formula
+
+    path = tmp_path / "bom.formula.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b'formula = "bom"\n[[steps]]\nid = "a"\ntitle = "A"\n')
+    parsed = load_formula(path)
+    assert parsed.model.name == "bom" and [s.id for s in parsed.model.steps] == ["a"]

@@ -119,7 +119,7 @@ def load_overlay(path: Path) -> ParsedOverlay:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise located_error(str(path), 1, "(file)", f"cannot read the file: {reason}") from None
