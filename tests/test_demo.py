@@ -1,0 +1,33 @@
+"""The demo end to end, headless: a real town, real merges, every path of the scenario."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pygit2
+
+
+def test_headless_demo_lands_the_convoy_through_every_path(tmp_path: Path, tmux_socket: str,
+                                                           clean_env: dict[str, str]):
+    env = {**clean_env, "GT_TMUX_SOCKET": tmux_socket}
+    town = tmp_path / "demo-town"
+    proc = subprocess.run([sys.executable, "-m", "gastown_tui.demo", "--headless",
+                           "--until-landed", "--dir", str(town), "--timeout", "240"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "failed: conflict in README.md" in out  # the refinery caught the conflict
+    assert "FIX_NEEDED" in out and "failed: gates" in out  # the failing test bounced
+    assert "witness nudged" in out and "GUPP" in out  # the hung polecat was found and nudged
+    assert "🚚 convoy landed: Demo: inventory v2" in out
+    assert "✓ main's tests pass" in out
+    assert out.count("✓ merged") == 5
+    upstream = pygit2.Repository(str(tmp_path / "demo-town-upstream.git"))
+    main = upstream.references["refs/heads/main"].peel(pygit2.Commit)
+    assert {"restock.py", "report.py", "alerts.py"} <= {e.name for e in main.tree["inventory"]}
+    readme = main.tree["README.md"].data.decode()
+    assert "Status: stable" in readme  # the rebased conflicting change landed last
+    sessions = subprocess.run(["tmux", "-L", tmux_socket, "ls"], capture_output=True, text=True)
+    assert sessions.returncode != 0  # the demo stopped its own tmux server
