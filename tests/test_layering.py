@@ -8,7 +8,8 @@ import sys
 
 MODEL_PACKAGES = ["gastown_tui.town", "gastown_tui.town.store", "gastown_tui.ops.convoy",
                   "gastown_tui.ops.rig", "gastown_tui.ops.install", "gastown_tui.cli.bd",
-                  "gastown_tui.cli.gt", "gastown_tui.tmux", "gastown_tui.formulas"]
+                  "gastown_tui.cli.gt", "gastown_tui.tmux", "gastown_tui.formulas",
+                  "gastown_tui.refinery.score", "gastown_tui.refinery.admin"]
 
 
 def test_model_layers_never_import_textual():

@@ -40,6 +40,7 @@ def town_status(town: Town, store: BeadStore) -> dict[str, Any]:
                 "unread_mail": unread.get(mail_id, 0), "bead": bead["id"]}
 
     views = [agent_view(b) for b in agents]
+    blocked = store.blocked_ids()
     rigs = []
     for rig in town.rigs():
         rig_agents = [v for v in views if v["address"].startswith(rig.name + "/")]
@@ -54,9 +55,12 @@ def town_status(town: Town, store: BeadStore) -> dict[str, Any]:
             "hooks": [{"agent": a, "bead": h["bead"], "title": h["title"]}
                       for a, h in hooks.items() if a.startswith(rig.name + "/")],
             "agents": rig_agents,
-            "mq": {"pending": sum(1 for m in mrs if m["status"] == "open"),
+            # a blocked MR is an open one waiting on an open blocker (its conflict task)
+            "mq": {"pending": sum(1 for m in mrs if m["status"] == "open"
+                                  and m["id"] not in blocked),
                    "in_flight": sum(1 for m in mrs if m["status"] == "in_progress"),
-                   "blocked": sum(1 for m in mrs if m["status"] == "blocked")},
+                   "blocked": sum(1 for m in mrs if m["status"] == "open"
+                                  and m["id"] in blocked)},
         })
     return {
         "name": cfg.get("name", town.root.name), "owner": cfg.get("owner", ""),

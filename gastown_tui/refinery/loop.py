@@ -1,0 +1,243 @@
+"""`gt refinery run <rig>`: the per-rig merge loop.
+
+One loop per rig (a non-blocking flock on `<rig>/.runtime/refinery/loop.lock`; a second one
+exits at once). It recovers what a dead loop left, then takes the highest-score ready MR,
+processes it, and repeats; with nothing ready it sleeps on file events (the town's `.beads`
+folder, its own runtime folder, its nudge queue) with a timeout instead of polling fast. SIGTERM stops it
+cleanly: an idle loop exits at once, a running gate is killed and its MR goes back to the queue."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gastown_tui.ops.context import open_store
+from gastown_tui.refinery.outcomes import ProcessResult
+from gastown_tui.refinery.process import process_mr, recover
+from gastown_tui.refinery.score import next_ready
+from gastown_tui.refinery.state import (
+    RefineryBusyError,
+    lock_path,
+    refinery_address,
+    runtime_dir,
+    write_heartbeat,
+)
+from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.layout import RigInfo, Town
+from gastown_tui.town.names import Address
+from gastown_tui.town.store import BeadStore
+
+HEARTBEAT_EVERY = 10.0       # seconds between heartbeats while a gate runs
+IDLE_BEAT = 30.0             # an idle loop still beats this often (status calls 120 s stale)
+ERROR_COOLDOWN = 300.0       # an MR that hit an unexpected error waits this long before a retry
+ONCE_MAX_ATTEMPTS = 3        # --once never spins: each MR is tried at most this many times
+
+
+@dataclass
+class LoopSummary:
+    results: list[ProcessResult] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    stopped_by_signal: bool = False
+
+    @property
+    def merged(self) -> list[str]:
+        return [r.mr_id for r in self.results if r.outcome == "merged"]
+
+
+@contextlib.contextmanager
+def rig_lock(rig: RigInfo) -> Iterator[None]:
+    """Hold the rig's loop lock for the duration; RefineryBusyError if another loop has it.
+    flock dies with its process, so a killed loop never leaves a stale lock behind."""
+    path = lock_path(rig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            raise RefineryBusyError(
+                f"the refinery of rig {rig.name} is already running (pid {holder})",
+                fix=f"only one loop per rig; see 'gt refinery status {rig.name}'") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _wake_filter(change: object, path: str) -> bool:
+    """Bead writes, pokes and queued nudges wake the loop. Deletions (our own nudge drain),
+    SQLite's shared-memory file, our own stage file and temp files do not: reading the store
+    or recording a stage must never wake the loop that did it."""
+    from watchfiles import Change  # already loaded by the watcher calling us
+
+    if change == Change.deleted:
+        return False
+    name = Path(path).name
+    if name.endswith(("-shm", ".tmp", ".lock", ".claimed")) or name.startswith("."):
+        return False
+    return name != "state.json"
+
+
+def _session(rig: RigInfo) -> str:
+    return Address("refinery", rig.name).session_name(rig.prefix)
+
+
+def _drain_nudges(town: Town, rig: RigInfo, say: Callable[[str], None]) -> None:
+    """`gt done` nudges the refinery (MERGE_READY); this loop needs no reminder (bead writes
+    wake it) but takes its queued nudges so they never pile up to the queue's limit."""
+    try:
+        from gastown_tui.ops.nudge import drain
+
+        for entry in drain(town, _session(rig)):
+            say(f"nudge from {entry.get('sender', '?')}: {entry.get('message', '')}")
+    except (ImportError, GasTownError, OSError):
+        pass
+
+
+class _Waiter:
+    """Sleeps until the town's beads, the refinery's runtime folder or its nudge queue
+    change, or until the timeout.
+
+    One watcher lives for the whole loop and is started before the first look at the queue:
+    changes that arrive while an MR is processed (or between two waits) are kept and end the
+    next wait at once, so a wake-up is never missed. The watcher hands control back every
+    TICK_MS only to check the deadline and the stop flag; changes themselves are events."""
+
+    TICK_MS = 250
+
+    def __init__(self, town: Town, rig: RigInfo, stop: threading.Event, timeout: float) -> None:
+        self.stop = stop
+        self.timeout = timeout
+        self._gen = None
+        paths = [town.beads_dir, runtime_dir(rig)]
+        try:
+            from gastown_tui.ops.nudge import queue_dir
+
+            paths.append(queue_dir(town, _session(rig)))
+        except ImportError:
+            pass
+        try:
+            from watchfiles import watch
+
+            for p in paths:
+                p.mkdir(parents=True, exist_ok=True)
+            self._gen = watch(*paths, watch_filter=_wake_filter, stop_event=stop,
+                              rust_timeout=self.TICK_MS, yield_on_timeout=True,
+                              recursive=False, debounce=400, step=30)
+            next(self._gen)  # start watching now; what it saw so far the first check covers
+        except (ImportError, OSError, StopIteration):
+            self._gen = None  # no file events here: fall back to a plain timed wait
+
+    def wait(self) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not self.stop.is_set() and time.monotonic() < deadline:
+            if self._gen is None:
+                self.stop.wait(max(0.0, deadline - time.monotonic()))
+                return
+            try:
+                if next(self._gen):
+                    return
+            except StopIteration:
+                self._gen = None
+
+
+def run(town: Town, rig: RigInfo, *, once: bool = False, poll: float = 30.0,
+        stop: threading.Event | None = None,
+        out: Callable[[str], None] | None = None) -> LoopSummary:
+    """Run the merge loop for one rig until stopped (or, with once, until nothing is ready)."""
+    stop = stop or threading.Event()
+    say = out or (lambda _line: None)
+    summary = LoopSummary()
+    previous: dict[int, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        def on_term(signum: int, _frame: object) -> None:
+            summary.stopped_by_signal = True
+            stop.set()
+        # Ctrl-C in the tmux pane stops as cleanly as SIGTERM from `gt down`.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, on_term)
+    try:
+        with rig_lock(rig):
+            store = open_store(town, actor=refinery_address(rig))
+            try:
+                _loop(town, rig, store, once=once, poll=poll, stop=stop, say=say,
+                      summary=summary)
+            finally:
+                write_heartbeat(town, rig, "stopped")
+                store.close_connection()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+    return summary
+
+
+def _loop(town: Town, rig: RigInfo, store: BeadStore, *, once: bool, poll: float, stop: threading.Event,
+          say: Callable[[str], None], summary: LoopSummary) -> None:
+    write_heartbeat(town, rig, "starting")
+    summary.recovered = recover(town, rig, store)
+    for note in summary.recovered:
+        say(f"recovered: {note}")
+    say(f"refinery of {rig.name} running (pid {os.getpid()})")
+    _drain_nudges(town, rig, say)
+    waiter = None if once else _Waiter(town, rig, stop, min(poll, IDLE_BEAT))
+    cooldown: dict[str, float] = {}
+    attempts: dict[str, int] = {}
+    last_beat = 0.0
+
+    def tick(mr_id: str) -> Callable[[], None]:
+        def beat() -> None:
+            nonlocal last_beat
+            if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                write_heartbeat(town, rig, "processing", mr_id)
+                last_beat = time.monotonic()
+        return beat
+
+    while not stop.is_set():
+        now = time.monotonic()
+        skip = {m for m, until in cooldown.items() if until > now}
+        if once:
+            skip |= {m for m, n in attempts.items() if n >= ONCE_MAX_ATTEMPTS}
+        entry = next_ready(store, rig, exclude=skip)
+        if entry is None:
+            if once:
+                break
+            write_heartbeat(town, rig, "idle")
+            waiter.wait()
+            _drain_nudges(town, rig, say)
+            continue
+        mr_id = entry.mr.id
+        attempts[mr_id] = attempts.get(mr_id, 0) + 1
+        say(f"processing {mr_id} ({entry.mr.branch}, score {entry.score:.0f})")
+        write_heartbeat(town, rig, "processing", mr_id)
+        last_beat = time.monotonic()
+        result = process_mr(town, rig, mr_id, store=store, stop=stop, on_tick=tick(mr_id))
+        summary.results.append(result)
+        say(_describe(result))
+        if result.outcome == "error":
+            cooldown[mr_id] = time.monotonic() + ERROR_COOLDOWN
+            # A failure after the target moved is finished by the same path as a crash.
+            for note in recover(town, rig, store):
+                say(f"recovered: {note}")
+
+
+def _describe(result: ProcessResult) -> str:
+    line = f"{result.mr_id}: {result.outcome}"
+    if result.detail:
+        line += f" ({result.detail})"
+    if result.conflict_task:
+        line += f"; conflict task {result.conflict_task}"
+    if result.push_error:
+        line += f"; NOT PUSHED: {result.push_error}"
+    for note in result.notes:
+        if not note.startswith("not pushed"):
+            line += f"; {note}"
+    return line
