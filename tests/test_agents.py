@@ -93,7 +93,7 @@ def test_nudges_reach_the_agent_as_text(sim_town: Cli, tmp_path: Path):
     wait_for(lambda: "[from overseer] second line" in peek(cli, agent))
     res = cli.json("gt", "nudge", agent, "read this later", "--mode", "queue")
     assert res["status"] == "queued"
-    wait_for(lambda: "QUEUED NUDGE" in peek(cli, agent) and "read this later" in peek(cli, agent))
+    wait_for(lambda: "[sim] nudge from overseer: read this later" in peek(cli, agent))
     # a hung polecat is stalled? no: it has a live session and hooked work, so it is working
     states = {p["address"]: p["state"] for p in cli.json("gt", "polecat", "list")}
     assert states[agent] == "working"

@@ -229,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         agent.start()
     elif role in ("mayor", "mayor/"):
         agent = Mayor()
-    from gastown_tui.ops.nudge import drain, format_for_injection
+    from gastown_tui.ops.nudge import drain
 
     session = os.environ.get("GT_SESSION", "")
     last_mail = 0.0
@@ -253,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         if session and agent is not None:
             entries = drain(agent.town, session)
             if entries:
-                say(format_for_injection(entries))
+                # A real runtime gets format_for_injection(); a one-liner keeps the pane legible.
+                for entry in entries:
+                    say(f"[sim] nudge from {entry.get('sender', '?')}: {entry.get('message', '')}")
                 if isinstance(agent, Polecat):
                     for entry in entries:
                         agent.on_message(str(entry.get("message", "")))
