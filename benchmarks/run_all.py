@@ -1,0 +1,111 @@
+"""`make bench`: run every benchmark script and write benchmarks/RESULTS.md with the machine,
+the date, each script's table, and every figure against its budget (issue 8)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).parent
+# (script, what it measures) in the order RESULTS.md shows them
+SCRIPTS = [
+    ("bench_app.py", "control room: first frame, disk-to-screen, pane-to-screen, idle CPU, memory"),
+    ("bench_store_throughput.py", "store throughput with 30 writers; bd show and gt hook"),
+    ("bench_store.py", "store latencies and a 10k-bead import"),
+    ("bench_refinery.py", "refinery: one MR without gates by branch size; 20 queued MRs"),
+    ("bench_capture.py", "pane capture: subprocess against the control-mode observer"),
+    ("bench_agents.py", "sling to a running session; nudge delivery"),
+]
+# (label, regex over all output, budget text, check) — the issue's budgets, side by side
+BUDGETS = [
+    ("1 first full frame (large town)", r"first full frame[^\n]*?([\d.]+)\s*s", "≤ 0.6 s",
+     lambda v: v <= 0.6),
+    ("2 bead update → screen, p95", r"disk[^\n]*p95[^\n]*?([\d.]+)\s*ms", "≤ 100 ms",
+     lambda v: v <= 100),
+    ("3 pane output → tile, p95", r"pane[^\n]*p95[^\n]*?([\d.]+)\s*ms", "≤ 250 ms",
+     lambda v: v <= 250),
+    ("4 idle CPU, 30 live panes", r"idle CPU[^\n]*?([\d.]+)\s*%", "≤ 2 % of a core",
+     lambda v: v <= 2),
+    ("5 store updates per second", r"updates per second\s+(\d+)", "≥ 300/s", lambda v: v >= 300),
+    ("5 updates lost", r"updates lost \(must be 0\)\s+(\d+)", "0", lambda v: v == 0),
+    ("5 bd show as a process", r"bd show --json, whole process, median of 30 \(ms\)\s+([\d.]+)",
+     "≤ 120 ms", lambda v: v <= 120),
+    ("7 peak RSS of the control room", r"peak RSS[^\n]*?([\d.]+)\s*MB", "≤ 200 MB",
+     lambda v: v <= 200),
+]
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+        mem = f"{kb / 1024 / 1024:.0f} GiB"
+    except (OSError, AttributeError):
+        pass
+    return (f"{platform.system()} {platform.release()}, {os.cpu_count()} cores {cpu}, {mem}, "
+            f"Python {platform.python_version()}, tmux "
+            + subprocess.run(["tmux", "-V"], capture_output=True, text=True).stdout.strip())
+
+
+def main() -> int:
+    started = time.monotonic()
+    sections = []
+    outputs = []
+    failed = []
+    for script, what in SCRIPTS:
+        path = HERE / script
+        if not path.exists():
+            sections.append(f"## {script}\n\n_{what}_: not present in this checkout.\n")
+            continue
+        print(f"running {script} ...", flush=True)
+        t = time.monotonic()
+        try:
+            proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
+                                  timeout=400)
+            out, code = proc.stdout.strip(), proc.returncode
+            err = proc.stderr.strip().splitlines()[-5:]
+        except subprocess.TimeoutExpired:
+            out, code, err = "", -1, ["timed out after 400 s"]
+        outputs.append(out)
+        took = time.monotonic() - t
+        status = "" if code == 0 else f" (exit {code}: {' / '.join(err)})"
+        if code != 0:
+            failed.append(script)
+        sections.append(f"## {script}\n\n_{what}_ — {took:.0f} s{status}\n\n```\n{out}\n```\n")
+    joined = "\n".join(outputs)
+    rows = ["| figure | measured | budget | |", "|---|---|---|---|"]
+    for label, pattern, budget, ok in BUDGETS:
+        m = re.search(pattern, joined, re.IGNORECASE)
+        if m is None:
+            rows.append(f"| {label} | not measured | {budget} | |")
+            continue
+        value = float(m.group(1))
+        rows.append(f"| {label} | {m.group(1)} | {budget} | {'✓' if ok(value) else '✗ over'} |")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = "\n".join([
+        "# Benchmark results", "",
+        f"Measured {stamp} on {machine()}. Run `make bench` to measure again; every script "
+        "also runs on its own (`.venv/bin/python benchmarks/<script>`).", "",
+        "## Against the budgets", "", *rows, "", *sections,
+        f"_Total run time: {time.monotonic() - started:.0f} s._", ""])
+    (HERE / "RESULTS.md").write_text(text)
+    print(f"wrote {HERE / 'RESULTS.md'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
