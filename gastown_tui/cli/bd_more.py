@@ -267,7 +267,11 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
     from pathlib import Path
 
     target = Path(output)
+    from gastown_tui.town.jsonfile import file_mode_for
+
+    mode = file_mode_for(target)  # the umask's mode, not mkstemp's 0600
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+    os.fchmod(fd, mode)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             count = export_to(store, fh, prefixes=prefixes, include_all=include_all,

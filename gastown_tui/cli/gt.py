@@ -38,6 +38,7 @@ class LazyGroup(click.Group):
         "escalate": "gastown_tui.cli.gt_patrol:escalate",
         "mq": "gastown_tui.cli.gt_mq:mq",
         "refinery": "gastown_tui.cli.gt_refinery:refinery",
+        "doctor": "gastown_tui.cli.gt_doctor:doctor",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

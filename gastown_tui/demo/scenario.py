@@ -111,14 +111,15 @@ def start(demo: DemoTown, *, say: Callable[[str], None] = print) -> None:
     from gastown_tui.ops.sling import sling
     from gastown_tui.ops.up import up
 
-    for step in up(demo.town):
-        say(f"  {step.address}: {step.action}")
     store = open_store(demo.town, "mayor")
     try:
-        # progress lines come from the event log, like everything else the town does
+        # Sling before `gt up`: the Deacon feeds convoys, and would race us for these beads.
+        # Progress lines come from the event log, like everything else the town does.
         sling(demo.town, store, [b[0] for b in demo.beads], RIG)
     finally:
         store.close_connection()
+    for step in up(demo.town):
+        say(f"  {step.address}: {step.action}")
 
 
 def main_passes_tests(demo: DemoTown, workdir: Path) -> tuple[bool, str]:
@@ -160,6 +161,8 @@ def events_since(root: Path, offset: int) -> tuple[int, list[dict]]:
             data = fh.read()
     except FileNotFoundError:
         return offset, []
+    if not data and path.stat().st_size < offset:
+        return 0, []  # the log was rewritten shorter (gt doctor --fix): start again
     end = data.rfind(b"\n") + 1
     out = []
     for line in data[:end].splitlines():

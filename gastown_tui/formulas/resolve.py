@@ -31,8 +31,8 @@ from gastown_tui.formulas.parse import (
 from gastown_tui.formulas.resolved import ResolvedFormula, Tier
 from gastown_tui.town.errors import InvalidNameError, NoTownError
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_RIG_NAME = re.compile(r"^[A-Za-z0-9_]+$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+_RIG_NAME = re.compile(r"^[A-Za-z0-9_]+\Z")
 
 
 @dataclass(frozen=True)

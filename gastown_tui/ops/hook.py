@@ -31,20 +31,27 @@ def canonical_agent(text: str) -> str:
 def attach(town: Town, store: BeadStore, bead_id: str, target: str | None = None, *,
            force: bool = False) -> dict[str, Any]:
     agent = canonical_agent(target) if target else self_address()
+
+    def may_hook(bead: dict[str, Any]) -> None:
+        if bead["status"] in ("closed", "tombstone"):
+            raise ClosedBeadError(f"{bead_id} is closed",
+                                  fix=f"reopen it first: 'bd reopen {bead_id}'")
+        holder = bead.get("assignee") or ""
+        if bead["status"] in ("hooked", "in_progress", "pinned") and holder and holder != agent \
+                and not force:
+            raise ConflictError(f"{bead_id} is already hooked by {holder}",
+                                fix="pass --force to move it")
+
     bead = store.get(bead_id)
-    if bead["status"] in ("closed", "tombstone"):
-        raise ClosedBeadError(f"{bead_id} is closed", fix=f"reopen it first: 'bd reopen {bead_id}'")
-    holder = bead.get("assignee") or ""
-    if bead["status"] in ("hooked", "in_progress", "pinned") and holder and holder != agent \
-            and not force:
-        raise ConflictError(f"{bead_id} is already hooked by {holder}",
-                            fix="pass --force to move it")
-    if bead["status"] == "hooked" and holder == agent:
+    may_hook(bead)
+    if bead["status"] == "hooked" and (bead.get("assignee") or "") == agent:
         return bead
     allowed = tuple(s for s in ("open", "in_progress", "hooked", "blocked", "deferred", "pinned")
                     if force or s not in ("pinned",))
+    # The check runs again under the store's write lock: two agents hooking the same open bead
+    # at once both pass the first one, and only one of them may win.
     updated = store.update(bead_id, changes={"status": "hooked", "assignee": agent},
-                           expect_status=allowed)
+                           expect_status=allowed, guard=may_hook)
     log_event(town.root, "hook", actor=store.actor, payload={"bead": bead_id, "agent": agent})
     return updated
 

@@ -22,7 +22,13 @@ from gastown_tui.town.errors import ClosedBeadError, ConflictError, GasTownError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.jsonfile import read_json
 from gastown_tui.town.layout import RigInfo, Town, now_rfc3339
-from gastown_tui.town.names import Address, bead_prefix, parse_address, validate_rig_name
+from gastown_tui.town.names import (
+    Address,
+    bead_prefix,
+    parse_address,
+    validate_bead_id,
+    validate_rig_name,
+)
 from gastown_tui.town.store import BeadStore
 
 WORK_SLUNG = ("Work slung: {bead}. Start working on it now - run `gt hook` to see the hook, "
@@ -109,6 +115,8 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
     _guard_caller()
     if not bead_ids:
         raise ValidationError("nothing to sling", fix="name at least one bead")
+    for bead_id in bead_ids:
+        validate_bead_id(bead_id)  # before it names a lock file under .runtime/locks/sling
     say = on_progress or (lambda _msg: None)
     target = target.strip().rstrip("/")
     dispatched_by = os.environ.get("GT_ROLE") or store.actor or "overseer"

@@ -28,7 +28,13 @@ def sanitize_text(text: str | bytes) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     else:
-        text = text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+        try:
+            raw = text.encode("utf-8", errors="surrogateescape")
+        except UnicodeEncodeError:
+            # A lone surrogate outside surrogateescape's U+DC80-U+DCFF ("\ud800" from JSON or
+            # an API): encoded as is, it is invalid UTF-8 and becomes U+FFFD below.
+            raw = text.encode("utf-8", errors="surrogatepass")
+        text = raw.decode("utf-8", errors="replace")
     text = text.replace("\r\n", "\n")
     text = _ESCAPES.sub("", text)
     text = _BLANKS.sub(" ", text)

@@ -5,10 +5,26 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+# json.dumps(ensure_ascii=False) escapes C0 controls but writes DEL, the C1 controls (U+009B is
+# a CSI to some terminals), the Unicode line separators and lone surrogates (which are not even
+# encodable) raw. They can only stand inside JSON strings, so escaping them there is lossless.
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def event_line(event: dict[str, Any]) -> bytes:
+    """One log line: compact JSON, UTF-8, no raw control character, ending in a newline."""
+    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+    return (_RAW_UNSAFE.sub(_escape, text) + "\n").encode("utf-8")
 
 
 def log_event(town_root: Path, event_type: str, *, actor: str = "", payload: dict[str, Any] | None = None,
@@ -22,18 +38,101 @@ def log_event(town_root: Path, event_type: str, *, actor: str = "", payload: dic
         "payload": payload or {},
         "visibility": visibility,
     }
-    line = (json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-    path = Path(town_root) / ".events.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    line = event_line(event)
+    fd = _open_locked(Path(town_root) / ".events.jsonl")
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.write(fd, line)
+    finally:
+        os.close(fd)  # closing releases the flock
+    return event
+
+
+def _open_locked(path: Path) -> int:
+    """The log opened for appending, under its exclusive flock. If the file was replaced while
+    we waited for the lock (`gt doctor --fix` moving bad lines out), open the new one: a line
+    appended to the replaced file would be lost."""
+    while True:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def bad_lines(data: bytes) -> list[tuple[int, str]]:
+    """(line number, reason) of every line of an event log that is not one JSON object."""
+    out = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            out.append((number, "not UTF-8"))
+            continue
+        except RecursionError:
+            out.append((number, "nested too deeply"))
+            continue
+        except ValueError as exc:
+            out.append((number, f"not JSON ({str(exc)[:60]})"))
+            continue
+        if not isinstance(event, dict):
+            out.append((number, "not a JSON object"))
+    return out
+
+
+def quarantine_bad_lines(town_root: Path) -> list[tuple[int, str]]:
+    """Move the lines that do not parse to `.events.corrupt.jsonl` and keep the rest, in order.
+
+    Under the log's flock: the bad lines are appended (and synced) to the corrupt file first,
+    the good ones written to a temporary file that then replaces the log in one rename, so a
+    crash at any point loses nothing (at worst a bad line is in both files). Writers waiting
+    for the lock notice the new file and append there."""
+    root = Path(town_root)
+    path = root / ".events.jsonl"
+    if not path.exists():
+        return []
+    fd = _open_locked(path)
+    try:
+        data = path.read_bytes()
+        bad = bad_lines(data)
+        if not bad:
+            return []
+        numbers = {n for n, _ in bad}
+        lines = data.split(b"\n")
+        keep = [line for n, line in enumerate(lines, start=1) if n not in numbers]
+        moved = b"".join(lines[n - 1] + b"\n" for n in sorted(numbers))
+        corrupt = os.open(root / ".events.corrupt.jsonl",
+                          os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            _write_all(corrupt, moved)
+            os.fsync(corrupt)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(corrupt)
+        tmp = root / f".events.jsonl.{os.getpid()}.tmp"
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.fchmod(out, os.fstat(fd).st_mode & 0o777)
+            _write_all(out, b"".join(line + b"\n" for line in keep if line))
+            os.fsync(out)
+        finally:
+            os.close(out)
+        os.replace(tmp, path)
+        return bad
     finally:
         os.close(fd)
-    return event
 
 
 def read_events(town_root: Path, *, limit: int | None = None) -> Iterator[dict[str, Any]]:
@@ -52,7 +151,7 @@ def read_events(town_root: Path, *, limit: int | None = None) -> Iterator[dict[s
             event = json.loads(raw)
             if not isinstance(event, dict):
                 raise ValueError("not an object")
-        except ValueError:
+        except (ValueError, RecursionError):
             yield {"ts": "", "source": "gt", "type": "corrupt", "actor": "",
                    "payload": {"line": number, "text": raw[:200].decode("utf-8", "replace")},
                    "visibility": "audit"}

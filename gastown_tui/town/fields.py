@@ -6,6 +6,14 @@ from __future__ import annotations
 import re
 
 _LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_\- ]{0,40}):\s?(.*)$")
+# Everything str.splitlines() breaks on: a value holding one would end its line early and the
+# rest would be read as prose, or as another field ("x\nagent_state: nuked").
+_LINE_BREAKS = re.compile(r"[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]+")
+
+
+def one_line(value: str) -> str:
+    """A field value as one line: line breaks become a single space."""
+    return _LINE_BREAKS.sub(" ", value)
 
 
 def _norm(key: str) -> str:
@@ -30,7 +38,7 @@ def get_field(description: str, key: str) -> str:
 def set_fields(description: str, updates: dict[str, str | None], *, null_empty: bool = True) -> str:
     """Replace the lines for the given keys in place, append new ones after the existing field
     block, and leave every other line (prose included) untouched."""
-    wanted = {_norm(k): ("null" if (v is None or v == "") and null_empty else (v or ""))
+    wanted = {_norm(k): ("null" if (v is None or v == "") and null_empty else one_line(v or ""))
               for k, v in updates.items()}
     lines = (description or "").splitlines()
     seen: set[str] = set()
@@ -62,5 +70,6 @@ def set_fields(description: str, updates: dict[str, str | None], *, null_empty: 
 
 def format_fields(title: str, fields: dict[str, str | None]) -> str:
     """An agent-bead style description: the title, a blank line, then the field lines."""
-    body = "\n".join(f"{k}: {'null' if v in (None, '') else v}" for k, v in fields.items())
+    body = "\n".join(f"{k}: {'null' if v in (None, '') else one_line(str(v))}"
+                     for k, v in fields.items())
     return f"{title}\n\n{body}" if title else body

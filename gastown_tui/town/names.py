@@ -10,11 +10,12 @@ from gastown_tui.town.errors import InvalidNameError
 RESERVED_RIG_NAMES = frozenset({"hq", "mayor", "deacon", "settings", "formulas", "plugins"})
 RESERVED_AGENT_NAMES = frozenset({"witness", "mayor", "deacon", "refinery", "crew", "polecats"})
 
-_RIG_RE = re.compile(r"^[A-Za-z0-9_]{1,64}$")
-_AGENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{0,63}$")
-_PREFIX_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,19}$")
+# \Z, not $: `$` also matches before a trailing newline, and "gastown\n" is no rig name.
+_RIG_RE = re.compile(r"^[A-Za-z0-9_]{1,64}\Z")
+_AGENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{0,63}\Z")
+_PREFIX_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,19}\Z")
 # bd ids: prefix, then a base36 hash (or hq-cv-xxxxx, x-wisp-xxx), then optional .N children.
-_BEAD_ID_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,40}-[a-zA-Z0-9_]{1,64}(\.[0-9]{1,6}){0,8}$")
+_BEAD_ID_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9-]{0,40}-[a-zA-Z0-9_]{1,64}(\.[0-9]{1,6}){0,8}\Z")
 _COMPOUND_SUFFIXES = ("town", "ville", "port", "place", "land", "field", "wood", "ford")
 
 

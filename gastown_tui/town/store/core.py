@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -211,10 +212,13 @@ class BeadStore(QueriesMixin, RelationsMixin):
                remove_labels: tuple[str, ...] | list[str] = (),
                set_labels: list[str] | None = None, claim: bool = False,
                expect_status: tuple[str, ...] | None = None,
-               description_fields: dict[str, str | None] | None = None) -> dict[str, Any]:
+               description_fields: dict[str, str | None] | None = None,
+               guard: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
         """Apply changes in one transaction (read-modify-write under the write lock).
 
-        `expect_status` makes the update a compare-and-swap on the current status;
+        `expect_status` makes the update a compare-and-swap on the current status; `guard` is
+        called with the current bead inside the transaction and may raise to refuse it (a
+        check made before the write lock could be stale by the time the update runs);
         `description_fields` rewrites `key: value` lines of the description inside the same
         transaction, so concurrent field updates never overwrite each other."""
         changes = dict(changes or {})
@@ -246,6 +250,8 @@ class BeadStore(QueriesMixin, RelationsMixin):
                     raise ConflictError(
                         f"{bead_id} is {issue['status']}, expected {' or '.join(expect_status)}",
                         fix="refresh and retry")
+                if guard is not None:
+                    guard(issue)
                 if claim:
                     holder = issue.get("assignee") or ""
                     if issue["status"] == "in_progress" and holder == self.actor:

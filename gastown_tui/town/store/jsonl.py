@@ -156,10 +156,32 @@ def _read_jsonl(path_label: str, lines: Iterable[bytes | str], report: ImportRep
         except json.JSONDecodeError as exc:
             report.errors.append((path_label, number, f"not JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except RecursionError:
+            report.errors.append((path_label, number, "JSON nested too deeply"))
+            continue
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            report.errors.append((path_label, number, f"not JSON ({str(exc)[:80]})"))
+            continue
         if not isinstance(obj, dict):
             report.errors.append((path_label, number, "not a JSON object"))
             continue
+        if not _encodable(text, obj):
+            report.errors.append((path_label, number,
+                                  "text is not valid Unicode (a lone surrogate)"))
+            continue
         yield number, obj
+
+
+def _encodable(text: str, obj: dict[str, Any]) -> bool:
+    """False when a string holds a lone surrogate (a \\ud800 escape, or str input carrying
+    one): SQLite cannot store it, and it would fail the whole import's transaction."""
+    try:
+        text.encode("utf-8")
+        if "\\u" in text:
+            json.dumps(obj, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _clean_issue(obj: dict[str, Any], *, backup: bool) -> dict[str, Any] | None:
@@ -184,6 +206,9 @@ def _clean_issue(obj: dict[str, Any], *, backup: bool) -> dict[str, Any] | None:
     issue["title"] = validate_title(issue.get("title"))
     if "description" in issue and not isinstance(issue["description"], str):
         raise ValidationError("description must be a string")
+    if issue.get("assignee") is not None and not isinstance(issue["assignee"], str):
+        raise ValidationError("assignee must be a string")
+    _check_nested(issue)
     issue["status"] = normalize_status(issue.get("status") or "open")
     issue["issue_type"] = normalize_type(issue.get("issue_type") or "task")
     # bd does not default a missing priority: it imports as 0.
@@ -196,6 +221,8 @@ def _clean_issue(obj: dict[str, Any], *, backup: bool) -> dict[str, Any] | None:
             issue["metadata"] = json.loads(issue["metadata"]) if issue["metadata"] else {}
         except json.JSONDecodeError as exc:
             raise ValidationError(f"metadata is not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise ValidationError("metadata is nested too deeply") from exc
     now = now_iso()
     for key in TIME_FIELDS:
         if issue.get(key):
@@ -205,13 +232,40 @@ def _clean_issue(obj: dict[str, Any], *, backup: bool) -> dict[str, Any] | None:
     issue["updated_at"] = issue.get("updated_at") or issue["created_at"]
     if issue["status"] == "closed" and not issue.get("closed_at"):
         latest = max(issue["created_at"], issue["updated_at"])
-        stamp = datetime.fromisoformat(latest.replace("Z", "+00:00")) + timedelta(seconds=1)
+        stamp = datetime.fromisoformat(latest.replace("Z", "+00:00"))
+        if stamp < datetime.max.replace(tzinfo=UTC) - timedelta(seconds=1):
+            stamp += timedelta(seconds=1)
         issue["closed_at"] = stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     elif issue["status"] != "closed":
         issue["closed_at"] = None
     issue.setdefault("description", "")
     issue["assignee"] = issue.get("assignee") or ""
     return issue
+
+
+def _check_nested(issue: dict[str, Any]) -> None:
+    """labels, dependencies and comments of an issue line have the shapes bd writes; a bad one
+    rejects its line (with its number) instead of failing the import's one transaction."""
+    labels = issue.get("labels")
+    if labels is not None and (not isinstance(labels, list)
+                               or not all(isinstance(x, str) for x in labels)):
+        raise ValidationError("labels must be a list of strings")
+    for key in ("dependencies", "comments"):
+        items = issue.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
+            raise ValidationError(f"{key} must be a list of objects")
+        for item in items:
+            _check_record(item, key)
+
+
+def _check_record(item: dict[str, Any], kind: str) -> None:
+    """A dependency or comment record, from an issue line or a backup table's line."""
+    if item.get("created_at"):
+        normalize_time(item["created_at"], field=f"{kind}.created_at")
+    if kind == "comments" and not isinstance(item.get("text"), str):
+        raise ValidationError("a comment's text must be a string")
 
 
 def import_jsonl(store: BeadStore, source: Path | str, *, dry_run: bool = False,
@@ -280,6 +334,12 @@ def _collect_backup(folder: Path, report: ImportReport, batch: _Batch) -> None:
                 if not isinstance(obj.get("issue_id"), str):
                     report.errors.append((str(folder / name), number, "missing issue_id"))
                     continue
+                if name in ("dependencies.jsonl", "comments.jsonl"):
+                    try:
+                        _check_record(obj, name.removesuffix(".jsonl"))
+                    except ValidationError as exc:
+                        report.errors.append((str(folder / name), number, exc.problem))
+                        continue
                 if name == "labels.jsonl":
                     if isinstance(obj.get("label"), str):
                         sink.append((obj["issue_id"], obj["label"]))
@@ -416,4 +476,13 @@ def _insert_event(db: sqlite3.Connection, ev: dict[str, Any]) -> None:
         "INSERT INTO events (issue_id, event_type, actor, old_value, new_value, comment, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (ev["issue_id"], str(ev.get("event_type") or "updated"), str(ev.get("actor") or ""),
-         ev.get("old_value"), ev.get("new_value"), ev.get("comment"), created))
+         _text(ev.get("old_value")), _text(ev.get("new_value")), _text(ev.get("comment")),
+         created))
+
+
+def _text(value: Any) -> str | None:
+    """A TEXT column's value from any JSON value (SQLite cannot bind a list, a dict or an
+    integer beyond 64 bits)."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)

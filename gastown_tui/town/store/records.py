@@ -68,13 +68,13 @@ def normalize_time(value: str | None, *, field: str = "time") -> str | None:
     text = str(value).strip()
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationError(f"{field}: {text!r} is not an RFC3339 time",
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        # Fixed width, so stored times compare and sort correctly as text; display_time trims it.
+        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except (ValueError, OverflowError) as exc:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise ValidationError(f"{field}: {text[:64]!r} is not an RFC3339 time",
                               fix="use a time like 2026-01-12T02:16:00Z") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    # Fixed width, so stored times compare and sort correctly as text; display_time trims it.
-    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 TIME_FIELDS = ("created_at", "updated_at", "started_at", "closed_at", "due_at", "defer_until",
@@ -88,6 +88,8 @@ def display_time(value: str | None) -> str | None:
 
 
 def normalize_type(value: str | None) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"issue type {value!r} is not a string", fix="use e.g. task or bug")
     t = (value or "task").strip().lower()
     t = TYPE_ALIASES.get(t, t)
     if t not in TYPES:
@@ -97,6 +99,8 @@ def normalize_type(value: str | None) -> str:
 
 
 def normalize_status(value: str | None) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ValidationError(f"status {value!r} is not a string", fix="use e.g. open or closed")
     s = (value or "open").strip().lower()
     if s not in STATUSES:
         raise ValidationError(f"unknown status {value!r}",
