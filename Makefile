@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench soak screenshots clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -20,9 +20,22 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -n 2 -q
 
+# Every performance figure, side by side with its comparison, into benchmarks/RESULTS.md.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+# The fault suite's long variants: more kills, more processes, more fuzzed inputs (minutes).
+soak: $(STAMP)
+	GT_SOAK=1 $(BIN)/pytest -q tests/test_reliability_*.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true
+
+# SVG (and PNG, with cairosvg or ImageMagick) pictures of the main screens, from the demo
+# fixture town on a private tmux server that is stopped afterwards.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.fixtures.screenshots screenshots
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

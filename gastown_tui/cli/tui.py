@@ -1,27 +1,108 @@
-"""`gastown-tui`: the control room. Until the control room lands it says what is not built."""
+"""`gastown-tui`: the control room, its headless snapshot mode, and the demo.
+
+    gastown-tui [--town DIR] [--read-only]
+    gastown-tui snapshot [--town DIR] [--screen NAME] [--size WxH] [--read-only] --out FILE
+    gastown-tui demo [...]
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-NOT_BUILT = """gastown-tui: the control room is not built yet.
+from gastown_tui.town.errors import GasTownError
 
-What works today: the town engine and its command line:
-  gt install DIR · gt rig add NAME REPO · gt status · gt convoy … · gt mail … · gt hook …
-  bd create/list/show/update/close/ready/blocked/dep/label/comments/search/export/import
-Still to come: agents in tmux (gt sling/nudge/nuke), the refinery, the control room and the
-demo. See README.md.
+DEMO_NOT_BUILT = """gastown-tui demo: the demo town is not built yet.
+
+What works today: the town engine (gt, bd), agents in tmux (gt sling/nudge/nuke), the refinery
+and the control room: run `gastown-tui` inside a town (make one with `gt install DIR`).
 """
+SCREENS_HELP = ("main, convoys, beads, mail, events, polecat:<rig>/<name>, convoy:<id>, "
+                "bead:<id>")
+
+
+def _parser(prog: str, snapshot: bool) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Render one frame of a screen headless and exit." if snapshot
+        else "The Gas Town control room. Subcommands: snapshot, demo.")
+    parser.add_argument("--town", metavar="DIR", help="the town (default: found from the "
+                        "current directory, then GT_ROOT)")
+    parser.add_argument("--read-only", action="store_true",
+                        help="hide every action that changes the town")
+    if snapshot:
+        parser.add_argument("--screen", default="main", help=f"one of: {SCREENS_HELP}")
+        parser.add_argument("--size", default="160x48", help="WIDTHxHEIGHT (default 160x48)")
+        parser.add_argument("--out", required=True, type=Path, help="FILE.svg or FILE.txt")
+    return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise GasTownError(f"bad --size {text!r}", fix="use WIDTHxHEIGHT, e.g. 160x48") from None
+    if not (20 <= width <= 1000 and 5 <= height <= 500):
+        raise GasTownError(f"--size {text} is out of range", fix="use e.g. 80x24 to 400x120")
+    return width, height
+
+
+def _fail(error: GasTownError) -> int:
+    sys.stderr.write(f"gastown-tui: {error}\n")
+    return error.exit_code
+
+
+def run_app(args: list[str]) -> int:
+    options = _parser("gastown-tui", snapshot=False).parse_args(args)
+    from gastown_tui.town.layout import Town
+
+    try:
+        town = Town.find(explicit=options.town)
+    except GasTownError as error:
+        return _fail(error)
+    from gastown_tui.app import make_app
+
+    make_app(town, read_only=options.read_only).run()
+    return 0
+
+
+def run_snapshot(args: list[str]) -> int:
+    options = _parser("gastown-tui snapshot", snapshot=True).parse_args(args)
+    from gastown_tui.town.layout import Town
+
+    try:
+        town = Town.find(explicit=options.town)
+        size = _size(options.size)
+        from gastown_tui.app.headless import render
+
+        render(town, options.screen, size, options.out, read_only=options.read_only)
+    except GasTownError as error:
+        return _fail(error)
+    except OSError as error:
+        sys.stderr.write(f"gastown-tui: cannot write {options.out}: {error.strerror}\n")
+        return 1
+    return 0
+
+
+def run_demo(args: list[str]) -> int:
+    if importlib.util.find_spec("gastown_tui.demo") is not None:
+        import gastown_tui.demo as demo
+
+        return int(demo.main(args) or 0)
+    sys.stdout.write(DEMO_NOT_BUILT)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] in ("-h", "--help"):
-        sys.stdout.write("usage: gastown-tui [demo]\n\n" + NOT_BUILT)
-        return 0
-    sys.stdout.write(NOT_BUILT)
-    code = 0 if args[:1] == ["demo"] else 2
+    if args[:1] == ["snapshot"]:
+        code = run_snapshot(args[1:])
+    elif args[:1] == ["demo"]:
+        code = run_demo(args[1:])
+    else:
+        code = run_app(args)
     if argv is None:
         sys.exit(code)
     return code

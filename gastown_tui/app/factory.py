@@ -1,0 +1,30 @@
+"""`make_app`: the one way to build the control room, for the CLI, snapshots and tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gastown_tui.app.panes import ObserverFactory, town_observer
+from gastown_tui.town.layout import Town
+from gastown_tui.town.model import Clock, utc_now
+
+
+def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool = False,
+             observer_factory: ObserverFactory | None = None, live: bool = True,
+             start_screen: str = "main", poll_interval: float | None = None,
+             model_options: dict[str, int] | None = None):
+    """Build the app on `town`.
+
+    `live=False` renders one settled frame: the town is read once, the panes polled once, no
+    watcher, no timers, no animation (snapshot mode and snapshot tests). `observer_factory`
+    supplies pane screens (tests pass recorded ones); `clock` dates the snapshots."""
+    from gastown_tui.app.app import POLL_INTERVAL, AppConfig, GasTownApp
+
+    if not isinstance(town, Town):
+        town = Town(Path(town).resolve())
+    config = AppConfig(town=town, clock=clock, read_only=read_only, live=live,
+                       observer_factory=observer_factory or town_observer,
+                       start_screen=start_screen,
+                       poll_interval=POLL_INTERVAL if poll_interval is None else poll_interval,
+                       model_options=dict(model_options or {}))
+    return GasTownApp(config)

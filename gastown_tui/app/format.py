@@ -1,0 +1,117 @@
+"""Pure helpers that turn snapshot values into short text: ages, badges, bars, truncation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.cells import cell_len
+from rich.color import Color
+from rich.style import Style
+from rich.text import Span, Text
+
+from gastown_tui.town.snapshot import parse_ts
+
+STATE_STYLE = {
+    "working": "bold green", "idle": "dim", "stalled": "bold yellow", "zombie": "bold red",
+    "done": "bold cyan", "running": "green", "stopped": "dim",
+}
+STAGE_STYLE = {"queued": "dim", "claimed": "cyan", "rebasing": "cyan", "merging": "bold green",
+               "pushing": "bold green", "conflict": "bold red", "failed": "bold red",
+               "blocked": "yellow"}
+ATTENTION_GLYPH = {"escalation": ("⚠", "bold red"), "conflict": ("✗", "red"),
+                   "failed": ("✗", "red"), "stalled": ("⏸", "yellow"),
+                   "zombie": ("☠", "red"), "mail": ("✉", "cyan")}
+GLYPH_STYLE = {"✓": "green", "▶": "cyan", "○": "dim", "✗": "red", "?": "yellow"}
+
+
+def _is_default(color: Color | None) -> bool:
+    return color is not None and color.is_default
+
+
+def ansi_text(raw: str) -> Text:
+    """One captured pane line as Text. tmux writes explicit "default colour" codes (39/49);
+    they are dropped so the line takes the widget's colours instead of the terminal's."""
+    text = Text.from_ansi(raw, no_wrap=True, end="")
+    text.expand_tabs()
+    spans = []
+    for span in text.spans:
+        style = span.style
+        if isinstance(style, Style) and (_is_default(style.color) or _is_default(style.bgcolor)):
+            style = Style(color=None if _is_default(style.color) else style.color,
+                          bgcolor=None if _is_default(style.bgcolor) else style.bgcolor,
+                          bold=style.bold, dim=style.dim, italic=style.italic,
+                          underline=style.underline, reverse=style.reverse, strike=style.strike)
+            if not style:
+                continue
+        spans.append(Span(span.start, span.end, style))
+    text.spans = spans
+    return text
+
+
+def age(ts: str | None, now: datetime) -> str:
+    """'12s', '4m', '2h', '3d' since ts; '' when ts is missing or in the future."""
+    when = parse_ts(ts)
+    if when is None:
+        return ""
+    seconds = int((now - when).total_seconds())
+    if seconds < 0:
+        return ""
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+def clock_time(ts: str | None) -> str:
+    """HH:MM of an RFC3339 time (UTC, as the town writes it)."""
+    when = parse_ts(ts)
+    return when.strftime("%H:%M") if when else "--:--"
+
+
+def progress_bar(done: int, total: int, width: int = 5) -> str:
+    if total <= 0:
+        return "▱" * width
+    filled = round(width * done / total)
+    return "▰" * filled + "▱" * (width - filled)
+
+
+def stage_label(stage: str) -> str:
+    """gates:test -> test; the refinery's stage names are otherwise shown as they are."""
+    return stage.split(":", 1)[1] if stage.startswith("gates:") else stage
+
+
+def fit(text: Text, width: int) -> Text:
+    """Cut `text` to `width` cells with an ellipsis (never wraps)."""
+    if width <= 0:
+        return Text()
+    if text.cell_len > width:
+        text = text.copy()
+        text.truncate(width, overflow="ellipsis")
+    return text
+
+
+def spread(left: Text, right: Text, width: int) -> Text:
+    """left … right on one line of `width` cells; the left side gives way first."""
+    room = width - right.cell_len - 1
+    if room < 8:
+        return fit(left, width)
+    line = fit(left, room)
+    line.append(" " * (width - line.cell_len - right.cell_len))
+    line.append_text(right)
+    return line
+
+
+def short_agent(address: str) -> str:
+    """gastown/polecats/nux -> nux; mayor/ -> mayor."""
+    return address.rstrip("/").rsplit("/", 1)[-1] if address else ""
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def cells(text: str) -> int:
+    return cell_len(text)

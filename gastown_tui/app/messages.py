@@ -1,0 +1,54 @@
+"""Messages the control room's workers post to the app: facts, newest superseding older ones.
+
+Thread workers only post these; the handlers on the app own every state change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from gastown_tui.town.snapshot import TownSnapshot
+
+
+@dataclass
+class TownChanged(Message, bubble=False):
+    """A new snapshot of the town. A queued older one is useless once this one exists."""
+
+    snapshot: TownSnapshot
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TownChanged)
+
+
+@dataclass
+class PaneUpdated(Message, bubble=False):
+    """A followed session's screen changed (`history`: it includes scrollback)."""
+
+    session: str
+    lines: tuple[str, ...]
+    history: bool = False
+    activity: int = 0
+
+    def can_replace(self, message: Message) -> bool:
+        return (isinstance(message, PaneUpdated) and message.session == self.session
+                and message.history == self.history)
+
+
+@dataclass
+class PanesPolled(Message, bubble=False):
+    """One observer tick finished: which sessions have panes, and tmux's error if it failed."""
+
+    sessions: frozenset[str]
+    error: str = ""
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, PanesPolled)
+
+
+@dataclass
+class ActionFinished(Message, bubble=False):
+    """An action's result, shown as a flash message (severity: information|warning|error)."""
+
+    text: str
+    severity: str = "information"

@@ -1,0 +1,176 @@
+"""The main screen: Mayor chat, polecat wall, convoy board, refinery queue, needs-you."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Input, OptionList
+
+from gastown_tui.app.screens.base import TownScreen
+from gastown_tui.app.widgets.convoy_board import ConvoyBoard
+from gastown_tui.app.widgets.mayor_chat import MayorChat
+from gastown_tui.app.widgets.needs_you import NeedsYou
+from gastown_tui.app.widgets.polecat_wall import PolecatWall
+from gastown_tui.app.widgets.refinery_queue import RefineryQueue
+from gastown_tui.town.snapshot import AgentView, TownSnapshot
+
+MAYOR_SESSION = "hq-mayor"
+PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#convoy-board",
+              "queue": "#mq-table", "needs": "#attention"}
+
+
+class MainScreen(TownScreen):
+    CSS_PATH = Path(__file__).with_name("main.tcss")
+    BINDINGS = [
+        Binding("n", "app.nudge", "nudge", tooltip="Type a message to the selected agent",
+                id="nudge"),
+        Binding("s", "app.sling", "sling", tooltip="Hang a bead on a rig or agent", id="sling"),
+        Binding("ctrl+d", "app.nuke", "nuke", tooltip="Destroy the selected polecat", id="nuke"),
+        Binding("enter", "app.zoom", "zoom", tooltip="Full-size live view", id="zoom"),
+        Binding("a", "app.attach", "attach", tooltip="Attach its tmux session", id="attach"),
+        Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
+        Binding("M", "app.start_mayor", "start Mayor", show=False, id="start-mayor"),
+        Binding("c", "app.convoy_from_marked", "convoy", show=False,
+                tooltip="Create a convoy from the marked beads", id="convoy-create"),
+        Binding("slash", "filter", "filter", tooltip="Filter the polecats", id="filter"),
+        Binding("escape", "back", "back", show=False, id="main-escape"),
+        Binding("1", "focus_pane('mayor')", "Mayor pane", show=False, id="pane-1"),
+        Binding("2", "focus_pane('wall')", "Polecat pane", show=False, id="pane-2"),
+        Binding("3", "focus_pane('convoys')", "Convoy pane", show=False, id="pane-3"),
+        Binding("4", "focus_pane('queue')", "Refinery pane", show=False, id="pane-4"),
+        Binding("5", "focus_pane('needs')", "Needs-you pane", show=False, id="pane-5"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with Horizontal(id="top-row"):
+            chat = MayorChat(read_only=self.town_app.config.read_only, id="mayor-chat")
+            chat.border_title = "1 Mayor"
+            yield chat
+            with Vertical(id="wall-box"):
+                wall = PolecatWall(id="polecat-wall")
+                yield wall
+                yield Input(placeholder="filter polecats", id="wall-filter", compact=True)
+        with Horizontal(id="bottom-row"):
+            board = ConvoyBoard(id="convoy-board")
+            board.border_title = "3 Convoys"
+            yield board
+            queue = RefineryQueue(id="refinery-queue")
+            queue.border_title = "4 Refinery queue"
+            yield queue
+            needs = NeedsYou(id="needs-you")
+            needs.border_title = "5 Needs you · events"
+            yield needs
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#wall-box").border_title = "2 Polecats"
+        self.query_one(PolecatWall).focus()
+
+    # ------------------------------------------------------------------ drawing
+    def show_snapshot(self, snapshot: TownSnapshot) -> None:
+        super().show_snapshot(snapshot)
+        app = self.town_app
+        self.query_one(MayorChat).show_agent(snapshot.agent("mayor"))
+        self.query_one(PolecatWall).show(snapshot, app.pane_screens, app.pane_activity)
+        self.query_one(ConvoyBoard).show(snapshot)
+        self.query_one(RefineryQueue).show(snapshot)
+        self.query_one(NeedsYou).show(snapshot)
+        polecats = snapshot.polecats
+        working = sum(1 for a in polecats if a.state == "working")
+        self.query_one("#wall-box").border_subtitle = f"{working}/{len(polecats)} working"
+        if MAYOR_SESSION in app.pane_history:
+            self.query_one(MayorChat).show_screen(app.pane_history[MAYOR_SESSION])
+
+    def show_pane(self, session: str, lines: tuple[str, ...], history: bool,
+                  activity: int) -> None:
+        if session == MAYOR_SESSION and history:
+            self.query_one(MayorChat).show_screen(lines)
+        elif not history:
+            self.query_one(PolecatWall).set_screen(session, lines, activity)
+
+    def followed_sessions(self) -> tuple[set[str], set[str]]:
+        return self.query_one(PolecatWall).visible_sessions(), {MAYOR_SESSION}
+
+    def selected_agent(self) -> AgentView | None:
+        snapshot = self.town_app.snapshot
+        if self.query_one(MayorChat).has_focus_within and snapshot is not None:
+            return snapshot.agent("mayor")
+        return self.query_one(PolecatWall).selected_agent
+
+    def marked_agents(self) -> list[AgentView]:
+        wall = self.query_one(PolecatWall)
+        return [a for a in wall.visible_agents if a.address in wall.marked]
+
+    @property
+    def selected_mr(self) -> str | None:
+        return self.query_one(RefineryQueue).selected_mr
+
+    # ------------------------------------------------------------------ events
+    @on(PolecatWall.SelectionChanged)
+    def _selection_changed(self, event: PolecatWall.SelectionChanged) -> None:
+        if isinstance(event, PolecatWall.Scrolled):
+            self.town_app.follow_screen()
+        else:
+            self.app.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self.app.refresh_bindings()
+
+    @on(MayorChat.Said)
+    def _said(self, event: MayorChat.Said) -> None:
+        self.town_app.tell_mayor(event.text)
+
+    @on(ConvoyBoard.Opened)
+    def _open_convoy(self, event: ConvoyBoard.Opened) -> None:
+        self.town_app.open_screen(f"convoy:{event.convoy_id}")
+
+    @on(OptionList.OptionSelected, "#attention")
+    def _open_attention(self) -> None:
+        item = self.query_one(NeedsYou).selected_item
+        if item is None:
+            return
+        if item.kind in ("stalled", "zombie"):
+            self.town_app.open_screen(f"polecat:{item.key}")
+        elif item.kind == "mail":
+            self.town_app.open_screen("mail")
+        else:
+            self.town_app.open_screen(f"bead:{item.key}")
+
+    @on(DataTable.RowSelected, "#mq-table")
+    def _open_mr(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.town_app.open_screen(f"bead:{event.row_key.value}")
+
+    # ------------------------------------------------------------------ actions
+    def action_focus_pane(self, pane: str) -> None:
+        widget = self.query_one(PANE_FOCUS[pane])
+        if widget.focusable:
+            widget.focus()
+        else:
+            self.query_one(PolecatWall).focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#wall-filter", Input)
+        box.add_class("-shown")
+        box.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#wall-filter", Input)
+        if box.has_class("-shown") or box.value:
+            box.value = ""
+            box.remove_class("-shown")
+            self.query_one(PolecatWall).set_filter("")
+        self.query_one(PolecatWall).focus()
+
+    @on(Input.Changed, "#wall-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(PolecatWall).set_filter(event.value)
+
+    @on(Input.Submitted, "#wall-filter")
+    def _filter_done(self) -> None:
+        self.query_one(PolecatWall).focus()

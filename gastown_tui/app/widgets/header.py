@@ -1,0 +1,113 @@
+"""TownHeader (the one-line summary at the top) and TownBanners (what is wrong right now)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+from textual.widgets import Static
+
+from gastown_tui.app.format import plural
+from gastown_tui.town.snapshot import Banner, TownSnapshot
+
+BANNER_TEXT = {
+    "town_missing": "Town missing",
+    "store_locked": "Bead store locked",
+    "store_error": "Bead store unreadable",
+    "tmux_down": "tmux down",
+    "error": "Problem",
+}
+
+
+def header_text(snapshot: TownSnapshot | None, cpu: float | None, title: str = "",
+                compact: bool = False) -> Text:
+    """The summary line; `compact` drops words, not facts, for narrow terminals."""
+    if snapshot is None:
+        return Text("loading the town…", style="dim")
+    parts = [Text.assemble(("" if compact else "town ", "dim"), (snapshot.name, "bold"))]
+    if title:
+        parts.append(Text(title, style="bold"))
+    parts.append(Text(plural(len(snapshot.rigs), "rig")))
+    up = f"{snapshot.agents_up}/{len(snapshot.agents)}"
+    parts.append(Text(f"{up} up" if compact else f"{up} agents up"))
+    queue = Text(f"MQ {len(snapshot.merge_queue)}")
+    if snapshot.merging:
+        queue.append(f" ({snapshot.merging}{'▶' if compact else ' merging'})", style="green")
+    parts.append(queue)
+    open_convoys = sum(1 for c in snapshot.convoys if not c.landed)
+    parts.append(Text(f"{open_convoys} cv" if compact else plural(open_convoys, "convoy")))
+    need = len(snapshot.needs_you)
+    if need:
+        parts.append(Text(f"⚠ {need}" if compact else f"⚠ {need} needs you", style="bold yellow"))
+    else:
+        parts.append(Text("calm" if compact else "nothing needs you", style="dim"))
+    if cpu is not None:
+        parts.append(Text(f"{cpu:.1f}%" if compact else f"{cpu:.1f}% cpu", style="dim"))
+    return Text(" · ", style="dim").join(parts)
+
+
+class TownHeader(Widget):
+    DEFAULT_CSS = """
+    TownHeader {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        color: $foreground;
+    }
+    """
+
+    def __init__(self, title: str = "", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.title_text = title
+        self._snapshot: TownSnapshot | None = None
+        self._cpu: float | None = None
+        self._state: tuple[object, ...] = ()
+
+    def show(self, snapshot: TownSnapshot | None, cpu: float | None = None) -> None:
+        state = (snapshot.generation if snapshot else -1, None if cpu is None else round(cpu, 1))
+        if state != self._state:
+            self._state = state
+            self._snapshot, self._cpu = snapshot, cpu
+            self.refresh()
+
+    def render(self) -> Text:
+        full = header_text(self._snapshot, self._cpu, self.title_text)
+        if full.cell_len <= self.size.width:
+            return full
+        return header_text(self._snapshot, self._cpu, self.title_text, compact=True)
+
+
+def banner_text(banners: tuple[Banner, ...]) -> Text:
+    lines = []
+    for banner in banners:
+        line = Text.assemble(("⚠ ", "bold"), (BANNER_TEXT.get(banner.kind, banner.kind), "bold"),
+                             ": ", banner.message)
+        if banner.fix:
+            line.append(f" — {banner.fix}", style="italic")
+        lines.append(line)
+    return Text("\n").join(lines)
+
+
+class TownBanners(Static):
+    """Shown only while something is wrong; it goes away by itself when the town recovers."""
+
+    DEFAULT_CSS = """
+    TownBanners {
+        height: auto;
+        padding: 0 1;
+        background: $error-muted;
+        color: $text;
+        display: none;
+        &.-shown { display: block; }
+    }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._banners: tuple[Banner, ...] = ()
+
+    def show(self, banners: tuple[Banner, ...]) -> None:
+        if banners == self._banners:
+            return
+        self._banners = banners
+        self.set_class(bool(banners), "-shown")
+        self.update(banner_text(banners))

@@ -1,0 +1,70 @@
+"""NeedsYou: escalations, conflicts, stalled polecats and unread mail first, then the event log."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Log, OptionList
+from textual.widgets.option_list import Option
+
+from gastown_tui.app.format import ATTENTION_GLYPH, clock_time, short_agent
+from gastown_tui.town.snapshot import AttentionItem, EventView, TownSnapshot
+
+
+def attention_prompt(item: AttentionItem) -> Text:
+    glyph, style = ATTENTION_GLYPH.get(item.kind, ("•", ""))
+    return Text.assemble((glyph + " ", style), item.text, no_wrap=True, overflow="ellipsis")
+
+
+def event_line(event: EventView) -> str:
+    who = short_agent(event.actor)
+    return f"{clock_time(event.ts)} {who + ' ' if who else ''}{event.type} {event.summary}".rstrip()
+
+
+class NeedsYou(Vertical):
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._items: tuple[AttentionItem, ...] | None = None
+        self._last_event: EventView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="attention", compact=True)
+        yield Log(max_lines=500, id="event-log")
+
+    @property
+    def selected_item(self) -> AttentionItem | None:
+        options = self.query_one("#attention", OptionList)
+        index = options.highlighted
+        if self._items is None or index is None or not 0 <= index < len(self._items):
+            return None
+        return self._items[index]
+
+    def show(self, snapshot: TownSnapshot) -> None:
+        items = snapshot.needs_you
+        if items != self._items:
+            options = self.query_one("#attention", OptionList)
+            keep = options.highlighted
+            options.clear_options()
+            options.add_options([Option(attention_prompt(i), id=f"{i.kind}:{i.key}")
+                                 for i in items])
+            self._items = items
+            if items:
+                options.highlighted = min(keep or 0, len(items) - 1)
+            self.set_class(not items, "-calm")
+        self._append_events(snapshot.events)
+
+    def _append_events(self, events: tuple[EventView, ...]) -> None:
+        log = self.query_one("#event-log", Log)
+        start = 0
+        if self._last_event is not None:
+            try:
+                start = len(events) - events[::-1].index(self._last_event)
+            except ValueError:
+                log.clear()  # the log was rewritten: show it again from the top
+        fresh = events[start:]
+        if fresh:
+            log.write_lines([event_line(e) for e in fresh])
+            self._last_event = events[-1]
+            # The first write happens before the log has a size; follow the end once it has.
+            self.call_after_refresh(log.scroll_end, animate=False)

@@ -1,0 +1,98 @@
+"""PaneView: a tmux pane's screen (and scrollback) as a scrollable line-API widget.
+
+Lines arrive with their SGR colour codes (`capture-pane -e`). Each line is parsed once and kept
+as a Strip; an update re-renders only the lines that differ, and an identical update costs
+nothing. While the view is scrolled to the bottom it follows new output, like a terminal;
+scrolled up (PgUp), it stays where the reader is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.segment import Segment
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from gastown_tui.app.format import ansi_text
+
+
+class PaneView(ScrollView, can_focus=True):
+    DEFAULT_CSS = """
+    PaneView {
+        background: $surface;
+        overflow-x: hidden;
+        overflow-y: auto;
+        scrollbar-size-vertical: 1;
+    }
+    """
+
+    def __init__(self, *, placeholder: str = "", name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.placeholder = placeholder
+        self._lines: tuple[str, ...] = ()
+        self._strips: dict[int, Strip] = {}
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return self._lines
+
+    def show(self, lines: Sequence[str]) -> bool:
+        """Replace the content; returns False (and does nothing) when it is unchanged."""
+        new = tuple(lines)
+        # tmux pads the screen with blank rows below the cursor; they are not output.
+        end = len(new)
+        while end and not new[end - 1].strip():
+            end -= 1
+        new = new[:end]
+        if new == self._lines:
+            return False
+        old = self._lines
+        following = self.is_vertical_scroll_end or not old
+        self._lines = new
+        changed = [y for y in range(max(len(old), len(new)))
+                   if y >= len(old) or y >= len(new) or old[y] != new[y]]
+        for y in changed:
+            self._strips.pop(y, None)
+        width = max((len(line) for line in new), default=0)
+        self.virtual_size = Size(width, len(new))
+        if following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        if len(changed) == len(new) or len(old) != len(new):
+            self.refresh()
+        else:
+            for y in changed:
+                self.refresh_lines(y)  # virtual line numbers; off-screen ones cost nothing
+        return True
+
+    def _strip(self, y: int) -> Strip:
+        strip = self._strips.get(y)
+        if strip is None:
+            text = ansi_text(self._lines[y])
+            strip = Strip(text.render(self.app.console), text.cell_len)
+            self._strips[y] = strip
+        return strip
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        style = self.rich_style
+        if not self._lines:
+            if y == 0 and self.placeholder:
+                return Strip([Segment(self.placeholder[:width], style)]).extend_cell_length(
+                    width, style)
+            return Strip.blank(width, style)
+        if index >= len(self._lines):
+            return Strip.blank(width, style)
+        strip = self._strip(index).apply_style(style)
+        return strip.crop_extend(scroll_x, scroll_x + width, style)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+
+    def tail(self, count: int) -> tuple[str, ...]:
+        return self._lines[-count:]

@@ -1,0 +1,90 @@
+"""RefineryQueue: open merge requests in processing order, and the running gate's output."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Log, Static
+
+from gastown_tui.app.format import STAGE_STYLE, age, stage_label
+from gastown_tui.app.widgets.tables import Row, cursor_key, sync_table
+from gastown_tui.town.snapshot import MergeView, RefineryView, TownSnapshot
+
+COLUMNS = (("pos", "#"), ("mr", "MR"), ("stage", "stage"), ("age", "age"), ("retries", "↻"),
+           ("issue", "issue"))
+
+
+def mr_cells(mr: MergeView, now: datetime) -> tuple[Text, ...]:
+    stage = stage_label(mr.stage)
+    since = age(mr.stage_since, now)
+    stage_text = Text(stage, style=STAGE_STYLE.get(mr.stage, "bold green"
+                                                   if mr.stage.startswith("gates:") else ""))
+    if since:
+        stage_text.append(f" {since}", style="dim")
+    # MR ids carry their rig's prefix, so they need no rig column.
+    return (Text(str(mr.position), style="dim"), Text(mr.id), stage_text,
+            Text(age(mr.created_at, now), style="dim"),
+            Text(str(mr.retries) if mr.retries else "", style="yellow"),
+            Text(mr.source_issue, style="cyan"))
+
+
+def gate_title(refinery: RefineryView, now: datetime) -> Text:
+    text = Text.assemble(("▶ ", "green"), (refinery.mr, "bold"), " ",
+                         (stage_label(refinery.stage), "green"))
+    since = age(refinery.stage_started_at, now)
+    if since:
+        text.append(f" {since}", style="dim")
+    return text
+
+
+class RefineryQueue(Vertical):
+    BINDINGS = [
+        Binding("r", "app.retry_mr", "Retry MR", id="mr-retry"),
+        Binding("x", "app.reject_mr", "Reject MR", id="mr-reject"),
+    ]
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._rows: dict[str, Row] = {}
+        self._gate: tuple[str, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False,
+                                           id="mq-table")
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+        yield table
+        yield Static("", id="gate-title")
+        yield Log(max_lines=50, auto_scroll=True, id="gate-log")
+
+    @property
+    def selected_mr(self) -> str | None:
+        return cursor_key(self.query_one(DataTable))
+
+    def show(self, snapshot: TownSnapshot) -> None:
+        table: DataTable[Text] = self.query_one(DataTable)
+        now = snapshot.taken_at
+        wanted = {mr.id: mr_cells(mr, now) for mr in snapshot.merge_queue}
+        self._rows = sync_table(table, [key for key, _ in COLUMNS], wanted, self._rows)
+        self._show_gate(snapshot, now)
+
+    def _show_gate(self, snapshot: TownSnapshot, now: datetime) -> None:
+        active = next((r for r in snapshot.refineries if r.stage), None)
+        title = self.query_one("#gate-title", Static)
+        log = self.query_one("#gate-log", Log)
+        self.set_class(active is not None, "-merging")
+        if active is None:
+            if self._gate is not None:
+                self._gate = None
+                title.update("")
+                log.clear()
+            return
+        title.update(gate_title(active, now))
+        if active.log_tail != self._gate:
+            self._gate = active.log_tail
+            log.clear()
+            log.write_lines(active.log_tail)

@@ -1,0 +1,418 @@
+"""TownModel: loads a TownSnapshot once, then follows the town and applies deltas.
+
+A batch of file changes (watchfiles) is classified into the parts it invalidates (see
+model_filter); only those parts are read again: the store through its change sequence
+(`changed_since`), the event log from its last offset, worktree facts (pygit2) only for the
+worktrees that changed. Each batch produces at most one new snapshot, and none when nothing the
+screens show changed.
+
+Every method except `follow` and `poke` does blocking I/O and is meant for a worker thread;
+`follow` is an async generator for the app's one watcher worker. No Textual here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gastown_tui.town import model_sources as src
+from gastown_tui.town.errors import GasTownError, StoreLockedError
+from gastown_tui.town.layout import TOWN_MARKER, RigInfo, Town
+from gastown_tui.town.model_filter import ChangeSet, TownFilter, changes_from_paths
+from gastown_tui.town.model_parts import (
+    attention,
+    needs_agents,
+    patch_beads,
+    patch_hook_titles,
+    worktree_update,
+)
+from gastown_tui.town.snapshot import (
+    AgentView,
+    Banner,
+    BeadCounts,
+    BeadView,
+    ConvoyView,
+    MailView,
+    MergeView,
+    RefineryView,
+    RigView,
+    TownSnapshot,
+)
+from gastown_tui.town.store import BeadStore
+
+Clock = Callable[[], datetime]
+STORE_BUSY_MS = 2000  # a locked store shows a banner after 2 s instead of stalling 30 s
+MISSING_POLL_S = 1.0
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TownModel:
+    def __init__(self, root: Path | str, *, clock: Clock = utc_now, ready_limit: int = 500,
+                 open_limit: int = 500, event_limit: int = 200) -> None:
+        self.root = Path(root).resolve()
+        self.town = Town(self.root)
+        self.clock = clock
+        self.ready_limit = ready_limit
+        self.open_limit = open_limit
+        self._store: BeadStore | None = None
+        self._seq = 0
+        self._generation = 0
+        self._rig_infos: list[RigInfo] = []
+        self._rig_names: frozenset[str] = frozenset()
+        self._name = self.root.name
+        self._events = src.EventTail(self.root, event_limit)
+        self._sessions: dict[str, bool] = {}
+        self._polecats: list[AgentView] = []
+        self._roles: list[AgentView] = []
+        self._worktrees: dict[tuple[str, str], dict[str, Any]] = {}
+        self._beads: tuple[BeadView, ...] = ()
+        self._counts = BeadCounts()
+        self._blocked: set[str] = set()
+        self._hooked: tuple[dict[str, Any], ...] = ()
+        self._convoys: dict[str, ConvoyView] = {}
+        self._refinery: dict[str, RefineryView] = {}
+        self._refinery_state: dict[str, dict[str, Any] | None] = {}
+        self._mq: dict[str, list[MergeView]] = {}
+        self._mail: list[MailView] = []
+        self._escalations: list[dict[str, Any]] = []
+        self._banners: dict[str, Banner] = {}
+        self._snapshot: TownSnapshot | None = None
+        self._queue: asyncio.Queue[ChangeSet] | None = None
+        # One batch at a time, and never a close() during one: `follow` may be cancelled while
+        # a batch still runs in its thread.
+        self._lock = threading.RLock()
+        self.filter = TownFilter(self.root, lambda: self._rig_names)
+
+    # ------------------------------------------------------------------ public
+    @property
+    def snapshot(self) -> TownSnapshot | None:
+        return self._snapshot
+
+    @property
+    def town_present(self) -> bool:
+        return (self.root / TOWN_MARKER).is_file()
+
+    def load(self) -> TownSnapshot:
+        """Read everything; the first snapshot, and the one after the town comes back."""
+        with self._lock:
+            return self._build(ChangeSet(full=True)) or self._require_snapshot()
+
+    def apply(self, changes: ChangeSet | Iterable[str]) -> TownSnapshot | None:
+        """Apply one batch (a ChangeSet, or the paths watchfiles reported).
+
+        Returns the new snapshot, or None when nothing the screens show changed."""
+        if not isinstance(changes, ChangeSet):
+            changes = changes_from_paths(self.root, self._rig_names, changes)
+        if not changes:
+            return None
+        with self._lock:
+            return self._build(changes)
+
+    def close(self) -> None:
+        # Under the lock: closing a SQLite connection another thread is reading crashes.
+        with self._lock:
+            if self._store is not None:
+                self._store.close_connection()
+                self._store = None
+
+    def poke(self, sessions: bool = True) -> None:
+        """Ask the running `follow` loop for a refresh (call it on the loop's thread)."""
+        if self._queue is not None:
+            self._queue.put_nowait(ChangeSet(sessions=sessions))
+
+    async def follow(self, *, step: int = 20, debounce: int = 200, rust_timeout: int = 1000
+                     ) -> AsyncIterator[TownSnapshot]:
+        """The first snapshot, then one per batch of changes, until cancelled.
+
+        watchfiles batches file events (`step` ms quiet, at most `debounce` ms); pokes from the
+        pane observer (sessions came or went) join the same queue. While the town directory is
+        missing it is looked for once a second, and a full load follows its return."""
+        self._queue = asyncio.Queue()
+        try:
+            while True:
+                if not self.root.is_dir() or not self.town_present:
+                    if self._snapshot is None:
+                        yield await asyncio.to_thread(self.load)  # a banner: town missing
+                    await self._wait_for_town()
+                # Watch first, then read: a change made while the first read runs is queued,
+                # not lost.
+                pump = asyncio.create_task(self._pump(step, debounce, rust_timeout))
+                try:
+                    # One turn of the loop lets awatch set up its watches (synchronously, on
+                    # its first step) before the full read starts.
+                    await asyncio.sleep(0)
+                    yield await asyncio.to_thread(self.load)
+                    async for snapshot in self._drain():
+                        yield snapshot
+                finally:
+                    pump.cancel()
+                    await asyncio.gather(pump, return_exceptions=True)
+        finally:
+            self._queue = None
+            await asyncio.to_thread(self.close)
+
+    # ------------------------------------------------------------------ follow internals
+    async def _pump(self, step: int, debounce: int, rust_timeout: int) -> None:
+        from watchfiles import awatch
+
+        assert self._queue is not None
+        try:
+            async for batch in awatch(self.root, watch_filter=self.filter, step=step,
+                                      debounce=debounce, rust_timeout=rust_timeout):
+                self._queue.put_nowait(changes_from_paths(self.root, self._rig_names,
+                                                          (path for _, path in batch)))
+        except (FileNotFoundError, RuntimeError, OSError):
+            pass
+        # The watch ended (the town directory went away): make the drain loop notice.
+        self._queue.put_nowait(ChangeSet(full=True))
+
+    async def _drain(self) -> AsyncIterator[TownSnapshot]:
+        assert self._queue is not None
+        while True:
+            changes = await self._queue.get()
+            while not self._queue.empty():  # everything queued so far is one batch
+                changes.merge(self._queue.get_nowait())
+            snapshot = await asyncio.to_thread(self.apply, changes)
+            if snapshot is not None:
+                yield snapshot
+            if not self.town_present:
+                return
+
+    async def _wait_for_town(self) -> None:
+        assert self._queue is not None
+        while not (self.root.is_dir() and self.town_present):
+            try:
+                await asyncio.wait_for(self._queue.get(), MISSING_POLL_S)
+            except TimeoutError:
+                pass
+
+    # ------------------------------------------------------------------ building
+    def _require_snapshot(self) -> TownSnapshot:
+        assert self._snapshot is not None
+        return self._snapshot
+
+    def _build(self, changes: ChangeSet) -> TownSnapshot | None:
+        if not self.town_present:
+            return self._town_missing()
+        before = self._parts()
+        self._banners.pop("town_missing", None)
+        if changes.full or self._snapshot is None:
+            changes = self._full_changes()
+        try:
+            self._refresh(changes)
+        except StoreLockedError as exc:
+            self._banners["store"] = Banner(kind="store_locked", message=exc.problem,
+                                            fix=exc.fix or "")
+        except GasTownError as exc:
+            self._banners["store"] = Banner(kind="store_error", message=exc.problem,
+                                            fix=exc.fix or "")
+            self.close()  # reopen next time: the file may have been replaced
+        else:
+            self._banners.pop("store", None)
+        if self._snapshot is not None and self._parts() == before:
+            return None
+        return self._publish()
+
+    def _full_changes(self) -> ChangeSet:
+        self._load_rigs()
+        self._events.load()
+        self._worktrees.clear()
+        self._convoys.clear()
+        self._seq = 0
+        return ChangeSet(full=True, store=True, sessions=True,
+                         refinery={r.name for r in self._rig_infos})
+
+    def _load_rigs(self) -> None:
+        try:
+            self._rig_infos = self.town.rigs()
+            self._name = self.town.name
+        except GasTownError as exc:
+            self._banners["rigs"] = Banner(kind="error", message=exc.problem, fix=exc.fix or "")
+            self._rig_infos = []
+        else:
+            self._banners.pop("rigs", None)
+        self._rig_names = frozenset(r.name for r in self._rig_infos)
+
+    def _open_store(self) -> BeadStore:
+        if self._store is None:
+            from gastown_tui.ops.context import open_store
+
+            store = open_store(self.town, "overseer")
+            # Reads in a worker may wait for a writer, but not the 30 s a verb would.
+            store.conn.db.execute(f"PRAGMA busy_timeout={STORE_BUSY_MS}")
+            self._store = store
+        return self._store
+
+    def _refresh(self, changes: ChangeSet) -> None:
+        if changes.events:
+            self._events.update()
+        store = self._open_store()
+        changed: list[dict[str, Any]] = []
+        if changes.full:
+            # Everything is read below anyway; the change feed would decode every bead.
+            self._seq, store_moved = store.current_seq(), True
+        elif changes.store:
+            seq, changed = store.changed_since(self._seq)
+            store_moved = seq != self._seq or bool(changed)
+            self._seq = seq
+        else:
+            store_moved = False
+        if store_moved:
+            self._refresh_store_parts(store, changed, changes.full)
+        refresh_agents = changes.full or changes.sessions or bool(changes.polecat_dirs) \
+            or (store_moved and needs_agents(changed, self._polecats))
+        if refresh_agents:
+            self._refresh_agents(store)
+        else:
+            self._patch_agents(changes)
+            if changed:
+                self._polecats = patch_hook_titles(self._polecats, changed)
+        self._refresh_worktrees(changes, refresh_agents)
+        for rig in self._rig_infos:
+            if rig.name in changes.refinery or rig.name in changes.gate_logs or store_moved:
+                self._refresh_rig_queue(store, rig, changes, changed)
+
+    def _refresh_store_parts(self, store: BeadStore, changed: list[dict[str, Any]],
+                             full: bool) -> None:
+        types = {c.get("issue_type") for c in changed}
+        labels = {label for c in changed for label in c.get("labels", ())}
+        blocked = store.blocked_ids()
+        patched = None if full else patch_beads(self._beads, changed, self._blocked, blocked,
+                                                src.NOT_LISTED_TYPES)
+        if patched is not None:
+            self._beads = patched  # same statuses, same blockers: readiness did not move
+        elif full or types - {"agent", "message", "merge-request"}:
+            self._beads, self._counts, self._hooked = src.read_beads(
+                store, blocked, ready_limit=self.ready_limit, open_limit=self.open_limit)
+        self._blocked = blocked
+        if full or "gt:message" in labels or "message" in types:
+            self._mail = src.read_mail(store)
+        if full or "gt:escalation" in labels:
+            self._escalations = src.read_escalations(store)
+        self._refresh_convoys(store, {c["id"] for c in changed}, full)
+
+    def _refresh_convoys(self, store: BeadStore, changed_ids: set[str], full: bool) -> None:
+        now = self.clock()
+        current = {b["id"]: b for b in src.convoy_beads(store, now)} if (
+            full or changed_ids) else None
+        if current is None:
+            return
+        blocked = store.blocked_ids() if self._convoys else set()
+        fresh: dict[str, ConvoyView] = {}
+        for convoy_id, bead in current.items():
+            old = self._convoys.get(convoy_id)
+            stale = (old is None or full or convoy_id in changed_ids
+                     or any(t.id in changed_ids or t.blocked != (t.id in blocked)
+                            for t in old.tracked))
+            fresh[convoy_id] = src.read_convoy(store, bead) if stale else old
+        self._convoys = fresh
+
+    def _refresh_agents(self, store: BeadStore) -> None:
+        from gastown_tui.town.model_sources import session_states
+
+        self._sessions, tmux_error = session_states(self.town)
+        if tmux_error:
+            self._banners["tmux"] = Banner(kind="tmux_down", message=tmux_error,
+                                           fix="agents are not running; start them with gt up")
+        else:
+            self._banners.pop("tmux", None)
+        self._polecats = src.read_polecats(self.town, store, self._hooked)
+        self._roles = src.read_roles(self.town, self._rig_infos, self._sessions)
+
+    def _patch_agents(self, changes: ChangeSet) -> None:
+        """Heartbeats and nudge queues change one field of one agent: no full re-read."""
+        if not (changes.heartbeats or changes.nudges):
+            return
+
+        def patched(agent: AgentView) -> AgentView:
+            update: dict[str, Any] = {}
+            if agent.session in changes.heartbeats:
+                update["heartbeat"] = src.read_heartbeat_ts(self.town, agent.session)
+            if agent.session in changes.nudges:
+                update["pending_nudges"] = src.pending_nudges(self.town, agent.session)
+            return agent.model_copy(update=update) if update else agent
+
+        self._polecats = [patched(a) for a in self._polecats]
+        self._roles = [patched(a) for a in self._roles]
+
+    def _refresh_worktrees(self, changes: ChangeSet, agents_refreshed: bool) -> None:
+        rigs = {r.name: r for r in self._rig_infos}
+        wanted = {(a.rig, a.name) for a in self._polecats if a.worktree_exists}
+        for key in list(self._worktrees):
+            if key not in wanted:
+                del self._worktrees[key]
+        for key in sorted(wanted):
+            rig = rigs.get(key[0])
+            if rig is None:
+                continue
+            if key not in self._worktrees or key in changes.worktrees \
+                    or key[0] in changes.rig_refs:
+                self._worktrees[key] = src.worktree_facts(rig, key[1])
+        if agents_refreshed or changes.worktrees or changes.rig_refs:
+            self._polecats = [a.model_copy(update=worktree_update(
+                self._worktrees.get((a.rig, a.name), {}))) for a in self._polecats]
+
+    def _refresh_rig_queue(self, store: BeadStore, rig: RigInfo, changes: ChangeSet,
+                           changed: list[dict[str, Any]]) -> None:
+        state_changed = rig.name in changes.refinery or rig.name not in self._refinery
+        if state_changed or rig.name in changes.gate_logs:
+            self._refinery[rig.name], self._refinery_state[rig.name] = src.read_refinery(rig)
+        relevant = (changes.full or state_changed or rig.name not in self._mq
+                    or any("gt:merge-request" in c.get("labels", ()) for c in changed)
+                    or bool({c["id"] for c in changed}
+                            & {m.source_issue for m in self._mq.get(rig.name, ())}))
+        if relevant:
+            self._mq[rig.name] = src.read_merge_queue(store, rig, self._refinery_state[rig.name],
+                                                      self.clock())
+
+    # ------------------------------------------------------------------ publishing
+    def _parts(self) -> tuple[Any, ...]:
+        return (self._name, tuple(self._rig_infos), tuple(self._polecats), tuple(self._roles),
+                self._beads, self._counts, tuple(self._convoys.values()),
+                tuple(self._refinery.items()), tuple((k, tuple(v)) for k, v in self._mq.items()),
+                tuple(self._mail), tuple(self._events.events),
+                tuple(b["id"] + b.get("updated_at", "") for b in self._escalations),
+                tuple(self._banners.items()))
+
+    def _publish(self) -> TownSnapshot:
+        self._generation += 1
+        rigs = tuple(RigView(name=r.name, prefix=r.prefix, default_branch=r.default_branch,
+                             polecats=sum(1 for a in self._polecats if a.rig == r.name),
+                             refinery_running=self._sessions.get(f"{r.prefix}-refinery", False))
+                     for r in self._rig_infos)
+        mq = tuple(m for r in self._rig_infos for m in self._mq.get(r.name, ()))
+        convoys = tuple(self._convoys.values())
+        snapshot = TownSnapshot(
+            name=self._name, root=str(self.root), taken_at=self.clock(),
+            generation=self._generation, store_seq=self._seq, rigs=rigs,
+            agents=(*self._roles[:1], *self._polecats, *self._roles[1:]),
+            beads=self._beads, bead_counts=self._counts, convoys=convoys, merge_queue=mq,
+            refineries=tuple(self._refinery.get(r.name, RefineryView(rig=r.name))
+                             for r in self._rig_infos),
+            mail=tuple(self._mail), events=tuple(self._events.events),
+            needs_you=attention(self._escalations, mq, self._polecats, self._mail),
+            banners=tuple(self._banners.values()))
+        self._snapshot = snapshot
+        return snapshot
+
+    def _town_missing(self) -> TownSnapshot | None:
+        if "town_missing" in self._banners:
+            return None
+        self._banners = {"town_missing": Banner(
+            kind="town_missing", message=f"the town at {self.root} is gone (no {TOWN_MARKER})",
+            fix="restore the directory or reinstall with gt install; the control room "
+                "reconnects when it is back")}
+        self.close()
+        base = self._snapshot or TownSnapshot.empty(str(self.root), self._name, self.clock())
+        self._generation += 1
+        self._snapshot = base.model_copy(update={"banners": tuple(self._banners.values()),
+                                                 "generation": self._generation,
+                                                 "taken_at": self.clock()})
+        return self._snapshot

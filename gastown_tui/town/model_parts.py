@@ -1,0 +1,97 @@
+"""Small derivations the TownModel makes from parts it already holds (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from gastown_tui.town.fields import parse_fields
+from gastown_tui.town.model_sources import bead_view
+from gastown_tui.town.snapshot import AgentView, AttentionItem, BeadView, MailView, MergeView
+
+HOOK_STATUSES = ("hooked", "in_progress")
+
+
+def needs_agents(changed: Iterable[dict[str, Any]], polecats: Sequence[AgentView]) -> bool:
+    """Whether changed beads can alter an agent's state: agent beads, and work going on, off
+    or between hooks. A bead that stays on the same hook (a new title, say) does not."""
+    holder = {a.hooked_bead: a.address for a in polecats if a.hooked_bead}
+    for bead in changed:
+        if bead.get("issue_type") == "agent" or "gt:agent" in bead.get("labels", ()):
+            return True
+        on_hook = bead.get("status") in HOOK_STATUSES
+        if on_hook != (bead["id"] in holder):
+            return True
+        if on_hook and bead.get("assignee", "") != holder[bead["id"]]:
+            return True
+    return False
+
+
+def patch_hook_titles(polecats: list[AgentView], changed: Iterable[dict[str, Any]]
+                      ) -> list[AgentView]:
+    titles = {b["id"]: b.get("title", "") for b in changed}
+    return [a.model_copy(update={"hooked_title": titles[a.hooked_bead]})
+            if a.hooked_bead in titles and titles[a.hooked_bead] != a.hooked_title else a
+            for a in polecats]
+
+
+def patch_beads(records: tuple[BeadView, ...], changed: Iterable[dict[str, Any]],
+                blocked_before: set[str], blocked_now: set[str], skip_types: frozenset[str]
+                ) -> tuple[BeadView, ...] | None:
+    """The records with the changed beads' new fields, when readiness cannot have moved: the
+    same blocked set, and every changed work bead already listed with the same status.
+    None means "read the lists again"."""
+    if blocked_before != blocked_now:
+        return None
+    by_id = {b.id: b for b in records}
+    for bead in changed:
+        if bead.get("issue_type") in skip_types or "gt:message" in bead.get("labels", ()):
+            continue
+        old = by_id.get(bead["id"])
+        if old is None or old.status != bead.get("status"):
+            return None
+        by_id[old.id] = bead_view(bead, ready=old.ready, blocked=old.blocked)
+    return tuple(by_id[b.id] for b in records)
+
+
+def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[MergeView],
+              polecats: Sequence[AgentView], mail: Sequence[MailView]
+              ) -> tuple[AttentionItem, ...]:
+    """What needs the overseer, most urgent kind first: escalations, merge conflicts and
+    failures, stalled and zombie polecats, then unread mail."""
+    items: list[AttentionItem] = []
+    for bead in escalations:
+        severity = parse_fields(bead.get("description", "") or "").get("severity", "")
+        tag = f"[{severity}] " if severity else ""
+        items.append(AttentionItem(kind="escalation", key=bead["id"],
+                                   text=f"{tag}{bead.get('title', '')}",
+                                   ts=bead.get("created_at", "") or ""))
+    for mr in merge_queue:
+        if mr.stage == "conflict":
+            items.append(AttentionItem(kind="conflict", key=mr.id,
+                                       text=f"MR conflict {mr.id} ({mr.source_issue or mr.branch})",
+                                       ts=mr.created_at))
+        elif mr.stage == "failed":
+            items.append(AttentionItem(kind="failed", key=mr.id,
+                                       text=f"MR gates failed {mr.id} ({mr.source_issue})",
+                                       ts=mr.created_at))
+    for agent in polecats:
+        if agent.state in ("stalled", "zombie"):
+            items.append(AttentionItem(kind=agent.state, key=agent.address,
+                                       text=f"{agent.label} {agent.state}: {agent.evidence}",
+                                       ts=agent.hooked_since))
+    for message in mail:
+        items.append(AttentionItem(kind="mail", key=message.id,
+                                   text=f"mail from {message.sender}: {message.subject}",
+                                   ts=message.timestamp))
+    return tuple(items)
+
+
+def worktree_update(facts: dict[str, Any]) -> dict[str, Any]:
+    """An agent's worktree fields from pygit2's facts (none: the worktree is gone)."""
+    if not facts:
+        return {"ahead": 0, "dirty": 0, "dirty_paths": ()}
+    update = dict(facts)
+    if not update.get("branch"):
+        update.pop("branch", None)  # keep the agent bead's branch for a detached worktree
+    return update

@@ -1,0 +1,250 @@
+"""TownSnapshot: everything the control room shows, as one immutable value.
+
+The TownModel builds a new snapshot per batch of changes; the app hands parts of it to its
+widgets, which only read it. Frozen pydantic models with tuple collections, so a snapshot can be
+shared between threads, compared, and hashed. Times are kept as the RFC3339 text the town writes
+(widgets turn them into ages against `taken_at`), so building a snapshot never parses a date it
+does not need.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+AgentRole = Literal["mayor", "deacon", "witness", "refinery", "polecat", "crew"]
+BannerKind = Literal["town_missing", "store_locked", "store_error", "tmux_down", "error"]
+AttentionKind = Literal["escalation", "conflict", "failed", "stalled", "zombie", "mail"]
+DONE_STATUSES = ("closed", "tombstone")
+
+
+def parse_ts(text: str | None) -> datetime | None:
+    """An RFC3339 time as the town writes it (Z, with or without fractions); None if not one."""
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Banner(Frozen):
+    """A condition that makes the whole screen less trustworthy until it goes away."""
+
+    kind: BannerKind
+    message: str
+    fix: str = ""
+
+
+class RigView(Frozen):
+    name: str
+    prefix: str
+    default_branch: str = "main"
+    polecats: int = 0
+    refinery_running: bool = False
+
+
+class AgentView(Frozen):
+    """One agent: a polecat (with its worktree facts) or a town/rig role session."""
+
+    address: str
+    role: AgentRole
+    rig: str = ""
+    name: str = ""
+    session: str
+    session_running: bool = False
+    state: str  # polecats: working|idle|stalled|zombie|done; roles: running|stopped
+    evidence: str = ""
+    hooked_bead: str = ""
+    hooked_title: str = ""
+    hooked_since: str = ""
+    agent_state: str = ""
+    active_mr: str = ""
+    branch: str = ""
+    ahead: int = 0
+    dirty: int = 0
+    dirty_paths: tuple[str, ...] = ()
+    worktree_exists: bool = False
+    heartbeat: str = ""
+    pending_nudges: int = 0
+
+    @property
+    def label(self) -> str:
+        """What a person calls it: rig/name for polecats, the address otherwise."""
+        return f"{self.rig}/{self.name}" if self.role in ("polecat", "crew") else self.address
+
+
+class BeadView(Frozen):
+    id: str
+    title: str
+    status: str
+    priority: int = 2
+    issue_type: str = "task"
+    assignee: str = ""
+    ready: bool = False
+    blocked: bool = False
+    created_at: str = ""
+    updated_at: str = ""
+    labels: tuple[str, ...] = ()
+
+
+class BeadCounts(Frozen):
+    open: int = 0
+    in_progress: int = 0
+    hooked: int = 0
+    blocked: int = 0
+    closed: int = 0
+    ready: int = 0
+    ready_capped: bool = False  # more ready beads exist than the snapshot counted
+
+
+class TrackedItem(Frozen):
+    id: str
+    title: str = ""
+    status: str
+    blocked: bool = False
+    worker: str = ""
+
+    @property
+    def glyph(self) -> str:
+        if self.status in DONE_STATUSES:
+            return "✓"
+        if self.blocked:
+            return "✗"
+        if self.status in ("hooked", "in_progress"):
+            return "▶"
+        if self.status == "missing":
+            return "?"
+        return "○"
+
+
+class ConvoyView(Frozen):
+    id: str
+    title: str
+    status: str
+    created_at: str = ""
+    closed_at: str = ""
+    completed: int = 0
+    total: int = 0
+    tracked: tuple[TrackedItem, ...] = ()
+
+    @property
+    def landed(self) -> bool:
+        return self.status == "closed"
+
+
+class MergeView(Frozen):
+    """One open merge request, in the rig's processing order (`position` counts from 1)."""
+
+    id: str
+    rig: str
+    position: int
+    source_issue: str = ""
+    branch: str = ""
+    worker: str = ""
+    queue_status: str = "ready"  # ready | blocked | active (the refinery's classification)
+    stage: str = "queued"  # queued|claimed|rebasing|gates:<name>|merging|pushing|conflict|failed|blocked
+    stage_since: str = ""
+    reason: str = ""
+    retries: int = 0
+    created_at: str = ""
+    score: float | None = None
+
+
+class RefineryView(Frozen):
+    """What a rig's refinery loop says it is doing (`.runtime/refinery/state.json`)."""
+
+    rig: str
+    mr: str = ""
+    stage: str = ""  # empty when idle
+    started_at: str = ""
+    stage_started_at: str = ""
+    log_name: str = ""
+    log_tail: tuple[str, ...] = ()
+
+
+class MailView(Frozen):
+    id: str
+    sender: str
+    subject: str
+    body: str = ""
+    timestamp: str = ""
+    priority: str = "normal"
+    msg_type: str = "notification"
+
+
+class EventView(Frozen):
+    ts: str
+    type: str
+    actor: str = ""
+    summary: str = ""
+
+
+class AttentionItem(Frozen):
+    """Something the overseer should look at, first in the Needs-you pane."""
+
+    kind: AttentionKind
+    key: str  # the bead, MR, agent or message it is about
+    text: str
+    ts: str = ""
+
+
+class TownSnapshot(Frozen):
+    name: str
+    root: str
+    taken_at: datetime
+    generation: int = 0
+    store_seq: int = 0
+    rigs: tuple[RigView, ...] = ()
+    agents: tuple[AgentView, ...] = ()
+    beads: tuple[BeadView, ...] = ()
+    bead_counts: BeadCounts = BeadCounts()
+    convoys: tuple[ConvoyView, ...] = ()
+    merge_queue: tuple[MergeView, ...] = ()
+    refineries: tuple[RefineryView, ...] = ()
+    mail: tuple[MailView, ...] = ()
+    events: tuple[EventView, ...] = ()
+    needs_you: tuple[AttentionItem, ...] = ()
+    banners: tuple[Banner, ...] = ()
+
+    @classmethod
+    def empty(cls, root: str, name: str = "", taken_at: datetime | None = None) -> TownSnapshot:
+        return cls(name=name or root.rstrip("/").rsplit("/", 1)[-1], root=root,
+                   taken_at=taken_at or datetime.now(UTC))
+
+    @property
+    def polecats(self) -> tuple[AgentView, ...]:
+        return tuple(a for a in self.agents if a.role == "polecat")
+
+    def agent(self, address: str) -> AgentView | None:
+        return next((a for a in self.agents if a.address == address), None)
+
+    def agent_by_session(self, session: str) -> AgentView | None:
+        return next((a for a in self.agents if a.session == session), None)
+
+    def bead(self, bead_id: str) -> BeadView | None:
+        return next((b for b in self.beads if b.id == bead_id), None)
+
+    def convoy(self, convoy_id: str) -> ConvoyView | None:
+        return next((c for c in self.convoys if c.id == convoy_id), None)
+
+    def refinery(self, rig: str) -> RefineryView | None:
+        return next((r for r in self.refineries if r.rig == rig), None)
+
+    def merge_request(self, mr_id: str) -> MergeView | None:
+        return next((m for m in self.merge_queue if m.id == mr_id), None)
+
+    @property
+    def agents_up(self) -> int:
+        return sum(1 for a in self.agents if a.session_running)
+
+    @property
+    def merging(self) -> int:
+        return sum(1 for m in self.merge_queue if m.queue_status == "active")

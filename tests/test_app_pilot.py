@@ -1,0 +1,225 @@
+"""The control room driven by its keys against a real town: a private tmux server, sim agents.
+
+Each test presses keys in the live app and checks what happened in the town (the pane, the
+store, the worktree), waiting on the app's workers and polling the town with a timeout where
+a real agent has to act."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from gastown_tui.app import make_app
+from gastown_tui.town.layout import Town
+
+HANG = "```sim\nhang: true\n```"
+KEY_NAMES = {" ": "space", "-": "minus", ".": "full_stop", "/": "slash", ":": "colon"}
+
+
+@pytest.fixture
+def town(rig_town: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch) -> Town:
+    settings = rig_town / "settings" / "config.json"
+    data = json.loads(settings.read_text())
+    data["default_agent"] = "sim"
+    settings.write_text(json.dumps(data))
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    for var in ("GT_ROLE", "BD_ACTOR", "BEADS_ACTOR", "GT_ROOT", "GT_RIG"):
+        monkeypatch.delenv(var, raising=False)
+    return Town(rig_town)
+
+
+def store_for(town: Town):
+    from gastown_tui.ops.context import open_store
+
+    return open_store(town, "overseer")
+
+
+def slung_hanging_polecat(town: Town, title: str = "Wait for orders"):
+    from gastown_tui.ops.sling import sling
+
+    store = store_for(town)
+    try:
+        bead = store.create(title, prefix="gt", description=HANG)["id"]
+        result = sling(town, store, [bead], "gastown")[0]
+    finally:
+        store.close_connection()
+    return bead, result
+
+
+def screen_of(town: Town, session: str) -> str:
+    from gastown_tui.ops.sessions import tmux_for
+
+    return "\n".join(tmux_for(town).capture(session, lines=200))
+
+
+async def until(pilot, condition, timeout: float = 20.0, what: str = "condition"):
+    """Poll `condition` while the app keeps running; a real agent needs real time."""
+    waited = 0.0
+    while waited < timeout:
+        value = condition()
+        if value:
+            return value
+        await pilot.pause(0.1)
+        waited += 0.1
+    raise AssertionError(f"{what} not met within {timeout}s")
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*[KEY_NAMES.get(ch, ch) for ch in text])
+
+
+async def actions_done(app) -> None:
+    """Wait for the verbs the keys started (an empty list would mean every worker, and the
+    live app's watchers never finish)."""
+    running = [w for w in app.workers if w.group == "actions"]
+    if running:
+        await app.workers.wait_for_complete(running)
+
+
+async def test_n_nudges_the_selected_polecat(town: Town):
+    bead, slung = slung_hanging_polecat(town)
+    app = make_app(town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: "hanging" in screen_of(town, slung.session), what="sim hangs")
+        await until(pilot, lambda: app.screen.selected_agent() is not None, what="tile")
+        assert app.screen.selected_agent().address == slung.agent
+        await pilot.press("n")
+        await pilot.pause()
+        await type_text(pilot, "hello from the control room")
+        await pilot.press("enter")
+        await pilot.pause()
+        await actions_done(app)
+        text = await until(pilot, lambda: "[sim] received:" in screen_of(town, slung.session)
+                           and screen_of(town, slung.session), what="nudge echoed")
+        assert "hello from the control room" in text.split("[sim] received:", 1)[1]
+
+
+async def test_s_slings_a_bead_to_a_rig(town: Town):
+    from gastown_tui.ops.sessions import tmux_for
+
+    store = store_for(town)
+    bead = store.create("Paint the water tower", prefix="gt", description=HANG)["id"]
+    store.create("Something else entirely", prefix="gt")
+    store.close_connection()
+    app = make_app(town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await pilot.press("s")
+        await pilot.pause()
+        await type_text(pilot, "water")
+        await pilot.pause()
+        await pilot.press("enter")  # the bead
+        await pilot.pause()
+        await pilot.press("enter")  # the first target: rig gastown, a new polecat
+        await pilot.pause()
+        await pilot.press("enter")  # confirm
+        await pilot.pause()
+        await actions_done(app)
+        store = store_for(town)
+        try:
+            hooked = store.get(bead)
+        finally:
+            store.close_connection()
+        assert hooked["status"] == "hooked"
+        assert hooked["assignee"].startswith("gastown/polecats/")
+        name = hooked["assignee"].rsplit("/", 1)[1]
+        assert tmux_for(town).has_session(f"gt-{name}")
+        # ... and the control room shows it, through the same watch path as any change
+        agent = await until(pilot, lambda: app.snapshot.agent(hooked["assignee"]),
+                            what="the new polecat on screen")
+        assert agent.hooked_bead == bead
+
+
+async def test_ctrl_d_on_a_dirty_polecat_is_refused_in_the_dialog(town: Town):
+    from gastown_tui.app.screens.nuke import NukeModal
+    from gastown_tui.ops.sessions import tmux_for
+
+    bead, slung = slung_hanging_polecat(town, "Half-done work")
+    worktree = Path(slung.worktree)
+    (worktree / "notes.txt").write_text("not committed yet\n")
+    app = make_app(town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: app.screen.selected_agent() is not None, what="tile")
+        await pilot.press("ctrl+d")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, NukeModal)
+        await until(pilot, lambda: modal.reasons is not None, what="safety check")
+        assert any("uncommitted file" in r and "notes.txt" in r for r in modal.reasons)
+        assert any(f"work on its hook: {bead}" in r for r in modal.reasons)
+        findings = str(modal.query_one("#findings").render())
+        assert "Refusing" in findings and "notes.txt" in findings
+        assert modal.query_one("#nuke-go").disabled
+        await pilot.click("#nuke-go")  # a disabled button does nothing
+        await pilot.click("#force-word")  # the override box, with the word mistyped
+        await pilot.pause()
+        await type_text(pilot, "forse")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is modal and modal.query_one("#nuke-go").disabled
+        await pilot.press("escape")
+        await pilot.pause()
+        await actions_done(app)
+        assert not isinstance(app.screen, NukeModal)
+    assert (worktree / "notes.txt").exists()
+    assert tmux_for(town).has_session(slung.session)
+    store = store_for(town)
+    try:
+        assert store.get(bead)["status"] == "hooked"
+    finally:
+        store.close_connection()
+
+
+async def test_mayor_line_reaches_the_mayor(town: Town):
+    from gastown_tui.ops.up import start_mayor
+
+    start_mayor(town)
+    app = make_app(town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: "ready" in screen_of(town, "hq-mayor"), what="mayor up")
+        await pilot.press("m")
+        await type_text(pilot, "status")
+        await pilot.press("enter")
+        await pilot.pause()
+        await actions_done(app)
+        await until(pilot, lambda: "beads ready" in screen_of(town, "hq-mayor"),
+                    what="the mayor answered")
+        # the Mayor pane follows its screen live
+        await until(pilot, lambda: any("beads ready" in line
+                                       for line in app.pane_history.get("hq-mayor", ())),
+                    what="the Mayor pane updated")
+
+
+async def test_read_only_hides_every_verb_and_attach_needs_a_terminal(town: Town):
+    slung_hanging_polecat(town)
+    app = make_app(town, read_only=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: app.screen.selected_agent() is not None, what="tile")
+        keys = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert {"app.zoom", "app.attach"} <= keys
+        assert not {"app.nudge", "app.sling", "app.nuke"} & keys
+        await pilot.press("n", "s", "ctrl+d")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]  # no dialog opened
+        messages = []
+        app.notify = lambda text, **kw: messages.append(text)  # type: ignore[method-assign]
+        await pilot.press("a")  # headless: the app cannot hand the terminal to tmux
+        await pilot.pause()
+        assert messages == ["attaching needs a real terminal"]
+
+
+async def test_quitting_leaves_no_observer_behind(town: Town):
+    slung_hanging_polecat(town)
+    app = make_app(town)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: app.pane_screens, what="a pane followed")
+    leftovers = [t.name for t in threading.enumerate() if t.name.startswith("tmux-observer")]
+    assert leftovers == []

@@ -1,0 +1,131 @@
+"""Pictures of every screen and dialog on the demo fixture town (pytest-textual-snapshot).
+
+The town is real (built on disk by the verbs, real tmux sessions for liveness); only what the
+panes show is recorded (`RecordedPanes`). The clock is fixed with time-machine (`tick=False`),
+and `live=False` renders one settled frame: no watcher, no timers, no blinking cursor.
+Update the pictures with `pytest tests/test_app_snapshots.py --snapshot-update` and look at
+them (snapshot_report.html) before committing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from gastown_tui.app import make_app
+from tests.fixtures.towns import NOW, DemoTown, RecordedPanes, build_demo_town
+
+WIDE = (200, 60)
+NARROW = (80, 24)
+MEDIUM = (120, 36)
+
+
+@pytest.fixture
+def demo(tmp_path: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch) -> DemoTown:
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    return build_demo_town(tmp_path, socket=tmux_socket)
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def app_for(demo: DemoTown, **options):
+    return make_app(demo.root, clock=lambda: NOW, live=False,
+                    observer_factory=lambda root: RecordedPanes.demo(), **options)
+
+
+async def settle(pilot) -> None:
+    await pilot.app.wait_settled()
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def pressing(*keys: str):
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+    return run_before
+
+
+@pytest.mark.parametrize("size", [NARROW, (160, 48), WIDE], ids=["80x24", "160x48", "200x60"])
+def test_main_screen(demo, frozen, snap_compare, size):
+    assert snap_compare(app_for(demo), terminal_size=size, run_before=settle)
+
+
+def test_main_screen_read_only_hides_the_verbs(demo, frozen, snap_compare):
+    assert snap_compare(app_for(demo, read_only=True), terminal_size=MEDIUM, run_before=settle)
+
+
+def test_main_screen_with_tmux_down(tmp_path, monkeypatch, frozen, snap_compare):
+    monkeypatch.setenv("GT_TMUX_SOCKET", "gttest-nobody-listens")
+    demo = build_demo_town(tmp_path, socket=None)
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes({}))
+    assert snap_compare(app, terminal_size=MEDIUM, run_before=settle)
+
+
+SCREENS = {"polecat": "polecat:gastown/furiosa", "convoys": "convoys",
+           "convoy": "convoy:hq-cv-auth", "bead": "bead:gt-a3f", "beads": "beads", "mail": "mail",
+           "events": "events"}
+
+
+@pytest.mark.parametrize("spec", list(SCREENS.values()), ids=list(SCREENS))
+def test_screen(demo, frozen, snap_compare, spec):
+    app = app_for(demo, start_screen=spec)
+    assert snap_compare(app, terminal_size=MEDIUM, run_before=settle)
+
+
+def test_polecat_zoom_narrow(demo, frozen, snap_compare):
+    app = app_for(demo, start_screen="polecat:gastown/furiosa")
+    assert snap_compare(app, terminal_size=NARROW, run_before=settle)
+
+
+def test_nudge_modal(demo, frozen, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("j", "n"))
+
+
+def test_sling_modal_bead_picker(demo, frozen, snap_compare):
+    keys = pressing("s", "d", "o", "c")
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=keys)
+
+
+def test_sling_modal_target_picker(demo, frozen, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("s", "enter"))
+
+
+def test_sling_modal_confirm(demo, frozen, snap_compare):
+    keys = pressing("s", "enter", "enter")
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=keys)
+
+
+def test_nuke_modal_lists_what_would_be_lost(demo, frozen, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("j", "ctrl+d"))
+
+
+def test_confirm_modal(demo, frozen, snap_compare):
+    from gastown_tui.app.screens.confirm import ConfirmModal
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        pilot.app.push_screen(ConfirmModal("Start the Mayor?", "start"))
+        await pilot.pause()
+
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=run_before)
+
+
+def test_reject_prompt(demo, frozen, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("4", "x"))
+
+
+def test_help_screen(demo, frozen, snap_compare):
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("j", "?"))

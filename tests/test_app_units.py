@@ -1,0 +1,130 @@
+"""Small checks of the control room's parts: coalescing, no-op updates, palette, CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gastown_tui.app.messages import PanesPolled, PaneUpdated, TownChanged
+from gastown_tui.app.panes import PaneTracker
+from gastown_tui.town.snapshot import TownSnapshot
+from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town
+
+BIN = Path(sys.executable).parent
+
+
+def test_high_frequency_messages_replace_older_ones():
+    empty = TownSnapshot.empty("/t", taken_at=NOW)
+    assert TownChanged(empty).can_replace(TownChanged(empty))
+    assert PaneUpdated("gt-a", ("x",)).can_replace(PaneUpdated("gt-a", ("y",)))
+    assert not PaneUpdated("gt-a", ("x",)).can_replace(PaneUpdated("gt-b", ("y",)))
+    assert not PaneUpdated("gt-a", ("x",), history=True).can_replace(PaneUpdated("gt-a", ("y",)))
+    assert PanesPolled(frozenset()).can_replace(PanesPolled(frozenset({"a"})))
+
+
+def test_tracker_posts_only_followed_panes_and_never_an_unchanged_one():
+    source = RecordedPanes({"gt-a": ["one"], "gt-b": ["two"], "hq-mayor": ["hi"]})
+    tracker = PaneTracker()
+    updates, polled = tracker.tick(source, followed={"gt-a"}, deep={"hq-mayor"})
+    assert [(u.session, u.lines, u.history) for u in updates] == [
+        ("gt-a", ("one",), False), ("hq-mayor", ("hi",), True)]
+    assert polled is not None and polled.sessions == {"gt-a", "gt-b", "hq-mayor"}
+    updates, polled = tracker.tick(source, followed={"gt-a"}, deep={"hq-mayor"})
+    assert updates == [] and polled is None  # nothing changed: nothing to draw
+    updates, _ = tracker.tick(source, followed={"gt-a", "gt-b"}, deep=set())
+    assert [u.session for u in updates] == ["gt-b"]  # newly visible: its last screen
+
+
+def test_tracker_reports_tmux_down_once():
+    tracker = PaneTracker()
+    first = tracker.failed("the town's tmux server is not running")
+    assert first is not None and first.error
+    assert tracker.failed("the town's tmux server is not running") is None
+    updates, polled = tracker.tick(RecordedPanes({"gt-a": ["x"]}), {"gt-a"}, set())
+    assert polled is not None and polled.error == "" and len(updates) == 1
+
+
+async def test_pane_view_ignores_an_identical_screen():
+    from textual.app import App
+
+    from gastown_tui.app.widgets.pane_view import PaneView
+
+    class Host(App[None]):
+        def compose(self):
+            yield PaneView()
+
+    async with Host().run_test(size=(40, 10)) as pilot:
+        view = pilot.app.query_one(PaneView)
+        assert view.show(["\x1b[32mgreen\x1b[39m", "plain", ""])
+        await pilot.pause()
+        assert view.lines == ("\x1b[32mgreen\x1b[39m", "plain")  # blank rows below: not output
+        refreshes = []
+        view.refresh = lambda *a, **k: refreshes.append(a)  # type: ignore[method-assign]
+        assert not view.show(["\x1b[32mgreen\x1b[39m", "plain", "", ""])
+        assert refreshes == []
+
+
+@pytest.fixture
+def demo(tmp_path: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    return build_demo_town(tmp_path, socket=tmux_socket, show_panes=True)
+
+
+async def test_palette_offers_every_screen_and_the_agents_verbs(demo):
+    from gastown_tui.app import make_app
+    from gastown_tui.app.commands import town_commands
+
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes.demo())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_settled()
+        await pilot.pause()
+        titles = [c.title for c in town_commands(app, app.screen)]
+    for expected in (":main", ":convoys", ":beads", ":mail", ":events", "nudge (n)",
+                     "sling (s)", "nuke (^d)", "zoom gastown/furiosa", "nuke gastown/furiosa",
+                     "nudge mayor", "attach gastown/nux", "convoy hq-cv-auth Auth rework"):
+        assert expected in titles, expected
+
+
+def test_snapshot_command_writes_text_and_svg(demo, tmp_path: Path):
+    out = tmp_path / "main.txt"
+    proc = subprocess.run([str(BIN / "gastown-tui"), "snapshot", "--town", str(demo.root),
+                           "--size", "120x36", "--out", str(out)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    assert "2 Polecats" in text and "furiosa" in text and "Refinery queue" in text
+    svg = tmp_path / "convoy.svg"
+    proc = subprocess.run([str(BIN / "gastown-tui"), "snapshot", "--town", str(demo.root),
+                           "--screen", "convoy:hq-cv-auth", "--out", str(svg)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and svg.read_text().startswith("<svg")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--screen", "polecat:gastown/nobody"], "no screen 'polecat:gastown/nobody'"),
+    (["--size", "huge"], "bad --size 'huge'"),
+    (["--out", "x.png"], "must end in .svg or .txt"),
+])
+def test_snapshot_command_fails_with_one_line(demo, tmp_path: Path, args, message):
+    cmd = [str(BIN / "gastown-tui"), "snapshot", "--town", str(demo.root),
+           "--out", str(tmp_path / "x.txt"), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert proc.stderr.count("\n") == 1 and message in proc.stderr
+
+
+def test_no_town_is_one_line(tmp_path: Path):
+    proc = subprocess.run([str(BIN / "gastown-tui"), "--town", str(tmp_path)],
+                          capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 1 and "not a Gas Town town" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+
+
+def test_demo_subcommand_still_answers():
+    proc = subprocess.run([str(BIN / "gastown-tui"), "demo"], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0 and "demo" in proc.stdout
