@@ -181,3 +181,18 @@ def test_missing_tmux_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     with PaneObserver("gttest-nobinary") as observer, pytest.raises(TmuxError) as caught:
         observer.capture("gt-a")
     assert caught.value.problem == "tmux is not installed"
+
+
+def test_poll_changes_captures_only_the_wanted_sessions(
+    tmux: TownTmux, observer: PaneObserver, tmp_path: Path
+) -> None:
+    start(tmux, "gt-seen", tmp_path, "print('seen', flush=True)\n" + WAIT_FOREVER, "seen")
+    start(tmux, "gt-hidden", tmp_path, "print('hidden', flush=True)\n" + WAIT_FOREVER, "hidden")
+    changed = observer.poll_changes(only={"gt-seen"})
+    sessions = {observer.panes[p].session for p in changed}
+    assert sessions == {"gt-seen"}
+    assert {s.session for s in observer.panes.values()} >= {"gt-seen", "gt-hidden"}
+    # the first tick it is wanted, the hidden pane is captured although nothing moved
+    changed = observer.poll_changes(only={"gt-hidden"})
+    assert [observer.panes[p].session for p in changed] == ["gt-hidden"]
+    assert any("hidden" in line for line in next(iter(changed.values())))

@@ -27,7 +27,8 @@ class PaneSource(Protocol):
     def panes(self) -> dict[str, PaneState]: ...
 
     def poll_changes(self, lines: int | None = None, colours: bool = False,
-                     join: bool = True) -> dict[str, list[str]]: ...
+                     join: bool = True, only: Iterable[str] | None = None
+                     ) -> dict[str, list[str]]: ...
 
     def capture(self, pane_or_session: str, lines: int | None = None, colours: bool = False,
                 join: bool = True) -> list[str]: ...
@@ -58,7 +59,9 @@ class PaneTracker:
     def tick(self, source: PaneSource, followed: Iterable[str], deep: Iterable[str],
              history_lines: int = HISTORY_LINES
              ) -> tuple[list[PaneUpdated], PanesPolled | None]:
-        changed = source.poll_changes(colours=True)
+        followed, deep = set(followed), set(deep)
+        # Only the panes on screen are captured; the rest are just listed (idle CPU budget).
+        changed = source.poll_changes(colours=True, only=followed | deep)
         panes = source.panes
         session_of: dict[str, str] = {}
         activity: dict[str, int] = {}
@@ -83,7 +86,6 @@ class PaneTracker:
             if screen is not None and self.posted.get(session) != screen:
                 self.posted[session] = screen
                 updates.append(PaneUpdated(session, screen, activity=activity.get(session, 0)))
-        deep = set(deep)
         for session in list(self.deep_posted):
             if session not in deep:  # asked again later, it is captured again
                 del self.deep_posted[session]

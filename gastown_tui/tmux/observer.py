@@ -15,7 +15,7 @@ import queue
 import subprocess
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,6 +159,9 @@ class PaneState:
     activity: int
 
 
+_UNSEEN: tuple[str, ...] = ("", "", "", "", "unseen")
+
+
 class PaneObserver:
     """Thread-safe: every method may be called from any thread; commands run one at a time."""
 
@@ -253,7 +256,11 @@ class PaneObserver:
         return self.command(capture_args(pane_or_session, lines, colours, join))
 
     def poll_changes(
-        self, lines: int | None = None, colours: bool = False, join: bool = True
+        self,
+        lines: int | None = None,
+        colours: bool = False,
+        join: bool = True,
+        only: Iterable[str] | None = None,
     ) -> dict[str, list[str]]:
         """Pane id -> screen for every pane whose screen changed since the last call.
 
@@ -263,8 +270,11 @@ class PaneObserver:
         window was active in the second of the previous tick: `window_activity` has
         one-second resolution, so a redraw later in that same second leaves no other trace.
         Only screens that really differ from the last one returned are reported; the first
-        call reports every pane.
+        call reports every pane. With `only` (session names), panes of other sessions are
+        listed but not captured: a screen nobody looks at costs nothing, and it is captured
+        the first tick its session is wanted.
         """
+        wanted = None if only is None else set(only)
         with self._lock:
             started = time.time()
             rows = self.command(["list-panes", "-a", "-F", _POLL_FORMAT])
@@ -276,6 +286,11 @@ class PaneObserver:
                     continue
                 pane, session = fields[0], fields[6]
                 state = PaneState(session, tuple(fields[1:6]), int(fields[4] or 0))
+                if wanted is not None and session not in wanted:
+                    # remembered as never seen, so the tick it is wanted captures it
+                    current[pane] = PaneState(session, _UNSEEN, state.activity)
+                    self._screens.pop(pane, None)
+                    continue
                 current[pane] = state
                 before = self._panes.get(pane)
                 recent = self._last_poll is not None and state.activity >= int(self._last_poll)
