@@ -141,6 +141,63 @@ async def latencies(root: Path, changes: int, pane_changes: int, idle_seconds: f
     return disk, panes, idle
 
 
+async def floor_frame() -> float:
+    """The floor for figure 1: a bare Textual app with the same kinds of widgets and no data."""
+    from textual.app import App, ComposeResult
+    from textual.containers import Grid
+    from textual.widgets import DataTable, Footer, Input, RichLog, Static
+
+    class Floor(App):
+        CSS = "Grid { grid-size: 3 2; }"
+
+        def compose(self) -> ComposeResult:
+            yield Static("header")
+            with Grid():
+                yield RichLog(max_lines=100)
+                yield Static("polecats")
+                yield DataTable()
+                yield DataTable()
+                yield RichLog(max_lines=100)
+                yield Input()
+            yield Footer()
+
+    started = time.perf_counter()
+    app = Floor()
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        return time.perf_counter() - started
+
+
+def naive_loop_cpu(socket: str, seconds: float) -> float:
+    """The comparison for figure 4: capture every pane by subprocess every 500 ms, as peers do;
+    CPU of this process and its tmux children, in % of one core."""
+    import resource
+
+    sessions = subprocess.run(["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"],
+                              capture_output=True, text=True).stdout.split()
+
+    def cpu() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    c0, w0 = cpu(), time.perf_counter()
+    while time.perf_counter() - w0 < seconds:
+        tick = time.perf_counter()
+        for session in sessions:
+            subprocess.run(["tmux", "-L", socket, "capture-pane", "-p", "-e", "-t",
+                            f"={session}:"], capture_output=True)
+        time.sleep(max(0.0, 0.5 - (time.perf_counter() - tick)))
+    return 100.0 * (cpu() - c0) / (time.perf_counter() - w0)
+
+
+def peak_rss_mb(root: Path) -> float:
+    """Figure 7: peak RSS of a fresh process that opens the control room on the town."""
+    out = subprocess.run([sys.executable, __file__, "--rss-of", str(root)], capture_output=True,
+                         text=True, env=os.environ, timeout=120)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 async def until(condition, what: str, timeout: float = 10.0) -> None:
     deadline = time.perf_counter() + timeout
     while not condition():
@@ -160,7 +217,14 @@ def main() -> int:
     parser.add_argument("--beads", type=int, default=10_000)
     parser.add_argument("--changes", type=int, default=50)
     parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument("--rss-of", type=Path, default=None, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.rss_of is not None:
+        import resource
+
+        asyncio.run(first_frame(options.rss_of))
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return 0
     socket = f"gtbench-{uuid.uuid4().hex[:8]}"
     os.environ["GT_TMUX_SOCKET"] = socket
     try:
@@ -169,7 +233,10 @@ def main() -> int:
             root = build_town(Path(tmp), socket, options.polecats, options.beads)
             built = time.perf_counter() - started
             frames = [asyncio.run(first_frame(root)) for _ in range(3)]
+            floors = [asyncio.run(floor_frame()) for _ in range(3)]
             disk, panes, idle = asyncio.run(latencies(root, options.changes, 20, options.idle))
+            naive = naive_loop_cpu(socket, options.idle)
+            rss = peak_rss_mb(root)
     finally:
         subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
     print(f"town: {options.polecats} polecats, {options.beads} beads (built in {built:.1f} s)")
@@ -182,6 +249,11 @@ def main() -> int:
           f"{pct(panes, 0.5):>7.0f}ms {pct(panes, 0.95):>7.0f}ms {'250ms':>10}")
     print(f"{f'idle CPU, {options.polecats} live panes ({options.idle:.0f} s)':<44} "
           f"{idle:>8.1f}% {'':>9} {'2%':>10}")
+    print(f"{'  naive loop: capture-pane x30 every 500 ms':<44} {naive:>8.1f}% "
+          f"{'':>9} {f'{naive / max(idle, 0.01):.0f}x ours':>10}")
+    print(f"{'  floor: bare Textual app, same widgets':<44} "
+          f"{statistics.median(floors) * 1000:>7.0f}ms {max(floors) * 1000:>7.0f}ms {'':>10}")
+    print(f"{'peak RSS of the control room':<44} {rss:>7.0f}MB {'':>9} {'200MB':>10}")
     return 0
 
 
