@@ -10,7 +10,6 @@ checks in `doctor_agents.py`."""
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import bad_lines, quarantine_bad_lines
 from gastown_tui.town.layout import Town
+from gastown_tui.town.locks import pid_alive
 from gastown_tui.town.store import BeadStore
 
 STATUSES = ("ok", "warn", "error", "fixed")
@@ -205,16 +205,6 @@ def _held_inodes() -> set[int] | None:
     return held
 
 
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _json_lock(path: Path) -> dict[str, Any] | None:

@@ -8,7 +8,6 @@ remote branch stays for the Refinery; nothing else in the town is touched.
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from gastown_tui.town.errors import (
 from gastown_tui.town.events import log_event
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import RigInfo, Town
+from gastown_tui.town.locks import try_lock
 from gastown_tui.town.names import Address, parse_address, validate_agent_name
 from gastown_tui.town.store import BeadStore
 
@@ -237,14 +237,9 @@ def _plan(target: Target, state: graveyard.WorkState, findings: list[str],
 @contextmanager
 def _polecat_lock(town: Town, target: Target) -> Iterator[None]:
     """One nuke of a polecat at a time: two would each save and each remove."""
-    path = town.runtime_dir / "locks" / "nuke" / f"{target.rig.name}-{target.name}.flock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise ConflictError(f"{target.addr} is being nuked by another process",
-                                fix="wait for it, then check 'gt polecat list'") from exc
+    with try_lock(town.runtime_dir / "locks" / "nuke" / f"{target.rig.name}-{target.name}.flock",
+                  busy=f"{target.addr} is being nuked by another process",
+                  fix="wait for it, then check 'gt polecat list'"):
         yield
 
 

@@ -5,7 +5,6 @@ session, track it in a convoy. Any failure rolls back everything the call create
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from gastown_tui.town.errors import ClosedBeadError, ConflictError, GasTownError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.jsonfile import read_json
 from gastown_tui.town.layout import RigInfo, Town, now_rfc3339
+from gastown_tui.town.locks import try_lock
 from gastown_tui.town.names import (
     Address,
     bead_prefix,
@@ -52,14 +52,9 @@ class SlingResult:
 
 @contextmanager
 def _bead_lock(town: Town, bead_id: str):
-    path = town.runtime_dir / "locks" / "sling" / f"{bead_id}.flock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise ConflictError(f"{bead_id} is being slung by another process",
-                                fix="wait a moment and check 'gt hook show'") from exc
+    with try_lock(town.runtime_dir / "locks" / "sling" / f"{bead_id}.flock",
+                  busy=f"{bead_id} is being slung by another process",
+                  fix="wait a moment and check 'gt hook show'"):
         yield
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import fcntl
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gastown_tui.town.errors import ConflictError
+from gastown_tui.town.locks import try_lock
 
 _stop = threading.Event()
 
@@ -20,13 +19,8 @@ def _on_term(signum, frame) -> None:
 
 @contextmanager
 def single_instance(lock_path: Path, what: str) -> Iterator[None]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise ConflictError(f"the {what} is already running",
-                                fix="only one may run; see 'gt status'") from exc
+    with try_lock(lock_path, busy=f"the {what} is already running",
+                  fix="only one may run; see 'gt status'"):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _on_term)
         yield

@@ -12,13 +12,13 @@ from gastown_tui.refinery.score import entry_for, parse_time, queue
 from gastown_tui.refinery.state import (
     gate_log_path,
     logs_dir,
-    pid_alive,
     poke,
     read_heartbeat,
     read_state,
 )
 from gastown_tui.town.errors import ClosedBeadError, ConflictError, ValidationError
 from gastown_tui.town.layout import RigInfo, Town
+from gastown_tui.town.locks import pid_alive
 from gastown_tui.town.names import bead_prefix
 from gastown_tui.town.store import BeadStore
 
