@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from pygit2.enums import FileMode
 from gastown_tui.ops.mr import MergeRequest, create_mr
 from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.store import BeadStore
+from tests.waiting import wait_for  # noqa: F401  (re-exported to the tests)
 
 CHECK_PY = """import pathlib, sys
 text = pathlib.Path("app.py").read_text()
@@ -53,16 +53,6 @@ def make_bare_upstream(tmp_path: Path, files: dict[str, str] | None = None) -> P
     return bare
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll until condition() is truthy; no fixed sleeps in the tests."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
 
 
 @dataclass

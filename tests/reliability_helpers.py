@@ -13,9 +13,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from tests.waiting import wait_for  # noqa: F401  (re-exported to the tests)
 
 HERE = Path(__file__).resolve()
 SOAK = os.environ.get("GT_SOAK", "") not in ("", "0")
@@ -32,16 +33,6 @@ def fault_seed() -> int:
     return int(value) if value else random.SystemRandom().randrange(1 << 30)
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
-             poll: float = 0.02) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(poll)
 
 
 # --------------------------------------------------------------------------- killable writers

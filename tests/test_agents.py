@@ -5,23 +5,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pygit2
 import pytest
 
 from tests.conftest import Cli
-
-
-def wait_for(condition, timeout: float = 20.0, poll: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(poll)
-    raise AssertionError(f"condition not met within {timeout}s")
+from tests.waiting import wait_for
 
 
 @pytest.fixture

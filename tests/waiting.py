@@ -1,0 +1,20 @@
+"""Polling for a condition with a deadline: the tests' one way to wait (no fixed sleeps)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "condition",
+             poll: float = 0.05) -> Any:
+    """condition()'s first truthy value, or AssertionError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(poll)
