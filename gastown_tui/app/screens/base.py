@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
+from gastown_tui.app.widgets.footer import TownFooter
 from gastown_tui.app.widgets.header import TownBanners, TownHeader
 from gastown_tui.town.snapshot import AgentView, Banner, TownSnapshot
 
@@ -29,13 +29,16 @@ class TownScreen(Screen[None]):
         yield TownBanners(id="town-banners")
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer(compact=True)
+        yield TownFooter(compact=True)
 
     _drawable = False
 
     @property
     def drawable(self) -> bool:
-        """Composed and mounted: a snapshot arriving earlier waits for on_mount."""
+        """Composed and mounted: a snapshot arriving earlier waits for on_mount; one arriving
+        while the app quits (the observer thread may still post) is dropped."""
+        if self._closing or self._closed or self._pruning:
+            return False
         if not self._drawable:  # cached: asked for every message, and true for good once true
             self._drawable = self.is_mounted and bool(self.query(TownHeader))
         return self._drawable

@@ -3,17 +3,25 @@
 The wall owns the selection (j/k), marks (space) and the filter; tiles only draw. When the set
 of polecats is unchanged, tiles are updated in place and only a tile whose agent or screen
 changed repaints; mounting happens only when polecats come or go.
+
+Tiles draw through the line API from Strips they cache: thirty panes print all day, and going
+through `render()` re-parsed and re-laid out every line of a tile for each new line of output
+(most of the control room's idle CPU). Now a new pane line is parsed once, and the lines that
+did not change are reused.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rich.console import Console
+from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -24,9 +32,9 @@ TILE_SCREEN_LINES = 3
 STATES = ("working", "idle", "stalled", "zombie", "done")
 
 
-def tile_lines(agent: AgentView, screen: tuple[str, ...], now: datetime, width: int,
-               *, marked: bool = False, quiet_since: int = 0) -> list[Text]:
-    """The tile's text: name, hook and badge; evidence and git facts; the pane's last lines."""
+def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = False,
+              quiet_since: int = 0) -> list[Text]:
+    """The tile's first two lines: name, hook and badge; evidence and git facts."""
     badge = Text(f"● {agent.state}", style=STATE_STYLE.get(agent.state, ""))
     since = age(agent.hooked_since, now) if agent.state in ("working", "stalled") else ""
     if since:
@@ -56,12 +64,30 @@ def tile_lines(agent: AgentView, screen: tuple[str, ...], now: datetime, width: 
     if agent.pending_nudges:
         facts.append(f"  ✉{agent.pending_nudges} queued", style="cyan")
     lines.append(fit(facts, width))
-    tail = [line for line in screen if line.strip()][-TILE_SCREEN_LINES:]
-    for raw in tail:
-        text = Text("  │ ", style="dim")
-        text.append_text(ansi_text(raw))
-        lines.append(fit(text, width))
     return lines
+
+
+def tile_tail(screen: tuple[str, ...]) -> list[str]:
+    """The pane lines a tile shows: the last non-blank ones."""
+    return [line for line in screen if line.strip()][-TILE_SCREEN_LINES:]
+
+
+def tail_text(raw: str, width: int) -> Text:
+    text = Text("  │ ", style="dim")
+    text.append_text(ansi_text(raw))
+    return fit(text, width)
+
+
+def tile_lines(agent: AgentView, screen: tuple[str, ...], now: datetime, width: int,
+               *, marked: bool = False, quiet_since: int = 0) -> list[Text]:
+    """The tile's text: name, hook and badge; evidence and git facts; the pane's last lines."""
+    return (tile_head(agent, now, width, marked=marked, quiet_since=quiet_since)
+            + [tail_text(raw, width) for raw in tile_tail(screen)])
+
+
+def text_strip(text: Text, console: Console) -> Strip:
+    # Runs of one style become one segment: fewer to crop and compose on every frame.
+    return Strip(Segment.simplify(text.render(console)), text.cell_len)
 
 
 class PolecatTile(Widget):
@@ -71,18 +97,59 @@ class PolecatTile(Widget):
     screen_lines: reactive[tuple[str, ...]] = reactive(tuple)
     marked: reactive[bool] = reactive(False)
 
+    STRIP_CACHE = 64  # strips kept per tile: a screen's worth of recent pane lines
+
     def __init__(self, agent: AgentView, now: datetime, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.set_reactive(PolecatTile.agent, agent)
         self.now = now
         self.quiet_since = 0
+        self._inputs: tuple = ()
+        self._lines: list[Strip] = []
+        self._head_cache: dict[tuple, Strip] = {}
+        self._tail_cache: dict[tuple[str, int], Strip] = {}
 
-    def render(self) -> Text:
-        if self.agent is None:
-            return Text()
-        return Text("\n").join(tile_lines(self.agent, self.screen_lines, self.now,
-                                          self.size.width, marked=self.marked,
-                                          quiet_since=self.quiet_since))
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        inputs = (self.agent, self.screen_lines, self.marked, self.now, self.quiet_since, width)
+        if len(inputs) != len(self._inputs) or any(
+                a is not b for a, b in zip(inputs, self._inputs, strict=True)):
+            self._inputs = inputs
+            self._lines = self._build(width)
+        style = self.rich_style
+        if y >= len(self._lines):
+            return Strip.blank(width, style)
+        return self._lines[y].apply_style(style).crop_extend(0, width, style)
+
+    def _build(self, width: int) -> list[Strip]:
+        agent = self.agent
+        if agent is None:
+            return []
+        console = self.app.console
+        strips = []
+        for text in tile_head(agent, self.now, width, marked=self.marked,
+                              quiet_since=self.quiet_since):
+            key = (text.plain, tuple(text.spans), width)
+            strip = self._head_cache.get(key)
+            if strip is None:
+                strip = self._head_cache[key] = text_strip(text, console)
+            strips.append(strip)
+        for raw in tile_tail(self.screen_lines):
+            strip = self._tail_cache.get((raw, width))
+            if strip is None:
+                strip = self._tail_cache[(raw, width)] = text_strip(tail_text(raw, width),
+                                                                    console)
+            strips.append(strip)
+        for cache in (self._head_cache, self._tail_cache):
+            while len(cache) > self.STRIP_CACHE:
+                del cache[next(iter(cache))]  # dicts keep insertion order: the oldest goes
+        return strips
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._inputs = ()
+        self._head_cache.clear()
+        self._tail_cache.clear()
 
 
 class RigHeading(Static):
