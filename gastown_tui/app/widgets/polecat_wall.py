@@ -19,6 +19,7 @@ from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
@@ -102,24 +103,56 @@ class PolecatTile(Widget):
     def __init__(self, agent: AgentView, now: datetime, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.set_reactive(PolecatTile.agent, agent)
-        self.now = now
-        self.quiet_since = 0
-        self._inputs: tuple = ()
-        self._lines: list[Strip] = []
+        self._now = now
+        self._quiet_since = 0
+        self._lines: list[Strip] | None = None  # None: rebuilt on the next render
+        self._width = 0
         self._head_cache: dict[tuple, Strip] = {}
         self._tail_cache: dict[tuple[str, int], Strip] = {}
 
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        if value != self._now:
+            self._now, self._lines = value, None
+
+    @property
+    def quiet_since(self) -> int:
+        return self._quiet_since
+
+    @quiet_since.setter
+    def quiet_since(self, value: int) -> None:
+        if value != self._quiet_since:
+            self._quiet_since, self._lines = value, None
+
+    def watch_agent(self) -> None:
+        self._lines = None
+
+    def watch_screen_lines(self) -> None:
+        self._lines = None
+
+    def watch_marked(self) -> None:
+        self._lines = None
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        if resized:
+            self._lines = None  # lines are cut to the width
+        return resized
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        inputs = (self.agent, self.screen_lines, self.marked, self.now, self.quiet_since, width)
-        if len(inputs) != len(self._inputs) or any(
-                a is not b for a, b in zip(inputs, self._inputs, strict=True)):
-            self._inputs = inputs
-            self._lines = self._build(width)
+        lines = self._lines
+        if lines is None:
+            self._width = self.size.width
+            lines = self._lines = self._build(self._width)
         style = self.rich_style
-        if y >= len(self._lines):
-            return Strip.blank(width, style)
-        return self._lines[y].apply_style(style).crop_extend(0, width, style)
+        if y >= len(lines):
+            return Strip.blank(self._width, style)
+        return lines[y].apply_style(style).crop_extend(0, self._width, style)
 
     def _build(self, width: int) -> list[Strip]:
         agent = self.agent
@@ -147,7 +180,7 @@ class PolecatTile(Widget):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._inputs = ()
+        self._lines = None
         self._head_cache.clear()
         self._tail_cache.clear()
 
