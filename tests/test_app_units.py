@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gastown_tui.app.messages import PanesPolled, PaneUpdated, TownChanged
+from gastown_tui.app.messages import PanesPolled, PanesUpdated, PaneUpdated, TownChanged
 from gastown_tui.app.panes import PaneTracker
 from gastown_tui.town.snapshot import TownSnapshot
 from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town
@@ -23,6 +23,12 @@ def test_high_frequency_messages_replace_older_ones():
     assert not PaneUpdated("gt-a", ("x",)).can_replace(PaneUpdated("gt-b", ("y",)))
     assert not PaneUpdated("gt-a", ("x",), history=True).can_replace(PaneUpdated("gt-a", ("y",)))
     assert PanesPolled(frozenset()).can_replace(PanesPolled(frozenset({"a"})))
+    a, b, a_deep = PaneUpdated("gt-a", ("x",)), PaneUpdated("gt-b", ("y",)), PaneUpdated(
+        "gt-a", ("z",), history=True)
+    # a tick's batch replaces a queued one only when it carries news of every pane in it
+    assert PanesUpdated((a, b)).can_replace(PanesUpdated((b,)))
+    assert not PanesUpdated((a,)).can_replace(PanesUpdated((a, b)))
+    assert not PanesUpdated((a,)).can_replace(PanesUpdated((a_deep,)))
 
 
 def test_tracker_posts_only_followed_panes_and_never_an_unchanged_one():

@@ -96,6 +96,29 @@ def test_poll_changes_reports_only_the_pane_that_printed(
     assert set(seen) == {busy}
 
 
+REDRAW = ("import sys, time\nprint('READY')\nfor n in range(8):\n"
+          "    sys.stdout.write(f'\\rframe {n}'); sys.stdout.flush(); time.sleep(0.15)\n"
+          "sys.stdout.write('\\rdone!!!'); sys.stdout.flush()\nsys.stdin.read()\n")
+
+
+def test_poll_changes_sees_the_last_in_place_redraw(
+    tmux: TownTmux, observer: PaneObserver, tmp_path: Path
+) -> None:
+    """A spinner redraws one line with the cursor where it was: only window_activity (to the
+    second) says it moved. Its final frame must still reach the wall."""
+    pane = start(tmux, "gt-spinner", tmp_path, REDRAW, marker="READY")
+    seen: list[str] = []
+
+    def final_frame_seen() -> bool:
+        screen = observer.poll_changes().get(pane)
+        if screen is not None:
+            seen.extend(line for line in screen if line.strip())
+        threading.Event().wait(0.25)  # the control room's tick
+        return any("done!!!" in line for line in seen)
+
+    wait_for(final_frame_seen, "the spinner's last frame to be reported")
+
+
 def test_missing_target_is_a_tmux_error(
     tmux: TownTmux, observer: PaneObserver, tmp_path: Path
 ) -> None:

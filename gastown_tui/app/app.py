@@ -1,8 +1,8 @@
 """GasTownApp: the control room. Two workers feed it; handlers hand the news to the screens.
 
 - the town watcher (one async worker) runs `TownModel.follow()` and posts `TownChanged`;
-- the pane observer (one thread worker, one tmux control client) posts `PaneUpdated` for the
-  panes the current screen shows, and `PanesPolled` when sessions come or go.
+- the pane observer (one thread worker, one tmux control client) posts one `PanesUpdated` per
+  tick for the panes the current screen shows, and `PanesPolled` when sessions come or go.
 Actions run the ops verbs in thread workers (actions.py); their results come back as flash
 messages, their effects through the same watch path as every other change.
 """
@@ -24,7 +24,13 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from gastown_tui.app.actions import ActionsMixin
 from gastown_tui.app.commands import TownCommands
-from gastown_tui.app.messages import ActionFinished, PanesPolled, PaneUpdated, TownChanged
+from gastown_tui.app.messages import (
+    ActionFinished,
+    PanesPolled,
+    PanesUpdated,
+    PaneUpdated,
+    TownChanged,
+)
 from gastown_tui.app.panes import ObserverFactory, PaneTracker, town_observer
 from gastown_tui.app.screens.base import TownScreen
 from gastown_tui.app.screens.main import MainScreen
@@ -129,8 +135,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
                     updates, polled = tracker.tick(source, self.followed, self.deep)
                 except GasTownError as exc:
                     updates, polled, wait = [], tracker.failed(exc.problem), POLL_RETRY
-                for update in updates:
-                    self.post_message(update)
+                if updates:
+                    self.post_message(PanesUpdated(tuple(updates)))
                 if polled is not None:
                     self.post_message(polled)
                 if not self.config.live:
@@ -184,6 +190,11 @@ class GasTownApp(ActionsMixin, App[str | None]):
     def _start_observer(self) -> None:
         self.follow_screen()
         self.observe_panes()
+
+    @on(PanesUpdated)
+    def _panes_updated(self, message: PanesUpdated) -> None:
+        for update in message.updates:
+            self._pane_updated(update)
 
     @on(PaneUpdated)
     def _pane_updated(self, message: PaneUpdated) -> None:

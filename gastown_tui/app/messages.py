@@ -36,6 +36,20 @@ class PaneUpdated(Message, bubble=False):
 
 
 @dataclass
+class PanesUpdated(Message, bubble=False):
+    """One observer tick's PaneUpdated news, posted as one message: each post from the thread
+    wakes the event loop, and thirty printing panes made that a cost of its own."""
+
+    updates: tuple[PaneUpdated, ...]
+
+    def can_replace(self, message: Message) -> bool:
+        if not isinstance(message, PanesUpdated):
+            return False
+        covered = {(u.session, u.history) for u in self.updates}
+        return all((u.session, u.history) in covered for u in message.updates)
+
+
+@dataclass
 class PanesPolled(Message, bubble=False):
     """One observer tick finished: which sessions have panes, and tmux's error if it failed."""
 

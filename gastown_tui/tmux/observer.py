@@ -34,6 +34,7 @@ from gastown_tui.town.errors import TmuxError
 
 CLIENT_FLAGS = "read-only,ignore-size,no-output"
 # Row per pane; session_name last because it is the only field that may contain spaces.
+REDRAW_INTERVAL = 1.0  # seconds between captures of a pane redrawn in place
 _POLL_FORMAT = (
     "#{pane_id} #{history_size} #{cursor_x} #{cursor_y} #{window_activity} #{pane_dead}"
     " #{session_name}"
@@ -177,6 +178,7 @@ class PaneObserver:
         self._panes: dict[str, PaneState] = {}
         self._screens: dict[str, list[str]] = {}
         self._last_poll: float | None = None
+        self._captured: dict[str, float] = {}  # pane -> start of the poll that last captured it
 
     @classmethod
     def for_town(
@@ -266,9 +268,8 @@ class PaneObserver:
 
         One `list-panes -a` per tick is the change detector for every session (control mode
         would only stream output of the session it is attached to). A pane is captured when
-        its history size, cursor, window activity or liveness moved, and also when its
-        window was active in the second of the previous tick: `window_activity` has
-        one-second resolution, so a redraw later in that same second leaves no other trace.
+        its history size, cursor, window activity or liveness moved, and again when an in-place
+        redraw may have followed its last capture (`_maybe_redrawn`).
         Only screens that really differ from the last one returned are reported; the first
         call reports every pane. With `only` (session names), panes of other sessions are
         listed but not captured: a screen nobody looks at costs nothing, and it is captured
@@ -293,8 +294,8 @@ class PaneObserver:
                     continue
                 current[pane] = state
                 before = self._panes.get(pane)
-                recent = self._last_poll is not None and state.activity >= int(self._last_poll)
-                if before is not None and before.signature == state.signature and not recent:
+                if (before is not None and before.signature == state.signature
+                        and not self._maybe_redrawn(pane, state.activity, started)):
                     continue
                 try:
                     screen = self.capture(pane, lines, colours, join)
@@ -303,13 +304,29 @@ class PaneObserver:
                         current.pop(pane)
                         continue
                     raise
+                self._captured[pane] = started
                 if screen != self._screens.get(pane):
                     changed[pane] = screen
                     self._screens[pane] = screen
             self._panes = current
             self._screens = {pane: s for pane, s in self._screens.items() if pane in current}
+            self._captured = {pane: t for pane, t in self._captured.items() if pane in current}
             self._last_poll = started
             return changed
+
+    def _maybe_redrawn(self, pane: str, activity: int, now: float) -> bool:
+        """Whether a pane whose listed state did not move may still show something new.
+
+        An in-place redraw (a spinner, a status line) moves no cursor and no history; only
+        `window_activity` says it happened, to the second. If that second is the one of our
+        last capture or later, output may have come after it: capture again once that second
+        is over (then the screen is final), and within a busy second at most once a second.
+        Capturing on every tick instead tripled the captures of panes that simply print.
+        """
+        last = self._captured.get(pane)
+        if last is None or activity < int(last):
+            return False
+        return now >= activity + 1 or now - last >= REDRAW_INTERVAL
 
     def close(self) -> None:
         """End the control client and its reader thread. Idempotent."""

@@ -106,7 +106,7 @@ class PolecatTile(Widget):
         self._now = now
         self._quiet_since = 0
         self._lines: list[Strip] | None = None  # None: rebuilt on the next render
-        self._width = 0
+        self._blank = Strip.blank(0)
         self._head_cache: dict[tuple, Strip] = {}
         self._tail_cache: dict[tuple[str, int], Strip] = {}
 
@@ -147,12 +147,13 @@ class PolecatTile(Widget):
     def render_line(self, y: int) -> Strip:
         lines = self._lines
         if lines is None:
-            self._width = self.size.width
-            lines = self._lines = self._build(self._width)
-        style = self.rich_style
-        if y >= len(lines):
-            return Strip.blank(self._width, style)
-        return lines[y].apply_style(style).crop_extend(0, self._width, style)
+            # The style too is read once per rebuild (rich_style walks the ancestors' colours);
+            # a change of class or theme comes through notify_style_update.
+            width, style = self.size.width, self.rich_style
+            lines = self._lines = [strip.apply_style(style).crop_extend(0, width, style)
+                                   for strip in self._build(width)]
+            self._blank = Strip.blank(width, style)
+        return lines[y] if y < len(lines) else self._blank
 
     def _build(self, width: int) -> list[Strip]:
         agent = self.agent
