@@ -7,7 +7,6 @@ from typing import Any
 
 from gastown_tui.ops import mail as mail_ops
 from gastown_tui.town.errors import (
-    BeadNotFoundError,
     ClosedBeadError,
     GasTownError,
     ValidationError,
@@ -74,16 +73,23 @@ def add(town: Town, store: BeadStore, convoy_id: str, issues: list[str]) -> dict
     return status(store, convoy_id)
 
 
-def tracked(store: BeadStore, convoy_id: str) -> list[dict[str, Any]]:
+def tracked(store: BeadStore, convoy_id: str,
+            blocked: set[str] | None = None) -> list[dict[str, Any]]:
+    """The beads a convoy tracks, in edge order. `blocked` (store.blocked_ids()) may be passed
+    in when many convoys are read at once: it is one query over the whole store."""
+    if blocked is None:
+        blocked = store.blocked_ids()
+    ids = [tracked_id(dep["depends_on_id"]) for dep in store.dependency_records(convoy_id)
+           if dep["type"] == "tracks"]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):  # SQLite caps the parameters of one query
+        found.update((bead["id"], bead) for bead in store.list_issues(
+            ids=ids[start:start + 500], include_all=True, include_infra=True, limit=0,
+            sort="id", counts=False))
     out = []
-    blocked = store.blocked_ids()
-    for dep in store.dependency_records(convoy_id):
-        if dep["type"] != "tracks":
-            continue
-        iid = tracked_id(dep["depends_on_id"])
-        try:
-            bead = store.get(iid)
-        except BeadNotFoundError:
+    for iid in ids:
+        bead = found.get(iid)
+        if bead is None:
             out.append({"id": iid, "title": "", "status": "missing", "dependency_type": "tracks",
                         "issue_type": "", "blocked": False, "assignee": "", "labels": [],
                         "worker": "", "worker_age": ""})

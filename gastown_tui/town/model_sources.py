@@ -178,12 +178,13 @@ def worktree_facts(rig: RigInfo, name: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ convoys
-def read_convoy(store: BeadStore, convoy: dict[str, Any]) -> ConvoyView:
+def read_convoy(store: BeadStore, convoy: dict[str, Any],
+                blocked: set[str] | None = None) -> ConvoyView:
     from gastown_tui.ops.convoy import DONE_STATUSES, tracked
 
     items = tuple(TrackedItem(id=i["id"], title=i.get("title", ""), status=i["status"],
                               blocked=bool(i.get("blocked")), worker=i.get("worker", ""))
-                  for i in tracked(store, convoy["id"]))
+                  for i in tracked(store, convoy["id"], blocked))
     return ConvoyView(id=convoy["id"], title=convoy.get("title", ""), status=convoy["status"],
                       created_at=convoy.get("created_at", "") or "",
                       closed_at=convoy.get("closed_at", "") or "",
