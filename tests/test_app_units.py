@@ -95,6 +95,38 @@ async def test_palette_offers_every_screen_and_the_agents_verbs(demo):
         assert expected in titles, expected
 
 
+async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
+    """nuke needs a selected polecat: a wall filter that matches nobody greys its key, and
+    clearing it makes the key live again (flipped in place, the footer is not rebuilt)."""
+    from textual.widgets._footer import FooterKey
+
+    from gastown_tui.app import make_app
+    from gastown_tui.app.widgets.polecat_wall import PolecatWall
+
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes.demo())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await pilot.press("2")  # the polecat wall
+        await pilot.pause()
+
+        def nuke_key() -> FooterKey:
+            return next(k for k in app.screen.query(FooterKey) if k.action == "app.nuke")
+
+        before = nuke_key()
+        assert not before.has_class("-disabled")
+        wall = app.screen.query_one(PolecatWall)
+        wall.set_filter("matches-no-polecat")
+        await pilot.pause()
+        await pilot.pause()
+        assert wall.selected_agent is None and nuke_key().has_class("-disabled")
+        wall.set_filter("")
+        await pilot.pause()
+        await pilot.pause()
+        assert not nuke_key().has_class("-disabled")
+        assert nuke_key() is before
+
+
 def test_snapshot_command_writes_text_and_svg(demo, tmp_path: Path):
     out = tmp_path / "main.txt"
     proc = subprocess.run([str(BIN / "gastown-tui"), "snapshot", "--town", str(demo.root),

@@ -100,8 +100,12 @@ class GasTownApp(ActionsMixin, App[str | None]):
         if not self.config.live and isinstance(event.widget, Input):
             event.widget.cursor_blink = False  # a settled frame must not depend on the blink
 
-    def on_mount(self) -> None:
+    def on_load(self) -> None:
+        # Before the screens compose and paint: the town's first read (a few hundred ms on a
+        # large town, mostly SQLite outside the GIL) overlaps Textual's own start-up.
         self.follow_town()
+
+    def on_mount(self) -> None:
         if self.config.live:
             self.set_interval(CPU_INTERVAL, self._sample_cpu)
 

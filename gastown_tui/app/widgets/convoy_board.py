@@ -27,6 +27,8 @@ def convoy_lines(convoy: ConvoyView, width: int) -> list[Text]:
                                  (progress_bar(convoy.completed, convoy.total), "green"))
     items = Text("  ")
     for item in convoy.tracked:
+        if items.cell_len > width:  # the line is cut at the width: big convoys stop here
+            break
         items.append(item.glyph, style=GLYPH_STYLE.get(item.glyph, ""))
         items.append(f" {item.id}")
         if item.worker:

@@ -1,20 +1,31 @@
-"""TownFooter: Textual's Footer, recomposed only when the keys it shows change.
+"""TownFooter: Textual's Footer, rebuilt only when the keys it shows change.
 
-The stock Footer rebuilds all its keys (a score of widgets) on every bindings signal: each
-focus move, screen push and town snapshot. On the first frame that was six rebuilds, a sixth of
-the main thread. This one rebuilds at most once per refresh, and only when a key, its label or
-whether it is enabled differs from what is on screen.
+The stock Footer rebuilds all its keys (a score of widgets, each styled twice as it mounts) on
+every bindings signal: each focus move, screen push and town snapshot. On the first frame that
+was six rebuilds, a sixth of the main thread. This one rebuilds at most once per refresh, only
+when a key or its label changed; when only whether keys are enabled changed (the selection
+moved), it flips those keys in place.
 """
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class TownFooter(Footer):
     _rebuild_pending = False
     _shown: tuple[object, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                # Born with the class its compact watcher would add after mounting: that late
+                # add restyled every key once more.
+                widget.set_class(self.compact, "-compact", update=False)
+            yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True  # as Footer does: compose() waits for the first signal
@@ -29,13 +40,31 @@ class TownFooter(Footer):
         if not self.is_attached:
             return
         shown = self.keys_shown()
-        if shown != self._shown:
-            self._shown = shown
+        if shown == self._shown:
+            return
+        same_keys = _without_enabled(shown) == _without_enabled(self._shown)
+        self._shown = shown
+        if same_keys:
+            self._set_enabled()
+        else:
             await self.recompose()
 
-    def keys_shown(self) -> tuple[object, ...]:
+    def keys_shown(self) -> tuple[tuple[object, ...], ...]:
         """Everything compose() reads from the bindings, as one comparable value."""
-        return (self.compact, self.show_command_palette, *(
+        return ((self.compact, self.show_command_palette), *(
             (binding.key, binding.action, binding.description, binding.show, binding.group,
-             enabled, tooltip)
+             tooltip, enabled)
             for _node, binding, enabled, tooltip in self.screen.active_bindings.values()))
+
+    def _set_enabled(self) -> None:
+        enabled = {binding.key: on for _node, binding, on, _tip
+                   in self.screen.active_bindings.values()}
+        for key in self.query(FooterKey):
+            on = enabled.get(key.key)
+            if on is not None and key._disabled == on:
+                key._disabled = not on  # what FooterKey's constructor sets; it rings the bell
+                key.set_class(not on, "-disabled")
+
+
+def _without_enabled(shown: tuple[tuple[object, ...], ...]) -> tuple[tuple[object, ...], ...]:
+    return tuple(entry[:-1] for entry in shown[1:]) + shown[:1]

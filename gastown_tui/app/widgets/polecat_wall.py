@@ -338,3 +338,7 @@ class PolecatWall(VerticalScroll, can_focus=True):
         self.selected = 0
         if self._last is not None:
             self.show(*self._last)
+        # Other tiles are on screen (follow their panes) and the selected polecat may be
+        # another, or none, even when the index stayed 0 and watch_selected did not run.
+        self.post_message(self.Scrolled(self))
+        self.post_message(self.SelectionChanged(self))
