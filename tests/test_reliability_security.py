@@ -140,3 +140,31 @@ def test_event_log_lines_stay_one_line_each_for_the_worst_input(town: Path):
     last = list(read_events(town))[-1]
     assert last["actor"] == worst and last["payload"] == {worst: worst}
     assert os.path.getsize(town / ".events.jsonl") == len(data)
+
+
+log_lines = st.lists(st.one_of(
+    st.builds(lambda n: json.dumps({"type": "t", "n": n}), st.integers(0, 999)),
+    st.sampled_from(["", "  ", "garbage", "[1]", '{"half": ', "\u00e9\u2028", "cr\rin"])),
+    max_size=40)
+
+
+@settings(max_examples=soak(150, 1500), deadline=None)
+@given(lines=log_lines, ending=st.sampled_from(["", "\n", "\n\n"]), limit=st.integers(1, 45))
+def test_event_log_tail_is_the_end_of_the_whole_log(tmp_path_factory, lines, ending, limit):
+    """The control room reads only the last `limit` lines of a large log; what it gets, corrupt
+    lines and their line numbers included, is exactly the end of a full read."""
+    town = tmp_path_factory.mktemp("tail")
+    text = "\n".join(lines) + ending
+    (town / ".events.jsonl").write_text(text, encoding="utf-8")
+    whole = text.encode().splitlines()
+    kept = {n for n in range(max(1, len(whole) - limit + 1), len(whole) + 1)}
+    expected = [e for n, e in zip(_numbers(list(read_events(town)), whole), read_events(town),
+                                  strict=True) if n in kept]
+    assert list(read_events(town, limit=limit)) == expected
+
+
+def _numbers(events: list[dict], lines: list[bytes]) -> list[int]:
+    """The line number of each event of a full read (blank lines yield nothing)."""
+    numbers = [n for n, raw in enumerate(lines, start=1) if raw.strip()]
+    assert len(numbers) == len(events)
+    return numbers

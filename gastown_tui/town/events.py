@@ -142,9 +142,24 @@ def read_events(town_root: Path, *, limit: int | None = None) -> Iterator[dict[s
         data = path.read_bytes()
     except FileNotFoundError:
         return
-    lines = data.splitlines()
-    start = max(0, len(lines) - limit) if limit else 0
-    for number, raw in enumerate(lines[start:], start=start + 1):
+    if limit and b"\r" not in data:  # (bytes.splitlines also splits at a CR: count it too)
+        # Only the tail is parsed: splitting a 50,000-line log into lines to keep 200 was
+        # most of the control room's first read of it. Line numbers stay exact.
+        cut = len(data)
+        for _ in range(limit + 1):
+            cut = data.rfind(b"\n", 0, cut)
+            if cut < 0:
+                break
+        head_lines = data.count(b"\n", 0, cut + 1) if cut >= 0 else 0
+        lines = data[cut + 1:].splitlines()
+        start = max(0, len(lines) - limit)
+        first_number = head_lines + start + 1
+        lines = lines[start:]
+    else:
+        lines = data.splitlines()
+        first_number = max(0, len(lines) - limit) + 1 if limit else 1
+        lines = lines[first_number - 1:]
+    for number, raw in enumerate(lines, start=first_number):
         if not raw.strip():
             continue
         try:

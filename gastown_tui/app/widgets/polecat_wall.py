@@ -101,7 +101,8 @@ class PolecatTile(Widget):
     STRIP_CACHE = 64  # strips kept per tile: a screen's worth of recent pane lines
 
     def __init__(self, agent: AgentView, now: datetime, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        # Born with its state's class: added after mounting, it restyled each tile once more.
+        super().__init__(id=id, classes=f"-{agent.state}" if agent.state in STATES else "")
         self.set_reactive(PolecatTile.agent, agent)
         self._now = now
         self._quiet_since = 0
