@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from rich.cells import cell_len
@@ -22,6 +23,8 @@ ATTENTION_GLYPH = {"escalation": ("⚠", "bold red"), "conflict": ("✗", "red")
                    "failed": ("✗", "red"), "stalled": ("⏸", "yellow"),
                    "zombie": ("☠", "red"), "mail": ("✉", "cyan")}
 GLYPH_STYLE = {"✓": "green", "▶": "cyan", "○": "dim", "✗": "red", "?": "yellow"}
+# C0 (tab aside), DEL and C1: what is left of a sequence Text.from_ansi could not parse.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def _is_default(color: Color | None) -> bool:
@@ -33,6 +36,11 @@ def ansi_text(raw: str) -> Text:
     they are dropped so the line takes the widget's colours instead of the terminal's."""
     text = Text.from_ansi(raw, no_wrap=True, end="")
     text.expand_tabs()
+    if _CONTROL.search(text.plain):
+        # A cut-off or unknown sequence stays in the text as it came (ESC, C1 CSI, NUL...):
+        # drawn as is it would be a command to the user's own terminal (ESC c resets it).
+        # Same length, so the spans still line up.
+        text.plain = _CONTROL.sub("\ufffd", text.plain)
     spans = []
     for span in text.spans:
         style = span.style

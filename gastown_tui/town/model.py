@@ -13,6 +13,7 @@ Every method except `follow` and `poke` does blocking I/O and is meant for a wor
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
@@ -43,10 +44,12 @@ from gastown_tui.town.snapshot import (
     TownSnapshot,
 )
 from gastown_tui.town.store import BeadStore
+from gastown_tui.town.store.connection import translate
 
 Clock = Callable[[], datetime]
 STORE_BUSY_MS = 2000  # a locked store shows a banner after 2 s instead of stalling 30 s
 MISSING_POLL_S = 1.0
+STORE_RETRY_S = 1.0  # while the store is locked, `follow` asks it again this often
 
 
 def utc_now() -> datetime:
@@ -85,6 +88,11 @@ class TownModel:
         self._banners: dict[str, Banner] = {}
         self._snapshot: TownSnapshot | None = None
         self._queue: asyncio.Queue[ChangeSet] | None = None
+        # A batch the locked store refused. Nothing in the town changes when the lock holder
+        # lets go (a reader that holds it writes nothing), so `follow` replays the batch
+        # itself; otherwise the banner, and a half-read town, stayed up until some
+        # unrelated file changed.
+        self._retry: ChangeSet | None = None
         # One batch at a time, and never a close() during one: `follow` may be cancelled while
         # a batch still runs in its thread.
         self._lock = threading.RLock()
@@ -174,16 +182,37 @@ class TownModel:
         self._queue.put_nowait(ChangeSet(full=True))
 
     async def _drain(self) -> AsyncIterator[TownSnapshot]:
-        assert self._queue is not None
         while True:
-            changes = await self._queue.get()
-            while not self._queue.empty():  # everything queued so far is one batch
-                changes.merge(self._queue.get_nowait())
-            snapshot = await asyncio.to_thread(self.apply, changes)
-            if snapshot is not None:
-                yield snapshot
+            changes = await self._next_batch()
+            if changes:
+                snapshot = await asyncio.to_thread(self.apply, changes)
+                if snapshot is not None:
+                    yield snapshot
             if not self.town_present:
+                # The last batch may have been read as the directory went: say it is gone.
+                missing = await asyncio.to_thread(self.apply, ChangeSet(full=True))
+                if missing is not None:
+                    yield missing
                 return
+
+    async def _next_batch(self) -> ChangeSet:
+        """Everything queued so far as one batch; after a quiet second, a check of our own.
+
+        Two faults leave no file event: a town directory renamed away (inotify follows the
+        moved directory, so the watch neither ends nor reports it) and a store lock let go
+        by a reader. So a quiet second looks for the town (one stat) and replays the batch
+        the locked store refused."""
+        assert self._queue is not None
+        wait = STORE_RETRY_S if self._retry is not None else MISSING_POLL_S
+        try:
+            changes = await asyncio.wait_for(self._queue.get(), wait)
+        except TimeoutError:
+            changes = ChangeSet(full=not self.town_present)
+        if self._retry is not None:
+            changes.merge(self._retry)
+        while not self._queue.empty():
+            changes.merge(self._queue.get_nowait())
+        return changes
 
     async def _wait_for_town(self) -> None:
         assert self._queue is not None
@@ -199,10 +228,12 @@ class TownModel:
         return self._snapshot
 
     def _build(self, changes: ChangeSet) -> TownSnapshot | None:
+        self._retry = None
         if not self.town_present:
             return self._town_missing()
         before = self._parts()
         self._banners.pop("town_missing", None)
+        asked = changes
         if changes.full or self._snapshot is None:
             changes = self._full_changes()
         try:
@@ -210,12 +241,17 @@ class TownModel:
         except StoreLockedError as exc:
             self._banners["store"] = Banner(kind="store_locked", message=exc.problem,
                                             fix=exc.fix or "")
+            self._retry = asked
         except GasTownError as exc:
             self._banners["store"] = Banner(kind="store_error", message=exc.problem,
                                             fix=exc.fix or "")
             self.close()  # reopen next time: the file may have been replaced
         else:
             self._banners.pop("store", None)
+        if not self.town_present:
+            # It went away while being read (renamed or deleted): what was read is partial,
+            # so the last full snapshot stays on screen under the banner instead.
+            return self._town_missing()
         if self._snapshot is not None and self._parts() == before:
             return None
         return self._publish()
@@ -244,11 +280,32 @@ class TownModel:
         if self._store is None:
             from gastown_tui.ops.context import open_store
 
+            self._probe_store()
             store = open_store(self.town, "overseer")
             # Reads in a worker may wait for a writer, but not the 30 s a verb would.
             store.conn.db.execute(f"PRAGMA busy_timeout={STORE_BUSY_MS}")
             self._store = store
         return self._store
+
+    def _probe_store(self) -> None:
+        """Raise StoreLockedError if the store cannot be read within STORE_BUSY_MS.
+
+        Opening a BeadStore waits GT_STORE_BUSY_TIMEOUT_MS (30 s by default) for a lock before
+        the short timeout above applies, so a store locked when the control room opened (or
+        reopened it) kept "loading the town…" on screen, with no banner, for as long as the
+        lock lasted. A throwaway connection with the short timeout asks first."""
+        path = self.town.db_path
+        if not path.is_file():
+            return  # opening the store says what is wrong
+        try:
+            probe = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True,
+                                    timeout=STORE_BUSY_MS / 1000)
+            try:
+                probe.execute("PRAGMA schema_version").fetchone()
+            finally:
+                probe.close()
+        except sqlite3.Error as exc:
+            raise translate(exc, path, STORE_BUSY_MS / 1000) from exc
 
     def _refresh(self, changes: ChangeSet) -> None:
         if changes.events:
@@ -304,14 +361,14 @@ class TownModel:
             full or changed_ids) else None
         if current is None:
             return
-        blocked = store.blocked_ids() if self._convoys else set()
+        blocked = store.blocked_ids()  # once for all convoys: it is a query over every bead
         fresh: dict[str, ConvoyView] = {}
         for convoy_id, bead in current.items():
             old = self._convoys.get(convoy_id)
             stale = (old is None or full or convoy_id in changed_ids
                      or any(t.id in changed_ids or t.blocked != (t.id in blocked)
                             for t in old.tracked))
-            fresh[convoy_id] = src.read_convoy(store, bead) if stale else old
+            fresh[convoy_id] = src.read_convoy(store, bead, blocked) if stale else old
         self._convoys = fresh
 
     def _refresh_agents(self, store: BeadStore) -> None:

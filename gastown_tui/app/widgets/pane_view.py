@@ -59,7 +59,9 @@ class PaneView(ScrollView, can_focus=True):
         width = max((len(line) for line in new), default=0)
         self.virtual_size = Size(width, len(new))
         if following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # force: content that just outgrew the view has no scrollbar until the next
+            # layout, and Textual would refuse the scroll (the view then stops following).
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
         if len(changed) == len(new) or len(old) != len(new):
             self.refresh()
         else:
