@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -49,6 +50,7 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
     goes through the heavier path: agents are re-derived too)."""
     from gastown_tui.app import make_app
     from gastown_tui.app.screens.main import MainScreen
+    from gastown_tui.app.widgets.polecat_wall import PolecatTile, tile_tail
     from gastown_tui.ops.context import open_store
     from gastown_tui.tmux.server import TownTmux
     from gastown_tui.tmux.socket import socket_name
@@ -64,6 +66,18 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
                 shown[bead.title] = time.perf_counter()
 
     MainScreen.show_snapshot = timed_show  # type: ignore[method-assign]
+    # A pane change counts when its tile draws it (builds the strips the screen shows).
+    drawn: dict[str, float] = {}
+    original_build = PolecatTile._build
+
+    def timed_build(self, width):
+        strips = original_build(self, width)
+        for line in tile_tail(self.screen_lines):
+            for mark in re.findall(r"MARK\d+x", line):
+                drawn.setdefault(mark, time.perf_counter())
+        return strips
+
+    PolecatTile._build = timed_build  # type: ignore[method-assign]
     store = open_store(Town(root), "bench")
     tmux = TownTmux(socket_name(root))
     disk, panes = [], []
@@ -88,14 +102,14 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
                 sent = time.perf_counter()
                 await asyncio.to_thread(tmux.run, "send-keys", "-t", f"={session}:",
                                         f"echo {mark}", "Enter")
-                await until(lambda s=session, m=mark: any(
-                    m in line for line in app.pane_screens.get(s, ())), f"pane change {n}")
-                panes.append(time.perf_counter() - sent)
+                await until(lambda m=mark: m in drawn, f"pane change {n} drawn")
+                panes.append(drawn[mark] - sent)
             cpu0, wall0 = time.process_time(), time.perf_counter()
             await asyncio.sleep(idle_seconds)
             idle = 100.0 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     finally:
         MainScreen.show_snapshot = original  # type: ignore[method-assign]
+        PolecatTile._build = original_build  # type: ignore[method-assign]
         store.close_connection()
     return disk, panes, idle
 
