@@ -204,6 +204,21 @@ async def test_follow_yields_a_snapshot_per_batch(demo: DemoTown):
     await stream.aclose()
 
 
+async def test_follow_draws_the_town_first_and_fills_the_bead_lists_next(demo: DemoTown):
+    """The first snapshot (what the main screen draws) skips the ready/open lists only the
+    beads screen shows; the next one carries them, with nothing else to prompt it."""
+    full = TownModel(demo.root, clock=fixed_clock).load()
+    model = TownModel(demo.root, clock=fixed_clock)
+    stream = model.follow()
+    first = await anext(stream)
+    assert first.polecats == full.polecats and first.convoys == full.convoys
+    assert first.beads == ()
+    second = await asyncio.wait_for(anext(stream), 10)
+    assert second.beads == full.beads and second.bead_counts == full.bead_counts
+    assert any(b.ready for b in second.beads)
+    await stream.aclose()
+
+
 def test_filter_keeps_only_the_files_that_matter(tmp_path: Path):
     root = tmp_path
     rigs = frozenset({"gastown"})

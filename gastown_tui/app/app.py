@@ -34,6 +34,7 @@ from gastown_tui.app.messages import (
 from gastown_tui.app.panes import ObserverFactory, PaneTracker, town_observer
 from gastown_tui.app.screens.base import TownScreen
 from gastown_tui.app.screens.main import MainScreen
+from gastown_tui.app.screens.sling import SlingModal
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.layout import Town
 from gastown_tui.town.model import Clock, TownModel, utc_now
@@ -181,6 +182,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
             for screen in self.screen_stack:
                 if isinstance(screen, TownScreen) and screen.drawable:
                     screen.show_snapshot(message.snapshot)
+                elif isinstance(screen, SlingModal):
+                    screen.update_beads(message.snapshot.beads)
         if self._start_pending:
             self._start_pending = False
             self.open_screen(self.config.start_screen)

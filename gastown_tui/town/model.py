@@ -49,7 +49,10 @@ from gastown_tui.town.store.connection import translate
 Clock = Callable[[], datetime]
 STORE_BUSY_MS = 2000  # a locked store shows a banner after 2 s instead of stalling 30 s
 MISSING_POLL_S = 1.0
-STORE_RETRY_S = 1.0  # while the store is locked, `follow` asks it again this often
+STORE_RETRY_S = 1.0
+# The bead lists follow the first snapshot this much later: read at once, they competed with
+# the drawing of the first frame (one GIL), which they are not part of.
+BEAD_LISTS_AFTER_S = 0.5  # while the store is locked, `follow` asks it again this often
 
 
 def utc_now() -> datetime:
@@ -79,6 +82,7 @@ class TownModel:
         self._counts = BeadCounts()
         self._blocked: set[str] = set()
         self._hooked: tuple[dict[str, Any], ...] = ()
+        self._defer_bead_lists = False
         self._convoys: dict[str, ConvoyView] = {}
         self._refinery: dict[str, RefineryView] = {}
         self._refinery_state: dict[str, dict[str, Any] | None] = {}
@@ -107,10 +111,19 @@ class TownModel:
     def town_present(self) -> bool:
         return (self.root / TOWN_MARKER).is_file()
 
-    def load(self) -> TownSnapshot:
-        """Read everything; the first snapshot, and the one after the town comes back."""
+    def load(self, *, defer_bead_lists: bool = False) -> TownSnapshot:
+        """Read everything; the first snapshot, and the one after the town comes back.
+
+        `defer_bead_lists` leaves out the ready and open bead lists (and their counts), which
+        only the beads screen and the sling dialog show: on a large town they are a third of
+        the first read, and the main screen is drawn that much sooner. Apply
+        `ChangeSet(bead_lists=True)` next to read them; `follow` does."""
         with self._lock:
-            return self._build(ChangeSet(full=True)) or self._require_snapshot()
+            self._defer_bead_lists = defer_bead_lists
+            try:
+                return self._build(ChangeSet(full=True)) or self._require_snapshot()
+            finally:
+                self._defer_bead_lists = False
 
     def apply(self, changes: ChangeSet | Iterable[str]) -> TownSnapshot | None:
         """Apply one batch (a ChangeSet, or the paths watchfiles reported).
@@ -129,6 +142,10 @@ class TownModel:
             if self._store is not None:
                 self._store.close_connection()
                 self._store = None
+
+    def _ask(self, changes: ChangeSet) -> None:
+        if self._queue is not None:  # (a timer may fire after `follow` ended)
+            self._queue.put_nowait(changes)
 
     def poke(self, sessions: bool = True) -> None:
         """Ask the running `follow` loop for a refresh (call it on the loop's thread)."""
@@ -156,7 +173,9 @@ class TownModel:
                     # One turn of the loop lets awatch set up its watches (synchronously, on
                     # its first step) before the full read starts.
                     await asyncio.sleep(0)
-                    yield await asyncio.to_thread(self.load)
+                    yield await asyncio.to_thread(self.load, defer_bead_lists=True)
+                    asyncio.get_running_loop().call_later(
+                        BEAD_LISTS_AFTER_S, self._ask, ChangeSet(bead_lists=True))
                     async for snapshot in self._drain():
                         yield snapshot
                 finally:
@@ -321,8 +340,8 @@ class TownModel:
             self._seq = seq
         else:
             store_moved = False
-        if store_moved:
-            self._refresh_store_parts(store, changed, changes.full)
+        if store_moved or changes.bead_lists:
+            self._refresh_store_parts(store, changed, changes.full, changes.bead_lists)
         refresh_agents = changes.full or changes.sessions or bool(changes.polecat_dirs) \
             or (store_moved and needs_agents(changed, self._polecats))
         if refresh_agents:
@@ -337,15 +356,17 @@ class TownModel:
                 self._refresh_rig_queue(store, rig, changes, changed)
 
     def _refresh_store_parts(self, store: BeadStore, changed: list[dict[str, Any]],
-                             full: bool) -> None:
+                             full: bool, lists: bool = False) -> None:
         types = {c.get("issue_type") for c in changed}
         labels = {label for c in changed for label in c.get("labels", ())}
         blocked = store.blocked_ids()
-        patched = None if full else patch_beads(self._beads, changed, self._blocked, blocked,
-                                                src.NOT_LISTED_TYPES)
-        if patched is not None:
+        patched = None if full or lists else patch_beads(
+            self._beads, changed, self._blocked, blocked, src.NOT_LISTED_TYPES)
+        if full and self._defer_bead_lists:
+            self._hooked = src.read_hooked(store)  # the agents need it; the lists come next
+        elif patched is not None:
             self._beads = patched  # same statuses, same blockers: readiness did not move
-        elif full or types - {"agent", "message", "merge-request"}:
+        elif full or lists or types - {"agent", "message", "merge-request"}:
             self._beads, self._counts, self._hooked = src.read_beads(
                 store, blocked, ready_limit=self.ready_limit, open_limit=self.open_limit)
         self._blocked = blocked

@@ -35,11 +35,12 @@ class ChangeSet:
     worktrees: set[tuple[str, str]] = field(default_factory=set)  # (rig, polecat)
     rig_refs: set[str] = field(default_factory=set)  # rigs whose branches moved
     polecat_dirs: set[str] = field(default_factory=set)  # rigs that gained or lost a polecat
+    bead_lists: bool = False  # read the ready/open bead lists the first load put off
 
     def __bool__(self) -> bool:
         return bool(self.full or self.store or self.events or self.sessions or self.refinery
                     or self.gate_logs or self.heartbeats or self.nudges or self.worktrees or self.rig_refs
-                    or self.polecat_dirs)
+                    or self.polecat_dirs or self.bead_lists)
 
     def merge(self, other: ChangeSet) -> None:
         self.full |= other.full
@@ -53,6 +54,7 @@ class ChangeSet:
         self.worktrees |= other.worktrees
         self.rig_refs |= other.rig_refs
         self.polecat_dirs |= other.polecat_dirs
+        self.bead_lists |= other.bead_lists
 
 
 def _noise(parts: list[str]) -> bool:

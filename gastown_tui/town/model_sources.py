@@ -62,7 +62,7 @@ def read_beads(store: BeadStore, blocked: set[str], *, ready_limit: int, open_li
     ready = store.ready(limit=ready_limit + 1)
     capped = len(ready) > ready_limit
     ready = ready[:ready_limit]
-    hooked = store.list_issues(statuses=["hooked", "in_progress"], limit=0, counts=False)
+    hooked = read_hooked(store)
     open_beads = store.list_issues(statuses=["open"], limit=open_limit, counts=False)
     records: dict[str, BeadView] = {}
     ready_ids = {b["id"] for b in ready}
@@ -81,7 +81,12 @@ def read_beads(store: BeadStore, blocked: set[str], *, ready_limit: int, open_li
     counts = BeadCounts(open=by_status.get("open", 0), in_progress=by_status.get("in_progress", 0),
                         hooked=by_status.get("hooked", 0), closed=by_status.get("closed", 0),
                         blocked=len(blocked), ready=len(ready), ready_capped=capped)
-    return tuple(records.values()), counts, tuple(hooked)
+    return tuple(records.values()), counts, hooked
+
+
+def read_hooked(store: BeadStore) -> tuple[dict[str, Any], ...]:
+    """Work on hooks (hooked or in progress): the agents' view needs it before the lists."""
+    return tuple(store.list_issues(statuses=["hooked", "in_progress"], limit=0, counts=False))
 
 
 def attached_at(bead: dict[str, Any]) -> str:

@@ -99,13 +99,29 @@ class SlingModal(ModalScreen[SlingRequest | None]):
         self._fill_beads("")
         self._show_step()
 
-    def _fill_beads(self, query: str) -> None:
-        self._listed = rank_beads(self.beads, query)
+    def update_beads(self, beads: Sequence[BeadView]) -> None:
+        """A newer snapshot: the list follows it while the operator is still choosing (the
+        first snapshot of a large town comes without the bead lists), keeping their place."""
+        beads = list(beads)
+        if beads == self.beads:
+            return
+        self.beads = beads
+        if self.step == "bead" and self.is_mounted:
+            self._fill_beads(self.query_one("#bead-query", Input).value, keep_place=True)
+
+    def _fill_beads(self, query: str, *, keep_place: bool = False) -> None:
+        """List the beads matching `query`, best first, the best highlighted; `keep_place`
+        keeps the highlighted bead instead (the same query over a newer snapshot)."""
         options = self.query_one("#bead-list", OptionList)
+        index = options.highlighted
+        keep = (self._listed[index].id if keep_place and index is not None
+                and index < len(self._listed) else None)
+        self._listed = rank_beads(self.beads, query)
         options.clear_options()
         options.add_options([Option(bead_prompt(b), id=b.id) for b in self._listed])
         if self._listed:
-            options.highlighted = 0
+            ids = [b.id for b in self._listed]
+            options.highlighted = ids.index(keep) if keep in ids else 0
 
     def _show_step(self) -> None:
         step = self.step
