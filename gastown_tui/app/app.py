@@ -42,7 +42,7 @@ from gastown_tui.town.snapshot import Banner, TownSnapshot
 
 POLL_INTERVAL = 0.25  # 4 Hz: a changed pane is on screen within ~250 ms
 POLL_RETRY = 2.0  # while tmux is down
-CPU_INTERVAL = 2.0
+CPU_INTERVAL = 5.0  # each header repaint is a compositor pass over the whole screen
 
 
 @dataclass(frozen=True)
