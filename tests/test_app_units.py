@@ -44,6 +44,16 @@ def test_tracker_posts_only_followed_panes_and_never_an_unchanged_one():
     assert [u.session for u in updates] == ["gt-b"]  # newly visible: its last screen
 
 
+def test_tracker_follows_every_pane_until_the_screen_says_which():
+    """Before the first snapshot is drawn nobody knows which tiles show: the first tick brings
+    every session's screen, so the first frame draws tiles with their output."""
+    source = RecordedPanes({"gt-a": ["one"], "gt-b": ["two"], "hq-mayor": ["hi"]})
+    tracker = PaneTracker()
+    updates, _ = tracker.tick(source, followed=None, deep=set())
+    assert [(u.session, u.lines) for u in updates] == [
+        ("gt-a", ("one",)), ("gt-b", ("two",)), ("hq-mayor", ("hi",))]
+
+
 def test_tracker_reports_tmux_down_once():
     tracker = PaneTracker()
     first = tracker.failed("the town's tmux server is not running")

@@ -82,7 +82,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
         self.pane_activity: dict[str, int] = {}
         self.sessions: frozenset[str] = frozenset()
         # Read by the observer thread: replaced whole (never mutated), so reads are safe.
-        self.followed: frozenset[str] = frozenset()
+        # None: every session, until the first snapshot is drawn and the wall knows its tiles.
+        self.followed: frozenset[str] | None = None
         self.deep: frozenset[str] = frozenset()
         self.tmux_error = ""
         self.cpu_percent: float | None = None
@@ -105,6 +106,11 @@ class GasTownApp(ActionsMixin, App[str | None]):
         # Before the screens compose and paint: the town's first read (a few hundred ms on a
         # large town, mostly SQLite outside the GIL) overlaps Textual's own start-up.
         self.follow_town()
+        if self.config.live:
+            # The panes' first screens come in alongside: the first frame draws the tiles
+            # with their output instead of waiting for a second round after the snapshot.
+            self._observer_started = True
+            self.observe_panes()
 
     def on_mount(self) -> None:
         if self.config.live:
@@ -191,6 +197,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
             self._observer_started = True
             # After the first layout, so the wall knows which tiles are visible.
             self.call_after_refresh(self._start_observer)
+        elif self.followed is None:
+            self.call_after_refresh(self.follow_screen)  # from all panes to the ones shown
         self._town_seen.set()
         self.refresh_bindings()
 
@@ -241,6 +249,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
 
     def follow_screen(self) -> None:
         """Follow exactly the panes the active screen shows (others are not captured)."""
+        if self.snapshot is None:
+            return  # no tiles yet: keep following every pane until the first snapshot
         screen = self.screen
         if isinstance(screen, TownScreen):
             followed, deep = screen.followed_sessions()

@@ -56,12 +56,14 @@ class PaneTracker:
     sessions: frozenset[str] | None = None
     error: str = ""
 
-    def tick(self, source: PaneSource, followed: Iterable[str], deep: Iterable[str],
+    def tick(self, source: PaneSource, followed: Iterable[str] | None, deep: Iterable[str],
              history_lines: int = HISTORY_LINES
              ) -> tuple[list[PaneUpdated], PanesPolled | None]:
-        followed, deep = set(followed), set(deep)
+        """`followed` None follows every session (before the screens know what they show)."""
+        deep = set(deep)
         # Only the panes on screen are captured; the rest are just listed (idle CPU budget).
-        changed = source.poll_changes(colours=True, only=followed | deep)
+        changed = source.poll_changes(
+            colours=True, only=None if followed is None else set(followed) | deep)
         panes = source.panes
         session_of: dict[str, str] = {}
         activity: dict[str, int] = {}
@@ -76,12 +78,13 @@ class PaneTracker:
                 self.latest[session] = tuple(lines)
                 moved.add(session)
         alive = frozenset(activity)
+        shown = set(alive if followed is None else followed)
         for gone in set(self.latest) - alive:
             self.latest.pop(gone)
             self.posted.pop(gone, None)
             self.deep_posted.pop(gone, None)
         updates = []
-        for session in sorted(set(followed)):
+        for session in sorted(shown):
             screen = self.latest.get(session)
             if screen is not None and self.posted.get(session) != screen:
                 self.posted[session] = screen
