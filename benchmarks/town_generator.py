@@ -627,18 +627,24 @@ def _build(base: Path, socket: str, n_rigs: int, n_polecats: int, n_beads: int, 
     return large
 
 
-def main() -> int:
-    from gastown_tui.tmux.socket import socket_name
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dir", type=Path, help="an empty or new directory; the town is DIR/town")
+def add_town_arguments(parser: argparse.ArgumentParser) -> None:
+    """The town's size, for this script and the benchmarks that build the town."""
     parser.add_argument("--rigs", type=int, default=3)
     parser.add_argument("--polecats", type=int, default=30)
     parser.add_argument("--beads", type=int, default=10_000)
     parser.add_argument("--mrs", type=int, default=200)
     parser.add_argument("--convoys", type=int, default=20)
     parser.add_argument("--events", type=int, default=50_000)
-    parser.add_argument("--agent", choices=sorted(AGENTS), default="sim")
+    parser.add_argument("--agent", choices=sorted(AGENTS), default="sim",
+                        help="the polecats' runtime: the sim fed a line a second, or a print loop")
+
+
+def main() -> int:
+    from gastown_tui.tmux.socket import socket_name
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="an empty or new directory; the town is DIR/town")
+    add_town_arguments(parser)
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--keep-sessions", action="store_true",
                         help="leave the town's tmux server running (default: kill it)")
