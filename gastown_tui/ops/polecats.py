@@ -64,8 +64,11 @@ def derive_state(*, worktree_exists: bool, running: bool, hooked: dict[str, Any]
     return "idle", "no work on its hook"
 
 
-def polecats(town: Town, store: BeadStore, rig: RigInfo | None = None) -> list[PolecatInfo]:
-    sessions = live_sessions(town)
+def polecats(town: Town, store: BeadStore, rig: RigInfo | None = None,
+             sessions: dict[str, bool] | None = None) -> list[PolecatInfo]:
+    """`sessions` (session -> pane alive) when the caller has just listed them."""
+    if sessions is None:
+        sessions = live_sessions(town)
     out = []
     rigs = [rig] if rig is not None else town.rigs()
     for r in rigs:

@@ -401,7 +401,9 @@ class TownModel:
                                            fix="agents are not running; start them with gt up")
         else:
             self._banners.pop("tmux", None)
-        self._polecats = src.read_polecats(self.town, store, self._hooked)
+        # The session list just read (one tmux call fewer), unless tmux did not answer.
+        self._polecats = src.read_polecats(self.town, store, self._hooked,
+                                           None if tmux_error else self._sessions)
         self._roles = src.read_roles(self.town, self._rig_infos, self._sessions)
 
     def _patch_agents(self, changes: ChangeSet) -> None:

@@ -110,15 +110,15 @@ def session_states(town: Town) -> tuple[dict[str, bool], str]:
     return sessions, ""
 
 
-def read_polecats(town: Town, store: BeadStore, hooked: Iterable[dict[str, Any]]
-                  ) -> list[AgentView]:
+def read_polecats(town: Town, store: BeadStore, hooked: Iterable[dict[str, Any]],
+                  sessions: dict[str, bool] | None = None) -> list[AgentView]:
     """Every polecat with its state and evidence, from ops.polecats (the one derivation)."""
     from gastown_tui.ops.nudge import pending
     from gastown_tui.ops.polecats import polecats
 
     since = {b["id"]: attached_at(b) for b in hooked}
     out = []
-    for info in polecats(town, store):
+    for info in polecats(town, store, sessions=sessions):
         out.append(AgentView(
             address=info.address, role="polecat", rig=info.rig, name=info.name,
             session=info.session_name, session_running=info.session_running, state=info.state,
