@@ -76,6 +76,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
         self.config = config
         self.town = config.town
         self.model = TownModel(config.town.root, clock=config.clock, **config.model_options)
+        if config.live:
+            self.model.prefetch()
         self.snapshot: TownSnapshot | None = None
         self.pane_screens: dict[str, tuple[str, ...]] = {}
         self.pane_history: dict[str, tuple[str, ...]] = {}

@@ -7,8 +7,11 @@ from datetime import datetime
 
 from rich.cells import cell_len
 from rich.color import Color
+from rich.console import Console
+from rich.segment import Segment
 from rich.style import Style
 from rich.text import Span, Text
+from textual.strip import Strip
 
 from gastown_tui.town.snapshot import parse_ts
 
@@ -54,6 +57,12 @@ def ansi_text(raw: str) -> Text:
         spans.append(Span(span.start, span.end, style))
     text.spans = spans
     return text
+
+
+def text_strip(text: Text, console: Console) -> Strip:
+    """A line of Text as a Strip, for line-API widgets that keep their lines drawn. Runs of
+    one style become one segment: fewer to crop and compose on every frame."""
+    return Strip(Segment.simplify(text.render(console)), text.cell_len)
 
 
 def age(ts: str | None, now: datetime) -> str:

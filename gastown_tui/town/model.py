@@ -13,6 +13,7 @@ Every method except `follow` and `poke` does blocking I/O and is meant for a wor
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -83,6 +84,7 @@ class TownModel:
         self._blocked: set[str] = set()
         self._hooked: tuple[dict[str, Any], ...] = ()
         self._defer_bead_lists = False
+        self._prefetched: concurrent.futures.Future[TownSnapshot] | None = None
         self._convoys: dict[str, ConvoyView] = {}
         self._refinery: dict[str, RefineryView] = {}
         self._refinery_state: dict[str, dict[str, Any] | None] = {}
@@ -143,6 +145,21 @@ class TownModel:
                 self._store.close_connection()
                 self._store = None
 
+    def prefetch(self) -> None:
+        """Start the first read now, on a thread of its own, for the `follow` about to start:
+        the control room calls it as it is made, so the read overlaps Textual's start-up."""
+        if self._prefetched is None and self._snapshot is None:
+            future: concurrent.futures.Future[TownSnapshot] = concurrent.futures.Future()
+
+            def read() -> None:
+                try:
+                    future.set_result(self.load(defer_bead_lists=True))
+                except BaseException as exc:  # handed to follow, which reports it
+                    future.set_exception(exc)
+
+            self._prefetched = future
+            threading.Thread(target=read, name="town-first-read", daemon=True).start()
+
     def _ask(self, changes: ChangeSet) -> None:
         if self._queue is not None:  # (a timer may fire after `follow` ended)
             self._queue.put_nowait(changes)
@@ -163,6 +180,7 @@ class TownModel:
         try:
             while True:
                 if not self.root.is_dir() or not self.town_present:
+                    self._prefetched = None  # it read a missing town; read again on return
                     if self._snapshot is None:
                         yield await asyncio.to_thread(self.load)  # a banner: town missing
                     await self._wait_for_town()
@@ -173,9 +191,16 @@ class TownModel:
                     # One turn of the loop lets awatch set up its watches (synchronously, on
                     # its first step) before the full read starts.
                     await asyncio.sleep(0)
-                    yield await asyncio.to_thread(self.load, defer_bead_lists=True)
-                    asyncio.get_running_loop().call_later(
-                        BEAD_LISTS_AFTER_S, self._ask, ChangeSet(bead_lists=True))
+                    prefetched, self._prefetched = self._prefetched, None
+                    if prefetched is not None:
+                        # Read before the watch began: what changed in between is caught by
+                        # a full read after the first frame (which brings the lists too).
+                        yield await asyncio.wrap_future(prefetched)
+                        later = ChangeSet(full=True)
+                    else:
+                        yield await asyncio.to_thread(self.load, defer_bead_lists=True)
+                        later = ChangeSet(bead_lists=True)
+                    asyncio.get_running_loop().call_later(BEAD_LISTS_AFTER_S, self._ask, later)
                     async for snapshot in self._drain():
                         yield snapshot
                 finally:

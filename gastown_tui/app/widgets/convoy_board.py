@@ -8,9 +8,17 @@ from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
-from gastown_tui.app.format import GLYPH_STYLE, fit, progress_bar, short_agent, spread
+from gastown_tui.app.format import (
+    GLYPH_STYLE,
+    fit,
+    progress_bar,
+    short_agent,
+    spread,
+    text_strip,
+)
 from gastown_tui.town.snapshot import ConvoyView, TownSnapshot
 
 LINES_PER_CONVOY = 2
@@ -51,20 +59,41 @@ class ConvoyList(Widget):
     convoys: reactive[tuple[ConvoyView, ...]] = reactive(tuple, layout=True)
     selected: reactive[int] = reactive(0)
 
-    def render(self) -> Text:
-        width = self.size.width
-        lines: list[Text] = []
-        for index, convoy in enumerate(self.convoys):
-            block = convoy_lines(convoy, width)
-            if index == self.selected and self.has_class("-focused"):
-                cursor = self.get_component_rich_style("convoy-list--cursor")
-                for line in block:
-                    line.append(" " * max(0, width - line.cell_len))
-                    line.stylize(cursor)
-            lines.extend(block)
-        if not lines:
-            return Text("no open convoys", style="dim")
-        return Text("\n").join(lines)
+    def __init__(self) -> None:
+        super().__init__()
+        self._blocks: dict[tuple[ConvoyView, int], tuple[Strip, Strip]] = {}
+
+    def render_line(self, y: int) -> Strip:
+        """Line by line from strips kept per convoy: only the lines on screen are drawn, and a
+        convoy that did not change is not laid out again (the board can hold many)."""
+        width, style = self.size.width, self.rich_style
+        convoys = self.convoys
+        if not convoys:
+            text = Text("no open convoys", style="dim") if y == 0 else Text()
+            return text_strip(text, self.app.console).apply_style(style).crop_extend(
+                0, width, style)
+        index, row = divmod(y, LINES_PER_CONVOY)
+        if index >= len(convoys):
+            return Strip.blank(width, style)
+        key = (convoys[index], width)
+        block = self._blocks.get(key)
+        if block is None:
+            first, second = convoy_lines(convoys[index], width)
+            block = self._blocks[key] = (text_strip(first, self.app.console),
+                                         text_strip(second, self.app.console))
+        strip = block[row]
+        if index == self.selected and self.has_class("-focused"):
+            cursor = self.get_component_rich_style("convoy-list--cursor")
+            return strip.crop_extend(0, width, None).apply_style(style + cursor)
+        return strip.apply_style(style).crop_extend(0, width, style)
+
+    def watch_convoys(self, convoys: tuple[ConvoyView, ...]) -> None:
+        self._blocks = {key: block for key, block in self._blocks.items()
+                        if key[0] in convoys}  # the ones gone are dropped
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._blocks.clear()
 
     def get_content_height(self, container, viewport, width: int) -> int:
         return max(1, LINES_PER_CONVOY * len(self.convoys))

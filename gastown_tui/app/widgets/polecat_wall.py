@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rich.console import Console
-from rich.segment import Segment
 from rich.text import Text
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -26,7 +24,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from gastown_tui.app.format import STATE_STYLE, age, ansi_text, fit, spread
+from gastown_tui.app.format import STATE_STYLE, age, ansi_text, fit, spread, text_strip
 from gastown_tui.town.snapshot import AgentView, TownSnapshot
 
 TILE_SCREEN_LINES = 3
@@ -84,11 +82,6 @@ def tile_lines(agent: AgentView, screen: tuple[str, ...], now: datetime, width: 
     """The tile's text: name, hook and badge; evidence and git facts; the pane's last lines."""
     return (tile_head(agent, now, width, marked=marked, quiet_since=quiet_since)
             + [tail_text(raw, width) for raw in tile_tail(screen)])
-
-
-def text_strip(text: Text, console: Console) -> Strip:
-    # Runs of one style become one segment: fewer to crop and compose on every frame.
-    return Strip(Segment.simplify(text.render(console)), text.cell_len)
 
 
 class PolecatTile(Widget):
