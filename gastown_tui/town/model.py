@@ -407,7 +407,7 @@ class TownModel:
             full or changed_ids) else None
         if current is None:
             return
-        blocked = store.blocked_ids()  # once for all convoys: it is a query over every bead
+        blocked = self._blocked  # read once per refresh (a query over every bead)
         fresh: dict[str, ConvoyView] = {}
         for convoy_id, bead in current.items():
             old = self._convoys.get(convoy_id)
