@@ -40,6 +40,7 @@ from gastown_tui.app.widgets.pane_view import PaneView
 from gastown_tui.app.widgets.polecat_wall import PolecatTile
 from gastown_tui.town.layout import Town
 from gastown_tui.town.snapshot import AgentView
+from tests.waiting import wait_for_async
 
 SIZE = (200, 60)
 PANE_ROWS = 50  # TownTmux.new_session's default height
@@ -138,15 +139,8 @@ def banner_kinds(app) -> set[str]:
 
 async def until(pilot, condition, timeout: float = 20.0, what: str = "condition"):
     """Poll `condition` while the app runs, until a wall-clock deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s; the screen:\n"
-                                 f"{screen_text(pilot.app)}")
-        await pilot.pause(0.1)
+    return await wait_for_async(condition, lambda: pilot.pause(0.1), timeout, what,
+                                detail=lambda: f"the screen:\n{screen_text(pilot.app)}")
 
 
 async def answers_keys(app, pilot, deadline: float = KEY_DEADLINE) -> float:

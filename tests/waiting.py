@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 
@@ -18,3 +18,20 @@ def wait_for(condition: Callable[[], Any], timeout: float = 30.0, what: str = "c
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(poll)
+
+
+async def wait_for_async(condition: Callable[[], Any], pause: Callable[[], Awaitable[Any]],
+                         timeout: float = 30.0, what: str = "condition",
+                         detail: Callable[[], str] = lambda: "") -> Any:
+    """wait_for inside an event loop: `pause` lets the loop run (a Pilot's pause); `detail`
+    adds what the failure message should show (the screen, say)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            extra = detail()
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                                 + (f"; {extra}" if extra else ""))
+        await pause()
