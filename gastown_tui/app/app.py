@@ -105,8 +105,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
             event.widget.cursor_blink = False  # a settled frame must not depend on the blink
 
     def on_load(self) -> None:
-        # Before the screens compose and paint: the town's first read (a few hundred ms on a
-        # large town, mostly SQLite outside the GIL) overlaps Textual's own start-up.
+        # Before the screens compose and paint: the watch starts and takes over the town's
+        # first read, which began as the app was made (model.prefetch).
         self.follow_town()
         if self.config.live:
             # The panes' first screens come in alongside: the first frame draws the tiles
@@ -213,7 +213,6 @@ class GasTownApp(ActionsMixin, App[str | None]):
         for update in message.updates:
             self._pane_updated(update)
 
-    @on(PaneUpdated)
     def _pane_updated(self, message: PaneUpdated) -> None:
         store = self.pane_history if message.history else self.pane_screens
         store[message.session] = message.lines

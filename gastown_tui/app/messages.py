@@ -21,18 +21,15 @@ class TownChanged(Message, bubble=False):
         return isinstance(message, TownChanged)
 
 
-@dataclass
-class PaneUpdated(Message, bubble=False):
-    """A followed session's screen changed (`history`: it includes scrollback)."""
+@dataclass(frozen=True)
+class PaneUpdated:
+    """A followed session's screen changed (`history`: it includes scrollback). Posted in a
+    tick's PanesUpdated."""
 
     session: str
     lines: tuple[str, ...]
     history: bool = False
     activity: int = 0
-
-    def can_replace(self, message: Message) -> bool:
-        return (isinstance(message, PaneUpdated) and message.session == self.session
-                and message.history == self.history)
 
 
 @dataclass
