@@ -77,13 +77,6 @@ def tail_text(raw: str, width: int) -> Text:
     return fit(text, width)
 
 
-def tile_lines(agent: AgentView, screen: tuple[str, ...], now: datetime, width: int,
-               *, marked: bool = False, quiet_since: int = 0) -> list[Text]:
-    """The tile's text: name, hook and badge; evidence and git facts; the pane's last lines."""
-    return (tile_head(agent, now, width, marked=marked, quiet_since=quiet_since)
-            + [tail_text(raw, width) for raw in tile_tail(screen)])
-
-
 class PolecatTile(Widget):
     """One polecat on the wall. Drawn from its AgentView and the last lines of its pane."""
 
