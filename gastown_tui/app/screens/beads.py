@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Input
 
 from gastown_tui.app.format import short_agent
 from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.tables import Row, cursor_key, sync_table
+from gastown_tui.app.widgets.tables import Row, cursor_key, keyed_table, sync_table
 from gastown_tui.town.snapshot import BeadView, TownSnapshot
 
 COLUMNS = (("mark", ""), ("id", "bead"), ("priority", "P"), ("status", "status"),
@@ -47,10 +47,7 @@ class BeadsScreen(TownScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
-        table: DataTable[Text] = DataTable(cursor_type="row", id="bead-table")
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield keyed_table(COLUMNS, id="bead-table")
         yield Input(placeholder="filter beads", id="bead-filter", compact=True)
         yield from self.compose_footer()
 

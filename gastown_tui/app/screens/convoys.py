@@ -21,7 +21,7 @@ from gastown_tui.app.format import (
     stage_label,
 )
 from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.tables import Row, sync_table
+from gastown_tui.app.widgets.tables import Row, keyed_table, sync_table
 from gastown_tui.town.snapshot import ConvoyView, TownSnapshot
 
 LIST_COLUMNS = (("id", "convoy"), ("title", "title"), ("progress", "progress"),
@@ -54,10 +54,7 @@ class ConvoysScreen(TownScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
-        table: DataTable[Text] = DataTable(cursor_type="row", id="convoy-table")
-        for key, label in LIST_COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield keyed_table(LIST_COLUMNS, id="convoy-table")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
@@ -98,10 +95,7 @@ class ConvoyScreen(TownScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static(id="convoy-facts")
-        table: DataTable[Text] = DataTable(cursor_type="row", id="convoy-items")
-        for key, label in ITEM_COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield keyed_table(ITEM_COLUMNS, id="convoy-items")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:

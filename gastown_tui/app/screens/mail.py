@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static
 
 from gastown_tui.app.format import age
 from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.tables import Row, cursor_key, sync_table
+from gastown_tui.app.widgets.tables import Row, cursor_key, keyed_table, sync_table
 from gastown_tui.town.snapshot import MailView, TownSnapshot
 
 COLUMNS = (("from", "from"), ("subject", "subject"), ("type", "type"), ("age", "age"))
@@ -40,10 +40,7 @@ class MailScreen(TownScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
-        table: DataTable[Text] = DataTable(cursor_type="row", id="mail-table")
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield keyed_table(COLUMNS, id="mail-table")
         yield Static(id="mail-body")
         yield from self.compose_footer()
 

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Log, Static
 
 from gastown_tui.app.format import STAGE_STYLE, age, stage_label
-from gastown_tui.app.widgets.tables import Row, cursor_key, sync_table
+from gastown_tui.app.widgets.tables import Row, cursor_key, keyed_table, sync_table
 from gastown_tui.town.snapshot import MergeView, RefineryView, TownSnapshot
 
 COLUMNS = (("pos", "#"), ("mr", "MR"), ("stage", "stage"), ("age", "age"), ("retries", "↻"),
@@ -53,11 +53,7 @@ class RefineryQueue(Vertical):
         self._gate: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        table: DataTable[Text] = DataTable(cursor_type="row", zebra_stripes=False,
-                                           id="mq-table")
-        for key, label in COLUMNS:
-            table.add_column(label, key=key)
-        yield table
+        yield keyed_table(COLUMNS, id="mq-table", zebra_stripes=False)
         yield Static("", id="gate-title")
         yield Log(max_lines=50, auto_scroll=True, id="gate-log")
 

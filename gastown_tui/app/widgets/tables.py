@@ -11,6 +11,16 @@ from textual.widgets import DataTable
 Row = tuple[Text | str, ...]
 
 
+def keyed_table(columns: Sequence[tuple[str, str]], *, id: str, **options: object
+                ) -> DataTable[Text]:
+    """A row-cursor DataTable with `columns` as (key, label): the shape every table of the
+    control room has, so sync_table can address its cells by key."""
+    table: DataTable[Text] = DataTable(cursor_type="row", id=id, **options)  # type: ignore[arg-type]
+    for key, label in columns:
+        table.add_column(label, key=key)
+    return table
+
+
 def sync_table(table: DataTable, columns: Sequence[str], rows: Mapping[str, Row],
                previous: Mapping[str, Row]) -> dict[str, Row]:
     """Make `table` show `rows` (key -> cells, in order); returns the new `previous`."""
