@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench soak screenshots clean
+.PHONY: demo test lint bench soak flake screenshots clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -27,6 +27,12 @@ bench: $(STAMP)
 # The fault suite's long variants: more kills, more processes, more fuzzed inputs (minutes).
 soak: $(STAMP)
 	GT_SOAK=1 $(BIN)/pytest -q tests/test_reliability_*.py
+
+# The asynchronous tests (tmux, observer, Pilot, demo) N times over, every failure listed with
+# its count (not part of CI; minutes per run): `make flake N=20`.
+N ?= 20
+flake: $(STAMP)
+	$(BIN)/python -m tests.flake --runs $(N)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,13 +7,46 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.leaks import RUN_MARKER, find_leaks, stop_leaks
+
 BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_outlives_the_run() -> Iterator[None]:
+    """Every tmux server, socket file and process a test starts must be gone at the end.
+
+    The run gets its own tmux socket folder (TMUX_TMPDIR) and a marker in the environment
+    that every child inherits (tmux panes included), so what is left afterwards is ours
+    beyond doubt. Anything left fails the run, listed, and is then cleaned up.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="gtt-", dir="/tmp"))  # short: socket paths are
+    saved = {k: os.environ.get(k) for k in ("TMUX_TMPDIR", RUN_MARKER)}  # limited to ~100 B
+    marker = uuid.uuid4().hex
+    os.environ["TMUX_TMPDIR"] = str(folder)
+    os.environ[RUN_MARKER] = marker
+    try:
+        yield
+        leaks = find_leaks(folder, marker)
+        if leaks:
+            stop_leaks(folder, marker)
+            pytest.fail("left running after the tests:\n  " + "\n  ".join(leaks),
+                        pytrace=False)
+    finally:
+        stop_leaks(folder, marker)
+        shutil.rmtree(folder, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def git(cwd: Path, *args: str) -> str:

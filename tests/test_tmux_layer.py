@@ -14,17 +14,16 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from gastown_tui.tmux import proctree
-from gastown_tui.tmux.commands import wait_until
 from gastown_tui.tmux.server import TownTmux, _command_string
 from gastown_tui.tmux.socket import socket_name, tmux_argv, tmux_sequence_argv
 from gastown_tui.tmux.text import sanitize_text
 from gastown_tui.town.errors import TmuxError
+from tests.waiting import wait_for
 
 PY = sys.executable
 # Reads stdin as bytes and appends repr() of every line to the file named by argv[1].
@@ -38,9 +37,6 @@ ECHO_TO_FILE = (
 )
 WAIT_FOREVER = "import sys; sys.stdin.read()"
 
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    assert wait_until(condition, timeout, poll=0.02), f"timed out waiting for {what}"
 
 
 def screen_has(tmux: TownTmux, target: str, text: str, lines: int | None = None) -> bool:
@@ -146,8 +142,8 @@ def test_command_string_rejects_what_cannot_be_a_program() -> None:
 def test_new_session_runs_argv_without_shell_interpretation(tmux: TownTmux, tmp_path: Path) -> None:
     out = tmp_path / "argv.json"
     tmux.new_session("gt-argv", tmp_path, [PY, "-c", WRITE_ARGV, str(out), *HOSTILE_ARGS])
-    wait_for(out.exists, "the program to write its argv")
-    wait_for(lambda: out.read_text() != "", "argv content")
+    wait_for(out.exists, what="the program to write its argv")
+    wait_for(lambda: out.read_text() != "", what="argv content")
     assert json.loads(out.read_text()) == HOSTILE_ARGS
     assert not list(tmp_path.glob("MARK*"))
 
@@ -163,7 +159,7 @@ def test_new_session_sets_env_and_cwd(tmux: TownTmux, tmp_path: Path) -> None:
         "gt-env", work, [PY, "-c", script + WAIT_FOREVER], env={"GT_ROLE": "gastown/polecats/a b;"}
     )
     assert pane.startswith("%")
-    wait_for(lambda: screen_has(tmux, "gt-env", "CWD="), "the program output")
+    wait_for(lambda: screen_has(tmux, "gt-env", "CWD="), what="the program output")
     screen = "\n".join(tmux.capture("gt-env"))
     assert "ROLE=gastown/polecats/a b;" in screen
     assert f"CWD={os.path.realpath(work)}" in screen
@@ -189,7 +185,7 @@ def test_list_sessions_and_dead_panes_stay(tmux: TownTmux, tmp_path: Path) -> No
     tmux.new_session("gt-dead", tmp_path, [PY, "-c", "print('last words'); raise SystemExit(3)"])
     wait_for(
         lambda: any(s.pane_dead for s in tmux.list_sessions() if s.name == "gt-dead"),
-        "the short program to exit",
+        what="the short program to exit",
     )
     sessions = {s.name: s for s in tmux.list_sessions()}
     assert set(sessions) == {"gt-live", "gt-dead"}
@@ -208,12 +204,12 @@ def test_kill_session_ends_the_whole_process_tree(tmux: TownTmux, tmp_path: Path
         f"(sleep 301 & echo $! >> '{pids_file}'; wait) & echo $! >> '{pids_file}'; wait"
     )
     tmux.new_session("gt-tree", tmp_path, ["sh", "-c", script])
-    wait_for(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 3, "3 pids")
+    wait_for(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 3, what="3 pids")
     pane_pid = tmux.list_sessions()[0].pane_pid
     pids = [pane_pid, *map(int, pids_file.read_text().split())]
     assert all(proctree.is_alive(pid) for pid in pids)
     assert tmux.kill_session("gt-tree", grace=2.0) is True
-    wait_for(lambda: not any(proctree.is_alive(pid) for pid in pids), "the tree to end", 5.0)
+    wait_for(lambda: not any(proctree.is_alive(pid) for pid in pids), timeout=5.0, what="the tree to end")
     assert not tmux.has_session("gt-tree")
     assert tmux.kill_session("gt-tree") is False
 
@@ -224,10 +220,10 @@ def test_kill_session_sigkills_what_ignores_sigterm(tmux: TownTmux, tmp_path: Pa
     script = f"trap '' TERM; sleep 300 & echo $! > '{pids_file}'; wait"
     tmux.new_session("gt-stubborn", tmp_path, ["sh", "-c", script])
     tmux.new_session("gt-other", tmp_path, [PY, "-c", WAIT_FOREVER])
-    wait_for(lambda: pids_file.exists() and pids_file.read_text().strip() != "", "the pid")
+    wait_for(lambda: pids_file.exists() and pids_file.read_text().strip() != "", what="the pid")
     child = int(pids_file.read_text())
     assert tmux.kill_session("gt-stubborn", grace=0.3)
-    wait_for(lambda: not proctree.is_alive(child), "SIGKILL to land", 5.0)
+    wait_for(lambda: not proctree.is_alive(child), timeout=5.0, what="SIGKILL to land")
     assert [s.name for s in tmux.list_sessions()] == ["gt-other"]
 
 
@@ -245,7 +241,7 @@ def test_capture_plain_colours_and_history(tmux: TownTmux, tmp_path: Path) -> No
         "print('\\x1b[31mRED\\x1b[0m plain ünï', flush=True)\n" + WAIT_FOREVER
     )
     tmux.new_session("gt-cap", tmp_path, [PY, "-c", script], width=80, height=10)
-    wait_for(lambda: screen_has(tmux, "gt-cap", "RED plain"), "the coloured line")
+    wait_for(lambda: screen_has(tmux, "gt-cap", "RED plain"), what="the coloured line")
     plain = tmux.capture("gt-cap")
     assert "RED plain ünï" in plain and not any("\x1b" in line for line in plain)
     assert len(plain) == 10 and "L0" not in plain
@@ -313,11 +309,11 @@ def test_send_literal_text_arrives_as_text(
 ) -> None:
     received = tmp_path / "received"
     tmux.new_session("gt-nudge", tmp_path, [PY, "-c", ECHO_TO_FILE, str(received)])
-    wait_for(lambda: screen_has(tmux, "gt-nudge", "READY"), "the reader to start")
+    wait_for(lambda: screen_has(tmux, "gt-nudge", "READY"), what="the reader to start")
     # A generous verify window: a busy machine must not make the nudge re-send Enter.
     delivery = tmux.send_literal_text("gt-nudge", text, settle=0.05, verify_timeout=15.0)
     assert delivery.delivered and delivery.verified, delivery
-    wait_for(lambda: line_arrived(received), "the line to arrive")
+    wait_for(lambda: line_arrived(received), what="the line to arrive")
     lines = [ast.literal_eval(line) for line in received.read_text().splitlines()]
     # The Escape key sent before Enter reaches a plain line reader as one ESC character.
     assert lines == [expected + "\x1b\n"]
@@ -328,13 +324,13 @@ def test_send_literal_text_never_runs_a_command(tmux: TownTmux, tmp_path: Path) 
     marker = tmp_path / "pwned"
     received = tmp_path / "received"
     tmux.new_session("gt-nudge", tmp_path, [PY, "-c", ECHO_TO_FILE, str(received)])
-    wait_for(lambda: screen_has(tmux, "gt-nudge", "READY"), "the reader to start")
+    wait_for(lambda: screen_has(tmux, "gt-nudge", "READY"), what="the reader to start")
     text = f"$(touch {marker}) `touch {marker}`; touch {marker}"
     delivery = tmux.send_literal_text(
         "gt-nudge", text, settle=0.05, escape=False, verify_timeout=15
     )
     assert delivery.verified
-    wait_for(lambda: line_arrived(received), "the line to arrive")
+    wait_for(lambda: line_arrived(received), what="the line to arrive")
     assert ast.literal_eval(received.read_text().strip()) == text + "\n"
     assert not marker.exists()
 
@@ -348,7 +344,7 @@ def test_send_literal_text_to_missing_session(tmux: TownTmux, tmp_path: Path) ->
 def test_concurrent_nudges_to_one_session_never_interleave(tmux: TownTmux, tmp_path: Path) -> None:
     received = tmp_path / "received"
     tmux.new_session("gt-nudge", tmp_path, [PY, "-c", ECHO_TO_FILE, str(received)])
-    wait_for(lambda: screen_has(tmux, "gt-nudge", "READY"), "the reader to start")
+    wait_for(lambda: screen_has(tmux, "gt-nudge", "READY"), what="the reader to start")
     texts = ["a" * 1200, "b" * 1200]  # three chunks each: a race would mix them
     threads = [
         threading.Thread(
@@ -362,7 +358,7 @@ def test_concurrent_nudges_to_one_session_never_interleave(tmux: TownTmux, tmp_p
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    wait_for(lambda: received.exists() and received.read_text().count("\n") == 2, "two lines")
+    wait_for(lambda: received.exists() and received.read_text().count("\n") == 2, what="two lines")
     lines = sorted(ast.literal_eval(line) for line in received.read_text().splitlines())
     assert lines == [text + "\n" for text in texts]
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from gastown_tui.tmux.commands import wait_until
 from gastown_tui.tmux.observer import PaneObserver, quote_argument
 from gastown_tui.tmux.server import TownTmux
 from gastown_tui.town.errors import TmuxError
+from tests.waiting import wait_for
 
 PY = sys.executable
 WAIT_FOREVER = "import sys; sys.stdin.read()"
@@ -33,14 +33,11 @@ def observer(tmux_socket: str) -> Iterator[PaneObserver]:
         obs.close()
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
-    assert wait_until(condition, timeout, poll=0.02), f"timed out waiting for {what}"
-
 
 def start(tmux: TownTmux, name: str, cwd: Path, script: str, marker: str = "") -> str:
     pane = tmux.new_session(name, cwd, [PY, "-c", script], width=80, height=12)
     if marker:
-        wait_for(lambda: any(marker in line for line in tmux.capture(name)), f"{name} output")
+        wait_for(lambda: any(marker in line for line in tmux.capture(name)), what=f"{name} output")
     return pane
 
 
@@ -92,7 +89,7 @@ def test_poll_changes_reports_only_the_pane_that_printed(
         seen.update(observer.poll_changes())
         return any("got hello" in line for line in seen.get(busy, []))
 
-    wait_for(busy_changed, "the busy pane to be reported")
+    wait_for(busy_changed, what="the busy pane to be reported")
     assert set(seen) == {busy}
 
 
@@ -116,7 +113,7 @@ def test_poll_changes_sees_the_last_in_place_redraw(
         threading.Event().wait(0.25)  # the control room's tick
         return any("done!!!" in line for line in seen)
 
-    wait_for(final_frame_seen, "the spinner's last frame to be reported")
+    wait_for(final_frame_seen, what="the spinner's last frame to be reported")
 
 
 def test_missing_target_is_a_tmux_error(
@@ -152,10 +149,12 @@ def test_observer_reconnects_when_its_session_closes(
     start(tmux, "gt-b", tmp_path, "print('bee', flush=True)\n" + WAIT_FOREVER, "bee")
     with PaneObserver(tmux_socket, prefer=("hq-mayor",)) as observer:
         observer.capture("gt-b")
-        attached = {s.name: s.attached for s in tmux.list_sessions()}
-        assert attached == {"hq-mayor": 1, "gt-b": 0}  # it attached where it was told
+        # tmux counts the control client's attachment a moment after it connects
+        wait_for(lambda: {s.name: s.attached for s in tmux.list_sessions()}
+                 == {"hq-mayor": 1, "gt-b": 0}, what="the observer attached to hq-mayor only")
         tmux.kill_session("hq-mayor", grace=0.5)
-        assert any("bee" in line for line in observer.capture("gt-b"))
+        wait_for(lambda: any("bee" in line for line in observer.capture("gt-b")),
+                 what="a capture through the reconnected observer")
 
 
 def test_commands_from_many_threads_are_serialized(

@@ -31,6 +31,7 @@ class LazyGroup(click.Group):
         "prime": "gastown_tui.cli.gt_agents:prime",
         "up": "gastown_tui.cli.gt_town:up",
         "down": "gastown_tui.cli.gt_town:down",
+        "shutdown": "gastown_tui.cli.gt_town:shutdown",
         "mayor": "gastown_tui.cli.gt_town:mayor",
         "polecat": "gastown_tui.cli.gt_town:polecat",
         "witness": "gastown_tui.cli.gt_patrol:witness",

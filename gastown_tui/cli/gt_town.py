@@ -11,40 +11,115 @@ from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 def _print_steps(steps) -> None:
     for s in steps:
         mark = {"started": "▶", "running": "●", "stopped": "■", "absent": "·",
-                "skipped": "…"}.get(s.action, "?")
+                "skipped": "…", "kept": "●", "would stop": "□", "failed": "✗"}.get(s.action, "?")
         click.echo(f"{mark} {s.address:<22} {s.session:<18} {s.action} {s.detail}")
 
 
 @click.command()
 @click.option("--agent", default=None, help="Runtime for the Mayor (e.g. sim).")
+@click.option("--polecats/--no-polecats", default=True, show_default=True,
+              help="Also restart polecats that a pause stopped with work on their hook.")
+@click.option("-q", "--quiet", is_flag=True, help="Only show errors.")
 @json_option
 @pass_cli
-def up(cli: CliContext, agent, as_json) -> None:
-    """Start the Mayor and every rig's refinery (and witness/deacon once built)."""
+def up(cli: CliContext, agent, polecats, quiet, as_json) -> None:
+    """Start the Mayor, every rig's refinery and witness, the Deacon, and (after a pause)
+    the polecats with hooked work."""
     from gastown_tui.ops.up import up as do_up
 
-    steps = do_up(cli.town(), agent=agent)
+    steps = do_up(cli.town(), agent=agent, polecats=polecats)
     if as_json:
         echo_json([s.__dict__ for s in steps])
-    else:
+    elif not quiet:
         _print_steps(steps)
 
 
 @click.command()
-@click.option("-p", "--polecats", is_flag=True, help="Stop polecat sessions too.")
+@click.option("--keep-polecats", is_flag=True,
+              help="Leave polecat sessions running (stop only the Mayor and the loops).")
+@click.option("-p", "--polecats", is_flag=True, hidden=True,
+              help="Accepted for upstream's scripts: polecats are stopped anyway.")
+@click.option("-a", "--all", "all_", is_flag=True,
+              help="Full stop: also end the tmux server and any process of the town left "
+                   "outside it.")
+@click.option("--nuke", is_flag=True, help="Same as --all: kill the town's tmux server.")
+@click.option("--dry-run", is_flag=True, help="Show what would stop; stop nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="Only show errors.")
 @json_option
 @pass_cli
-def down(cli: CliContext, polecats, as_json) -> None:
-    """Stop the town's sessions; worktrees and beads stay."""
+def down(cli: CliContext, keep_polecats, polecats, all_, nuke, dry_run, quiet, as_json) -> None:
+    """Pause the town: stop every session, polecats included. Worktrees, branches, hooks and
+    beads stay; `gt up` brings the polecats back."""
     from gastown_tui.ops.up import down as do_down
 
-    steps = do_down(cli.town(), polecats=polecats)
+    if keep_polecats and (all_ or nuke):
+        raise click.UsageError("--keep-polecats cannot be combined with --all/--nuke "
+                               "(they end the whole tmux server)")
+    town = cli.town()
+    steps = do_down(town, keep_polecats=keep_polecats, dry_run=dry_run)
+    stop = None
+    if (all_ or nuke) and not dry_run:
+        from gastown_tui.ops.shutdown import stop_town
+
+        stop = stop_town(town)
+    if stop is not None:
+        from gastown_tui.ops.up import SessionStep
+
+        if stop.server_was_running:
+            steps.append(SessionStep("tmux server", stop.socket, "stopped"))
+        if stop.stopped_pids:
+            steps.append(SessionStep("strays", "", "stopped",
+                                     f"{len(stop.stopped_pids)} process(es) of the town outside "
+                                     "tmux: " + ", ".join(map(str, stop.stopped_pids))))
     if as_json:
         echo_json([s.__dict__ for s in steps])
-    elif not steps:
-        click.echo("Nothing was running.")
-    else:
+    elif not quiet:
+        if not steps:
+            click.echo("Nothing was running.")
         _print_steps(steps)
+    if stop is not None and not stop.ok:
+        raise click.ClickException("; ".join(stop.problems) + " (kill them by hand)")
+
+
+@click.command()
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("-f", "--force", is_flag=True, help="Same as --yes.")
+@click.option("--nuclear", is_flag=True,
+              help="Also remove polecats with unsaved work (saved to the graveyard first).")
+@json_option
+@pass_cli
+def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
+    """Done for the day: stop every session and the tmux server, then remove each polecat's
+    worktree and branch when nothing would be lost (the nuke checks). Polecats with unsaved
+    work are kept unless --nuclear, which keeps that work in the graveyard first."""
+    import sys
+
+    from gastown_tui.ops.shutdown import shutdown as do_shutdown
+
+    town = cli.town()
+    if not (yes or force):
+        if not sys.stdin.isatty():
+            raise click.UsageError("gt shutdown stops the whole town and removes polecat "
+                                   "worktrees; pass --yes to confirm")
+        click.confirm(f"Stop every agent of {town.root} and remove finished polecats?",
+                      abort=True)
+    report = do_shutdown(town, cli.store("overseer"), nuclear=nuclear)
+    if as_json:
+        echo_json(report.as_json())
+    else:
+        stop = report.stop
+        click.echo(f"■ tmux server {stop.socket} "
+                   + ("stopped" if stop.server_was_running else "was not running"))
+        if stop.stopped_pids:
+            click.echo(f"■ stopped {len(stop.stopped_pids)} process(es) left outside tmux")
+        for target in report.removed:
+            click.echo(f"✓ removed {target}")
+        for target, why in report.kept.items():
+            click.echo(f"● kept {target}: {'; '.join(why)} (gt shutdown --nuclear to remove)")
+        for ref in report.graves:
+            click.echo(f"  saved to {ref}")
+    if not report.stop.ok:
+        raise click.ClickException("; ".join(report.stop.problems) + " (kill them by hand)")
 
 
 @click.group()

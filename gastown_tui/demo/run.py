@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -42,6 +43,18 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return ap.parse_args(list(argv))
 
 
+class Terminated(Exception):
+    """SIGTERM or SIGHUP: end the demo as Ctrl-C would, so its town is stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
     work = Path(tempfile.mkdtemp(prefix="gastown-demo-")) if args.dir is None else None
@@ -56,26 +69,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             elapsed = time.monotonic() - started
             print(f"[{int(elapsed) // 60:02d}:{int(elapsed) % 60:02d}] {text}", flush=True)
 
-    demo = None
+    previous = {sig: signal.signal(sig, _raise_terminated) for sig in (signal.SIGTERM,
+                                                                        signal.SIGHUP)}
+    code = 1
     try:
         demo = scenario.build(root, say=say)
         scenario.start(demo, say=say)
         if args.headless or not _has_app():
             if not args.headless:
                 say("the control room is not available here; following headless")
-            return follow(demo, args, say)
-        return _run_app(demo, args)
+            code = follow(demo, args, say)
+        else:
+            code = _run_app(demo, args)
     except KeyboardInterrupt:
-        return 130
+        say("interrupted")
+        code = 130
+    except Terminated as exc:
+        say(f"stopped by signal {signal.Signals(exc.signum).name}")
+        code = 128 + exc.signum
     finally:
-        if demo is not None and not args.keep:
-            _stop(demo, say)
-            if work is not None:
-                shutil.rmtree(work, ignore_errors=True)
-                shutil.rmtree(demo.upstream, ignore_errors=True)
-        elif demo is not None:
-            say(f"kept: town {demo.root} (agents still running; stop with: cd {demo.root} "
-                "&& gt down -p)")
+        # A second signal while we clean up must not cut the clean-up short.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            if args.keep:
+                say(f"kept: town {root} (agents still running; stop with: cd {root} "
+                    "&& gt down --all)")
+            else:
+                if (root / "mayor").is_dir() and not _stop(root, say):
+                    code = code or 1
+                if work is not None:
+                    shutil.rmtree(work, ignore_errors=True)
+                    say(f"removed {work}")
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    return code
 
 
 def follow(demo: scenario.DemoTown, args: argparse.Namespace, say) -> int:
@@ -124,17 +153,40 @@ def _has_app() -> bool:
 
 
 def _run_app(demo: scenario.DemoTown, args: argparse.Namespace) -> int:
+    import asyncio
+
     from gastown_tui.app import make_app
 
-    make_app(demo.town).run()
+    app = make_app(demo.town)
+    received: list[int] = []
+
+    def on_signal(signum: int, frame) -> None:
+        # Raising inside Textual's loop would be caught by a task; ask the app to exit instead
+        # (call_soon_threadsafe wakes the loop), then stop the town as after a normal quit.
+        received.append(signum)
+        try:
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+        except RuntimeError:
+            raise Terminated(signum) from None
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    app.run()
+    if received:
+        raise Terminated(received[0])
     return 0
 
 
-def _stop(demo: scenario.DemoTown, say) -> None:
-    from gastown_tui.ops.sessions import tmux_for
+def _stop(root: Path, say) -> bool:
+    """Stop the demo town's tmux server and every agent process; False (and say why, with
+    the pid and socket) when something would not stop."""
+    from gastown_tui.ops.shutdown import stop_town
+    from gastown_tui.town.layout import Town
 
-    try:
-        tmux_for(demo.town).kill_server()
-        say("stopped the demo's tmux server")
-    except Exception:  # the demo is over; a tmux that is already gone is fine
-        pass
+    report = stop_town(Town(root))
+    if report.ok:
+        say(f"stopped the demo's tmux server ({report.socket}) and its agents")
+        return True
+    for problem in report.problems:
+        say(f"✗ could not stop the demo cleanly: {problem} (socket {report.socket})")
+    return False

@@ -109,6 +109,8 @@ def write_runtime_files(town: Town, addr: Address, runtime: Runtime) -> str | No
 
 
 def write_heartbeat(town: Town, session: str, state: str, **extra: str) -> None:
+    if not town.town_json.is_file():  # never re-create the folders of a town that was removed
+        return
     write_json(town.runtime_dir / "heartbeats" / f"{session}.json",
                {"session": session, "ts": now_rfc3339(), "state": state, **extra})
 

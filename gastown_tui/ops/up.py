@@ -18,7 +18,7 @@ from gastown_tui.town.names import Address
 class SessionStep:
     address: str
     session: str
-    action: str  # started | running | stopped | absent | skipped
+    action: str  # started | running | stopped | absent | skipped | kept | failed
     detail: str = ""
 
 
@@ -52,7 +52,9 @@ def _start_loop(town: Town, addr: Address, session: str, cwd: Path, argv: list[s
     return SessionStep(str(addr), session, "started", " ".join(argv[-3:]))
 
 
-def up(town: Town, *, agent: str | None = None) -> list[SessionStep]:
+def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[SessionStep]:
+    """Start the Mayor, each rig's refinery and witness, and the Deacon; with `polecats`, also
+    every polecat that `gt down` stopped with work on its hook (its worktree still there)."""
     steps = [start_mayor(town, agent=agent)]
     loops = {
         "refinery": ("gastown_tui.refinery.loop", ("refinery", "run")),
@@ -70,25 +72,82 @@ def up(town: Town, *, agent: str | None = None) -> list[SessionStep]:
     if importlib.util.find_spec("gastown_tui.patrol.deacon") is not None:
         steps.append(_start_loop(town, Address("deacon"), "hq-deacon", town.root / "deacon",
                                  gt_argv("deacon", "run")))
+    if polecats:
+        steps += resume_polecats(town)
     return steps
 
 
-def down(town: Town, *, polecats: bool = False) -> list[SessionStep]:
-    """Stop the town's sessions (not polecats unless asked); worktrees stay."""
+def resume_polecats(town: Town) -> list[SessionStep]:
+    """Restart the session of every polecat that has hooked work and a worktree but no
+    running session (what a pause leaves), in its worktree, on its branch."""
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.ops.polecats import live_sessions, polecats
+
+    sessions = live_sessions(town)
+    store = open_store(town, "overseer")
+    steps = []
+    try:
+        for info in polecats(town, store, sessions=sessions):
+            if info.session_running or not info.issue or not info.worktree_exists:
+                continue
+            addr = Address("polecat", info.rig, info.name)
+            try:
+                tmux_for(town).kill_session(info.session_name)  # a dead pane, if one is left
+                start_agent(town, addr, Path(info.worktree), branch=info.branch,
+                            topic_suffix=info.issue)
+            except GasTownError as exc:
+                steps.append(SessionStep(info.address, info.session_name, "failed", exc.problem))
+                continue
+            log_event(town.root, "session_start", actor="overseer",
+                      payload={"agent": info.address, "bead": info.issue, "resumed": True})
+            steps.append(SessionStep(info.address, info.session_name, "started",
+                                     f"resumed {info.issue}"))
+    finally:
+        store.close_connection()
+    return steps
+
+
+def _is_polecat_session(town: Town, name: str) -> bool:
+    for rig in town.rigs():
+        prefix = f"{rig.prefix}-"
+        if name.startswith(prefix):
+            tail = name[len(prefix):]
+            return tail not in ("witness", "refinery") and not tail.startswith("crew-")
+    return False
+
+
+def down(town: Town, *, keep_polecats: bool = False, dry_run: bool = False) -> list[SessionStep]:
+    """Pause the town: stop every session on its tmux server, polecats included unless
+    `keep_polecats`. Worktrees, branches, hooks and beads stay, so `gt up --polecats` (or a
+    new sling) brings the work back."""
     tmux = tmux_for(town)
     steps = []
     try:
         sessions = [s.name for s in tmux.list_sessions()]
     except GasTownError:
         return []
-    keep_polecats = {f"{r.prefix}-" for r in town.rigs()} if not polecats else set()
-    for name in sessions:
-        is_town_role = name.startswith("hq-") or name.endswith(("-witness", "-refinery"))
-        if not is_town_role and any(name.startswith(p) for p in keep_polecats):
+    # Whoever restarts others goes first: the Deacon (loops, Mayor), the witnesses
+    # (polecats), then the polecats, then the rest.
+    def rank(name: str) -> int:
+        if name == "hq-deacon":
+            return 0
+        if name.endswith("-witness"):
+            return 1
+        return 2 if _is_polecat_session(town, name) else 3
+
+    order = sorted(sessions, key=rank)
+    for name in order:
+        if keep_polecats and _is_polecat_session(town, name):
+            steps.append(SessionStep(name, name, "kept"))
+            continue
+        if dry_run:
+            steps.append(SessionStep(name, name, "would stop"))
             continue
         tmux.kill_session(name)
         steps.append(SessionStep(name, name, "stopped"))
-    log_event(town.root, "down", actor="overseer", payload={"stopped": [s.session for s in steps]})
+    if not dry_run:
+        log_event(town.root, "down", actor="overseer",
+                  payload={"stopped": [s.session for s in steps if s.action == "stopped"]})
     return steps
 
 

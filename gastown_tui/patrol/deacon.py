@@ -49,11 +49,33 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
 def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: bool = True,
         stop=None) -> None:
     from gastown_tui.ops.context import open_store
-    from gastown_tui.patrol.loops import single_instance, sleep_until
+    from gastown_tui.patrol.loops import GoneWatch, say_gone, single_instance, wait_out
 
     with single_instance(town.runtime_dir / "deacon" / "loop.lock", "deacon"):
         store = open_store(town, "deacon")
+        gone = GoneWatch(town)
         while True:
-            patrol(town, store, keep_alive=keep_alive and tmux_for(town).is_running())
-            if once or sleep_until(interval, stop):
+            if not gone.missing():  # a patrol writes state files: never into a vanished town
+                patrol(town, store, keep_alive=keep_alive and tmux_for(town).is_running())
+            if once:
                 return
+            stopped, why = wait_out(gone, interval, stop)
+            if why:
+                say_gone("deacon", why)
+                stop_orphaned_town(town)
+                return
+            if stopped:
+                return
+
+
+def stop_orphaned_town(town: Town) -> None:
+    """The town is gone, so nobody else will stop what it left running: its tmux server and
+    every process carrying its GT_ROOT (this loop itself ends with the server)."""
+    import signal
+
+    from gastown_tui.ops.shutdown import stop_town
+
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # outlive the server long enough to finish
+    report = stop_town(town)
+    for problem in report.problems:
+        print(f"deacon: {problem}", flush=True)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gastown_tui.town.locks import try_lock
+from gastown_tui.town.presence import GoneWatch
 
 _stop = threading.Event()
 
@@ -30,3 +31,14 @@ def sleep_until(seconds: float, stop: threading.Event | None = None) -> bool:
     """Sleep; True when asked to stop (SIGTERM or the given event)."""
     event = stop or _stop
     return event.wait(seconds) or _stop.is_set()
+
+
+def wait_out(gone: GoneWatch, every: float, stop: threading.Event | None = None
+             ) -> tuple[bool, str]:
+    """Sleep `every` seconds, looking each second: (asked to stop, why the town is gone)."""
+    return gone.wait_out(every, lambda seconds: sleep_until(seconds, stop))
+
+
+def say_gone(what: str, why: str) -> None:
+    """The one line a stopping loop leaves in its pane."""
+    print(f"{what} stopped: {why}; nothing left to look after.", flush=True)

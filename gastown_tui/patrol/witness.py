@@ -199,14 +199,22 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None 
         stop=None) -> None:
     """The loop of `gt witness run`; one per rig (a second one exits at once)."""
     from gastown_tui.ops.context import open_store
-    from gastown_tui.patrol.loops import single_instance, sleep_until
+    from gastown_tui.patrol.loops import GoneWatch, say_gone, single_instance, wait_out
 
     with single_instance(rig.path / ".runtime" / "witness" / "loop.lock", f"witness of {rig.name}"):
         store = open_store(town, f"{rig.name}/witness")
         witness = Witness(town, store, rig)
         state = WitnessState.load(state_path(rig))
         every = interval if interval is not None else witness.config.interval
+        gone = GoneWatch(town, rig.name)
         while True:
-            witness.patrol(state)
-            if once or sleep_until(every, stop):
+            if not gone.missing():  # a patrol writes state files: never into a vanished town
+                witness.patrol(state)
+            if once:
+                return
+            stopped, why = wait_out(gone, every, stop)
+            if why:
+                say_gone(f"witness of {rig.name}", why)
+                return
+            if stopped:
                 return

@@ -32,6 +32,7 @@ from gastown_tui.refinery.state import (
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.names import Address
+from gastown_tui.town.presence import GoneWatch
 from gastown_tui.town.store import BeadStore
 
 HEARTBEAT_EVERY = 10.0       # seconds between heartbeats while a gate runs
@@ -45,6 +46,7 @@ class LoopSummary:
     results: list[ProcessResult] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     stopped_by_signal: bool = False
+    gone: str = ""  # why the loop stopped on its own: its town or rig went away
 
     @property
     def merged(self) -> list[str]:
@@ -128,8 +130,9 @@ class _Waiter:
         try:
             from watchfiles import watch
 
-            for p in paths:
-                p.mkdir(parents=True, exist_ok=True)
+            if town.town_json.is_file():  # never re-create the folders of a removed town
+                for p in paths:
+                    p.mkdir(parents=True, exist_ok=True)
             self._gen = watch(*paths, watch_filter=_wake_filter, stop_event=stop,
                               rust_timeout=self.TICK_MS, yield_on_timeout=True,
                               recursive=False, debounce=400, step=30)
@@ -201,7 +204,16 @@ def _loop(town: Town, rig: RigInfo, store: BeadStore, *, once: bool, poll: float
                 last_beat = time.monotonic()
         return beat
 
+    gone = GoneWatch(town, rig.name)
     while not stop.is_set():
+        why = gone.reason()
+        if why:
+            say(f"refinery of {rig.name} stopped: {why}; nothing left to look after.")
+            summary.gone = why
+            break
+        if gone.missing():  # but not for long enough yet: look again in a second
+            stop.wait(1.0)
+            continue
         now = time.monotonic()
         skip = {m for m, until in cooldown.items() if until > now}
         if once:

@@ -168,6 +168,8 @@ def poke(rig: RigInfo) -> None:
 
 # ------------------------------------------------------------------ heartbeat
 def write_heartbeat(town: Town, rig: RigInfo, state: str, mr: str = "") -> None:
+    if not town.town_json.is_file():  # never re-create the folders of a town that was removed
+        return
     write_json(heartbeat_path(town, rig), {"ts": now_rfc3339(), "state": state, "mr": mr,
                                            "pid": os.getpid()})
 

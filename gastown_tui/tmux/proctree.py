@@ -147,3 +147,44 @@ def is_alive(pid: int) -> bool:
     """True while `pid` exists and is not a zombie."""
     proc = process_table().get(pid)
     return proc is not None and not proc.zombie
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    """The environment `pid` was started with; {} when it cannot be read (gone, other user)."""
+    try:
+        raw = (_PROC / str(pid) / "environ").read_bytes()
+    except OSError:
+        return {}
+    env: dict[str, str] = {}
+    for item in raw.split(b"\0"):
+        key, sep, value = item.partition(b"=")
+        if sep:
+            env[key.decode(errors="replace")] = value.decode(errors="replace")
+    return env
+
+
+def processes_with_env(key: str, values: Iterable[str]) -> list[ProcessEntry]:
+    """Live processes (not this one nor its ancestors) whose environment has key=one of values.
+
+    How a town finds what it started wherever it went: every agent and loop carries the
+    town's GT_ROOT, even one that left its tmux pane's tree.
+    """
+    wanted = set(values)
+    table = process_table()
+    protected = _protected(table)
+    found = []
+    for proc in table.values():
+        if proc.zombie or proc.pid in protected:
+            continue
+        if environ_of(proc.pid).get(key) in wanted:
+            found.append(proc)
+    return found
+
+
+def command_line(pid: int) -> str:
+    """`pid`'s command line as one readable string ('' when gone)."""
+    try:
+        raw = (_PROC / str(pid) / "cmdline").read_bytes()
+    except OSError:
+        return ""
+    return " ".join(part.decode(errors="replace") for part in raw.split(b"\0") if part)

@@ -293,12 +293,58 @@ class TownTmux:
         self.call("kill-session", "-t", session_target(name))
         return True
 
-    def kill_server(self) -> bool:
-        """Stop the town's whole tmux server; False when it was not running."""
+    def server_facts(self) -> tuple[int, str] | None:
+        """The running server's pid and socket path; None when no server answers."""
+        proc = self.call("display-message", "-p", "#{pid}\t#{socket_path}")
+        if proc.returncode != 0:
+            if self.no_server(proc):
+                return None
+            raise self._failure(["display-message"], proc.stderr)
+        pid, _, path = proc.stdout.strip().partition("\t")
+        return (int(pid) if pid.isdigit() else 0), path
+
+    def socket_path(self) -> Path:
+        """Where tmux puts this server's socket: $TMUX_TMPDIR (or /tmp)/tmux-<uid>/<name>."""
+        base = os.environ.get("TMUX_TMPDIR") or "/tmp"
+        return Path(base) / f"tmux-{os.getuid()}" / self.socket
+
+    def kill_server(self, grace: float = 2.0, timeout: float = 5.0) -> bool:
+        """Stop the whole server and every process its panes started; False when none ran.
+
+        `kill-server` alone only sends SIGHUP to each pane's first process, so helpers that
+        ignore it (or were started with nohup) would outlive the town: every pane's process
+        tree is ended first, as kill_session does. The server must then really be gone (it is
+        SIGKILLed after `timeout`), and its socket file, which tmux leaves behind, is removed.
+        A server that survives all of that raises TmuxError naming its pid and socket.
+        """
+        facts = self.server_facts()
+        if facts is None:
+            self._remove_stale_socket(self.socket_path())
+            return False
+        server_pid, path = facts
+        panes = self.call("list-panes", "-a", "-F", "#{pane_pid}")
+        pids = [int(p) for p in split_output(panes.stdout) if p.isdigit()]
+        proctree.terminate_tree(pids, grace=grace)
         proc = self.call("kill-server")
         if proc.returncode != 0 and not self.no_server(proc):
             raise self._failure(["kill-server"], proc.stderr)
-        return proc.returncode == 0
+        if server_pid and not wait_until(lambda: not proctree.is_alive(server_pid), timeout):
+            proctree.terminate_tree([server_pid], grace=0.5)
+        if server_pid and proctree.is_alive(server_pid):
+            raise TmuxError(
+                f"the tmux server (pid {server_pid}, socket {path}) did not stop",
+                fix=f"kill it by hand: kill -9 {server_pid}",
+            )
+        self._remove_stale_socket(Path(path) if path else self.socket_path())
+        return True
+
+    def _remove_stale_socket(self, path: Path) -> None:
+        """Remove `path` when it is a socket no server listens on (never a live server's)."""
+        if not path.is_socket():
+            return
+        if self.call("list-sessions").returncode == 0:
+            return
+        path.unlink(missing_ok=True)
 
     # -- panes ----------------------------------------------------------------------------
 

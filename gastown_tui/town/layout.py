@@ -170,6 +170,23 @@ class Town:
         entry = self.rigs_config()["rigs"].get(rel.parts[0])
         return self._rig_info(rel.parts[0], entry) if entry is not None else None
 
+    def gone_reason(self, rig: str | None = None) -> str:
+        """Why a loop of this town (or of `rig`) has nothing left to look after; '' if it has.
+
+        The town is gone when its marker file is; a rig when rigs.json no longer names it or
+        its directory is missing.
+        """
+        if not self.town_json.is_file():
+            if not self.root.exists():
+                return f"the town directory {self.root} is gone"
+            return f"{self.root} is no longer a town (no {TOWN_MARKER})"
+        if rig is not None:
+            if rig not in self.rigs_config()["rigs"]:
+                return f"rig {rig} was removed from the town"
+            if not (self.root / rig).is_dir():
+                return f"the directory of rig {rig} ({self.root / rig}) is gone"
+        return ""
+
     def prefixes(self) -> dict[str, str]:
         """bead prefix -> rig name, with 'hq' for the town."""
         out = {"hq": ""}

@@ -1,0 +1,110 @@
+"""Stopping a whole town: its tmux server, every process it started, and (for `gt shutdown`)
+the polecats whose work is safe to let go.
+
+`gt down` is the pause (ops/up.py); this is the end of the day. Processes are found by the
+town's GT_ROOT in their environment, so a helper that left its pane's process tree (a daemon,
+a `nohup` job) is stopped too, and anything that would not stop is reported by pid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gastown_tui.ops import nuke as nuke_ops
+from gastown_tui.ops.sessions import tmux_for
+from gastown_tui.tmux import proctree
+from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.events import log_event
+from gastown_tui.town.layout import Town
+from gastown_tui.town.store import BeadStore
+
+
+@dataclass
+class StopReport:
+    """What stopping the town did; `problems` is empty when everything is gone."""
+
+    socket: str
+    server_was_running: bool = False
+    stopped_pids: list[int] = field(default_factory=list)
+    survivors: list[dict[str, Any]] = field(default_factory=list)  # {pid, command}
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def as_json(self) -> dict[str, Any]:
+        return {"socket": self.socket, "server_was_running": self.server_was_running,
+                "stopped_pids": self.stopped_pids, "survivors": self.survivors,
+                "problems": self.problems, "ok": self.ok}
+
+
+def town_processes(town: Town) -> list[proctree.ProcessEntry]:
+    """Live processes started for this town (GT_ROOT is its root), not this one."""
+    roots = {str(town.root)}
+    try:
+        roots.add(str(town.root.resolve()))
+    except OSError:
+        pass
+    return proctree.processes_with_env("GT_ROOT", roots)
+
+
+def stop_town(town: Town, *, grace: float = 2.0) -> StopReport:
+    """Stop the town's tmux server and every process of the town; report what survived."""
+    tmux = tmux_for(town)
+    report = StopReport(socket=tmux.socket)
+    try:
+        report.server_was_running = tmux.kill_server(grace=grace)
+    except GasTownError as exc:
+        report.problems.append(str(exc.problem))
+    leftovers = town_processes(town)
+    if leftovers:
+        report.stopped_pids = proctree.terminate_tree([p.pid for p in leftovers], grace=grace)
+    for proc in town_processes(town):
+        command = proctree.command_line(proc.pid)
+        report.survivors.append({"pid": proc.pid, "command": command})
+        report.problems.append(f"process {proc.pid} ({command or '?'}) did not stop")
+    return report
+
+
+@dataclass
+class ShutdownReport:
+    stop: StopReport
+    removed: list[str] = field(default_factory=list)  # polecats whose worktree went
+    kept: dict[str, list[str]] = field(default_factory=dict)  # polecat -> why it was kept
+    graves: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.stop.as_json(), "removed": self.removed, "kept": self.kept,
+                "graveyard": self.graves}
+
+
+def all_polecats(town: Town) -> list[str]:
+    return [target for rig in town.rigs() for target in nuke_ops.rig_polecats(town, rig.name)]
+
+
+def shutdown(town: Town, store: BeadStore, *, nuclear: bool = False,
+             grace: float = 2.0) -> ShutdownReport:
+    """Stop everything, then remove each polecat whose nuke would lose nothing.
+
+    A polecat with unsaved work (uncommitted files, unmerged commits, an open MR, a hooked
+    bead) keeps its worktree unless `nuclear`, and then its work goes to the graveyard first.
+    """
+    report = ShutdownReport(stop=stop_town(town, grace=grace))
+    for target in all_polecats(town):
+        plan = nuke_ops.nuke(town, store, [target], dry_run=True, force=nuclear)[0]
+        if plan.refused:
+            report.kept[plan.target] = list(plan.findings)
+            continue
+        try:
+            result = nuke_ops.nuke(town, store, [target], force=nuclear)[0]
+        except GasTownError as exc:
+            report.kept[plan.target] = [str(exc.problem)]
+            continue
+        report.removed.append(result.target)
+        report.graves += list(result.graveyard)
+    log_event(town.root, "shutdown", actor=store.actor, payload={
+        "removed": report.removed, "kept": sorted(report.kept), "graves": report.graves,
+        "survivors": [s["pid"] for s in report.stop.survivors]})
+    return report

@@ -1,0 +1,54 @@
+"""Whether a long-running loop still has a town (or a rig) to look after.
+
+A loop outliving its town polls a directory that no longer exists and keeps its tmux server
+alive for nothing; each loop asks this between rounds and exits when the answer has been
+"gone" for a while (a rename and back, a backup, a test, must not stop the town).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from gastown_tui.town.layout import Town
+
+GONE_GRACE = 5.0  # seconds a town or rig must stay missing before a loop gives up on it
+
+
+class GoneWatch:
+    """Tells a loop when its town (or its rig) has been gone for `grace` seconds."""
+
+    def __init__(self, town: Town, rig: str | None = None, grace: float = GONE_GRACE) -> None:
+        self.town = town
+        self.rig = rig
+        self.grace = grace
+        self._since: float | None = None
+
+    def missing(self) -> bool:
+        """True while the town or rig is missing right now (gone or not yet for long)."""
+        return bool(self.town.gone_reason(self.rig))
+
+    def reason(self) -> str:
+        """'' while there is something to look after; why not, once that has lasted."""
+        why = self.town.gone_reason(self.rig)
+        if not why:
+            self._since = None
+            return ""
+        now = time.monotonic()
+        if self._since is None:
+            self._since = now
+        return why if now - self._since >= self.grace else ""
+
+    def wait_out(self, every: float, sleep: Callable[[float], bool]) -> tuple[bool, str]:
+        """Wait `every` seconds in steps of one, `sleep(seconds)` answering True when the loop
+        is asked to stop: (asked to stop, why the town is gone)."""
+        deadline = time.monotonic() + every
+        while True:
+            why = self.reason()
+            if why:
+                return False, why
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False, ""
+            if sleep(min(1.0, left)):
+                return True, ""
