@@ -16,6 +16,7 @@ from gastown_tui.cli.common import (
     run,
     split_csv,
 )
+from gastown_tui.cli.lazy import LazyGroup
 
 pass_cli = click.make_pass_decorator(CliContext)
 GLOBAL_FLAGS = {"--json": False, "--actor": True, "--rig": True, "--town": True, "--db": True}
@@ -30,7 +31,14 @@ def scope_prefix(cli: CliContext) -> str:
     return rig.prefix if rig else "hq"
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class BdGroup(LazyGroup):
+    """bd's verbs; `bd formula` (pydantic, tomlkit) loads only when it runs."""
+
+    LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula"}
+    ALIASES = {"new": "create"}
+
+
+@click.group(cls=BdGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def bd() -> None:
     """Beads: the town's issue store. Global flags (anywhere on the line): --json, --actor NAME,
     --rig RIG, --town DIR. Inside <town>/<rig>/ bd works on that rig's prefix; at the town root
@@ -53,15 +61,23 @@ def bd() -> None:
 @click.option("--defer", default=None, help="Hide from ready work until this RFC3339 time.")
 @click.option("--due", default=None)
 @click.option("--notes", default=None)
+@click.option("--design", default=None, help="Design notes (structured analysis).")
+@click.option("--acceptance", default=None, help="Acceptance criteria.")
+@click.option("--prefix", "prefix_opt", default=None,
+              help="Create under this prefix (hq or hq- for the town) instead of the scope's.")
 @click.option("--silent", is_flag=True, help="Print only the new id.")
 @pass_cli
 def create(cli: CliContext, title_words: tuple[str, ...], title_opt: str | None, issue_type: str,
            priority: str, description: str | None, body_file, assignee: str,
            labels: tuple[str, ...], parent: str | None, deps: tuple[str, ...],
            bead_id: str | None, ephemeral: bool, defer: str | None, due: str | None,
-           notes: str | None, silent: bool) -> None:
-    """Create a bead."""
+           notes: str | None, design: str | None, acceptance: str | None,
+           prefix_opt: str | None, silent: bool) -> None:
+    """Create a bead (alias: new). In a rig it gets the rig's prefix; --rig R files it in
+    another rig, --prefix hq in the town."""
     title = title_opt or " ".join(title_words)
+    if not title.strip():
+        raise click.UsageError('a bead needs a title: bd create "title" (or --title)')
     if body_file is not None:
         description = body_file.read()
     dep_pairs: list[tuple[str, str]] = []
@@ -75,9 +91,17 @@ def create(cli: CliContext, title_words: tuple[str, ...], title_opt: str | None,
             dep_pairs.append(("blocks", target))
         else:
             dep_pairs.append((kind, target))
-    fields = {k: v for k, v in {"defer_until": defer, "due_at": due, "notes": notes}.items() if v}
+    fields = {k: v for k, v in {"defer_until": defer, "due_at": due, "notes": notes,
+                                "design": design, "acceptance_criteria": acceptance}.items() if v}
+    prefix = scope_prefix(cli)
+    if prefix_opt:
+        prefix = prefix_opt.strip().rstrip("-")
+        known = cli.town().prefixes()
+        if prefix not in known:
+            raise click.UsageError(f"unknown prefix {prefix_opt!r}: this town has "
+                                   f"{', '.join(sorted(known))} (see gt rig list)")
     store = cli.store()
-    issue = store.create(title, prefix=scope_prefix(cli), description=description or "",
+    issue = store.create(title, prefix=prefix, description=description or "",
                          issue_type=issue_type, priority=priority, assignee=assignee,
                          labels=split_csv(labels), parent=parent, deps=dep_pairs,
                          bead_id=bead_id, ephemeral=ephemeral, fields=fields)
@@ -152,6 +176,13 @@ def show(cli: CliContext, ids: tuple[str, ...]) -> None:
                 click.echo(f"  {key}: {d[key]}")
         if d.get("description"):
             click.echo("\n" + "\n".join("  " + line for line in d["description"].splitlines()))
+        for key, heading in (("design", "DESIGN"), ("acceptance_criteria", "ACCEPTANCE CRITERIA"),
+                             ("notes", "NOTES")):
+            if d.get(key):
+                click.echo(f"\n  {heading}\n" + "\n".join("  " + line
+                                                         for line in d[key].splitlines()))
+        if d.get("dependencies") or d.get("dependents") or d.get("comments"):
+            click.echo("")
         for dep in d.get("dependencies", []):
             click.echo(f"  → {dep['dependency_type']}: {dep['id']} [{dep['status']}] {dep['title']}")
         for dep in d.get("dependents", []):
@@ -170,6 +201,8 @@ def show(cli: CliContext, ids: tuple[str, ...]) -> None:
 @click.option("-d", "--description", default=None)
 @click.option("--notes", default=None)
 @click.option("--append-notes", default=None)
+@click.option("--design", default=None, help="Design notes (structured analysis).")
+@click.option("--acceptance", default=None, help="Acceptance criteria.")
 @click.option("--add-label", multiple=True)
 @click.option("--remove-label", multiple=True)
 @click.option("--set-labels", default=None, help="Replace all labels (comma-separated).")
@@ -180,11 +213,13 @@ def show(cli: CliContext, ids: tuple[str, ...]) -> None:
 @click.option("--metadata", default=None, help="JSON object.")
 @pass_cli
 def update(cli: CliContext, ids, status, claim, assignee, title, description, notes, append_notes,
-           add_label, remove_label, set_labels, priority, issue_type, defer, due, metadata) -> None:
+           design, acceptance, add_label, remove_label, set_labels, priority, issue_type, defer,
+           due, metadata) -> None:
     """Update beads."""
     changes = {k: v for k, v in {
         "status": status, "assignee": assignee, "title": title, "description": description,
-        "notes": notes, "priority": priority, "issue_type": issue_type, "defer_until": defer,
+        "notes": notes, "design": design, "acceptance_criteria": acceptance,
+        "priority": priority, "issue_type": issue_type, "defer_until": defer,
         "due_at": due, "metadata": metadata}.items() if v is not None}
     store = cli.store()
     out = [store.update(bead_id, changes=changes, append_notes=append_notes,
@@ -249,7 +284,7 @@ def _make_ctx(args: list[str]) -> tuple[list[str], CliContext]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from gastown_tui.cli import bd_more  # noqa: F401  (registers the remaining verbs)
+    from gastown_tui.cli import bd_agent, bd_more  # noqa: F401  (register the other verbs)
 
     code = run(bd, argv, _make_ctx, "bd")
     if argv is None:

@@ -50,6 +50,25 @@ class CliContext:
         return open_store(self.town(), actor or self.actor or default_actor())
 
 
+class DefaultGroup(click.Group):
+    """A group whose first argument may instead start its default command: `gt escalate
+    "what is wrong" -s high` raises one, `gt escalate list` lists them (as upstream)."""
+
+    default = "raise"
+
+    def __init__(self, *args: Any, default: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if default is not None:
+            self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = [self.default, *args]
+        elif not args and not self.invoke_without_command:
+            args = [self.default]
+        return super().parse_args(ctx, args)
+
+
 def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, ensure_ascii=False)
 

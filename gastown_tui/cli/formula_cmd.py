@@ -53,6 +53,27 @@ def _parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
+def _extra_vars(args: list[str]) -> dict[str, str]:
+    """Upstream's `--problem="..."` style: any other `--key=value` (or `--key value`) is a
+    variable of the formula."""
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) < 3:
+            raise click.UsageError(f"unexpected argument {arg!r}: variables are --key=value "
+                                   "or --var key=value")
+        key, sep, value = arg[2:].partition("=")
+        if not sep:
+            if i + 1 >= len(args) or args[i + 1].startswith("--"):
+                raise click.UsageError(f"--{key} needs a value (--{key}=VALUE)")
+            value = args[i + 1]
+            i += 1
+        values[key] = value
+        i += 1
+    return values
+
+
 def _first_line(text: str, limit: int = 72) -> str:
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     return line if len(line) <= limit else line[: limit - 3] + "..."
@@ -109,15 +130,28 @@ def list_formulas(ctx: click.Context, rig: str | None, as_json: bool) -> None:
 @click.option(
     "--var", "pairs", multiple=True, metavar="KEY=VALUE", help="Fill a variable (repeatable)."
 )
+@click.option("--resolve", "show_path", is_flag=True,
+              help="Show the resolution path: every tier searched, the file that wins.")
 @rig_option
 @json_option
 @click.pass_context
 def show_formula(
-    ctx: click.Context, name: str, pairs: tuple[str, ...], rig: str | None, as_json: bool
+    ctx: click.Context, name: str, pairs: tuple[str, ...], show_path: bool, rig: str | None,
+    as_json: bool
 ) -> None:
     """Show a formula resolved: its variables and its steps in order, with their needs."""
     values = _parse_vars(pairs)
     library = _library(ctx, rig)
+    if show_path and not as_json:
+        winner = library.find(name)
+        click.echo(f"Resolution of {name} (most specific first):")
+        for tier, folder in library.search_path():
+            path = folder / f"{name}.formula.toml"
+            mark = "→" if path == winner.path else ("·" if path.is_file() else " ")
+            state = "wins" if path == winner.path else ("shadowed" if path.is_file()
+                                                          else "not there")
+            click.echo(f"  {mark} {tier:<8} {path}  ({state})")
+        click.echo("")
     as_json = as_json or bool(getattr(ctx.obj, "json_output", False))
     # Showing is for reading: required variables without a value stay as {{placeholders}}.
     resolved = library.resolve(name, values, require_all=False)
@@ -221,7 +255,8 @@ def show_text(resolved: ResolvedFormula) -> str:
     return "\n".join(lines)
 
 
-@formula.command("run")
+@formula.command("run", context_settings={"ignore_unknown_options": True,
+                                          "allow_extra_args": True})
 @click.argument("name")
 @click.option("--var", "pairs", multiple=True, metavar="KEY=VALUE", help="Set a variable.")
 @click.option("--dry-run", is_flag=True, help="Show the beads it would create; create nothing.")
@@ -241,7 +276,8 @@ def run_formula(ctx: click.Context, name: str, pairs: tuple[str, ...], dry_run: 
     if rig_info is None:
         raise UnknownRigError("which rig should the formula run in?",
                               fix="pass --rig NAME or run it inside a rig's directory")
-    result = run(town, cli.store(), rig_info, name, _parse_vars(pairs), dry_run=dry_run,
+    values = {**_extra_vars(ctx.args), **_parse_vars(pairs)}
+    result = run(town, cli.store(), rig_info, name, values, dry_run=dry_run,
                  sling_roots=not no_sling)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2))

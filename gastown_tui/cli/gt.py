@@ -9,12 +9,13 @@ from pathlib import Path
 import click
 
 from gastown_tui.cli.common import CliContext, dumps, extract_global_flags, run
+from gastown_tui.cli.lazy import LazyGroup
 
 pass_cli = click.make_pass_decorator(CliContext)
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
 
-class LazyGroup(click.Group):
+class GtGroup(LazyGroup):
     """Imports a subcommand's module only when it runs: agents call `gt` constantly, and the
     formula library (pydantic, tomlkit) must not slow down `gt hook`."""
 
@@ -40,25 +41,27 @@ class LazyGroup(click.Group):
         "mq": "gastown_tui.cli.gt_mq:mq",
         "refinery": "gastown_tui.cli.gt_refinery:refinery",
         "doctor": "gastown_tui.cli.gt_doctor:doctor",
+        "handoff": "gastown_tui.cli.gt_session:handoff",
+        "session": "gastown_tui.cli.gt_session:session",
+        "worktree": "gastown_tui.cli.gt_session:worktree",
+        "mol": "gastown_tui.cli.gt_mol:mol",
+        "feed": "gastown_tui.cli.gt_work:feed",
+        "unsling": "gastown_tui.cli.gt_work:unsling",
+        "remember": "gastown_tui.cli.gt_work:remember",
+        "memories": "gastown_tui.cli.gt_work:memories",
+        "forget": "gastown_tui.cli.gt_work:forget",
+        "dolt": "gastown_tui.cli.gt_upstream:dolt",
+        "reaper": "gastown_tui.cli.gt_upstream:reaper",
+        "boot": "gastown_tui.cli.gt_upstream:boot",
+        "dog": "gastown_tui.cli.gt_upstream:dog",
+        "patrol": "gastown_tui.cli.gt_upstream:patrol",
+        "tap": "gastown_tui.cli.gt_upstream:tap",
+        "crew": "gastown_tui.cli.gt_upstream:crew",
     }
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.LAZY})
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = self.LAZY.get(cmd_name)
-        if target is None:
-            return super().get_command(ctx, cmd_name)
-        import importlib
-
-        module_name, attr = target.split(":")
-        try:
-            return getattr(importlib.import_module(module_name), attr)
-        except ImportError:
-            return None
+    ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GtGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gastown-tui", prog_name="gt")
 def gt() -> None:
     """Gas Town: a town of AI coding agents. Global flag: --town DIR (else the town is found
@@ -108,7 +111,7 @@ def status(cli: CliContext, as_json: bool) -> None:
     if not data["rigs"]:
         click.echo("No rigs yet: gt rig add <name> <git-url-or-path>")
     for rig in data["rigs"]:
-        click.echo(f"Rig {rig['name']} ({rig['prefix']}): {rig['polecats']} polecats, "
+        click.echo(f"Rig {rig['name']} ({rig['prefix']}): {rig['polecat_count']} polecats, "
                    f"MQ {rig['mq']['pending']} pending")
         for agent in rig["agents"]:
             click.echo(f"  {agent['address']}: {agent['state'] or '-'}"

@@ -16,21 +16,34 @@ from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 @click.option("--formula", default=None, help="Workflow to attach (default: the rig's).")
 @click.option("--agent", default=None, help="Runtime alias for a spawned polecat (e.g. sim).")
 @click.option("--no-convoy", is_flag=True, help="Do not create a tracking convoy.")
+@click.option("--crew", default=None, help="Upstream's crew member as the target (crew is not "
+                                          "built here).")
 @json_option
 @pass_cli
-def sling(cli: CliContext, args, force, formula, agent, no_convoy, as_json) -> None:
+def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, as_json) -> None:
     """Sling beads to a rig (a fresh polecat each) or to a running agent.
 
     \b
     gt sling gt-abc gastown              one polecat works gt-abc
     gt sling gt-abc gt-def gastown       one polecat each, one batch convoy
     gt sling gt-abc mayor                hook it on the Mayor and nudge
+    gt sling gt-abc                      hook it on yourself (GT_ROLE)
     """
+    import os
+
     from gastown_tui.ops.sling import sling as do_sling
 
-    if len(args) < 2:
-        raise click.UsageError("usage: gt sling <bead>... <rig|agent>")
-    results = do_sling(cli.town(), cli.store(), list(args[:-1]), args[-1], force=force,
+    if crew:
+        raise click.ClickException(f"--crew {crew}: crew workspaces are not built here; sling "
+                                   "to the rig instead and a polecat takes it")
+    beads, target = list(args[:-1]), args[-1]
+    if len(args) == 1:
+        me = os.environ.get("GT_ROLE", "")
+        if not me:
+            raise click.UsageError("usage: gt sling <bead>... <rig|agent> (with no target the "
+                                   "bead is hooked on you, which needs GT_ROLE)")
+        beads, target = list(args), me
+    results = do_sling(cli.town(), cli.store(), beads, target, force=force,
                        formula=formula, agent=agent, no_convoy=no_convoy,
                        on_progress=None if as_json else (lambda m: click.echo(m, err=True)))
     if as_json:
@@ -110,34 +123,90 @@ def peek(cli: CliContext, target, lines_arg, lines, colours) -> None:
 
 @click.command()
 @click.option("--issue", default=None, help="The bead this work is for (default: from branch).")
-@click.option("--status", "exit_status", type=click.Choice(["COMPLETED", "ESCALATED", "DEFERRED"]),
-              default="COMPLETED", show_default=True)
+@click.option("--status", "exit_status", default="COMPLETED", show_default=True,
+              help="COMPLETED (an MR, or none when the bead was closed first), ESCALATED "
+                   "(blocked: no MR, you wait for help) or DEFERRED (paused: no MR, the bead "
+                   "stays on your hook).")
+@click.option("--cleanup-status", default=None,
+              help="Report your worktree's state: clean (report-only work: no MR needed), "
+                   "uncommitted, unpushed, stash, unknown.")
+@click.option("-p", "--priority", type=int, default=None, hidden=True,
+              help="Accepted for upstream's scripts; the MR takes the bead's priority.")
 @json_option
 @pass_cli
-def done(cli: CliContext, issue, exit_status, as_json) -> None:
-    """(polecats) Submit this worktree's branch to the merge queue."""
+def done(cli: CliContext, issue, exit_status, cleanup_status, priority, as_json) -> None:
+    """(polecats) Finish your work: submit the branch to the merge queue, or end without
+    one (--status ESCALATED|DEFERRED, or after closing the bead as no-changes)."""
     from gastown_tui.ops.done import done as do_done
 
-    result = do_done(cli.town(), cli.store(), issue=issue, status=exit_status)
+    result = do_done(cli.town(), cli.store(), issue=issue, status=exit_status,
+                     cleanup_status=cleanup_status)
     if as_json:
         echo_json(result.as_json())
         return
-    verb = "Created" if result.created else "Already queued:"
-    click.echo(f"✓ {verb} merge request {result.mr} for {result.source_issue} "
-               f"({result.commits} commits on {result.branch})\n"
-               "  The Refinery merges it and then closes the bead. You are now idle.")
+    if result.mr:
+        verb = "Created" if result.created else "Already queued:"
+        click.echo(f"✓ {verb} merge request {result.mr} for {result.source_issue} "
+                   f"({result.commits} commits on {result.branch})\n"
+                   "  The Refinery merges it and then closes the bead. You are now idle.")
+    elif result.exit == "COMPLETED":
+        click.echo(f"✓ {result.source_issue or 'work'} completed without a merge request "
+                   f"({result.note}).\n  You are now idle.")
+    elif result.exit == "ESCALATED":
+        click.echo(f"→ Signaling ESCALATED: {result.source_issue or 'no bead'} is blocked and "
+                   "waits for help; you are marked stuck. No merge request was filed.")
+    else:
+        click.echo(f"→ Signaling DEFERRED: {result.source_issue or 'no bead'} stays on your "
+                   f"hook ({result.issue_status}) to be resumed. No merge request was filed.")
 
 
 @click.command()
-@click.option("--hook", "hook_only", is_flag=True, help="Hook-start form (SessionStart hook).")
+@click.option("--hook", "hook_only", is_flag=True,
+              help="Runtime hook form (SessionStart/PreCompact): reads the runtime's session "
+                   "JSON on stdin (session_id, source) and keeps the session id.")
 @json_option
 @pass_cli
 def prime(cli: CliContext, hook_only, as_json) -> None:
-    """Print your role, your hook and its steps."""
+    """Print your role guide, your hook and its steps, your handoff notes and your mail."""
     from gastown_tui.ops.prime import prime as do_prime
 
-    out = do_prime(cli.town(), cli.store(), hook_only=hook_only)
+    session = _hook_session(cli) if hook_only else None
+    out = do_prime(cli.town(), cli.store(), hook_only=hook_only, session=session)
     if as_json:
         echo_json({k: v for k, v in out.items() if k != "text"})
     else:
         click.echo(out["text"], nl=False)
+
+
+def _hook_session(cli: CliContext) -> dict[str, str]:
+    """What the runtime's hook says about its session: GT_SESSION_ID / GT_HOOK_SOURCE, else
+    the JSON Claude Code writes on stdin ({"session_id": ..., "source": "startup|resume|
+    clear|compact"}). Kept in .runtime/sessions/<tmux session>.json for the next prime."""
+    import json
+    import os
+    import select
+    import sys
+
+    from gastown_tui.town.jsonfile import write_json
+    from gastown_tui.town.layout import now_rfc3339
+
+    found = {"session_id": os.environ.get("GT_SESSION_ID", ""),
+             "source": os.environ.get("GT_HOOK_SOURCE", "")}
+    if not found["session_id"] and not sys.stdin.isatty():
+        # a runtime writes its JSON and closes stdin at once; never wait on a silent pipe
+        ready, _, _ = select.select([sys.stdin], [], [], 0.5)
+        raw = sys.stdin.read(1 << 20) if ready else ""
+        try:
+            data = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            data = {}
+        if isinstance(data, dict):
+            found["session_id"] = str(data.get("session_id") or "")
+            found["source"] = found["source"] or str(data.get("source") or "")
+            if data.get("transcript_path"):
+                found["transcript_path"] = str(data["transcript_path"])
+    session = os.environ.get("GT_SESSION", "")
+    if found["session_id"] and session and session.replace("-", "").replace("_", "").isalnum():
+        write_json(cli.town().runtime_dir / "sessions" / f"{session}.json",
+                   {**found, "tmux_session": session, "at": now_rfc3339()})
+    return found

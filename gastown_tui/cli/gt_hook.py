@@ -54,11 +54,13 @@ def hook(cli: CliContext, args: tuple[str, ...], force: bool, as_json: bool) -> 
         args = args[1:]
     if not args:
         agent = ops.self_address()
-        bead = ops.hooked_for(store, agent)
         if as_json:
-            echo_json({"agent": agent, "bead": bead})
+            from gastown_tui.ops.molecule import view
+            from gastown_tui.town.names import parse_address
+
+            echo_json(view(town, store, parse_address(agent)).as_json())
         else:
-            click.echo(ops.one_line(agent, bead))
+            click.echo(ops.one_line(agent, ops.hooked_for(store, agent)))
         return
     if len(args) > 2:
         raise click.UsageError("usage: gt hook <bead> [agent]")

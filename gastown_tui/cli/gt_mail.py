@@ -18,10 +18,12 @@ def mail() -> None:
 
 
 @mail.command(name="send")
-@click.argument("to")
+@click.argument("to", required=False)
 @click.option("-s", "--subject", required=True)
 @click.option("-m", "--message", "--body", "body", default="")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the body from stdin.")
+@click.option("--self", "to_self", is_flag=True, help="A note to yourself.")
+@click.option("--human", is_flag=True, help="To the overseer (the human).")
 @click.option("--priority", type=click.IntRange(0, 4), default=None)
 @click.option("--urgent", is_flag=True)
 @click.option("--type", "msg_type", default="notification", show_default=True)
@@ -30,20 +32,135 @@ def mail() -> None:
 @click.option("--from", "sender", default=None, help="Sender address (default: you).")
 @json_option
 @pass_cli
-def send(cli: CliContext, to, subject, body, from_stdin, priority, urgent, msg_type, cc, reply_to,
-         sender, as_json) -> None:
+def send(cli: CliContext, to, subject, body, from_stdin, to_self, human, priority, urgent,
+         msg_type, cc, reply_to, sender, as_json) -> None:
     """Send mail to an address (mayor/, <rig>/witness, <rig>/<polecat>, overseer ...)."""
     from gastown_tui.ops import mail as ops
 
+    chosen = [x for x in (to, "--self" if to_self else None, "--human" if human else None) if x]
+    if len(chosen) != 1:
+        raise click.UsageError("name one recipient: an ADDRESS, --self or --human")
+    store = cli.store()
+    if to_self:
+        to = ops.identity(None, store)
+    elif human:
+        to = "overseer"
     if from_stdin:
+        if body:
+            raise click.UsageError("use --stdin or -m, not both")
         body = sys.stdin.read()
     prio = 0 if urgent else (priority if priority is not None else 2)
-    msg = ops.send(cli.town(), cli.store(), to, subject, body, sender=sender, priority=prio,
+    msg = ops.send(cli.town(), store, to, subject, body, sender=sender, priority=prio,
                    msg_type=msg_type, cc=list(cc), reply_to=reply_to)
     if as_json:
         echo_json(msg)
     else:
         click.echo(f"✉ Sent {msg['id']} to {msg['to']}: {subject}")
+
+
+@mail.command(name="check")
+@click.option("--inject", is_flag=True,
+              help="For runtime hooks: print new mail and queued nudges as a <system-reminder> "
+                   "block (each message once), never fail.")
+@click.option("--identity", default=None, help="Whose mail (default: you).")
+@json_option
+@pass_cli
+def check(cli: CliContext, inject, identity, as_json) -> None:
+    """Is there new mail? Exit 0 when there is, 1 when there is none (--inject: always 0)."""
+    import os
+
+    from gastown_tui.ops import mail as ops
+    from gastown_tui.town.errors import GasTownError
+
+    try:
+        store = cli.store()
+        who = ops.identity(identity, store)
+        if inject:
+            fresh = ops.undelivered(store, who)
+            text = ops.format_injection(fresh)
+            session = os.environ.get("GT_SESSION", "")
+            if session:
+                from gastown_tui.ops.nudge import drain, format_for_injection
+
+                queued = drain(cli.town(), session)
+                if queued:
+                    text += format_for_injection(queued) + "\n"
+            click.echo(text, nl=False)
+            ops.acknowledge(store, [m["id"] for m in fresh])
+            return
+        unread = ops.inbox(store, who, include_read=False)
+    except GasTownError as exc:
+        if inject:  # a hook must never break the agent's prompt
+            click.echo(f"gt mail check: {exc}", err=True)
+            return
+        raise
+    if as_json:
+        echo_json({"address": who, "unread": len(unread), "has_new": bool(unread)})
+    elif unread:
+        click.echo(f"📬 {len(unread)} unread message(s)")
+    else:
+        click.echo("No new mail")
+    if not unread:
+        raise SystemExit(1)
+
+
+@mail.command(name="hook")
+@click.argument("ref")
+@json_option
+@pass_cli
+def hook_mail(cli: CliContext, ref, as_json) -> None:
+    """Hang a message on your hook: its text becomes your assignment (GUPP)."""
+    from gastown_tui.ops import hook as hook_ops
+    from gastown_tui.ops import mail as ops
+
+    store = cli.store()
+    msg_id = ops.resolve(store, ops.identity(None, store), ref)
+    store.add_label(msg_id, "gt:hooked-mail")
+    bead = hook_ops.attach(cli.town(), store, msg_id)
+    ops.mark_read(store, bead["assignee"], [msg_id])
+    if as_json:
+        echo_json({"hooked": msg_id, "agent": bead["assignee"]})
+    else:
+        click.echo(f"🪝 Hooked message {msg_id} ({bead['title']}) to {bead['assignee']}")
+
+
+@mail.command(name="mark-read")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--identity", default=None)
+@pass_cli
+def mark_read(cli: CliContext, refs, identity) -> None:
+    """Mark messages read without opening them."""
+    from gastown_tui.ops import mail as ops
+
+    store = cli.store()
+    done = ops.mark_read(store, ops.identity(identity, store), list(refs))
+    click.echo(f"✓ Marked read: {', '.join(done)}")
+
+
+@mail.command(name="mark-unread")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--identity", default=None)
+@pass_cli
+def mark_unread(cli: CliContext, refs, identity) -> None:
+    """Mark messages unread again."""
+    from gastown_tui.ops import mail as ops
+
+    store = cli.store()
+    done = ops.mark_unread(store, ops.identity(identity, store), list(refs))
+    click.echo(f"✓ Marked unread: {', '.join(done)}")
+
+
+@mail.command(name="delete")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--identity", default=None)
+@pass_cli
+def delete(cli: CliContext, refs, identity) -> None:
+    """Delete messages: archived with the label `deleted` (nothing is erased)."""
+    from gastown_tui.ops import mail as ops
+
+    store = cli.store()
+    done = ops.delete(cli.town(), store, ops.identity(identity, store), list(refs))
+    click.echo(f"✓ Deleted (archived): {', '.join(done)}")
 
 
 @mail.command(name="inbox")

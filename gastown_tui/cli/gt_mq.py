@@ -17,25 +17,53 @@ def mq() -> None:
     """The merge queue: MRs waiting for the Refinery."""
 
 
-@mq.command(name="list")
-@click.argument("rig_name")
-@click.option("--ready", "ready_only", is_flag=True, help="Only MRs the Refinery can take now.")
-@json_option
-@pass_cli
-def list_cmd(cli: CliContext, rig_name: str, ready_only: bool, as_json: bool) -> None:
-    """Open MRs of RIG_NAME, highest score (processed first) at the top."""
-    from gastown_tui.refinery.score import queue
+def rig_here(cli: CliContext, rig_name: str | None):
+    """The rig named, else GT_RIG, else the rig whose directory we are in."""
+    import os
 
     town = cli.town()
-    entries = queue(cli.store(), town.rig(rig_name), ready_only=ready_only)
+    name = rig_name or os.environ.get("GT_RIG")
+    if name:
+        return town.rig(name)
+    rig = town.rig_at(cli.cwd)
+    if rig is None:
+        raise click.UsageError("which rig? name it (gt mq list <rig>) or run inside one")
+    return rig
+
+
+@mq.command(name="list")
+@click.argument("rig_name", required=False)
+@click.option("--ready", "ready_only", is_flag=True, help="Only MRs the Refinery can take now.")
+@click.option("--status", "status_filter", default=None,
+              help="Only MRs in this queue state (ready, blocked, active).")
+@click.option("--worker", default=None, help="Only this polecat's MRs.")
+@json_option
+@pass_cli
+def list_cmd(cli: CliContext, rig_name: str | None, ready_only: bool, status_filter, worker,
+             as_json: bool) -> None:
+    """Open MRs of a rig (default: yours), highest score (processed first) at the top.
+    --json prints the MR beads as bd does (upstream's shape), with the queue's fields added."""
+    from gastown_tui.refinery.score import queue
+
+    rig = rig_here(cli, rig_name)
+    store = cli.store()
+    entries = queue(store, rig, ready_only=ready_only)
+    if status_filter:
+        entries = [e for e in entries if e.status == status_filter]
+    if worker:
+        entries = [e for e in entries if (e.mr.worker or "").lower() == worker.lower()]
     rows = [e.as_json() for e in entries]
     if as_json:
-        echo_json([{k: r[k] for k in ("id", "branch", "source_issue", "worker", "status",
-                                      "score", "retry_count", "target", "labels")}
-                   for r in rows])
+        beads = {b["id"]: b for b in store.list_issues(ids=[r["id"] for r in rows] or ["-"],
+                                                       include_all=True, include_infra=True,
+                                                       limit=0)}
+        echo_json([{**beads.get(r["id"], {}), "queue_status": r["status"], "score": r["score"],
+                    "branch": r["branch"], "source_issue": r["source_issue"],
+                    "worker": r["worker"], "retry_count": r["retry_count"],
+                    "target": r["target"]} for r in rows])
         return
     if not rows:
-        click.echo(f"No {'ready ' if ready_only else ''}merge requests in {rig_name}.")
+        click.echo(f"No {'ready ' if ready_only else ''}merge requests in {rig.name}.")
         return
     for r in rows:
         labels = f" [{', '.join(x for x in r['labels'] if x != 'gt:merge-request')}]" \
@@ -44,6 +72,64 @@ def list_cmd(cli: CliContext, rig_name: str, ready_only: bool, as_json: bool) ->
         click.echo(f"{MARK.get(r['status'], '○')} {r['id']}  {r['score']:7.1f}  "
                    f"{r['status']:<7}  P{r['priority']}  retries {r['retry_count']}  "
                    f"{r['source_issue'] or '-'}  {r['worker'] or '-'}  {r['branch']}{labels}{why}")
+
+
+@mq.command(name="next")
+@click.argument("rig_name", required=False)
+@json_option
+@pass_cli
+def next_cmd(cli: CliContext, rig_name, as_json) -> None:
+    """The MR the Refinery takes next."""
+    from gastown_tui.refinery.score import next_ready
+
+    entry = next_ready(cli.store(), rig_here(cli, rig_name))
+    if as_json:
+        echo_json(entry.as_json() if entry else None)
+    elif entry is None:
+        click.echo("Nothing ready in the queue.")
+    else:
+        click.echo(f"{entry.mr.id}  {entry.mr.branch}  score {entry.score:.1f}")
+
+
+@mq.command(name="close")
+@click.argument("mr_id")
+@click.option("-r", "--reason", required=True, help="Why it is closed (the worker is told).")
+@json_option
+@pass_cli
+def close_cmd(cli: CliContext, mr_id, reason, as_json) -> None:
+    """Close an MR without merging it (e.g. unresolvable conflicts); the branch and the
+    source bead are kept and the worker is told."""
+    from gastown_tui.refinery.admin import reject
+
+    d = reject(cli.town(), cli.store(), mr_id, reason)
+    if as_json:
+        echo_json(d)
+    else:
+        click.echo(f"✓ Closed {mr_id} without merging: {reason}")
+
+
+@mq.group(name="integration")
+def integration() -> None:
+    """Upstream's integration branches (an epic merged as one branch) are not built here:
+    every MR targets the rig's default branch."""
+
+
+@integration.command(name="land", context_settings={"ignore_unknown_options": True,
+                                                    "allow_extra_args": True})
+@click.pass_context
+def integration_land(ctx: click.Context) -> None:
+    """Nothing to land: MRs merge straight onto the default branch."""
+    epic = " ".join(ctx.args)
+    click.echo(f"✓ No integration branch{' for ' + epic if epic else ''}: every MR here merges "
+               "straight onto its rig's default branch, so there is nothing to land "
+               "(see gt mq list)")
+
+
+@integration.command(name="status", context_settings={"ignore_unknown_options": True,
+                                                      "allow_extra_args": True})
+@click.pass_context
+def integration_status(ctx: click.Context) -> None:
+    click.echo("No integration branches here: MRs merge straight onto the default branch.")
 
 
 @mq.command(name="status")

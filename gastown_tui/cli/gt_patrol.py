@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, DefaultGroup
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -62,22 +62,141 @@ def deacon_run(cli: CliContext, once, interval, no_keep_alive) -> None:
     run(cli.town(), once=once, interval=interval, keep_alive=not no_keep_alive)
 
 
-@click.command()
-@click.argument("description", nargs=-1, required=True)
-@click.option("-s", "--severity", type=click.Choice(["low", "medium", "high", "critical"]),
-              default="medium", show_default=True)
-@click.option("-r", "--reason", default="")
+@deacon.command(name="heartbeat")
+@click.argument("action", required=False, default="alive")
+@pass_cli
+def deacon_heartbeat(cli: CliContext, action) -> None:
+    """Record the Deacon's heartbeat (its loop does this on every patrol)."""
+    from gastown_tui.ops.sessions import write_heartbeat
+
+    write_heartbeat(cli.town(), "hq-deacon", action, agent="deacon", runtime="gt")
+    click.echo(f"♥ deacon heartbeat: {action}")
+
+
+@deacon.command(name="cleanup-orphans")
+@click.option("--grace", type=float, default=5.0, show_default=True,
+              help="Seconds between SIGTERM and SIGKILL.")
+@pass_cli
+def deacon_cleanup_orphans(cli: CliContext, grace) -> None:
+    """Stop processes of this town that no session owns any more (left by a crash)."""
+    from gastown_tui.ops.shutdown import orphan_processes
+    from gastown_tui.tmux import proctree
+
+    town = cli.town()
+    orphans = orphan_processes(town)
+    if not orphans:
+        click.echo("✓ No orphaned processes.")
+        return
+    proctree.terminate_tree([p.pid for p in orphans], grace=grace)
+    click.echo(f"✓ Stopped {len(orphans)} orphaned process(es): "
+               + ", ".join(str(p.pid) for p in orphans))
+
+
+@click.group(cls=DefaultGroup)
+def escalate() -> None:
+    """Raise something that needs a human or the Mayor (routes: settings/escalation.json):
+    `gt escalate "what" -s HIGH -m "details"`; also list, show, ack, close."""
+
+
+@escalate.command(name="raise")
+@click.argument("description", nargs=-1)
+@click.option("-s", "--severity", default="medium", show_default=True,
+              help="low, medium, high or critical (any case).")
+@click.option("-r", "--reason", default="", help="The details: what you tried, what you need.")
+@click.option("-m", "--message", default="", help="Same as --reason.")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the details from stdin.")
 @click.option("--source", default="")
 @click.option("--related", default="", help="The bead this is about.")
+@click.option("-n", "--dry-run", is_flag=True, help="Show what would happen; do nothing.")
 @json_option
 @pass_cli
-def escalate(cli: CliContext, description, severity, reason, source, related, as_json) -> None:
-    """Raise something that needs a human or the Mayor (routes: settings/escalation.json)."""
+def escalate_raise(cli: CliContext, description, severity, reason, message, from_stdin, source,
+                   related, dry_run, as_json) -> None:
+    """Raise an escalation."""
+    import sys
+
+    from gastown_tui.ops.escalate import SEVERITIES
     from gastown_tui.ops.escalate import escalate as do_escalate
 
-    res = do_escalate(cli.town(), cli.store(), " ".join(description), severity=severity,
-                      reason=reason, source=source, related=related)
+    text = " ".join(description).strip()
+    if not text:
+        raise click.UsageError('say what needs attention: gt escalate "what is wrong" -s high')
+    details = "\n\n".join(part for part in (reason, message) if part)
+    if from_stdin:
+        details = "\n\n".join(part for part in (details, sys.stdin.read().strip()) if part)
+    if severity.lower() not in SEVERITIES:
+        raise click.BadParameter(f"{severity!r} is not one of {', '.join(SEVERITIES)}",
+                                 param_hint="'-s' / '--severity'")
+    if dry_run:
+        click.echo(f"Would escalate [{severity.lower()}]: {text}" +
+                   (f"\n  details: {details}" if details else ""))
+        return
+    res = do_escalate(cli.town(), cli.store(), text, severity=severity, reason=details,
+                      source=source, related=related)
     if as_json:
         echo_json(res.as_json())
     else:
-        click.echo(f"⚠ Escalated {res.id} [{severity}]: {', '.join(res.actions)}")
+        click.echo(f"⚠ Escalated {res.id} [{res.severity}]: {', '.join(res.actions)}")
+
+
+@escalate.command(name="list")
+@click.option("--all", "include_all", is_flag=True, help="Closed escalations too.")
+@json_option
+@pass_cli
+def escalate_list(cli: CliContext, include_all, as_json) -> None:
+    """Open escalations, most severe first."""
+    from gastown_tui.town.fields import parse_fields
+
+    store = cli.store()
+    items = store.list_issues(labels=["gt:escalation"], include_infra=True, limit=0,
+                              include_all=include_all, counts=False)
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        click.echo("No open escalations.")
+    for bead in items:
+        fields = parse_fields(bead.get("description", ""))
+        acked = f" (acked by {fields['acked_by']})" if fields.get("acked_by") else ""
+        click.echo(f"⚠ {bead['id']} [{fields.get('severity', '?')}] {bead['status']} "
+                   f"{bead['title']}  from {fields.get('escalated_by', '?')}{acked}")
+
+
+@escalate.command(name="show")
+@click.argument("escalation_id")
+@json_option
+@pass_cli
+def escalate_show(cli: CliContext, escalation_id, as_json) -> None:
+    """One escalation with its details."""
+    bead = cli.store().get(escalation_id)
+    if as_json:
+        echo_json(bead)
+    else:
+        click.echo(f"{bead['id']} [{bead['status']}] {bead['title']}\n\n"
+                   f"{bead.get('description', '')}")
+
+
+@escalate.command(name="ack")
+@click.argument("escalation_id")
+@pass_cli
+def escalate_ack(cli: CliContext, escalation_id) -> None:
+    """Say you are on it."""
+    from gastown_tui.ops.context import default_actor
+    from gastown_tui.ops.escalate import acknowledge
+
+    bead = acknowledge(cli.town(), cli.store(), escalation_id, by=default_actor())
+    click.echo(f"✓ Acknowledged {bead['id']}")
+
+
+@escalate.command(name="close")
+@click.argument("escalation_id")
+@click.option("--reason", default="", help="How it was resolved.")
+@pass_cli
+def escalate_close(cli: CliContext, escalation_id, reason) -> None:
+    """Close a resolved escalation."""
+    from gastown_tui.ops.context import default_actor
+    from gastown_tui.ops.escalate import close_escalation
+
+    bead = close_escalation(cli.town(), cli.store(), escalation_id, by=default_actor(),
+                            reason=reason)
+    click.echo(f"✓ Closed {bead['id']}: {bead.get('close_reason', '')}")

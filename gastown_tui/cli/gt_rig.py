@@ -70,3 +70,109 @@ def rig_remove(cli: CliContext, name: str, delete: bool, force: bool, as_json: b
     else:
         click.echo(f"✓ Removed rig {name}" + (" and deleted its directory" if delete else
                                               " (files kept)"))
+
+
+def _state_command(name: str, state: str, on: bool, doc: str):
+    @rig.command(name=name, help=doc)
+    @click.argument("rig_name", required=False)
+    @json_option
+    @pass_cli
+    def command(cli: CliContext, rig_name, as_json) -> None:
+        from gastown_tui.ops.rig_state import set_state
+
+        town = cli.town()
+        target = _rig_here(cli, rig_name)
+        result = set_state(town, target, state, on)
+        if as_json:
+            echo_json(result)
+            return
+        verb = {"park": "parked", "unpark": "unparked", "dock": "docked",
+                "undock": "undocked"}[name]
+        stopped = f"; stopped {', '.join(result['stopped'])}" if result["stopped"] else ""
+        click.echo(f"✓ Rig {target.name} {verb}{stopped}" if result["changed"]
+                   else f"· Rig {target.name} was already {verb}")
+    return command
+
+
+def _rig_here(cli: CliContext, rig_name: str | None):
+    import os
+
+    town = cli.town()
+    name = rig_name or os.environ.get("GT_RIG")
+    if name:
+        return town.rig(name)
+    found = town.rig_at(cli.cwd)
+    if found is None:
+        raise click.UsageError("which rig? name it, or run the command inside the rig")
+    return found
+
+
+_state_command("park", "parked", True,
+               "Pause a rig: stop its witness and refinery; no slinging; gt up skips it.")
+_state_command("unpark", "parked", False, "Undo gt rig park.")
+_state_command("dock", "docked", True,
+               "Put a rig to sleep until undocked (as park, kept across restarts).")
+_state_command("undock", "docked", False, "Undo gt rig dock.")
+
+
+@rig.command(name="stop")
+@click.argument("rig_name", required=False)
+@pass_cli
+def rig_stop(cli: CliContext, rig_name) -> None:
+    """Stop the rig's witness and refinery now (the Deacon restarts them unless parked)."""
+    from gastown_tui.ops.rig_state import stop_loops
+
+    target = _rig_here(cli, rig_name)
+    stopped = stop_loops(cli.town(), target)
+    click.echo(f"■ stopped {', '.join(stopped)}" if stopped else
+               f"· nothing of {target.name} was running")
+
+
+@rig.command(name="start")
+@click.argument("rig_name", required=False)
+@pass_cli
+def rig_start(cli: CliContext, rig_name) -> None:
+    """Start the rig's witness and refinery now."""
+    from gastown_tui.ops.rig_state import refuse_if_asleep
+    from gastown_tui.ops.up import start_rig_loops
+
+    target = _rig_here(cli, rig_name)
+    refuse_if_asleep(target)
+    for step in start_rig_loops(cli.town(), target):
+        click.echo(f"{'▶' if step.action == 'started' else '●'} {step.session} {step.action}")
+
+
+@rig.group(name="config")
+def rig_config_group() -> None:
+    """A rig's settings."""
+
+
+@rig_config_group.command(name="set")
+@click.argument("rig_name")
+@click.argument("key")
+@click.argument("value")
+@click.option("--global", "global_", is_flag=True, help="Accepted for upstream's scripts: "
+                                                        "rig settings here are one file.")
+@pass_cli
+def rig_config_set(cli: CliContext, rig_name, key, value, global_) -> None:
+    """Set one setting of a rig (its config.json)."""
+    from gastown_tui.ops.rig_state import config_set
+
+    result = config_set(cli.town().rig(rig_name), key, value)
+    click.echo(f"✓ {result['rig']}: {result['key']} = {result['value']}")
+
+
+@rig_config_group.command(name="show")
+@click.argument("rig_name")
+@json_option
+@pass_cli
+def rig_config_show(cli: CliContext, rig_name, as_json) -> None:
+    """A rig's settings."""
+    from gastown_tui.ops.rig_state import rig_config
+
+    cfg = rig_config(cli.town().rig(rig_name))
+    if as_json:
+        echo_json(cfg)
+    else:
+        for key, value in sorted(cfg.items()):
+            click.echo(f"{key}: {value}")

@@ -209,3 +209,66 @@ def _attach_nuke_commands() -> None:
 
 
 _attach_nuke_commands()
+
+
+@polecat.command(name="status")
+@click.argument("target")
+@json_option
+@pass_cli
+def polecat_status(cli: CliContext, target, as_json) -> None:
+    """One polecat in detail: state and its evidence, hook, branch, worktree, session."""
+    from gastown_tui.ops.nuke import check_safety, resolve_target
+    from gastown_tui.ops.polecats import polecats
+
+    town = cli.town()
+    found = resolve_target(town, target)
+    store = cli.store()
+    infos = [i for i in polecats(town, store, found.rig) if i.name == found.name]
+    if not infos:
+        raise click.ClickException(f"no polecat {found.addr} (see gt polecat list "
+                                   f"{found.rig.name})")
+    info = infos[0]
+    unsafe = check_safety(town, store, found.rig, found.name) if info.worktree_exists else []
+    data = {**info.as_json(), "would_lose": unsafe}
+    if as_json:
+        echo_json(data)
+        return
+    click.echo(f"{info.address}: {info.state} ({info.evidence})")
+    click.echo(f"  hook: {info.issue + ' ' + info.issue_title if info.issue else '-'}")
+    click.echo(f"  session: {info.session_name} {'running' if info.session_running else 'stopped'}"
+               f"   heartbeat: {info.heartbeat or '-'}")
+    click.echo(f"  branch: {info.branch or '-'}   MR: {info.active_mr or '-'}")
+    click.echo(f"  worktree: {info.worktree}{'' if info.worktree_exists else ' (missing)'}")
+    click.echo("  nuke would lose: " + ("; ".join(unsafe) if unsafe else "nothing"))
+
+
+@polecat.command(name="remove")
+@click.argument("targets", nargs=-1, required=True)
+@click.option("--all", "all_", is_flag=True, help="Every polecat of the rig named.")
+@click.option("-f", "--force", is_flag=True,
+              help="Remove even with unsaved work (kept in the graveyard first).")
+@json_option
+@pass_cli
+def polecat_remove(cli: CliContext, targets, all_, force, as_json) -> None:
+    """Remove polecats: their session, worktree and branch (the nuke safety checks apply:
+    a polecat with unsaved work is refused unless --force)."""
+    from gastown_tui.ops.nuke import nuke, rig_polecats
+
+    town = cli.town()
+    names = [t for rig in targets for t in rig_polecats(town, rig)] if all_ else list(targets)
+    results = nuke(town, cli.store(), names, force=force)
+    if as_json:
+        echo_json([r.as_json() for r in results])
+        return
+    for r in results:
+        click.echo(f"✓ removed {r.target}" + (f" (saved to {r.graveyard_ref})"
+                                              if r.graveyard_ref else ""))
+
+
+@polecat.command(name="spawn", context_settings={"ignore_unknown_options": True,
+                                                 "allow_extra_args": True})
+@click.pass_context
+def polecat_spawn(ctx: click.Context) -> None:
+    """There is no spawn: gt sling <bead> <rig> makes a polecat with its work."""
+    raise click.ClickException("gt polecat spawn: there is no such step here (nor upstream); "
+                               "a polecat is born with its work: gt sling <bead> <rig>")

@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = {sig: signal.signal(sig, _raise_terminated) for sig in (signal.SIGTERM,
                                                                         signal.SIGHUP)}
+    # Ctrl-C must stop the demo even when we were started with SIGINT ignored (a background
+    # job of a script), where Python would not turn it into KeyboardInterrupt by itself.
+    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     code = 1
     try:
         demo = scenario.build(root, say=say)

@@ -15,20 +15,28 @@ from gastown_tui.ops.mr import create_mr
 from gastown_tui.ops.worktrees import commit_all, inspect
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.events import log_event
+from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address, parse_address
 from gastown_tui.town.store import BeadStore
 
+EXIT_TYPES = ("COMPLETED", "ESCALATED", "DEFERRED")
+CLEANUP_STATUSES = ("clean", "uncommitted", "unpushed", "stash", "unknown")
+
 
 @dataclass(frozen=True)
 class DoneResult:
-    mr: str
+    mr: str  # '' when this exit files no merge request
     created: bool
     branch: str
     commit_sha: str
     source_issue: str
     commits: int
     auto_committed: str | None
+    exit: str = "COMPLETED"
+    issue_status: str = ""  # the source bead's status afterwards
+    agent_state: str = "idle"
+    note: str = ""  # why no MR was filed, when none was
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +68,25 @@ def _issue_from_branch(branch: str) -> str:
 
 
 def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | None = None,
-         status: str = "COMPLETED") -> DoneResult:
+         status: str = "COMPLETED", cleanup_status: str | None = None) -> DoneResult:
+    """End a polecat's work in one of upstream's ways (reference §6.1):
+
+    - COMPLETED with commits: an MR for the Refinery (the bead closes when it merges);
+    - COMPLETED with nothing to merge, when the bead was closed first (`bd close --reason
+      "no-changes: ..."`), is report-only (`--cleanup-status clean`) or is marked no_merge:
+      no MR, the bead closed;
+    - ESCALATED: no MR, the agent `stuck` waiting for help, the bead kept open (blocked) so
+      its convoy does not land on unfinished work (upstream closes it; we do not, as for MRs);
+    - DEFERRED: no MR, the bead left on the hook as it is, to be resumed.
+    Every exit clears the agent bead's hook and tells the witness.
+    """
+    status = status.upper()
+    if status not in EXIT_TYPES:
+        raise ValidationError(f"invalid exit status {status!r}",
+                              fix="use --status COMPLETED, ESCALATED or DEFERRED")
+    if cleanup_status is not None and cleanup_status not in CLEANUP_STATUSES:
+        raise ValidationError(f"invalid cleanup status {cleanup_status!r}",
+                              fix=f"use one of {', '.join(CLEANUP_STATUSES)}")
     addr = _who_am_i(town, Path(cwd or Path.cwd()))
     rig = town.rig(str(addr.rig))
     worktree = rig.polecat_worktree(str(addr.name))
@@ -72,35 +98,76 @@ def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | 
     if state.dirty:
         auto = commit_all(worktree, f"gt done: save work of {addr.name}", str(addr.name))
         state = inspect(rig, worktree)
-    if state.ahead == 0:
-        raise ValidationError(f"{addr} has no commits ahead of {rig.default_branch}",
-                              fix="commit your work first (nothing to merge)")
     source = issue or _issue_from_branch(state.branch)
     if not source:
         hooked = hook_ops.hooked_for(store, str(addr))
         source = hooked["id"] if hooked else ""
-    if not source:
-        raise ValidationError("cannot tell which bead this work is for",
-                              fix="pass --issue <bead>")
-    bead = store.get(source)
+    bead = store.get(source) if source else None
     agent_bead = addr.agent_bead_id(rig.prefix)
-    mr, created = create_mr(store, rig, branch=state.branch, target=rig.default_branch,
-                            source_issue=source, worker=str(addr.name), commit_sha=state.head,
-                            agent_bead=agent_bead, priority=int(bead.get("priority", 2)))
-    if bead["status"] != "closed":
-        store.update(source, changes={"status": "in_progress"},
-                     description_fields={"merge_request": mr.id})
-    exit_state = {"COMPLETED": "idle", "ESCALATED": "stuck", "DEFERRED": "idle"}.get(status, "idle")
+    mr_id, created, note = "", False, ""
+    if status == "COMPLETED":
+        if state.ahead:
+            if bead is None:
+                raise ValidationError("cannot tell which bead this work is for",
+                                      fix="pass --issue <bead>")
+            mr, created = create_mr(store, rig, branch=state.branch, target=rig.default_branch,
+                                    source_issue=source, worker=str(addr.name),
+                                    commit_sha=state.head, agent_bead=agent_bead,
+                                    priority=int(bead.get("priority", 2)))
+            mr_id = mr.id
+            if bead["status"] != "closed":
+                store.update(source, changes={"status": "in_progress"},
+                             description_fields={"merge_request": mr.id})
+        else:
+            note = _no_merge_reason(bead, cleanup_status)
+            if not note:
+                raise ValidationError(
+                    f"{addr} has no commits ahead of {rig.default_branch}",
+                    fix=(f"commit your work first; if there is nothing to change, close the "
+                         f"bead first: bd close {source or '<id>'} --reason \"no-changes: "
+                         "<why>\" then gt done; blocked: gt done --status ESCALATED; "
+                         "paused: gt done --status DEFERRED"))
+            if bead is not None and bead["status"] != "closed":
+                store.set_status(source, "closed", reason=f"Completed with no code changes "
+                                                          f"({note})", force=True)
+    elif status == "ESCALATED" and bead is not None and bead["status"] != "closed":
+        store.update(source, changes={"status": "blocked"},
+                     append_notes=f"ESCALATED by {addr}: waiting for help (gt done "
+                                  "--status ESCALATED)")
+    exit_state = "stuck" if status == "ESCALATED" else "idle"
     if store.exists(agent_bead):
-        store.update(agent_bead, description_fields={
-            "agent_state": exit_state, "hook_bead": None, "active_mr": mr.id,
-            "exit_type": status, "branch": state.branch, "cleanup_status": "clean"})
+        fields: dict[str, str | None] = {
+            "agent_state": exit_state, "hook_bead": None, "exit_type": status,
+            "branch": state.branch}
+        if mr_id:
+            fields["active_mr"] = mr_id
+        if cleanup_status or mr_id:
+            fields["cleanup_status"] = cleanup_status or "clean"
+        store.update(agent_bead, description_fields=fields)
     log_event(town.root, "done", actor=str(addr),
-              payload={"bead": source, "mr": mr.id, "branch": state.branch, "exit": status})
-    _notify(town, f"{rig.name}/refinery", "MERGE_READY received - check inbox for pending work")
+              payload={"bead": source, "mr": mr_id, "branch": state.branch, "exit": status,
+                       **({"note": note} if note else {})})
+    if mr_id:
+        _notify(town, f"{rig.name}/refinery", "MERGE_READY received - check inbox for pending work")
     _notify(town, f"{rig.name}/witness", f"POLECAT_DONE {addr.name} exit={status}")
-    return DoneResult(mr=mr.id, created=created, branch=state.branch, commit_sha=state.head,
-                      source_issue=source, commits=state.ahead, auto_committed=auto)
+    after = store.get(source)["status"] if source else ""
+    return DoneResult(mr=mr_id, created=created, branch=state.branch, commit_sha=state.head,
+                      source_issue=source, commits=state.ahead, auto_committed=auto,
+                      exit=status, issue_status=after, agent_state=exit_state, note=note)
+
+
+def _no_merge_reason(bead: dict[str, Any] | None, cleanup_status: str | None) -> str:
+    """Why completing without commits is legitimate here, or '' when it is not."""
+    if bead is not None and bead["status"] == "closed":
+        return f"bead closed first: {bead.get('close_reason') or 'closed'}"
+    if cleanup_status == "clean":
+        return "report-only work (--cleanup-status clean)"
+    if bead is not None:
+        fields = parse_fields(bead.get("description", ""))
+        if fields.get("no_merge", "").lower() == "true" or \
+                fields.get("review_only", "").lower() == "true":
+            return "no_merge work"
+    return ""
 
 
 def _notify(town: Town, target: str, text: str) -> None:

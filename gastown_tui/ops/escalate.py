@@ -30,6 +30,7 @@ class EscalationResult:
 def escalate(town: Town, store: BeadStore, description: str, *, severity: str = "medium",
              reason: str = "", source: str = "", related: str = "",
              escalated_by: str | None = None) -> EscalationResult:
+    severity = severity.lower()  # upstream's prompts write -s HIGH
     if severity not in SEVERITIES:
         raise ValidationError(f"unknown severity {severity!r}", fix=f"use {', '.join(SEVERITIES)}")
     if not description.strip():
@@ -68,3 +69,30 @@ def _sender(who: str) -> str:
 def open_escalations(store: BeadStore) -> list[dict[str, Any]]:
     return store.list_issues(labels=["gt:escalation"], include_infra=True, limit=0,
                              counts=False)
+
+
+def acknowledge(town: Town, store: BeadStore, escalation_id: str, *, by: str) -> dict[str, Any]:
+    bead = _escalation(store, escalation_id)
+    updated = store.update(bead["id"], description_fields={"acked_by": by,
+                                                          "acked_at": now_rfc3339()},
+                           add_labels=["acked"])
+    log_event(town.root, "escalation_acked", actor=by, payload={"id": bead["id"]})
+    return updated
+
+
+def close_escalation(town: Town, store: BeadStore, escalation_id: str, *, by: str,
+                     reason: str = "") -> dict[str, Any]:
+    bead = _escalation(store, escalation_id)
+    closed = store.set_status(bead["id"], "closed", reason=reason or f"resolved by {by}",
+                              force=True)
+    log_event(town.root, "escalation_closed", actor=by, payload={"id": bead["id"],
+                                                                 "reason": reason})
+    return closed
+
+
+def _escalation(store: BeadStore, escalation_id: str) -> dict[str, Any]:
+    bead = store.get(escalation_id)
+    if "gt:escalation" not in bead.get("labels", []):
+        raise ValidationError(f"{escalation_id} is not an escalation",
+                              fix="see 'gt escalate list'")
+    return bead

@@ -88,7 +88,7 @@ def restore(town: Town, rig: RigInfo | str, ref: str, *, as_name: str | None = N
 
     from gastown_tui.ops.agents import ensure_agent_bead
     from gastown_tui.ops.context import open_store
-    from gastown_tui.ops.worktrees import POLECAT_INSTRUCTIONS
+    from gastown_tui.ops.worktrees import write_polecat_guide
     from gastown_tui.town.events import log_event
 
     rig = town.rig(rig) if isinstance(rig, str) else rig
@@ -128,8 +128,7 @@ def restore(town: Town, rig: RigInfo | str, ref: str, *, as_name: str | None = N
             worktree.index.read_tree(commit.parents[1].tree)
             worktree.index.write()
         if not (path / "AGENTS.md").exists():
-            (path / "AGENTS.md").write_text(POLECAT_INSTRUCTIONS.format(
-                name=name, rig=rig.name, branch=branch))
+            write_polecat_guide(rig, name, path / "AGENTS.md", branch)
     except BaseException:
         shutil.rmtree(rig.polecats_dir / name, ignore_errors=True)  # the name we claimed
         if added:

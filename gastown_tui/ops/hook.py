@@ -69,14 +69,18 @@ def detach(town: Town, store: BeadStore, bead_id: str) -> dict[str, Any]:
 
 
 def hooked_for(store: BeadStore, agent: str) -> dict[str, Any] | None:
-    """The agent's hook: status hooked first, then in_progress (upstream's lookup order)."""
+    """The agent's hook: status hooked first, then in_progress (upstream's lookup order);
+    hooked mail (`gt mail hook`) only when no work bead is there."""
+    mail = None
     for status in HOOK_STATUSES:
-        beads = store.list_issues(assignee=agent, statuses=[status], limit=1, include_infra=True,
+        beads = store.list_issues(assignee=agent, statuses=[status], limit=5, include_infra=True,
                                   sort="updated", counts=False)
-        beads = [b for b in beads if "gt:message" not in b.get("labels", [])]
-        if beads:
-            return beads[0]
-    return None
+        work = [b for b in beads if "gt:message" not in b.get("labels", [])]
+        if work:
+            return work[0]
+        if status == "hooked" and mail is None:
+            mail = next((b for b in beads if "gt:hooked-mail" in b.get("labels", [])), None)
+    return mail
 
 
 def all_hooks(store: BeadStore) -> list[dict[str, Any]]:

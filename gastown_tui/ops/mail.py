@@ -126,3 +126,84 @@ def archive(town: Town, store: BeadStore, address: str, refs: list[str]) -> list
         done.append(msg_id)
     log_event(town.root, "mail_archive", actor=address, payload={"ids": done})
     return done
+
+
+def mark_read(store: BeadStore, address: str, refs: list[str]) -> list[str]:
+    ids = [resolve(store, address, ref) for ref in refs]
+    for msg_id in ids:
+        if "read" not in store.get(msg_id).get("labels", []):
+            store.add_label(msg_id, "read")
+    return ids
+
+
+def mark_unread(store: BeadStore, address: str, refs: list[str]) -> list[str]:
+    ids = [resolve(store, address, ref) for ref in refs]
+    for msg_id in ids:
+        store.update(msg_id, remove_labels=["read", "delivered"])
+    return ids
+
+
+def delete(town: Town, store: BeadStore, address: str, refs: list[str]) -> list[str]:
+    """Upstream's delete; here a message is archived with the label `deleted`, never erased
+    (`gt mail inbox --all` still lists it)."""
+    ids = [resolve(store, address, ref) for ref in refs]
+    for msg_id in ids:
+        store.add_label(msg_id, "deleted")
+    return archive(town, store, address, ids)
+
+
+def undelivered(store: BeadStore, address: str) -> list[dict[str, Any]]:
+    """Unread messages the agent has not been shown yet by `gt mail check --inject`."""
+    beads = {b["id"]: b for b in store.list_issues(
+        labels=["gt:message"], assignee=address, statuses=["open", "hooked", "in_progress"],
+        include_infra=True, limit=0, sort="oldest", counts=False)}
+    out = []
+    for message in inbox(store, address, include_read=False):
+        bead = beads.get(message["id"])
+        if bead is None or "delivered" not in bead.get("labels", []):
+            out.append(message)
+    return out
+
+
+def acknowledge(store: BeadStore, ids: list[str]) -> None:
+    for msg_id in ids:
+        store.add_label(msg_id, "delivered")
+
+
+def format_injection(messages: list[dict[str, Any]]) -> str:
+    """A <system-reminder> block in upstream's three tiers (urgent interrupts, high waits for
+    the task boundary, the rest is informational)."""
+    if not messages:
+        return ""
+    urgent = [m for m in messages if m["priority"] == "urgent"]
+    high = [m for m in messages if m["priority"] == "high"]
+    normal = [m for m in messages if m["priority"] not in ("urgent", "high")]
+
+    def listed(items: list[dict[str, Any]]) -> list[str]:
+        return [f"- {m['id']} from {m['from']}: {m['subject']}" for m in items]
+
+    lines = ["<system-reminder>"]
+    if urgent:
+        lines += [f"URGENT: {len(urgent)} urgent message(s) require immediate attention.", "",
+                  *listed(urgent)]
+        if high:
+            lines += ["", f"Also {len(high)} high-priority message(s) — process before going "
+                          "idle:", *listed(high)]
+        if normal:
+            lines += ["", f"(Plus {len(normal)} additional message(s) — check after current "
+                          "task.)"]
+        lines += ["", "Run 'gt mail read <id>' to read urgent messages."]
+    elif high:
+        lines += [f"You have {len(high)} high-priority message(s) in your inbox.", "",
+                  *listed(high)]
+        if normal:
+            lines += ["", f"(Plus {len(normal)} additional message(s).)"]
+        lines += ["", "Continue your current task. When it completes, process these messages",
+                  "before going idle: 'gt mail inbox'"]
+    else:
+        lines += [f"You have {len(normal)} unread message(s) in your inbox.", "",
+                  *listed(normal), "",
+                  "Continue your current task. When it completes, check these messages",
+                  "before going idle: 'gt mail inbox'"]
+    lines.append("</system-reminder>")
+    return "\n".join(lines) + "\n"

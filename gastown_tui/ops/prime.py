@@ -9,26 +9,14 @@ from typing import Any
 
 from gastown_tui.ops import hook as hook_ops
 from gastown_tui.ops import mail as mail_ops
+from gastown_tui.ops.memories import list_memories
+from gastown_tui.ops.role_text import role_text
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.jsonfile import read_json
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address, parse_address
 from gastown_tui.town.store import BeadStore
-
-ROLE_TEXT = {
-    "mayor": "You are the Mayor: you turn the overseer's requests into beads and sling them to "
-             "rigs (`bd create`, `gt sling <bead> <rig>`), watch convoys (`gt convoy list`) "
-             "and answer mail.",
-    "deacon": "You are the Deacon: you keep the town's agents alive and land finished convoys.",
-    "witness": "You are a Witness: you watch your rig's polecats, nudge the stuck ones and "
-               "escalate what you cannot fix.",
-    "refinery": "You are the Refinery: you merge your rig's merge requests into the default "
-                "branch, one at a time, after the gates pass.",
-    "polecat": "You are a polecat: a worker with one job, the bead on your hook. If there is "
-               "work on your hook, YOU MUST RUN IT. When it is committed, run `gt done`.",
-    "crew": "You are crew: a human-guided worker in this rig.",
-}
 
 
 def identity(town: Town, cwd: Path) -> Address:
@@ -51,7 +39,7 @@ def identity(town: Town, cwd: Path) -> Address:
     return Address("mayor")
 
 
-def _formula_vars(town: Town, addr: Address, bead: dict[str, Any]) -> dict[str, str]:
+def formula_vars(town: Town, addr: Address, bead: dict[str, Any]) -> dict[str, str]:
     values = {"issue": bead["id"], "feature": bead["title"], "title": bead["title"]}
     if addr.rig:
         rig = town.rig(addr.rig)
@@ -69,6 +57,12 @@ def _formula_vars(town: Town, addr: Address, bead: dict[str, Any]) -> dict[str, 
     return values
 
 
+def steps_done(bead: dict[str, Any]) -> list[str]:
+    """The steps of the bead's formula marked done (`gt mol step done <step>`)."""
+    raw = parse_fields(bead.get("description", "")).get("steps_done", "")
+    return [s for s in (x.strip() for x in raw.split(",")) if s]
+
+
 def formula_steps(town: Town, addr: Address, bead: dict[str, Any]) -> tuple[str, list[str]]:
     """(formula name, rendered step lines) for the bead's attached formula, if any."""
     name = parse_fields(bead.get("description", "")).get("attached_formula", "")
@@ -78,53 +72,112 @@ def formula_steps(town: Town, addr: Address, bead: dict[str, Any]) -> tuple[str,
 
     try:
         resolved = FormulaLibrary(town.root, addr.rig).resolve(
-            name, _formula_vars(town, addr, bead), require_all=False)
+            name, formula_vars(town, addr, bead), require_all=False)
     except GasTownError as exc:
         return name, [f"(formula {name} could not be loaded: {exc})"]
     lines = []
+    done = set(steps_done(bead))
     for number, step in enumerate(resolved.steps, start=1):
         needs = f"  (after {', '.join(step.needs)})" if step.needs else ""
-        lines.append(f"{number}. [{step.id}] {step.title}{needs}")
+        mark = "[x]" if step.id in done else "[ ]"
+        lines.append(f"{number}. {mark} [{step.id}] {step.title}{needs}")
         for text in step.description.strip().splitlines():
             lines.append(f"     {text}")
     return name, lines
 
 
-def prime(town: Town, store: BeadStore, *, cwd: Path | None = None, hook_only: bool = False
-          ) -> dict[str, Any]:
+HANDOFF_PREFIX = "🤝 HANDOFF"
+
+
+def handoff_notes(store: BeadStore, addr: Address) -> list[dict[str, Any]]:
+    """Open handoff mail an agent sent itself, newest first (gt handoff writes them)."""
+    notes = [m for m in mail_ops.inbox(store, addr.mail_identity)
+             if m["subject"].startswith(HANDOFF_PREFIX) and m["from"] == addr.mail_identity]
+    return sorted(notes, key=lambda m: m["timestamp"], reverse=True)
+
+
+def prime(town: Town, store: BeadStore, *, cwd: Path | None = None, hook_only: bool = False,
+          session: dict[str, str] | None = None) -> dict[str, Any]:
+    """Everything an agent needs to (re)start its work: its role guide, the bead on its hook
+    with the formula's steps filled in, its handoff notes, its unread mail (and, for the
+    Mayor, the town's memories). `session` is what the runtime's hook said (id, source)."""
     addr = identity(town, Path(cwd or Path.cwd()))
     agent = "mayor/" if addr.role == "mayor" else str(addr)
     bead = hook_ops.hooked_for(store, str(addr)) or (
         hook_ops.hooked_for(store, agent) if agent != str(addr) else None)
-    unread = [m for m in mail_ops.inbox(store, addr.mail_identity, include_read=False)]
+    unread = mail_ops.inbox(store, addr.mail_identity, include_read=False)
+    notes = handoff_notes(store, addr)
+    note_ids = {n["id"] for n in notes}
+    unread = [m for m in unread if m["id"] not in note_ids]
     out: dict[str, Any] = {"role": addr.role, "address": str(addr), "rig": addr.rig or "",
                            "town": str(town.root), "hook": None, "formula": "", "steps": [],
-                           "unread_mail": len(unread)}
-    lines = [f"# Gas Town — {addr} ({addr.role})", "", ROLE_TEXT.get(addr.role, ""), "",
-             f"Town: {town.root}"]
+                           "unread_mail": len(unread), "handoff": [n["id"] for n in notes],
+                           "session": session or {}}
+    lines: list[str] = []
+    if session and session.get("session_id"):
+        lines.append(f"[session:{session['session_id']}]")
+        if session.get("source"):
+            lines.append(f"[source:{session['source']}]")
+    branch = os.environ.get("GT_BRANCH", "") if addr.role == "polecat" else ""
+    guide = role_text(town, addr, branch=branch)
+    lines += [guide.rstrip() if guide else f"# Gas Town: {addr} ({addr.role})", "", "---", "",
+              f"Town: {town.root}"]
     if addr.rig:
         rig = town.rig(addr.rig)
-        lines.append(f"Rig: {rig.name} (beads prefix {rig.prefix}, branch {rig.default_branch})")
+        lines.append(f"Rig: {rig.name} (beads prefix {rig.prefix}-, branch {rig.default_branch})")
     lines.append("")
     if bead is None:
-        lines.append("Your hook is empty. Check your mail (`gt mail inbox`) for work.")
+        lines.append("## Your hook is empty")
+        lines.append("Check your mail (`gt mail inbox`); a polecat with an empty hook tells "
+                     "its witness." if addr.role == "polecat" else
+                     "Check your mail (`gt mail inbox`), then wait for instructions.")
     else:
         out["hook"] = {"id": bead["id"], "title": bead["title"], "status": bead["status"]}
-        fields = parse_fields(bead.get("description", ""))
-        lines += [f"## On your hook: {bead['id']} — {bead['title']} [{bead['status']}]", ""]
-        if fields.get("merge_request"):
-            lines.append(f"Submitted: merge request {fields['merge_request']} is in the queue. "
-                         "Wait for mail from the Refinery (FIX_NEEDED means: fix, commit, gt done).")
-        lines += [bead.get("description", "").strip(), ""]
-        name, steps = formula_steps(town, addr, bead)
-        if name:
-            out["formula"] = name
-            out["steps"] = steps
-            lines += [f"## Steps ({name})", *steps, ""]
-        if addr.role == "polecat":
-            lines.append("When the work is committed: `gt done`.")
+        lines += _hook_section(town, addr, bead, out)
+    if notes:
+        latest = notes[0]
+        lines += ["", f"## Handoff from your previous session ({latest['timestamp']})",
+                  f"**{latest['subject']}**", "", (latest["body"] or "(no notes)").strip()]
+        if len(notes) > 1:
+            lines.append(f"(and {len(notes) - 1} older handoff note(s): `gt mail inbox`)")
     if unread and not hook_only:
         lines += ["", f"## Mail: {len(unread)} unread"]
         lines += [f"- {m['id']} from {m['from']}: {m['subject']}" for m in unread[:10]]
+        lines.append("Read with `gt mail read <id>`.")
+    elif unread:
+        lines += ["", f"You have {len(unread)} unread message(s): `gt mail inbox`."]
+    if addr.role == "mayor":
+        lines += _memories_section(town)
     out["text"] = "\n".join(lines).rstrip() + "\n"
     return out
+
+
+def _hook_section(town: Town, addr: Address, bead: dict[str, Any],
+                  out: dict[str, Any]) -> list[str]:
+    fields = parse_fields(bead.get("description", ""))
+    lines = [f"## On your hook: {bead['id']} — {bead['title']} [{bead['status']}]", ""]
+    if "gt:message" in bead.get("labels", []):
+        lines.append("This is a message: its text is your instructions (GUPP).")
+    if fields.get("merge_request"):
+        lines.append(f"Submitted: merge request {fields['merge_request']} is in the queue. "
+                     "Wait for mail from the Refinery (FIX_NEEDED means: fix, commit, gt done).")
+    lines += [bead.get("description", "").strip(), ""]
+    if bead.get("notes"):
+        lines += ["### Notes saved on the bead", bead["notes"].strip(), ""]
+    name, steps = formula_steps(town, addr, bead)
+    if name:
+        out["formula"] = name
+        out["steps"] = steps
+        lines += [f"## Steps ({name})", *steps, ""]
+    if addr.role == "polecat":
+        lines.append("When the work is committed: `gt done`.")
+    return lines
+
+
+def _memories_section(town: Town) -> list[str]:
+    memories = list_memories(town)
+    if not memories:
+        return []
+    lines = ["", f"## Memories ({len(memories)})"]
+    lines += [f"- [{m['type']}] {m['key']}: {m['text']}" for m in memories[:30]]
+    return lines

@@ -8,6 +8,7 @@ import sys
 import uuid
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from gastown_tui.runtimes.presets import Runtime, resolve_alias, runtime_named
 from gastown_tui.town.jsonfile import write_json
@@ -76,16 +77,65 @@ def beacon(addr: Address, topic_suffix: str = "") -> str:
             "1. `gt hook` 2. `gt mail inbox` 3. act.")
 
 
-CLAUDE_SETTINGS = {
+def _hook(command: str, matcher: str = "") -> dict[str, Any]:
+    return {"matcher": matcher, "hooks": [{"type": "command", "command": command}]}
+
+
+_GUARDED = {"pr-workflow": ("gh pr create*", "git checkout -b*", "git switch -c*"),
+            "dangerous-command": ("sudo *", "apt install*", "apt-get install*", "dnf install*",
+                                  "yum install*", "pacman -S*", "brew install*")}
+
+# Upstream's autonomous template (internal/hooks/templates/claude/settings-autonomous.json):
+# the guide and hook at session start and after compaction, new mail and queued nudges at
+# every prompt, and guards on tool calls a polecat must not make.
+CLAUDE_SETTINGS: dict[str, Any] = {
+    "skipDangerousModePermissionPrompt": True,
     "hooks": {
-        "SessionStart": [{"matcher": "", "hooks": [{"type": "command",
-                                                    "command": "gt prime --hook"}]}],
-        "PreCompact": [{"matcher": "", "hooks": [{"type": "command",
-                                                  "command": "gt prime --hook"}]}],
-        "UserPromptSubmit": [{"matcher": "", "hooks": [{"type": "command",
-                                                        "command": "gt nudge --drain"}]}],
-    }
+        "PreToolUse": [_hook(f"gt tap guard {guard}", f"Bash({pattern})")
+                       for guard, patterns in _GUARDED.items() for pattern in patterns],
+        "SessionStart": [_hook("gt prime --hook && gt mail check --inject")],
+        "PreCompact": [_hook("gt prime --hook")],
+        "UserPromptSubmit": [_hook("gt mail check --inject")],
+    },
 }
+
+# Gemini CLI's names for the same hooks (upstream's gemini/settings-autonomous.json).
+GEMINI_SETTINGS: dict[str, Any] = {
+    "hooks": {
+        "BeforeTool": [_hook("gt tap guard pr-workflow", f"Bash\\({p.rstrip('*')}.*\\)")
+                       for p in _GUARDED["pr-workflow"]],
+        "SessionStart": [_hook("GT_HOOK_SOURCE=startup gt prime --hook && gt mail check "
+                               "--inject")],
+        "PreCompress": [_hook("GT_HOOK_SOURCE=compact gt prime --hook")],
+        "BeforeAgent": [_hook("gt mail check --inject")],
+    },
+}
+
+# OpenCode has no hook file, only plugins: this one puts `gt prime` (and new mail) into the
+# system prompt at session start and after compaction, as upstream's gastown.js does.
+OPENCODE_PLUGIN = """// Gas Town plugin (written by gastown-tui): gt prime into the system prompt.
+export const GasTown = async ({ $, directory }) => {
+  let context = null;
+  const run = async (cmd) => {
+    try { return await $`/bin/sh -c ${cmd}`.cwd(directory).text(); }
+    catch (err) { console.error(`[gastown] ${cmd} failed`, err?.message || err); return ""; }
+  };
+  const load = async () => (await run("gt prime --hook")) + "\\n" +
+    (await run("gt mail check --inject"));
+  return {
+    event: async ({ event }) => {
+      if (event?.type === "session.created" || event?.type === "session.compacted") {
+        context = load();
+      }
+    },
+    "experimental.chat.system.transform": async (input, output) => {
+      if (!context) context = load();
+      const text = await context;
+      if (text.trim()) output.system.push(text); else context = null;
+    },
+  };
+};
+"""
 
 
 def settings_dir(town: Town, addr: Address) -> Path:
@@ -97,15 +147,23 @@ def settings_dir(town: Town, addr: Address) -> Path:
     return town.root / addr.role
 
 
-def write_runtime_files(town: Town, addr: Address, runtime: Runtime) -> str | None:
-    """A Claude Code settings file whose SessionStart hook runs `gt prime --hook`, so a real
-    Claude polecat finds its hook unaided. Returns the path to pass with --settings."""
-    if runtime.hooks_provider != "claude":
-        return None
-    path = settings_dir(town, addr) / ".claude" / "settings.json"
-    if not path.exists():
+def write_runtime_files(town: Town, addr: Address, runtime: Runtime,
+                        cwd: Path | None = None) -> str | None:
+    """The runtime's hook files, so a real agent learns its job unaided: Claude Code's
+    settings (passed with --settings; the path is returned), Gemini CLI's .gemini/settings.json
+    and OpenCode's plugin in the agent's working directory. Rewritten each start: they are
+    ours, and an old town gets the current hooks."""
+    if runtime.hooks_provider == "claude":
+        path = settings_dir(town, addr) / ".claude" / "settings.json"
         write_json(path, CLAUDE_SETTINGS)
-    return str(path)
+        return str(path)
+    if cwd is not None and runtime.hooks_provider == "gemini":
+        write_json(cwd / ".gemini" / "settings.json", GEMINI_SETTINGS)
+    elif cwd is not None and runtime.hooks_provider == "opencode":
+        plugin = cwd / ".opencode" / "plugins" / "gastown.js"
+        plugin.parent.mkdir(parents=True, exist_ok=True)
+        plugin.write_text(OPENCODE_PLUGIN, encoding="utf-8")
+    return None
 
 
 def write_heartbeat(town: Town, session: str, state: str, **extra: str) -> None:
@@ -123,17 +181,34 @@ def read_heartbeat(town: Town, session: str) -> dict | None:
         return None
 
 
-def start_agent(town: Town, addr: Address, cwd: Path, *, agent: str | None = None,
-                branch: str = "", topic_suffix: str = "") -> tuple[str, str]:
-    """Start the agent's session; returns (session name, runtime alias)."""
-    tmux = tmux_for(town)
+def agent_command(town: Town, addr: Address, cwd: Path, *, agent: str | None = None,
+                  branch: str = "", topic_suffix: str = "") -> tuple[str, str, list[str], dict]:
+    """(session, runtime alias, argv, environment) of the agent's session, its runtime files
+    written: what starting it, or restarting it in place, needs."""
     session = session_name(town, addr)
     alias = resolve_alias(town, addr.role, addr.rig, agent)
     runtime = runtime_named(town, alias, addr.rig)
-    settings = write_runtime_files(town, addr, runtime)
+    settings = write_runtime_files(town, addr, runtime, cwd)
     env = agent_env(town, addr, session=session, alias=alias, branch=branch,
                     worktree=cwd if addr.role == "polecat" else None, runtime=runtime)
-    argv = runtime.argv(beacon(addr, topic_suffix), settings_file=settings)
-    tmux.new_session(session, cwd, argv, env)
+    return session, alias, runtime.argv(beacon(addr, topic_suffix), settings_file=settings), env
+
+
+def start_agent(town: Town, addr: Address, cwd: Path, *, agent: str | None = None,
+                branch: str = "", topic_suffix: str = "") -> tuple[str, str]:
+    """Start the agent's session; returns (session name, runtime alias)."""
+    session, alias, argv, env = agent_command(town, addr, cwd, agent=agent, branch=branch,
+                                              topic_suffix=topic_suffix)
+    tmux_for(town).new_session(session, cwd, argv, env)
     write_heartbeat(town, session, "started", agent=str(addr), runtime=alias)
+    return session, alias
+
+
+def restart_agent(town: Town, addr: Address, cwd: Path, *, topic_suffix: str = "handoff"
+                  ) -> tuple[str, str]:
+    """Restart a running agent's session in place (same pane, same environment): a fresh
+    runtime with a fresh context, whose first `gt prime` finds the hook and the handoff."""
+    session, alias, argv, _ = agent_command(town, addr, cwd, topic_suffix=topic_suffix)
+    write_heartbeat(town, session, "restarted", agent=str(addr), runtime=alias)
+    tmux_for(town).respawn(session, cwd, argv)
     return session, alias

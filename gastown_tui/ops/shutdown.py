@@ -50,6 +50,18 @@ def town_processes(town: Town) -> list[proctree.ProcessEntry]:
     return proctree.processes_with_env("GT_ROOT", roots)
 
 
+def orphan_processes(town: Town) -> list[proctree.ProcessEntry]:
+    """Processes of the town (its GT_ROOT) outside every tmux pane's tree: left behind when
+    a session died without taking its children with it."""
+    try:
+        panes = [s.pane_pid for s in tmux_for(town).list_sessions()]
+    except GasTownError:
+        panes = []
+    table = proctree.process_table()
+    owned = {p.pid for p in proctree.tree_deepest_first(panes, table)} | set(panes)
+    return [p for p in town_processes(town) if p.pid not in owned]
+
+
 def stop_town(town: Town, *, grace: float = 2.0) -> StopReport:
     """Stop the town's tmux server and every process of the town; report what survived."""
     tmux = tmux_for(town)

@@ -14,6 +14,7 @@ from typing import Any
 from gastown_tui.ops import convoy as convoy_ops
 from gastown_tui.ops.agents import ensure_agent_bead
 from gastown_tui.ops.namepool import allocate
+from gastown_tui.ops.rig_state import refuse_if_asleep
 from gastown_tui.ops.sessions import session_name, start_agent, tmux_for
 from gastown_tui.ops.worktrees import create_polecat_worktree, remove_worktree
 from gastown_tui.runtimes.presets import resolve_runtime
@@ -117,6 +118,7 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
     dispatched_by = os.environ.get("GT_ROLE") or store.actor or "overseer"
     if "/" not in target and target not in ("mayor", "deacon"):
         rig = town.rig(validate_rig_name(target))
+        refuse_if_asleep(rig)
         for bead_id in bead_ids:
             if bead_prefix(bead_id) != rig.prefix:
                 raise ValidationError(

@@ -7,7 +7,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from gastown_tui.ops.sessions import start_agent, tmux_for, write_heartbeat
+from gastown_tui.ops.rig_state import asleep
+from gastown_tui.ops.sessions import agent_env, start_agent, tmux_for, write_heartbeat
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
@@ -40,8 +41,6 @@ def start_mayor(town: Town, *, agent: str | None = None) -> SessionStep:
 
 
 def _start_loop(town: Town, addr: Address, session: str, cwd: Path, argv: list[str]) -> SessionStep:
-    from gastown_tui.ops.sessions import agent_env
-
     tmux = tmux_for(town)
     if tmux.has_session(session):
         return SessionStep(str(addr), session, "running")
@@ -56,24 +55,38 @@ def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[
     """Start the Mayor, each rig's refinery and witness, and the Deacon; with `polecats`, also
     every polecat that `gt down` stopped with work on its hook (its worktree still there)."""
     steps = [start_mayor(town, agent=agent)]
-    loops = {
-        "refinery": ("gastown_tui.refinery.loop", ("refinery", "run")),
-        "witness": ("gastown_tui.patrol.witness", ("witness", "run")),
-    }
     for rig in town.rigs():
-        for role, (module, verb) in loops.items():
-            addr = Address(role, rig.name)
-            session = addr.session_name(rig.prefix)
-            if importlib.util.find_spec(module) is None:
-                steps.append(SessionStep(str(addr), session, "skipped", "not built yet"))
-                continue
-            cwd = rig.refinery_worktree if role == "refinery" else rig.path / "witness"
-            steps.append(_start_loop(town, addr, session, cwd, gt_argv(*verb, rig.name)))
+        steps += start_rig_loops(town, rig, skip_asleep=True)
     if importlib.util.find_spec("gastown_tui.patrol.deacon") is not None:
         steps.append(_start_loop(town, Address("deacon"), "hq-deacon", town.root / "deacon",
                                  gt_argv("deacon", "run")))
     if polecats:
         steps += resume_polecats(town)
+    return steps
+
+
+RIG_LOOPS = {
+    "refinery": ("gastown_tui.refinery.loop", ("refinery", "run")),
+    "witness": ("gastown_tui.patrol.witness", ("witness", "run")),
+}
+
+
+def start_rig_loops(town: Town, rig, *, skip_asleep: bool = False) -> list[SessionStep]:
+    """The rig's refinery and witness sessions; a parked or docked rig's stay stopped when
+    `skip_asleep` (gt up, the Deacon)."""
+    state = asleep(rig) if skip_asleep else ""
+    steps = []
+    for role, (module, verb) in RIG_LOOPS.items():
+        addr = Address(role, rig.name)
+        session = addr.session_name(rig.prefix)
+        if state:
+            steps.append(SessionStep(str(addr), session, "skipped", f"rig {state}"))
+            continue
+        if importlib.util.find_spec(module) is None:
+            steps.append(SessionStep(str(addr), session, "skipped", "not built yet"))
+            continue
+        cwd = rig.refinery_worktree if role == "refinery" else rig.path / "witness"
+        steps.append(_start_loop(town, addr, session, cwd, gt_argv(*verb, rig.name)))
     return steps
 
 

@@ -7,23 +7,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown_tui.ops.role_text import role_text
 from gastown_tui.town.errors import GitError
-from gastown_tui.town.layout import RigInfo
+from gastown_tui.town.layout import RigInfo, Town
+from gastown_tui.town.names import Address
 from gastown_tui.town.store.ids import base36
 
-POLECAT_INSTRUCTIONS = """# You are a Gas Town polecat
-
-You are {name}, a worker in rig {rig}. Your work is on your hook.
-
-1. Run `gt prime --hook` to see your role, your hooked bead and its steps.
-2. Do the work in this worktree (branch {branch}). Commit as you go.
-3. When the work is done and committed, run `gt done`: it submits your branch to the
-   Refinery's merge queue. Never push to main yourself.
-
-If you are stuck, `gt mail send mayor/ -s "HELP: <what>" -m "<details>"`.
-"""
 # Files we drop into a worktree that must never be committed by `gt done`'s safety net.
-LOCAL_FILES = ("AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", ".gastown/")
+LOCAL_FILES = ("AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", ".gastown/", ".gemini/", ".opencode/")
 
 
 def branch_name(name: str, bead_id: str | None) -> str:
@@ -81,9 +72,17 @@ def create_polecat_worktree(rig: RigInfo, name: str, bead_id: str | None,
     target = "CLAUDE.local.md" if instructions_file == "CLAUDE.md" and "CLAUDE.md" in tracked \
         else instructions_file
     if target not in tracked:
-        (path / target).write_text(POLECAT_INSTRUCTIONS.format(name=name, rig=rig.name,
-                                                               branch=branch))
+        write_polecat_guide(rig, name, path / target, branch)
     return path, branch
+
+
+def write_polecat_guide(rig: RigInfo, name: str, file: Path, branch: str) -> None:
+    """The polecat's guide in its worktree (what `gt prime` prints), for runtimes that read
+    an instructions file (CLAUDE.md, AGENTS.md) before any hook runs."""
+    town = Town(rig.path.parent)
+    file.write_text(role_text(town, Address("polecat", rig.name, name),
+                              worktree=rig.polecat_worktree(name), branch=branch),
+                    encoding="utf-8")
 
 
 @dataclass(frozen=True)

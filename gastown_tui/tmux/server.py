@@ -229,6 +229,20 @@ class TownTmux:
             raise self._failure(["new-session"], proc.stderr)
         return proc.stdout.strip().splitlines()[0]
 
+    def respawn(self, name: str, cwd: Path | str, argv: Sequence[str]) -> None:
+        """Restart the session's active pane in place with `argv` (respawn-pane -k).
+
+        The pane keeps its id, its session environment and its place on screen; tmux ends the
+        old process and starts the new one in one step, so the caller may be a process of that
+        very pane (an agent running `gt handoff`)."""
+        if not Path(cwd).is_dir():
+            raise TmuxError(f"working directory {cwd} does not exist",
+                            fix="create it or choose another one")
+        proc = self.call("respawn-pane", "-k", "-t", f"{session_target(name)}:", "-c", str(cwd),
+                         _command_string(argv))
+        if proc.returncode != 0:
+            raise self._failure(["respawn-pane"], proc.stderr)
+
     def _duplicate(self, name: str) -> TmuxError:
         return TmuxError(
             f"tmux session {name} already exists",

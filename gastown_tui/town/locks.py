@@ -25,6 +25,15 @@ def try_lock(path: Path, *, busy: str, fix: str) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def hold_lock(path: Path) -> Iterator[None]:
+    """Wait for an exclusive flock on `path` (short read-modify-writes of a small file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def pid_alive(pid: int) -> bool:
     if pid <= 0:
         return False
