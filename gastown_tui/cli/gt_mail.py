@@ -12,9 +12,12 @@ from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 PRIORITIES = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
 
-@click.group()
-def mail() -> None:
+@click.group(invoke_without_command=True)
+@click.pass_context
+def mail(ctx: click.Context) -> None:
     """Mail between agents and people (kept as beads; open is unread)."""
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
 
 
 @mail.command(name="send")

@@ -38,12 +38,19 @@ class NudgeResult:
         return {"status": self.status, "session": self.session, "detail": self.detail}
 
 
+LOOP_ROLES = ("witness", "refinery", "deacon")
+
+
 def resolve_target(town: Town, target: str) -> tuple[Address, str]:
     text = target.strip().rstrip("/")
     if text in ("witness", "refinery"):
         rig = os.environ.get("GT_RIG")
         if not rig:
-            raise ValidationError(f"'{text}' needs a rig here", fix=f"use <rig>/{text}")
+            rigs = [r.name for r in town.rigs()]
+            if len(rigs) != 1:  # one rig: there is no doubt which refinery is meant
+                raise ValidationError(f"'{text}' needs a rig here (rigs: "
+                                      f"{', '.join(rigs) or 'none'})", fix=f"use <rig>/{text}")
+            rig = rigs[0]
         text = f"{rig}/{text}"
     addr = parse_address(text)
     if addr.role == "polecat" and "/polecats/" not in text and addr.rig:
@@ -173,6 +180,8 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
         raise NudgeError(f"{addr} is not running (no tmux session {session})",
                          fix="start it first (gt up, gt sling), or send mail instead")
     result: NudgeResult
+    if addr.role in LOOP_ROLES:
+        mode = "queue"  # these roles are Python loops: no prompt to type into; they drain it
     if mode == "queue":
         enqueue(town, session, message, sender=sender, priority=priority)
         result = NudgeResult("queued", session, "delivered at the agent's next prompt")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
+from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.ops.sessions import tmux_for, write_heartbeat
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
@@ -40,6 +41,9 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         report.fed = [f["bead"] for f in convoy_ops.feed(town, store)]
     except GasTownError as exc:
         report.problems.append(f"convoys: {exc.problem}")
+    handle_nudges(town, "hq-deacon", "deacon/", say=print)
+    mail = handle_inbox(town, store, "deacon/")
+    report.problems += mail.problems
     for session in report.restarted:
         log_event(town.root, "session_restarted", actor="deacon", payload={"session": session})
     write_heartbeat(town, "hq-deacon", "patrolling", agent="deacon", runtime="gt")

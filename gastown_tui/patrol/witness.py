@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.ops.polecats import PolecatInfo, polecats
 from gastown_tui.ops.sessions import start_agent, tmux_for, write_heartbeat
 from gastown_tui.patrol.verdicts import Memory, Verdict, WitnessState, output_hash, parse_duration
@@ -108,10 +109,35 @@ class Witness:
         for gone in set(state.memory) - {i.name for i in infos}:
             state.memory.pop(gone, None)
             state.verdicts.pop(gone, None)
+        self.read_mail(infos)
         state.save(state_path(self.rig))
         write_heartbeat(self.town, f"{self.rig.prefix}-witness", "patrolling",
                         agent=self.address, runtime="gt", polecats=str(len(infos)))
         return verdicts
+
+    def read_mail(self, infos: list[PolecatInfo]) -> None:
+        """Its queued nudges and its inbox: HELP mail becomes an escalation with evidence."""
+        by_mail = {f"{i.rig}/{i.name}": i for i in infos}
+
+        def evidence(sender: str) -> tuple[str, str]:
+            info = by_mail.get(sender)
+            if info is None:
+                return "", ""
+            lines = [f"Witness sees {info.address}: {info.state} ({info.evidence})",
+                     f"Hook: {info.issue or '-'} {info.issue_title}",
+                     f"Branch: {info.branch or '-'}  worktree: {info.worktree}"]
+            if info.session_running:
+                try:
+                    tail = tmux_for(self.town).capture(info.session_name)[-15:]
+                    lines += ["Last lines of its pane:", *("  " + ln for ln in tail)]
+                except GasTownError:
+                    pass
+            return "\n".join(lines), info.issue
+
+        handle_nudges(self.town, f"{self.rig.prefix}-witness", self.address, say=print)
+        report = handle_inbox(self.town, self.store, self.address, evidence=evidence)
+        for item in report.escalated:
+            print(f"witness: HELP mail escalated as {item}", flush=True)
 
     def _judge(self, info: PolecatInfo, mem: Memory, moved: list[str], now: float) -> Verdict:
         silent = now - mem.progress_at

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gastown_tui.ops.context import open_store
+from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.refinery.outcomes import ProcessResult
 from gastown_tui.refinery.process import process_mr, recover
 from gastown_tui.refinery.score import next_ready
@@ -93,16 +94,19 @@ def _session(rig: RigInfo) -> str:
     return Address("refinery", rig.name).session_name(rig.prefix)
 
 
-def _drain_nudges(town: Town, rig: RigInfo, say: Callable[[str], None]) -> None:
+def _drain_nudges(town: Town, rig: RigInfo, say: Callable[[str], None],
+                  store: BeadStore | None = None) -> None:
     """`gt done` nudges the refinery (MERGE_READY); this loop needs no reminder (bead writes
-    wake it) but takes its queued nudges so they never pile up to the queue's limit."""
+    wake it) but takes its queued nudges so they never pile up to the queue's limit, and
+    answers its mail (it is a loop: questions go on to the Mayor)."""
     try:
-        from gastown_tui.ops.nudge import drain
-
-        for entry in drain(town, _session(rig)):
-            say(f"nudge from {entry.get('sender', '?')}: {entry.get('message', '')}")
-    except (ImportError, GasTownError, OSError):
-        pass
+        handle_nudges(town, _session(rig), refinery_address(rig), say=say)
+        if store is not None:
+            report = handle_inbox(town, store, f"{rig.name}/refinery")
+            for mail_id in report.forwarded:
+                say(f"mail {mail_id} forwarded to the Mayor")
+    except (GasTownError, OSError) as exc:
+        say(f"could not read nudges or mail: {exc}")
 
 
 class _Waiter:
@@ -190,7 +194,7 @@ def _loop(town: Town, rig: RigInfo, store: BeadStore, *, once: bool, poll: float
     for note in summary.recovered:
         say(f"recovered: {note}")
     say(f"refinery of {rig.name} running (pid {os.getpid()})")
-    _drain_nudges(town, rig, say)
+    _drain_nudges(town, rig, say, store)
     waiter = None if once else _Waiter(town, rig, stop, min(poll, IDLE_BEAT))
     cooldown: dict[str, float] = {}
     attempts: dict[str, int] = {}
@@ -224,7 +228,7 @@ def _loop(town: Town, rig: RigInfo, store: BeadStore, *, once: bool, poll: float
                 break
             write_heartbeat(town, rig, "idle")
             waiter.wait()
-            _drain_nudges(town, rig, say)
+            _drain_nudges(town, rig, say, store)
             continue
         mr_id = entry.mr.id
         attempts[mr_id] = attempts.get(mr_id, 0) + 1
