@@ -132,7 +132,11 @@ def test_gas_town_backup_folder(store, tmp_path):
     report = import_jsonl(store, folder)
     assert sorted(report.created) == ["gt-aaa", "gt-bbb"]
     assert [(f.endswith("events.jsonl"), n) for f, n, _ in report.errors] == [(True, 2)]
-    assert report.skipped_dependencies == ["gt-bbb -> gt-missing: gt-missing does not exist"]
+    # kept, not dropped: the target is a bead this backup left out
+    assert report.skipped_dependencies == [] and report.dangling_dependencies == [
+        "gt-bbb -> gt-missing"]
+    assert {d["id"]: d["status"] for d in store.details("gt-bbb")["dependencies"]} == {
+        "gt-aaa": "open", "gt-missing": "missing"}
     b = store.get("gt-bbb")
     assert b["assignee"] == "gastown/polecats/toast" and b["metadata"] == {"k": 1}
     assert "content_hash" not in store.get("gt-aaa")
@@ -142,3 +146,46 @@ def test_gas_town_backup_folder(store, tmp_path):
                for e in store.events_of("gt-aaa"))
     again = import_jsonl(store, folder)
     assert again.created == [] and again.updated == []
+
+
+def test_a_round_trip_keeps_every_dependency_even_to_beads_not_in_the_file(tmp_path: Path):
+    """Upstream's own backup has 315 dependency rows, 233 of them pointing at wisps the
+    backup leaves out: import then export must give every row back, and the missing ones
+    must not block their issue."""
+    from gastown_tui.town.store import BeadStore
+    from gastown_tui.town.store.jsonl import export_to
+
+    lines = []
+    for n in range(6):
+        deps = [{"issue_id": f"gt-i{n}", "depends_on_id": f"gt-wisp-w{n}{k}", "type": kind,
+                 "created_at": "2026-01-01T00:00:00Z", "created_by": "mayor"}
+                for k, kind in enumerate(("blocks", "related", "parent-child"))]
+        if n:
+            deps.append({"issue_id": f"gt-i{n}", "depends_on_id": f"gt-i{n - 1}",
+                         "type": "blocks", "created_at": "2026-01-01T00:00:00Z",
+                         "created_by": "mayor"})
+        lines.append(json.dumps({"id": f"gt-i{n}", "title": f"issue {n}", "status": "open",
+                                 "priority": 2, "issue_type": "task",
+                                 "created_at": "2026-01-01T00:00:00Z",
+                                 "updated_at": "2026-01-01T00:00:00Z", "dependencies": deps}))
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    store = BeadStore.create_at(tmp_path / "beads.db", actor="tester")
+    try:
+        report = import_jsonl(store, source)
+        assert len(report.dangling_dependencies) == 18 and not report.skipped_dependencies
+        out = tmp_path / "out.jsonl"
+        with out.open("w") as fh:
+            export_to(store, fh, prefixes=None, include_all=True, include_infra=True)
+
+        def rows(path: Path) -> set[tuple[str, str, str]]:
+            return {(d["issue_id"], d["depends_on_id"], d["type"])
+                    for line in path.read_text().splitlines() if line.strip()
+                    for d in json.loads(line).get("dependencies", [])}
+
+        assert rows(out) == rows(source) and len(rows(out)) == 23
+        # a missing target blocks nothing; a real open one still does
+        assert sorted(b["id"] for b in store.blocked()) == [f"gt-i{n}" for n in range(1, 6)]
+        assert "gt-i0" in [b["id"] for b in store.ready()]
+    finally:
+        store.close_connection()

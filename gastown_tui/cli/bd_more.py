@@ -259,8 +259,9 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
     store = cli.store()
     prefixes = None if any_prefix else [scope_prefix(cli)]
     if output is None:
-        export_to(store, sys.stdout, prefixes=prefixes, include_all=include_all,
-                  include_infra=include_infra)
+        count = export_to(store, sys.stdout, prefixes=prefixes, include_all=include_all,
+                          include_infra=include_infra)
+        _say_scope(store, prefixes, count)
         return
     import os
     import tempfile
@@ -286,6 +287,22 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
         emit_json({"path": str(target), "issues": count}, schema=True)
     else:
         click.echo(f"✓ Exported {count} issues to {target}", err=True)
+        _say_scope(store, prefixes, count)
+
+
+def _say_scope(store, prefixes: list[str] | None, count: int) -> None:
+    """On stderr, what was exported and what was not: an export that quietly left out
+    another prefix's beads (an import at the town root, say) looks like a lost store."""
+    if prefixes is None:
+        return
+    others = {row[0]: row[1] for row in store.conn.read(
+        "SELECT prefix, count(*) FROM issues GROUP BY prefix")
+        if row[0] not in prefixes}
+    if others:
+        listed = ", ".join(f"{p}- ({n})" for p, n in sorted(others.items()))
+        click.echo(f"note: exported {count} issue(s) of prefix {', '.join(prefixes)}- (this "
+                   f"directory's scope); not exported: {listed}. Everything: bd export "
+                   "--any-prefix", err=True)
 
 
 @bd.command(name="import")
@@ -309,6 +326,13 @@ def import_cmd(cli: CliContext, source: str, dry_run: bool) -> None:
         click.echo(f"warning: {file_label}:{number}: {problem}", err=True)
     for dep_problem in report.skipped_dependencies:
         click.echo(f"warning: dependency skipped: {dep_problem}", err=True)
+    if report.dangling_dependencies:
+        shown = ", ".join(report.dangling_dependencies[:3])
+        more = f" and {len(report.dangling_dependencies) - 3} more" \
+            if len(report.dangling_dependencies) > 3 else ""
+        click.echo(f"note: kept {len(report.dangling_dependencies)} dependencies whose target is "
+                   f"not in this store ({shown}{more}): bd show lists them as missing, they "
+                   "block nothing, and bd export writes them back", err=True)
     if cli.json_output:
         emit_json(report.as_json(), schema=True)
     else:

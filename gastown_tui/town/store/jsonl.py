@@ -109,6 +109,9 @@ class ImportReport:
     skipped: int = 0
     errors: list[tuple[str, int, str]] = field(default_factory=list)
     skipped_dependencies: list[str] = field(default_factory=list)
+    # kept although their target is not in the store (e.g. wisps a backup leaves out): shown
+    # as missing by bd show, blocking nothing, written back by bd export
+    dangling_dependencies: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     def as_json(self) -> dict[str, Any]:
@@ -121,6 +124,8 @@ class ImportReport:
             out["stale_skipped_ids"] = self.stale_skipped
         if self.skipped_dependencies:
             out["skipped_dependencies"] = self.skipped_dependencies
+        if self.dangling_dependencies:
+            out["dangling_dependencies"] = self.dangling_dependencies
         if self.errors:
             out["errors"] = [{"file": f, "line": n, "error": e} for f, n, e in self.errors]
         if self.dry_run:
@@ -432,8 +437,7 @@ def _insert_dep(db: sqlite3.Connection, dep: dict[str, Any], report: ImportRepor
         return
     if not target.startswith("external:") and not db.execute(
             "SELECT 1 FROM issues WHERE id = ?", (target,)).fetchone():
-        report.skipped_dependencies.append(f"{iid} -> {target}: {target} does not exist")
-        return
+        report.dangling_dependencies.append(f"{iid} -> {target}")
     created = normalize_time(dep.get("created_at")) if dep.get("created_at") else now_iso()
     cur = db.execute(
         "INSERT OR IGNORE INTO dependencies(issue_id, depends_on_id, type, created_at, created_by, "

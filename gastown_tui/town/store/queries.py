@@ -183,7 +183,7 @@ class QueriesMixin:
         def brief(other_id: str, dep_type: str) -> dict[str, Any]:
             other = related.get(other_id)
             if other is None:
-                return {"id": other_id, "title": "", "status": "unknown", "priority": 2,
+                return {"id": other_id, "title": "", "status": "missing", "priority": 2,
                         "dependency_type": dep_type}
             return {**other, "dependency_type": dep_type}
 
