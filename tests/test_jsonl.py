@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from gastown_tui.town.store.jsonl import export_lines, import_jsonl
 

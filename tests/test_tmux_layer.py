@@ -378,3 +378,21 @@ def test_nudge_lock_is_gas_towns_and_times_out(
         fcntl.flock(held, fcntl.LOCK_EX)  # another process (say, real gt) is nudging
         with pytest.raises(TmuxError, match="still being delivered"):
             tmux.send_literal_text("gt-locked", "hello", settle=0.01, lock_timeout=0.2)
+
+
+def test_a_new_pane_gets_the_path_it_is_given(tmux: TownTmux, tmp_path: Path):
+    """tmux gives a pane its client's PATH, whatever -e PATH= says; an agent must find the
+    gt and bd of the installation that started it."""
+    out = tmp_path / "path.txt"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    path = f"{bin_dir}:/usr/bin:/bin"
+    tmux.new_session("gt-path", tmp_path, ["sh", "-c", f"echo \"$PATH\" > '{out}'; sleep 60"],
+                     {"PATH": path})
+    wait_for(lambda: out.exists() and out.read_text().strip(), what="the pane's PATH")
+    assert out.read_text().strip() == path
+    out.unlink()
+    tmux.respawn("gt-path", tmp_path, ["sh", "-c", f"echo \"$PATH\" > '{out}'; sleep 60"],
+                 path=path)
+    wait_for(lambda: out.exists() and out.read_text().strip(), what="the respawned PATH")
+    assert out.read_text().strip() == path

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown_tui.ops import hook as hook_ops
+from gastown_tui.ops.beads import close as close_beads
 from gastown_tui.ops.mr import create_mr
 from gastown_tui.ops.worktrees import commit_all, inspect
 from gastown_tui.town.errors import GasTownError, ValidationError
@@ -128,8 +129,9 @@ def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | 
                          "<why>\" then gt done; blocked: gt done --status ESCALATED; "
                          "paused: gt done --status DEFERRED"))
             if bead is not None and bead["status"] != "closed":
-                store.set_status(source, "closed", reason=f"Completed with no code changes "
-                                                          f"({note})", force=True)
+                # as `bd close` would: its convoy lands if this was the last of its work
+                close_beads(town, store, [source], force=True,
+                            reasons=[f"Completed with no code changes ({note})"])
     elif status == "ESCALATED" and bead is not None and bead["status"] != "closed":
         store.update(source, changes={"status": "blocked"},
                      append_notes=f"ESCALATED by {addr}: waiting for help (gt done "

@@ -208,7 +208,7 @@ def restart_agent(town: Town, addr: Address, cwd: Path, *, topic_suffix: str = "
                   ) -> tuple[str, str]:
     """Restart a running agent's session in place (same pane, same environment): a fresh
     runtime with a fresh context, whose first `gt prime` finds the hook and the handoff."""
-    session, alias, argv, _ = agent_command(town, addr, cwd, topic_suffix=topic_suffix)
+    session, alias, argv, env = agent_command(town, addr, cwd, topic_suffix=topic_suffix)
     write_heartbeat(town, session, "restarted", agent=str(addr), runtime=alias)
-    tmux_for(town).respawn(session, cwd, argv)
+    tmux_for(town).respawn(session, cwd, argv, path=env.get("PATH"))
     return session, alias

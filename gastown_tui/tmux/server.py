@@ -129,7 +129,12 @@ class TownTmux:
         """True when a `tmux` binary is on PATH."""
         return shutil.which("tmux") is not None
 
-    def _exec(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    def _exec(self, argv: list[str], path: str | None = None) -> subprocess.CompletedProcess[str]:
+        """One tmux call. `path`: the PATH a new pane must get. tmux gives a spawned pane the
+        *client's* PATH whatever `-e PATH=` says, so that call's client carries it."""
+        env = tmux_env()
+        if path:
+            env["PATH"] = path
         try:
             return subprocess.run(
                 argv,
@@ -138,7 +143,7 @@ class TownTmux:
                 encoding="utf-8",
                 errors="replace",
                 stdin=subprocess.DEVNULL,
-                env=tmux_env(),
+                env=env,
                 timeout=CALL_TIMEOUT,
                 check=False,
             )
@@ -220,7 +225,8 @@ class TownTmux:
                 create,
                 ["set-option", "-t", window, "remain-on-exit", "on"],
                 ["set-option", "-w", "-t", window, "window-size", "latest"],
-            )
+            ),
+            path=(env or {}).get("PATH"),
         )
         if proc.returncode != 0:
             if "duplicate session" in proc.stderr:
@@ -229,7 +235,8 @@ class TownTmux:
             raise self._failure(["new-session"], proc.stderr)
         return proc.stdout.strip().splitlines()[0]
 
-    def respawn(self, name: str, cwd: Path | str, argv: Sequence[str]) -> None:
+    def respawn(self, name: str, cwd: Path | str, argv: Sequence[str],
+                path: str | None = None) -> None:
         """Restart the session's active pane in place with `argv` (respawn-pane -k).
 
         The pane keeps its id, its session environment and its place on screen; tmux ends the
@@ -238,8 +245,9 @@ class TownTmux:
         if not Path(cwd).is_dir():
             raise TmuxError(f"working directory {cwd} does not exist",
                             fix="create it or choose another one")
-        proc = self.call("respawn-pane", "-k", "-t", f"{session_target(name)}:", "-c", str(cwd),
-                         _command_string(argv))
+        proc = self._exec(tmux_argv(self.socket, "respawn-pane", "-k", "-t",
+                                    f"{session_target(name)}:", "-c", str(cwd),
+                                    _command_string(argv)), path=path)
         if proc.returncode != 0:
             raise self._failure(["respawn-pane"], proc.stderr)
 
