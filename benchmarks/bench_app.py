@@ -62,12 +62,12 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
     """`bead` is on a polecat's hook, so the snapshot always carries it (and a change to it
     goes through the heavier path: agents are re-derived too)."""
     from gastown_tui.app import make_app
-    from gastown_tui.app.screens.main import MainScreen
-    from gastown_tui.app.widgets.polecat_wall import PolecatTile, tile_tail
     from gastown_tui.ops.context import open_store
+    from gastown_tui.screens.main import MainScreen
     from gastown_tui.tmux.server import TownTmux
     from gastown_tui.tmux.socket import socket_name
     from gastown_tui.town.layout import Town
+    from gastown_tui.widgets.polecat_wall import PolecatTile, tile_tail
 
     shown: dict[str, float] = {}
     original = MainScreen.show_snapshot

@@ -135,8 +135,8 @@ async def test_s_slings_a_bead_to_a_rig(town: Town):
 
 
 async def test_ctrl_d_on_a_dirty_polecat_is_refused_in_the_dialog(town: Town):
-    from gastown_tui.app.screens.nuke import NukeModal
     from gastown_tui.ops.sessions import tmux_for
+    from gastown_tui.screens.nuke import NukeModal
 
     bead, slung = slung_hanging_polecat(town, "Half-done work")
     worktree = Path(slung.worktree)

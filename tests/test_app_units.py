@@ -10,7 +10,7 @@ import pytest
 
 from gastown_tui.app.messages import PanesPolled, PanesUpdated, PaneUpdated, TownChanged
 from gastown_tui.app.panes import PaneTracker
-from gastown_tui.town.snapshot import TownSnapshot
+from gastown_tui.model.snapshot import TownSnapshot
 from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town
 
 BIN = Path(sys.executable).parent
@@ -63,7 +63,7 @@ def test_tracker_reports_tmux_down_once():
 async def test_pane_view_ignores_an_identical_screen():
     from textual.app import App
 
-    from gastown_tui.app.widgets.pane_view import PaneView
+    from gastown_tui.widgets.pane_view import PaneView
 
     class Host(App[None]):
         def compose(self):
@@ -108,7 +108,7 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
     from textual.widgets._footer import FooterKey
 
     from gastown_tui.app import make_app
-    from gastown_tui.app.widgets.polecat_wall import PolecatWall
+    from gastown_tui.widgets.polecat_wall import PolecatWall
 
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes.demo())

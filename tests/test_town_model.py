@@ -12,9 +12,9 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from gastown_tui.town import model_sources
-from gastown_tui.town.model import TownModel
-from gastown_tui.town.model_filter import ChangeSet, changes_from_paths
+from gastown_tui.model import sources as model_sources
+from gastown_tui.model.town_model import TownModel
+from gastown_tui.model.watch_filter import ChangeSet, changes_from_paths
 from tests.fixtures.towns import NOW, DemoTown, build_demo_town
 
 
@@ -244,7 +244,7 @@ def test_filter_keeps_only_the_files_that_matter(tmp_path: Path):
 
 
 def test_model_layer_imports_no_textual():
-    code = ("import sys\nimport gastown_tui.town.model, gastown_tui.town.snapshot\n"
+    code = ("import sys\nimport gastown_tui.model.town_model, gastown_tui.model.snapshot\n"
             "print([m for m in sys.modules if m.split('.')[0] == 'textual'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -13,13 +13,13 @@ from textual import work
 from textual.app import SuspendNotSupported
 
 from gastown_tui.app.messages import ActionFinished
+from gastown_tui.model.snapshot import AgentView
 from gastown_tui.town.errors import GasTownError
-from gastown_tui.town.snapshot import AgentView
 
 if TYPE_CHECKING:
     from gastown_tui.app.app import AppConfig
+    from gastown_tui.model.snapshot import TownSnapshot
     from gastown_tui.town.layout import Town
-    from gastown_tui.town.snapshot import TownSnapshot
 
 # Verbs that change the town: hidden (not just greyed) with --read-only.
 DANGEROUS = frozenset({"nudge", "sling", "nuke", "start_mayor", "retry_mr", "reject_mr",
@@ -102,7 +102,7 @@ class ActionsMixin:
         self.nudge_agents([agent] if agent is not None else [])
 
     def nudge_agents(self, targets: list[AgentView]) -> None:
-        from gastown_tui.app.screens.nudge import NudgeModal
+        from gastown_tui.screens.nudge import NudgeModal
 
         if self.config.read_only:
             return
@@ -133,7 +133,7 @@ class ActionsMixin:
 
     # ------------------------------------------------------------------ sling
     def action_sling(self) -> None:
-        from gastown_tui.app.screens.sling import SlingModal, sling_targets
+        from gastown_tui.screens.sling import SlingModal, sling_targets
 
         if self.snapshot is None:
             return
@@ -164,7 +164,7 @@ class ActionsMixin:
         self.nuke_agent(self.selected_agent())
 
     def nuke_agent(self, agent: AgentView | None) -> None:
-        from gastown_tui.app.screens.nuke import NukeModal
+        from gastown_tui.screens.nuke import NukeModal
 
         if self.config.read_only:
             return
@@ -220,7 +220,7 @@ class ActionsMixin:
             self.open_screen(f"polecat:{agent.address}")
 
     def action_help(self) -> None:
-        from gastown_tui.app.screens.help import HelpScreen
+        from gastown_tui.screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self.screen))
 
@@ -228,7 +228,7 @@ class ActionsMixin:
         self.open_screen(spec)
 
     def open_screen(self, spec: str) -> None:
-        from gastown_tui.app.screens.registry import screen_for
+        from gastown_tui.screens.registry import screen_for
 
         if spec == "main":
             while len(self.screen_stack) > 1:
@@ -242,7 +242,7 @@ class ActionsMixin:
 
     # ------------------------------------------------------------------ Mayor, MRs, convoys
     def action_start_mayor(self) -> None:
-        from gastown_tui.app.screens.confirm import ConfirmModal
+        from gastown_tui.screens.confirm import ConfirmModal
 
         def go(yes: bool | None) -> None:
             if yes:
@@ -262,7 +262,7 @@ class ActionsMixin:
             self.run_verb(f"retry {mr}", lambda: self._mq("retry", mr, ""))
 
     def action_reject_mr(self) -> None:
-        from gastown_tui.app.screens.confirm import PromptModal
+        from gastown_tui.screens.confirm import PromptModal
 
         mr = getattr(self.screen, "selected_mr", None)
         if not mr:
@@ -290,7 +290,7 @@ class ActionsMixin:
         return f"{mr}: {verb} done"
 
     def action_convoy_from_marked(self) -> None:
-        from gastown_tui.app.screens.confirm import PromptModal
+        from gastown_tui.screens.confirm import PromptModal
 
         beads = sorted(self.marked_beads)
         if not beads:

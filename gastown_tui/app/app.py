@@ -32,13 +32,13 @@ from gastown_tui.app.messages import (
     TownChanged,
 )
 from gastown_tui.app.panes import ObserverFactory, PaneTracker, town_observer
-from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.screens.main import MainScreen
-from gastown_tui.app.screens.sling import SlingModal
+from gastown_tui.model.snapshot import Banner, TownSnapshot
+from gastown_tui.model.town_model import Clock, TownModel, utc_now
+from gastown_tui.screens.base import TownScreen
+from gastown_tui.screens.main import MainScreen
+from gastown_tui.screens.sling import SlingModal
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.layout import Town
-from gastown_tui.town.model import Clock, TownModel, utc_now
-from gastown_tui.town.snapshot import Banner, TownSnapshot
 
 POLL_INTERVAL = 0.25  # 4 Hz: a changed pane is on screen within ~250 ms
 POLL_RETRY = 2.0  # while tmux is down

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from gastown_tui.app.screens.registry import SCREEN_NAMES
+from gastown_tui.screens.registry import SCREEN_NAMES
 
 if TYPE_CHECKING:
     from gastown_tui.app.app import GasTownApp

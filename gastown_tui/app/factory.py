@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from gastown_tui.app.panes import ObserverFactory, town_observer
+from gastown_tui.model.town_model import Clock, utc_now
 from gastown_tui.town.layout import Town
-from gastown_tui.town.model import Clock, utc_now
 
 
 def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool = False,

@@ -13,7 +13,7 @@ from rich.style import Style
 from rich.text import Span, Text
 from textual.strip import Strip
 
-from gastown_tui.town.snapshot import parse_ts
+from gastown_tui.model.snapshot import parse_ts
 
 STATE_STYLE = {
     "working": "bold green", "idle": "dim", "stalled": "bold yellow", "zombie": "bold red",

@@ -8,9 +8,9 @@ from pathlib import Path
 from rich.console import Console
 
 from gastown_tui.app.factory import make_app
+from gastown_tui.model.town_model import Clock, utc_now
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.layout import Town
-from gastown_tui.town.model import Clock, utc_now
 
 
 class SnapshotError(GasTownError):

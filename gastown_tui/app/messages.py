@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from gastown_tui.town.snapshot import TownSnapshot
+from gastown_tui.model.snapshot import TownSnapshot
 
 
 @dataclass

@@ -16,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from gastown_tui.town.snapshot import BeadView, TownSnapshot
+from gastown_tui.model.snapshot import BeadView, TownSnapshot
 
 MAX_LISTED = 200
 SLINGABLE = ("open", "in_progress", "blocked", "deferred", "hooked")

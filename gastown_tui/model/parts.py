@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from gastown_tui.model.snapshot import AgentView, AttentionItem, BeadView, MailView, MergeView
+from gastown_tui.model.sources import bead_view
 from gastown_tui.town.fields import parse_fields
-from gastown_tui.town.model_sources import bead_view
-from gastown_tui.town.snapshot import AgentView, AttentionItem, BeadView, MailView, MergeView
 
 HOOK_STATUSES = ("hooked", "in_progress")
 

@@ -20,9 +20,9 @@ from gastown_tui.app.format import (
     short_agent,
     stage_label,
 )
-from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.tables import Row, keyed_table, sync_table
-from gastown_tui.town.snapshot import ConvoyView, TownSnapshot
+from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
+from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.tables import Row, keyed_table, sync_table
 
 LIST_COLUMNS = (("id", "convoy"), ("title", "title"), ("progress", "progress"),
                 ("status", "status"), ("age", "age"))

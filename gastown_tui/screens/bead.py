@@ -13,9 +13,9 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from gastown_tui.app.screens.base import TownScreen
+from gastown_tui.model.snapshot import TownSnapshot
+from gastown_tui.screens.base import TownScreen
 from gastown_tui.town.errors import GasTownError
-from gastown_tui.town.snapshot import TownSnapshot
 
 
 class BeadLoaded(Message):

@@ -9,8 +9,8 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from gastown_tui.app.format import STATE_STYLE
-from gastown_tui.app.widgets.pane_view import PaneView
-from gastown_tui.town.snapshot import AgentView
+from gastown_tui.model.snapshot import AgentView
+from gastown_tui.widgets.pane_view import PaneView
 
 
 def mayor_status(agent: AgentView | None, read_only: bool) -> Text:

@@ -16,10 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from gastown_tui.town.errors import GasTownError
-from gastown_tui.town.fields import parse_fields
-from gastown_tui.town.layout import RigInfo, Town
-from gastown_tui.town.snapshot import (
+from gastown_tui.model.snapshot import (
     AgentView,
     BeadCounts,
     BeadView,
@@ -31,6 +28,9 @@ from gastown_tui.town.snapshot import (
     TrackedItem,
     parse_ts,
 )
+from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.fields import parse_fields
+from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.store import BeadStore
 
 # Bead types the screens list as work (the rest have their own panes or are bookkeeping).

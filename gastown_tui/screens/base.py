@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 
-from gastown_tui.app.widgets.footer import TownFooter
-from gastown_tui.app.widgets.header import TownBanners, TownHeader
-from gastown_tui.town.snapshot import AgentView, Banner, TownSnapshot
+from gastown_tui.model.snapshot import AgentView, Banner, TownSnapshot
+from gastown_tui.widgets.footer import TownFooter
+from gastown_tui.widgets.header import TownBanners, TownHeader
 
 if TYPE_CHECKING:
     from gastown_tui.app.app import GasTownApp

@@ -19,7 +19,7 @@ from gastown_tui.app.format import (
     spread,
     text_strip,
 )
-from gastown_tui.town.snapshot import ConvoyView, TownSnapshot
+from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
 
 LINES_PER_CONVOY = 2
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.screen import Screen
 
-from gastown_tui.town.snapshot import TownSnapshot
+from gastown_tui.model.snapshot import TownSnapshot
 
 SCREEN_NAMES = ("main", "convoys", "beads", "mail", "events")
 ENTITY_SCREENS = ("polecat:<rig>/<name>", "convoy:<id>", "bead:<id>")
@@ -18,12 +18,12 @@ def polecat_address(text: str) -> str:
 
 def screen_for(spec: str, snapshot: TownSnapshot | None) -> Screen | None:
     """A new screen for `spec`, or None when it names nothing in the town."""
-    from gastown_tui.app.screens.bead import BeadScreen
-    from gastown_tui.app.screens.beads import BeadsScreen
-    from gastown_tui.app.screens.convoys import ConvoyScreen, ConvoysScreen
-    from gastown_tui.app.screens.events import EventsScreen
-    from gastown_tui.app.screens.mail import MailScreen
-    from gastown_tui.app.screens.polecat import PolecatScreen
+    from gastown_tui.screens.bead import BeadScreen
+    from gastown_tui.screens.beads import BeadsScreen
+    from gastown_tui.screens.convoys import ConvoyScreen, ConvoysScreen
+    from gastown_tui.screens.events import EventsScreen
+    from gastown_tui.screens.mail import MailScreen
+    from gastown_tui.screens.polecat import PolecatScreen
 
     kind, _, arg = spec.partition(":")
     if kind == "convoys":

@@ -7,7 +7,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from gastown_tui.app.format import plural
-from gastown_tui.town.snapshot import Banner, TownSnapshot
+from gastown_tui.model.snapshot import Banner, TownSnapshot
 
 BANNER_TEXT = {
     "town_missing": "Town missing",

@@ -11,9 +11,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
 from gastown_tui.app.format import short_agent
-from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.tables import Row, cursor_key, keyed_table, sync_table
-from gastown_tui.town.snapshot import BeadView, TownSnapshot
+from gastown_tui.model.snapshot import BeadView, TownSnapshot
+from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.tables import Row, cursor_key, keyed_table, sync_table
 
 COLUMNS = (("mark", ""), ("id", "bead"), ("priority", "P"), ("status", "status"),
            ("title", "title"), ("who", "assignee"))

@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Log
 
-from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.needs_you import event_line
-from gastown_tui.town.snapshot import EventView, TownSnapshot
+from gastown_tui.model.snapshot import EventView, TownSnapshot
+from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.needs_you import event_line
 
 
 class EventsScreen(TownScreen):

@@ -21,18 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gastown_tui.town import model_sources as src
-from gastown_tui.town.errors import GasTownError, StoreLockedError
-from gastown_tui.town.layout import TOWN_MARKER, RigInfo, Town
-from gastown_tui.town.model_filter import ChangeSet, TownFilter, changes_from_paths
-from gastown_tui.town.model_parts import (
+from gastown_tui.model import sources as src
+from gastown_tui.model.parts import (
     attention,
     needs_agents,
     patch_beads,
     patch_hook_titles,
     worktree_update,
 )
-from gastown_tui.town.snapshot import (
+from gastown_tui.model.snapshot import (
     AgentView,
     Banner,
     BeadCounts,
@@ -44,6 +41,9 @@ from gastown_tui.town.snapshot import (
     RigView,
     TownSnapshot,
 )
+from gastown_tui.model.watch_filter import ChangeSet, TownFilter, changes_from_paths
+from gastown_tui.town.errors import GasTownError, StoreLockedError
+from gastown_tui.town.layout import TOWN_MARKER, RigInfo, Town
 from gastown_tui.town.store import BeadStore
 from gastown_tui.town.store.connection import translate
 
@@ -418,7 +418,7 @@ class TownModel:
         self._convoys = fresh
 
     def _refresh_agents(self, store: BeadStore) -> None:
-        from gastown_tui.town.model_sources import session_states
+        from gastown_tui.model.sources import session_states
 
         self._sessions, tmux_error = session_states(self.town)
         if tmux_error:

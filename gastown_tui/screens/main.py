@@ -10,13 +10,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, OptionList
 
-from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.convoy_board import ConvoyBoard
-from gastown_tui.app.widgets.mayor_chat import MayorChat
-from gastown_tui.app.widgets.needs_you import NeedsYou
-from gastown_tui.app.widgets.polecat_wall import PolecatWall
-from gastown_tui.app.widgets.refinery_queue import RefineryQueue
-from gastown_tui.town.snapshot import AgentView, TownSnapshot
+from gastown_tui.model.snapshot import AgentView, TownSnapshot
+from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.convoy_board import ConvoyBoard
+from gastown_tui.widgets.mayor_chat import MayorChat
+from gastown_tui.widgets.needs_you import NeedsYou
+from gastown_tui.widgets.polecat_wall import PolecatWall
+from gastown_tui.widgets.refinery_queue import RefineryQueue
 
 MAYOR_SESSION = "hq-mayor"
 PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#convoy-board",

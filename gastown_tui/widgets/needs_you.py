@@ -9,7 +9,7 @@ from textual.widgets import Log, OptionList
 from textual.widgets.option_list import Option
 
 from gastown_tui.app.format import ATTENTION_GLYPH, clock_time, short_agent
-from gastown_tui.town.snapshot import AttentionItem, EventView, TownSnapshot
+from gastown_tui.model.snapshot import AttentionItem, EventView, TownSnapshot
 
 
 def attention_prompt(item: AttentionItem) -> Text:

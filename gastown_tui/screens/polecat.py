@@ -10,9 +10,9 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from gastown_tui.app.format import STATE_STYLE, age
-from gastown_tui.app.screens.base import TownScreen
-from gastown_tui.app.widgets.pane_view import PaneView
-from gastown_tui.town.snapshot import AgentView, TownSnapshot
+from gastown_tui.model.snapshot import AgentView, TownSnapshot
+from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.pane_view import PaneView
 
 
 def polecat_facts(agent: AgentView | None, address: str, snapshot: TownSnapshot) -> Text:

@@ -25,7 +25,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from gastown_tui.app.format import STATE_STYLE, age, ansi_text, fit, spread, text_strip
-from gastown_tui.town.snapshot import AgentView, TownSnapshot
+from gastown_tui.model.snapshot import AgentView, TownSnapshot
 
 TILE_SCREEN_LINES = 3
 STATES = ("working", "idle", "stalled", "zombie", "done")

@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Log, Static
 
 from gastown_tui.app.format import STAGE_STYLE, age, stage_label
-from gastown_tui.app.widgets.tables import Row, cursor_key, keyed_table, sync_table
-from gastown_tui.town.snapshot import MergeView, RefineryView, TownSnapshot
+from gastown_tui.model.snapshot import MergeView, RefineryView, TownSnapshot
+from gastown_tui.widgets.tables import Row, cursor_key, keyed_table, sync_table
 
 COLUMNS = (("pos", "#"), ("mr", "MR"), ("stage", "stage"), ("age", "age"), ("retries", "↻"),
            ("issue", "issue"))
