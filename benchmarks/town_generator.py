@@ -46,7 +46,7 @@ FEED = ('i=0; while :; do i=$((i+1)); case $((i % 4)) in 0) a="reading";; 1) a="
         '2) a="running tests for";; *) a="searching";; esac; '
         'echo "step $i: $a src/module_$((i % 97)).py"; sleep 1; done')
 # $1: the python running the sim, $2: the beacon (start_agent appends it to the argv).
-SIM_ARGS = ["-c", FEED + ' | exec "$1" -m gastown_tui.runtimes.sim "$2"', "sh", sys.executable]
+SIM_ARGS = ["-c", FEED + ' | exec "$1" -m gastown_tui.demo.sim "$2"', "sh", sys.executable]
 LOOP_ARGS = ["-c", 'printf "%s\\n" "$1" | head -n 1; ' + FEED, "sh"]
 AGENTS = {
     # provider sim: the sim's ready prompt and process names; the command is the feeder.

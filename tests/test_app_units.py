@@ -118,7 +118,7 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
         await pilot.pause()
 
         def nuke_key() -> FooterKey:
-            return next(k for k in app.screen.query(FooterKey) if k.action == "app.nuke")
+            return next(k for k in app.screen.query(FooterKey) if k.action == "nuke")
 
         before = nuke_key()
         assert not before.has_class("-disabled")

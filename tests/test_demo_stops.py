@@ -103,7 +103,8 @@ def test_quitting_the_demo_control_room_stops_everything(demo_env: dict[str, str
     """The real TUI in a tmux pane of its own server, quit with `q` as a user would."""
     outer = f"{demo_env['GT_TMUX_SOCKET']}-outer"
     town = tmp_path / "demo-town"
-    script = f"{sys.executable} -m gastown_tui.demo --dir {town}; echo demo-exited; sleep 600"
+    tui = Path(sys.executable).parent / "gastown-tui"
+    script = f"{tui} demo --dir {town}; echo demo-exited; sleep 600"
     env = [f"-e{key}={value}" for key, value in demo_env.items() if key != "TMUX"]
     subprocess.run(["tmux", "-L", outer, "new-session", "-d", "-x", "160", "-y", "48", *env,
                     "sh", "-c", script], check=True)

@@ -66,3 +66,96 @@ def test_the_shell_pattern_catches_what_it_should():
     for line in ("subprocess.run(argv, shell=False)", "os.execvp(argv[0], argv)",
                  "system_prompt = 1"):
         assert not SHELL_CALLS.search(line), line
+
+
+def _layers() -> list[set[str]]:
+    import tomllib
+
+    config = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    contract = next(c for c in config["tool"]["importlinter"]["contracts"]
+                    if c["type"] == "layers")
+    return [{name.strip() for name in layer.split("|")} for layer in contract["layers"]]
+
+
+def _illegal(graph) -> list[str]:
+    from grimp import Layer
+
+    layers = [Layer(*sorted(names), independent=True) for names in _layers()]
+    return sorted(f"{d.importer} -> {d.imported}"
+                  for d in graph.find_illegal_dependencies_for_layers(layers=layers))
+
+
+def test_every_import_points_down_the_layers():
+    """cli | app | screens | widgets | model | refinery, patrol, demo | ops | formulas, tmux,
+    runtimes | town (pyproject's [tool.importlinter]); imports inside functions count."""
+    import grimp
+
+    assert _illegal(grimp.build_graph("gastown_tui", cache_dir=None)) == []
+    proc = subprocess.run([str(Path(sys.executable).parent / "lint-imports")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "1 kept, 0 broken" in proc.stdout, proc.stdout
+
+
+def test_an_upward_import_breaks_the_layers():
+    """The contract is not vacuous: the store importing the control room would fail it, as
+    would a model reader reaching up for a widget."""
+    import grimp
+
+    graph = grimp.build_graph("gastown_tui", cache_dir=None)
+    graph.add_import(importer="gastown_tui.town.store.core", imported="gastown_tui.app.app")
+    graph.add_import(importer="gastown_tui.model.sources",
+                     imported="gastown_tui.widgets.polecat_wall")
+    assert _illegal(graph) == ["gastown_tui.model -> gastown_tui.widgets",
+                               "gastown_tui.town -> gastown_tui.app"]
+
+
+def test_no_module_imports_itself_in_a_circle():
+    """Cycles hidden in function-level imports (town -> ops -> town, sling <-> convoy, ...)
+    are gone: the module graph has no strongly connected component bigger than one module."""
+    import grimp
+
+    graph = grimp.build_graph("gastown_tui", exclude_type_checking_imports=False, cache_dir=None)
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for other in graph.find_modules_directly_imported_by(module):
+            if other not in index:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in on_stack:
+                low[module] = min(low[module], index[other])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                component.append(other)
+                if other == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    assert cycles == []
+
+
+def test_model_and_town_import_the_layers_below_at_the_top():
+    """No function-level import of ops, refinery or tmux in model/ or town/: the model's
+    dependencies are visible where a reader looks for them."""
+    root = Path(__file__).resolve().parent.parent / "gastown_tui"
+    late = re.compile(r"^\s+(from|import) gastown_tui\.(ops|refinery|tmux)\b")
+    found = [f"{path.relative_to(root.parent)}:{n}: {line.strip()}"
+             for folder in ("model", "town") for path in sorted((root / folder).rglob("*.py"))
+             for n, line in enumerate(path.read_text().splitlines(), start=1)
+             if late.match(line)]
+    assert found == []

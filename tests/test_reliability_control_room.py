@@ -30,13 +30,13 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from gastown_tui.app import make_app
-from gastown_tui.app.format import ansi_text
 from gastown_tui.app.panes import HISTORY_LINES
 from gastown_tui.model.snapshot import AgentView
 from gastown_tui.screens.help import HelpScreen
 from gastown_tui.screens.main import MainScreen
 from gastown_tui.screens.polecat import PolecatScreen
 from gastown_tui.town.layout import Town
+from gastown_tui.widgets.format import ansi_text
 from gastown_tui.widgets.header import TownBanners
 from gastown_tui.widgets.pane_view import PaneView
 from gastown_tui.widgets.polecat_wall import PolecatTile

@@ -1,10 +1,15 @@
-"""GasTownApp: the control room. Two workers feed it; handlers hand the news to the screens.
+"""GasTownApp: the control room. Two workers feed it; its state is three reactives that the
+screens and widgets watch (as Textual's Header watches the app's title):
 
-- the town watcher (one async worker) runs `TownModel.follow()` and posts `TownChanged`;
-- the pane observer (one thread worker, one tmux control client) posts one `PanesUpdated` per
-  tick for the panes the current screen shows, and `PanesPolled` when sessions come or go.
-Actions run the ops verbs in thread workers (actions.py); their results come back as flash
-messages, their effects through the same watch path as every other change.
+- `snapshot`: the town watcher (one async worker) runs `TownModel.follow()` and posts
+  `TownChanged`; each becomes the new `snapshot`;
+- `panes`: the pane observer (one thread worker, one tmux control client) posts one
+  `PanesUpdated` per tick for the panes the current screen shows and `PanesPolled` when
+  sessions come or go; each makes a new immutable PaneFeed;
+- `cpu_percent`: the process's own CPU, every few seconds, for the header.
+The verbs are the screens' actions (screens/verbs.py); the app runs them in thread workers
+(`run_verb`), their results come back as flash messages, their effects through the same watch
+path as every other change.
 """
 
 from __future__ import annotations
@@ -12,52 +17,33 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.reactive import var
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gastown_tui.app.actions import ActionsMixin
 from gastown_tui.app.commands import TownCommands
-from gastown_tui.app.messages import (
-    ActionFinished,
-    PanesPolled,
-    PanesUpdated,
-    PaneUpdated,
-    TownChanged,
-)
-from gastown_tui.app.panes import ObserverFactory, PaneTracker, town_observer
-from gastown_tui.model.snapshot import Banner, TownSnapshot
-from gastown_tui.model.town_model import Clock, TownModel, utc_now
+from gastown_tui.app.config import AppConfig
+from gastown_tui.app.messages import ActionFinished, PanesPolled, PanesUpdated, TownChanged
+from gastown_tui.app.panes import PaneTracker
+from gastown_tui.model.panes import EMPTY_FEED, PaneFeed
+from gastown_tui.model.snapshot import TownSnapshot
+from gastown_tui.model.town_model import TownModel
 from gastown_tui.screens.base import TownScreen
 from gastown_tui.screens.main import MainScreen
-from gastown_tui.screens.sling import SlingModal
 from gastown_tui.town.errors import GasTownError
-from gastown_tui.town.layout import Town
 
-POLL_INTERVAL = 0.25  # 4 Hz: a changed pane is on screen within ~250 ms
 POLL_RETRY = 2.0  # while tmux is down
 CPU_INTERVAL = 5.0  # each header repaint is a compositor pass over the whole screen
 
 
-@dataclass(frozen=True)
-class AppConfig:
-    town: Town
-    clock: Clock = utc_now
-    read_only: bool = False
-    live: bool = True  # follow the town and the panes; False renders one settled frame
-    observer_factory: ObserverFactory = town_observer
-    start_screen: str = "main"
-    poll_interval: float = POLL_INTERVAL
-    model_options: dict[str, int] = field(default_factory=dict)
-
-
-class GasTownApp(ActionsMixin, App[str | None]):
+class GasTownApp(App[str | None]):
     TITLE = "gastown-tui"
     CSS_PATH = "app.tcss"
     COMMANDS = App.COMMANDS | {TownCommands}
@@ -70,6 +56,11 @@ class GasTownApp(ActionsMixin, App[str | None]):
         Binding("question_mark", "help", "help", tooltip="Keys of this screen", id="help"),
         Binding("q", "quit", "quit", tooltip="Quit (agents keep running)", id="quit"),
     ]
+    # always_update: each value is new by construction, and comparing two snapshots (or two
+    # pane feeds) field by field would cost more than drawing from them.
+    snapshot: var[TownSnapshot | None] = var(None, always_update=True)
+    panes: var[PaneFeed] = var(EMPTY_FEED, always_update=True)
+    cpu_percent: var[float | None] = var(None)
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
@@ -78,17 +69,10 @@ class GasTownApp(ActionsMixin, App[str | None]):
         self.model = TownModel(config.town.root, clock=config.clock, **config.model_options)
         if config.live:
             self.model.prefetch()
-        self.snapshot: TownSnapshot | None = None
-        self.pane_screens: dict[str, tuple[str, ...]] = {}
-        self.pane_history: dict[str, tuple[str, ...]] = {}
-        self.pane_activity: dict[str, int] = {}
-        self.sessions: frozenset[str] = frozenset()
         # Read by the observer thread: replaced whole (never mutated), so reads are safe.
         # None: every session, until the first snapshot is drawn and the wall knows its tiles.
         self.followed: frozenset[str] | None = None
         self.deep: frozenset[str] = frozenset()
-        self.tmux_error = ""
-        self.cpu_percent: float | None = None
         self.marked_beads: set[str] = set()
         self._cpu_mark = (time.monotonic(), time.process_time())
         self._observer_started = False
@@ -185,13 +169,8 @@ class GasTownApp(ActionsMixin, App[str | None]):
     # ------------------------------------------------------------------ handlers
     @on(TownChanged)
     def _town_changed(self, message: TownChanged) -> None:
-        self.snapshot = message.snapshot
         with self.batch_update():
-            for screen in self.screen_stack:
-                if isinstance(screen, TownScreen) and screen.drawable:
-                    screen.show_snapshot(message.snapshot)
-                elif isinstance(screen, SlingModal):
-                    screen.update_beads(message.snapshot.beads)
+            self.snapshot = message.snapshot  # every screen watching draws its part
         if self._start_pending:
             self._start_pending = False
             self.open_screen(self.config.start_screen)
@@ -210,29 +189,15 @@ class GasTownApp(ActionsMixin, App[str | None]):
 
     @on(PanesUpdated)
     def _panes_updated(self, message: PanesUpdated) -> None:
-        for update in message.updates:
-            self._pane_updated(update)
-
-    def _pane_updated(self, message: PaneUpdated) -> None:
-        store = self.pane_history if message.history else self.pane_screens
-        store[message.session] = message.lines
-        self.pane_activity[message.session] = message.activity
-        screen = self.screen  # only the active screen shows panes; others read the cache
-        if isinstance(screen, TownScreen) and screen.drawable:
-            screen.show_pane(message.session, message.lines, message.history, message.activity)
+        self.panes = self.panes.with_updates(message.updates)
 
     @on(PanesPolled)
     def _panes_polled(self, message: PanesPolled) -> None:
-        came_back = bool(self.tmux_error) and not message.error
-        changed = message.sessions != self.sessions
-        self.sessions = message.sessions
-        self.tmux_error = message.error
+        came_back = bool(self.panes.tmux_error) and not message.error
+        changed = message.sessions != self.panes.sessions
+        self.panes = self.panes.with_sessions(message.sessions, message.error)
         if self.config.live and (changed or came_back):
             self.model.poke()  # session liveness feeds the agents' states
-        if self.snapshot is not None:
-            for screen in self.screen_stack:
-                if isinstance(screen, TownScreen) and screen.drawable:
-                    screen.show_banners(self.banners(self.snapshot))
         self._panes_seen.set()
 
     @on(ActionFinished)
@@ -240,13 +205,66 @@ class GasTownApp(ActionsMixin, App[str | None]):
         self.notify(message.text, severity=message.severity,  # type: ignore[arg-type]
                     timeout=8 if message.severity == "error" else 4)
 
-    # ------------------------------------------------------------------ helpers for screens
-    def banners(self, snapshot: TownSnapshot) -> tuple[Banner, ...]:
-        banners = snapshot.banners
-        if self.tmux_error and not any(b.kind == "tmux_down" for b in banners):
-            banners += (Banner(kind="tmux_down", message=self.tmux_error,
-                               fix="live panes resume when the server is back"),)
-        return banners
+    # ------------------------------------------------------------------ the pane feed, by part
+    @property
+    def pane_screens(self):
+        return self.panes.screens
+
+    @property
+    def pane_history(self):
+        return self.panes.history
+
+    @property
+    def pane_activity(self):
+        return self.panes.activity
+
+    @property
+    def sessions(self) -> frozenset[str]:
+        return self.panes.sessions
+
+    @property
+    def tmux_error(self) -> str:
+        return self.panes.tmux_error
+
+    # ------------------------------------------------------------------ verbs and screens
+    @work(thread=True, group="actions", exit_on_error=False, description="Running a verb")
+    def run_verb(self, label: str, verb: Callable[[], tuple[str, str] | str]) -> None:
+        """Run one ops call off the event loop; every outcome becomes a flash message."""
+        try:
+            result = verb()
+        except GasTownError as exc:
+            fix = f" — {exc.fix}" if exc.fix else ""
+            self.post_message(ActionFinished(f"{label}: {exc.problem}{fix}", "error"))
+            return
+        except Exception as exc:  # a bug must not take the control room down with it
+            self.post_message(ActionFinished(f"{label} failed unexpectedly: {exc!r}", "error"))
+            return
+        text, severity = result if isinstance(result, tuple) else (result, "information")
+        self.post_message(ActionFinished(text, severity))
+
+    def flash(self, text: str, severity: str = "information") -> None:
+        self.post_message(ActionFinished(text, severity))
+
+    def action_help(self) -> None:
+        from gastown_tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_open(self, spec: str) -> None:
+        self.open_screen(spec)
+
+    def open_screen(self, spec: str) -> None:
+        from gastown_tui.screens.registry import screen_for
+
+        if spec == "main":
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            return
+        screen = screen_for(spec, self.snapshot)
+        if screen is None:
+            self.flash(f"nothing to show for {spec!r}", "warning")
+            return
+        self.push_screen(screen)
 
     def follow_screen(self) -> None:
         """Follow exactly the panes the active screen shows (others are not captured)."""
@@ -265,9 +283,6 @@ class GasTownApp(ActionsMixin, App[str | None]):
         self._cpu_mark = (now, cpu)
         if now > wall_then:
             self.cpu_percent = 100.0 * (cpu - cpu_then) / (now - wall_then)
-            screen = self.screen
-            if isinstance(screen, TownScreen) and screen.drawable:
-                screen.show_cpu(self.cpu_percent)
 
     def now(self) -> datetime:
         return self.snapshot.taken_at if self.snapshot is not None else self.config.clock()

@@ -18,7 +18,8 @@ def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool
     `live=False` renders one settled frame: the town is read once, the panes polled once, no
     watcher, no timers, no animation (snapshot mode and snapshot tests). `observer_factory`
     supplies pane screens (tests pass recorded ones); `clock` dates the snapshots."""
-    from gastown_tui.app.app import POLL_INTERVAL, AppConfig, GasTownApp
+    from gastown_tui.app.app import GasTownApp
+    from gastown_tui.app.config import POLL_INTERVAL, AppConfig
 
     if not isinstance(town, Town):
         town = Town(Path(town).resolve())

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from gastown_tui.model.panes import PaneUpdated
 from gastown_tui.model.snapshot import TownSnapshot
+
+__all__ = ["ActionFinished", "PaneUpdated", "PanesPolled", "PanesUpdated", "TownChanged"]
 
 
 @dataclass
@@ -19,17 +22,6 @@ class TownChanged(Message, bubble=False):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, TownChanged)
-
-
-@dataclass(frozen=True)
-class PaneUpdated:
-    """A followed session's screen changed (`history`: it includes scrollback). Posted in a
-    tick's PanesUpdated."""
-
-    session: str
-    lines: tuple[str, ...]
-    history: bool = False
-    activity: int = 0
 
 
 @dataclass

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from gastown_tui.cli import bd_agent, bd_more  # noqa: F401  (their verbs join the group)
+from gastown_tui.cli.bd_group import GLOBAL_FLAGS, bd, pass_cli, scope_prefix
 from gastown_tui.cli.common import (
     CliContext,
     bead_line,
@@ -16,33 +18,6 @@ from gastown_tui.cli.common import (
     run,
     split_csv,
 )
-from gastown_tui.cli.lazy import LazyGroup
-
-pass_cli = click.make_pass_decorator(CliContext)
-GLOBAL_FLAGS = {"--json": False, "--actor": True, "--rig": True, "--town": True, "--db": True}
-
-
-def scope_prefix(cli: CliContext) -> str:
-    """The prefix bd works on: --rig, else the rig whose directory we are in, else hq."""
-    town = cli.town()
-    if cli.rig_option:
-        return town.rig(cli.rig_option).prefix
-    rig = town.rig_at(cli.cwd)
-    return rig.prefix if rig else "hq"
-
-
-class BdGroup(LazyGroup):
-    """bd's verbs; `bd formula` (pydantic, tomlkit) loads only when it runs."""
-
-    LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula"}
-    ALIASES = {"new": "create"}
-
-
-@click.group(cls=BdGroup, context_settings={"help_option_names": ["-h", "--help"]})
-def bd() -> None:
-    """Beads: the town's issue store. Global flags (anywhere on the line): --json, --actor NAME,
-    --rig RIG, --town DIR. Inside <town>/<rig>/ bd works on that rig's prefix; at the town root
-    on hq."""
 
 
 @bd.command()
@@ -284,8 +259,6 @@ def _make_ctx(args: list[str]) -> tuple[list[str], CliContext]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from gastown_tui.cli import bd_agent, bd_more  # noqa: F401  (register the other verbs)
-
     code = run(bd, argv, _make_ctx, "bd")
     if argv is None:
         sys.exit(code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.bd import bd, pass_cli, scope_prefix
+from gastown_tui.cli.bd_group import bd, pass_cli, scope_prefix
 from gastown_tui.cli.common import CliContext
 
 PRIME = """# Beads workflow (bd) in {scope}

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gastown_tui.cli.bd import bd, pass_cli, scope_prefix
+from gastown_tui.cli.bd_group import bd, pass_cli, scope_prefix
 from gastown_tui.cli.common import CliContext, bead_line, emit_json, split_csv
 from gastown_tui.town.errors import GasTownError
 

@@ -145,11 +145,11 @@ def close(cli: CliContext, convoy_id, reason, force, as_json) -> None:
 @click.argument("convoy_id", required=False)
 @json_option
 @pass_cli
-def feed(cli: CliContext, convoy_id, as_json) -> None:
+def feed_cmd(cli: CliContext, convoy_id, as_json) -> None:
     """Sling tracked beads that became ready (what the Deacon does on each patrol)."""
-    from gastown_tui.ops import convoy as ops
+    from gastown_tui.ops.convoy_feed import feed
 
-    fed = ops.feed(cli.town(), cli.store(), convoy_id)
+    fed = feed(cli.town(), cli.store(), convoy_id)
     if as_json:
         echo_json(fed)
         return

@@ -156,8 +156,18 @@ def run_demo(args: list[str]) -> int:
     if importlib.util.find_spec("gastown_tui.demo") is not None:
         import gastown_tui.demo as demo
 
-        return int(demo.main(args) or 0)
+        return int(demo.main(args, run_app=_demo_app) or 0)
     sys.stdout.write(DEMO_NOT_BUILT)
+    return 0
+
+
+def _demo_app(town, on_stop) -> int:
+    """The demo's control room: it runs until the user quits; `on_stop` gets its exit."""
+    from gastown_tui.app import make_app
+
+    app = make_app(town)
+    on_stop(app.exit)
+    app.run()
     return 0
 
 

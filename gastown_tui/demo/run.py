@@ -9,10 +9,11 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gastown_tui.demo import scenario
+from gastown_tui.town.layout import Town
 
 INTERESTING = {
     "sling": lambda p: f"slung {p.get('bead')} → {p.get('target')}",
@@ -55,7 +56,13 @@ def _raise_terminated(signum: int, frame) -> None:
     raise Terminated(signum)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+AppRunner = Callable[[Town, Callable[[Callable[[], None]], None]], int]
+
+
+def main(argv: Sequence[str] | None = None, *, run_app: AppRunner | None = None) -> int:
+    """`run_app(town, on_stop)` runs the control room until the user quits (the CLI passes
+    it: the demo sits below the app in the layers); `on_stop(exit)` is how the demo asks it
+    to exit on SIGTERM/SIGHUP. Without one, or without a terminal, the demo is headless."""
     args = parse(sys.argv[1:] if argv is None else argv)
     work = Path(tempfile.mkdtemp(prefix="gastown-demo-")) if args.dir is None else None
     root = (args.dir or work / "town").resolve()  # type: ignore[operator]
@@ -78,12 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         demo = scenario.build(root, say=say)
         scenario.start(demo, say=say)
-        if args.headless or not _has_app():
+        if args.headless or run_app is None or not sys.stdout.isatty():
             if not args.headless:
                 say("the control room is not available here; following headless")
             code = follow(demo, args, say)
         else:
-            code = _run_app(demo, args)
+            code = _run_app(demo, run_app)
     except KeyboardInterrupt:
         say("interrupted")
         code = 130
@@ -146,38 +153,29 @@ def follow(demo: scenario.DemoTown, args: argparse.Namespace, say) -> int:
     return 0
 
 
-def _has_app() -> bool:
-    try:
-        import gastown_tui.app  # noqa: F401
-        from gastown_tui.app import make_app  # noqa: F401
-    except ImportError:
-        return False
-    return sys.stdout.isatty()
-
-
-def _run_app(demo: scenario.DemoTown, args: argparse.Namespace) -> int:
+def _run_app(demo: scenario.DemoTown, run_app: AppRunner) -> int:
     import asyncio
 
-    from gastown_tui.app import make_app
-
-    app = make_app(demo.town)
     received: list[int] = []
+    exits: list[Callable[[], None]] = []
 
     def on_signal(signum: int, frame) -> None:
         # Raising inside Textual's loop would be caught by a task; ask the app to exit instead
         # (call_soon_threadsafe wakes the loop), then stop the town as after a normal quit.
         received.append(signum)
         try:
-            asyncio.get_running_loop().call_soon_threadsafe(app.exit)
+            loop = asyncio.get_running_loop()
         except RuntimeError:
             raise Terminated(signum) from None
+        for app_exit in exits:
+            loop.call_soon_threadsafe(app_exit)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    app.run()
+    code = run_app(demo.town, exits.append)
     if received:
         raise Terminated(received[0])
-    return 0
+    return code
 
 
 def _stop(root: Path, say) -> bool:

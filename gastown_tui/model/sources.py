@@ -28,6 +28,14 @@ from gastown_tui.model.snapshot import (
     TrackedItem,
     parse_ts,
 )
+from gastown_tui.ops.convoy import DONE_STATUSES, tracked
+from gastown_tui.ops.escalate import open_escalations
+from gastown_tui.ops.mail import inbox
+from gastown_tui.ops.nudge import pending
+from gastown_tui.ops.polecats import polecats
+from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+from gastown_tui.ops.worktrees import inspect
+from gastown_tui.refinery.score import queue
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import RigInfo, Town
@@ -98,8 +106,6 @@ def attached_at(bead: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ agents
 def session_states(town: Town) -> tuple[dict[str, bool], str]:
     """(session -> pane alive, error text): one `list-panes -a` on the town's server."""
-    from gastown_tui.ops.sessions import tmux_for
-
     tmux = tmux_for(town)
     try:
         sessions = {s.name: not s.pane_dead for s in tmux.list_sessions()}
@@ -113,9 +119,6 @@ def session_states(town: Town) -> tuple[dict[str, bool], str]:
 def read_polecats(town: Town, store: BeadStore, hooked: Iterable[dict[str, Any]],
                   sessions: dict[str, bool] | None = None) -> list[AgentView]:
     """Every polecat with its state and evidence, from ops.polecats (the one derivation)."""
-    from gastown_tui.ops.nudge import pending
-    from gastown_tui.ops.polecats import polecats
-
     since = {b["id"]: attached_at(b) for b in hooked}
     out = []
     for info in polecats(town, store, sessions=sessions):
@@ -131,9 +134,6 @@ def read_polecats(town: Town, store: BeadStore, hooked: Iterable[dict[str, Any]]
 
 def read_roles(town: Town, rigs: list[RigInfo], sessions: dict[str, bool]) -> list[AgentView]:
     """The Mayor, the Deacon, and each rig's Witness and Refinery, from their sessions."""
-    from gastown_tui.ops.nudge import pending
-    from gastown_tui.ops.sessions import read_heartbeat
-
     wanted: list[tuple[str, str, str, str]] = [("mayor", "mayor", "", "hq-mayor"),
                                                ("deacon", "deacon", "", "hq-deacon")]
     for rig in rigs:
@@ -157,21 +157,15 @@ def read_roles(town: Town, rigs: list[RigInfo], sessions: dict[str, bool]) -> li
 
 
 def read_heartbeat_ts(town: Town, session: str) -> str:
-    from gastown_tui.ops.sessions import read_heartbeat
-
     return str((read_heartbeat(town, session) or {}).get("ts", ""))
 
 
 def pending_nudges(town: Town, session: str) -> int:
-    from gastown_tui.ops.nudge import pending
-
     return pending(town, session)
 
 
 def worktree_facts(rig: RigInfo, name: str) -> dict[str, Any]:
     """Branch, ahead and dirty counts with pygit2; a fresh Repository per call (per thread)."""
-    from gastown_tui.ops.worktrees import inspect
-
     try:
         state = inspect(rig, rig.polecat_worktree(name))
     except GasTownError:
@@ -185,8 +179,6 @@ def worktree_facts(rig: RigInfo, name: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ convoys
 def read_convoy(store: BeadStore, convoy: dict[str, Any],
                 blocked: set[str] | None = None) -> ConvoyView:
-    from gastown_tui.ops.convoy import DONE_STATUSES, tracked
-
     items = tuple(TrackedItem(id=i["id"], title=i.get("title", ""), status=i["status"],
                               blocked=bool(i.get("blocked")), worker=i.get("worker", ""))
                   for i in tracked(store, convoy["id"], blocked))
@@ -229,22 +221,9 @@ def _stage_of(mr_id: str, labels: tuple[str, ...], mr_status: str, queue_status:
 
 def read_merge_queue(store: BeadStore, rig: RigInfo, state: dict[str, Any] | None,
                      now: datetime) -> list[MergeView]:
-    """Open MRs in processing order: the refinery's score when it is installed, else priority
-    then age (oldest first)."""
-    from gastown_tui.ops.mr import list_mrs
-
-    try:
-        from gastown_tui.refinery.score import queue
-    except ImportError:
-        queue = None
-    rows: list[tuple[Any, float | None, str, str]] = []
-    if queue is not None:
-        for entry in queue(store, rig, now=now):
-            rows.append((entry.mr, entry.score, entry.status, entry.reason))
-    else:
-        mrs = [m for m in list_mrs(store, rig) if m.status in ("open", "in_progress")]
-        mrs.sort(key=lambda m: (m.priority, m.created_at, m.id))
-        rows = [(m, None, "active" if m.status == "in_progress" else "ready", "") for m in mrs]
+    """Open MRs in the order the Refinery takes them (its score)."""
+    rows = [(entry.mr, entry.score, entry.status, entry.reason)
+            for entry in queue(store, rig, now=now)]
     out = []
     for position, (mr, score, status, reason) in enumerate(rows, start=1):
         stage, since = _stage_of(mr.id, mr.labels, mr.status, status, state)
@@ -301,19 +280,13 @@ def read_refinery(rig: RigInfo) -> tuple[RefineryView, dict[str, Any] | None]:
 
 # ------------------------------------------------------------------ mail and escalations
 def read_mail(store: BeadStore) -> list[MailView]:
-    from gastown_tui.ops.mail import inbox
-
     return [MailView(id=m["id"], sender=m["from"], subject=m["subject"], body=m["body"],
                      timestamp=m["timestamp"], priority=m["priority"], msg_type=m["type"])
             for m in inbox(store, "overseer", include_read=False)]
 
 
 def read_escalations(store: BeadStore) -> list[dict[str, Any]]:
-    """Open escalation beads; empty when the escalation verb is not installed."""
-    try:
-        from gastown_tui.ops.escalate import open_escalations
-    except ImportError:
-        return []
+    """Open escalation beads nobody has acknowledged yet."""
     out = []
     for bead in open_escalations(store):
         if not parse_fields(bead.get("description", "") or "").get("acked_by"):

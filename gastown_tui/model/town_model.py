@@ -42,6 +42,7 @@ from gastown_tui.model.snapshot import (
     TownSnapshot,
 )
 from gastown_tui.model.watch_filter import ChangeSet, TownFilter, changes_from_paths
+from gastown_tui.ops.context import open_store
 from gastown_tui.town.errors import GasTownError, StoreLockedError
 from gastown_tui.town.layout import TOWN_MARKER, RigInfo, Town
 from gastown_tui.town.store import BeadStore
@@ -322,8 +323,6 @@ class TownModel:
 
     def _open_store(self) -> BeadStore:
         if self._store is None:
-            from gastown_tui.ops.context import open_store
-
             self._probe_store()
             store = open_store(self.town, "overseer")
             # Reads in a worker may wait for a writer, but not the 30 s a verb would.

@@ -205,24 +205,3 @@ def close(town: Town, store: BeadStore, convoy_id: str, *, reason: str = "",
     store.set_status(convoy_id, "closed", reason=reason or "Closed", force=True)
     log_event(town.root, "convoy_closed", actor=store.actor, payload={"convoy": convoy_id})
     return status(store, convoy_id)
-
-
-def feed(town: Town, store: BeadStore, convoy_id: str | None = None) -> list[dict[str, Any]]:
-    """Sling the tracked beads that became ready (open, unassigned, unblocked) to their rig:
-    how a molecule's later steps start once the steps they need have merged."""
-    from gastown_tui.ops.sling import sling
-
-    ids = [convoy_id] if convoy_id else [c["id"] for c in list_convoys(store)]
-    fed = []
-    for cid in ids:
-        if "gt:owned" in store.get(cid).get("labels", []):
-            continue  # caller-managed convoys are fed by whoever owns them
-        for item in tracked(store, cid):
-            if item["status"] != "open" or item["assignee"] or item["blocked"]:
-                continue
-            rig = town.rig_for_prefix(item["id"].split("-", 1)[0])
-            if rig is None:
-                continue
-            for res in sling(town, store, [item["id"]], rig.name, no_convoy=True):
-                fed.append({"convoy": cid, "bead": res.bead, "agent": res.agent})
-    return fed

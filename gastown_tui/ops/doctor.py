@@ -11,100 +11,29 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gastown_tui.ops import doctor_agents as agents
+from gastown_tui.ops.doctor_findings import (
+    LOOP_SESSIONS,
+    DoctorContext,
+    DoctorReport,
+    Finding,
+    _rigs,
+)
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import bad_lines, quarantine_bad_lines
 from gastown_tui.town.layout import Town
 from gastown_tui.town.locks import pid_alive
-from gastown_tui.town.store import BeadStore
-
-STATUSES = ("ok", "warn", "error", "fixed")
-MAX_DETAILS = 20
-LOOP_SESSIONS = ("-witness", "-refinery")
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    status: str
-    details: tuple[str, ...] = ()
-
-    def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "details": list(self.details)}
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    checks: tuple[CheckResult, ...]
-    fix: bool
-
-    @property
-    def ok(self) -> bool:
-        """No error is left (warnings and repairs do not fail the run)."""
-        return all(c.status != "error" for c in self.checks)
-
-    def as_json(self) -> dict[str, Any]:
-        return {"ok": self.ok, "fix": self.fix, "checks": [c.as_json() for c in self.checks]}
-
-
-@dataclass
-class Finding:
-    """What one check found: problems it could not fix, repairs, warnings and plain notes."""
-
-    name: str
-    errors: list[str] = field(default_factory=list)
-    fixed: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def result(self) -> CheckResult:
-        status = ("error" if self.errors else "fixed" if self.fixed
-                  else "warn" if self.warnings else "ok")
-        lines = ([f"error: {e}" for e in self.errors] + [f"fixed: {f}" for f in self.fixed]
-                 + [f"warn: {w}" for w in self.warnings] + [f"info: {n}" for n in self.notes])
-        if len(lines) > MAX_DETAILS:
-            lines = lines[:MAX_DETAILS] + [f"… and {len(lines) - MAX_DETAILS} more"]
-        return CheckResult(self.name, status, tuple(lines))
-
-
-@dataclass
-class DoctorContext:
-    town: Town
-    fix: bool
-    grace: float
-    lock_age: float
-    heartbeat_stale: float
-    now: float = field(default_factory=time.time)
-    _store: BeadStore | None = None
-    store_broken: str = ""
-
-    def store(self) -> BeadStore:
-        if self.store_broken:
-            raise GasTownError(f"skipped: {self.store_broken}", fix="see the store check")
-        if self._store is None:
-            self._store = BeadStore(self.town.db_path, actor="doctor")
-        return self._store
-
-    def old_enough(self, mtime: float) -> bool:
-        return self.now - mtime >= self.grace
-
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close_connection()
-
 
 Check = Callable[[DoctorContext, Finding], None]
 
 
 def doctor(town: Town, *, fix: bool = False, grace: float = 60.0, lock_age_minutes: float = 60.0,
            heartbeat_stale_minutes: float = 10.0) -> DoctorReport:
-    from gastown_tui.ops import doctor_agents as agents
 
     ctx = DoctorContext(town, fix, grace, lock_age_minutes * 60, heartbeat_stale_minutes * 60)
     # Order matters with --fix: orphaned sessions go before the agents they belonged to are
@@ -297,10 +226,3 @@ def check_heartbeats(ctx: DoctorContext, f: Finding) -> None:
             leftovers += 1
     if leftovers:
         f.notes.append(f"{leftovers} heartbeat file(s) of agents whose session is gone")
-
-
-def _rigs(town: Town):
-    try:
-        return town.rigs()
-    except GasTownError:
-        return []

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown_tui.ops.agents import ensure_agent_bead, set_agent_fields
-from gastown_tui.ops.doctor import DoctorContext, Finding, _rigs
+from gastown_tui.ops.doctor_findings import DoctorContext, Finding, _rigs
 from gastown_tui.ops.mr import list_mrs
 from gastown_tui.ops.polecats import live_sessions
 from gastown_tui.ops.sessions import tmux_for

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
+from gastown_tui.ops.convoy_feed import feed
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.ops.sessions import tmux_for, write_heartbeat
 from gastown_tui.town.errors import GasTownError
@@ -38,7 +39,7 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
             report.problems.append(f"keep-alive: {exc.problem}")
     try:
         report.landed = [c["id"] for c in convoy_ops.check(town, store)]
-        report.fed = [f["bead"] for f in convoy_ops.feed(town, store)]
+        report.fed = [f["bead"] for f in feed(town, store)]
     except GasTownError as exc:
         report.problems.append(f"convoys: {exc.problem}")
     handle_nudges(town, "hq-deacon", "deacon/", say=print)

@@ -47,7 +47,7 @@ PRESETS: dict[str, Runtime] = {
     "opencode": Runtime("opencode", ("opencode",), (), ("opencode", "node", "bun"), "", 8000,
                         "flag", "--prompt", "AGENTS.md", "opencode"),
     # The built-in simulated agent: real git work, no AI service (operations.md).
-    "sim": Runtime("sim", (sys.executable, "-m", "gastown_tui.runtimes.sim"), (), ("python",),
+    "sim": Runtime("sim", (sys.executable, "-m", "gastown_tui.demo.sim"), (), ("python",),
                    "❯ ", 0, "arg", "", "AGENTS.md", "sim"),
 }
 

@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
-from gastown_tui.app.format import short_agent
 from gastown_tui.model.snapshot import BeadView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.format import short_agent
 from gastown_tui.widgets.tables import Row, cursor_key, keyed_table, sync_table
 
 COLUMNS = (("mark", ""), ("id", "bead"), ("priority", "P"), ("status", "status"),
@@ -35,7 +35,7 @@ class BeadsScreen(TownScreen):
         Binding("escape", "back", "back", id="beads-back"),
         Binding("space", "mark", "mark", id="beads-mark"),
         Binding("s", "sling", "sling", id="beads-sling"),
-        Binding("c", "app.convoy_from_marked", "convoy", id="beads-convoy"),
+        Binding("c", "convoy_from_marked", "convoy", id="beads-convoy"),
         Binding("slash", "filter", "filter", id="beads-filter"),
         Binding("enter", "open", "open", id="beads-open"),
     ]
@@ -85,7 +85,7 @@ class BeadsScreen(TownScreen):
         key = cursor_key(self.query_one(DataTable))
         if not self.town_app.marked_beads and key is not None:
             self.town_app.marked_beads.add(key)  # no marks: sling the bead under the cursor
-        self.app.run_action("app.sling")
+        self.action_sling()
 
     def action_open(self) -> None:
         key = cursor_key(self.query_one(DataTable))

@@ -11,7 +11,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from gastown_tui.app.format import (
+from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
+from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.format import (
     GLYPH_STYLE,
     STAGE_STYLE,
     STATE_STYLE,
@@ -20,8 +22,6 @@ from gastown_tui.app.format import (
     short_agent,
     stage_label,
 )
-from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
-from gastown_tui.screens.base import TownScreen
 from gastown_tui.widgets.tables import Row, keyed_table, sync_table
 
 LIST_COLUMNS = (("id", "convoy"), ("title", "title"), ("progress", "progress"),

@@ -10,9 +10,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from gastown_tui.app.format import age
 from gastown_tui.model.snapshot import MailView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.format import age
 from gastown_tui.widgets.tables import Row, cursor_key, keyed_table, sync_table
 
 COLUMNS = (("from", "from"), ("subject", "subject"), ("type", "type"), ("age", "age"))

@@ -26,15 +26,15 @@ PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#con
 class MainScreen(TownScreen):
     CSS_PATH = Path(__file__).with_name("main.tcss")
     BINDINGS = [
-        Binding("n", "app.nudge", "nudge", tooltip="Type a message to the selected agent",
+        Binding("n", "nudge", "nudge", tooltip="Type a message to the selected agent",
                 id="nudge"),
-        Binding("s", "app.sling", "sling", tooltip="Hang a bead on a rig or agent", id="sling"),
-        Binding("ctrl+d", "app.nuke", "nuke", tooltip="Destroy the selected polecat", id="nuke"),
-        Binding("enter", "app.zoom", "zoom", tooltip="Full-size live view", id="zoom"),
-        Binding("a", "app.attach", "attach", tooltip="Attach its tmux session", id="attach"),
+        Binding("s", "sling", "sling", tooltip="Hang a bead on a rig or agent", id="sling"),
+        Binding("ctrl+d", "nuke", "nuke", tooltip="Destroy the selected polecat", id="nuke"),
+        Binding("enter", "zoom", "zoom", tooltip="Full-size live view", id="zoom"),
+        Binding("a", "attach", "attach", tooltip="Attach its tmux session", id="attach"),
         Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
-        Binding("M", "app.start_mayor", "start Mayor", show=False, id="start-mayor"),
-        Binding("c", "app.convoy_from_marked", "convoy", show=False,
+        Binding("M", "start_mayor", "start Mayor", show=False, id="start-mayor"),
+        Binding("c", "convoy_from_marked", "convoy", show=False,
                 tooltip="Create a convoy from the marked beads", id="convoy-create"),
         Binding("slash", "filter", "filter", tooltip="Filter the polecats", id="filter"),
         Binding("escape", "back", "back", show=False, id="main-escape"),
@@ -123,7 +123,7 @@ class MainScreen(TownScreen):
 
     @on(MayorChat.Said)
     def _said(self, event: MayorChat.Said) -> None:
-        self.town_app.tell_mayor(event.text)
+        self.tell_mayor(event.text)
 
     @on(ConvoyBoard.Opened)
     def _open_convoy(self, event: ConvoyBoard.Opened) -> None:

@@ -9,9 +9,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
-from gastown_tui.app.format import STATE_STYLE, age
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
+from gastown_tui.widgets.format import STATE_STYLE, age
 from gastown_tui.widgets.pane_view import PaneView
 
 
@@ -53,9 +53,9 @@ class PolecatScreen(TownScreen):
     TITLE = "polecat"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back", id="polecat-back"),
-        Binding("n", "app.nudge", "nudge", id="polecat-nudge"),
-        Binding("a", "app.attach", "attach", id="polecat-attach"),
-        Binding("ctrl+d", "app.nuke", "nuke", id="polecat-nuke"),
+        Binding("n", "nudge", "nudge", id="polecat-nudge"),
+        Binding("a", "attach", "attach", id="polecat-attach"),
+        Binding("ctrl+d", "nuke", "nuke", id="polecat-nuke"),
         Binding("pageup", "scroll('page_up')", "scroll up", show=False, id="polecat-pgup"),
         Binding("pagedown", "scroll('page_down')", "scroll down", show=False,
                 id="polecat-pgdn"),

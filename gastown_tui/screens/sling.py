@@ -98,6 +98,11 @@ class SlingModal(ModalScreen[SlingRequest | None]):
     def on_mount(self) -> None:
         self._fill_beads("")
         self._show_step()
+        self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
+
+    def _snapshot_changed(self, snapshot: TownSnapshot | None) -> None:
+        if snapshot is not None:
+            self.update_beads(snapshot.beads)
 
     def update_beads(self, beads: Sequence[BeadView]) -> None:
         """A newer snapshot: the list follows it while the operator is still choosing (the

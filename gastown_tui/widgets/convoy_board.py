@@ -11,7 +11,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from gastown_tui.app.format import (
+from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
+from gastown_tui.widgets.format import (
     GLYPH_STYLE,
     fit,
     progress_bar,
@@ -19,7 +20,6 @@ from gastown_tui.app.format import (
     spread,
     text_strip,
 )
-from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
 
 LINES_PER_CONVOY = 2
 

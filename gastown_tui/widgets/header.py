@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
-from gastown_tui.app.format import plural
 from gastown_tui.model.snapshot import Banner, TownSnapshot
+from gastown_tui.widgets.format import plural
 
 BANNER_TEXT = {
     "town_missing": "Town missing",

@@ -8,8 +8,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from gastown_tui.app.format import STATE_STYLE
 from gastown_tui.model.snapshot import AgentView
+from gastown_tui.widgets.format import STATE_STYLE
 from gastown_tui.widgets.pane_view import PaneView
 
 
@@ -28,6 +28,21 @@ def mayor_status(agent: AgentView | None, read_only: bool) -> Text:
 
 class MayorChat(Vertical):
     """Typing a line and pressing enter posts `Said`; the app nudges the Mayor with it."""
+
+    DEFAULT_CSS = """
+        MayorChat #mayor-status {
+            height: 1;
+        }
+
+        MayorChat #mayor-screen {
+            height: 1fr;
+        }
+
+        MayorChat #mayor-input {
+            height: 1;
+            border: none;
+        }
+    """
 
     class Said(Message):
         def __init__(self, chat: MayorChat, text: str) -> None:

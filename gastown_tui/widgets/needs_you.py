@@ -8,8 +8,8 @@ from textual.containers import Vertical
 from textual.widgets import Log, OptionList
 from textual.widgets.option_list import Option
 
-from gastown_tui.app.format import ATTENTION_GLYPH, clock_time, short_agent
 from gastown_tui.model.snapshot import AttentionItem, EventView, TownSnapshot
+from gastown_tui.widgets.format import ATTENTION_GLYPH, clock_time, short_agent
 
 
 def attention_prompt(item: AttentionItem) -> Text:
@@ -23,6 +23,29 @@ def event_line(event: EventView) -> str:
 
 
 class NeedsYou(Vertical):
+    DEFAULT_CSS = """
+        NeedsYou #attention {
+            text-wrap: nowrap;
+            text-overflow: ellipsis;
+            height: auto;
+            max-height: 60%;
+            background: $surface;
+            /* a compact OptionList says border: none !important */
+            border-bottom: solid $panel-lighten-1 !important;
+        }
+
+        NeedsYou.-calm #attention {
+            display: none;
+        }
+
+        NeedsYou #event-log {
+            overflow-x: hidden;
+            height: 1fr;
+            background: $surface;
+            color: $text-muted;
+        }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._items: tuple[AttentionItem, ...] | None = None

@@ -15,7 +15,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from gastown_tui.app.format import ansi_text
+from gastown_tui.widgets.format import ansi_text
 
 
 class PaneView(ScrollView, can_focus=True):

@@ -24,8 +24,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
 
-from gastown_tui.app.format import STATE_STYLE, age, ansi_text, fit, spread, text_strip
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
+from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, spread, text_strip
 
 TILE_SCREEN_LINES = 3
 STATES = ("working", "idle", "stalled", "zombie", "done")
@@ -178,6 +178,45 @@ class RigHeading(Static):
 
 
 class PolecatWall(VerticalScroll, can_focus=True):
+    DEFAULT_CSS = """
+        PolecatWall {
+            height: 1fr;
+            background: $surface;
+            scrollbar-size-vertical: 1;
+        }
+
+        PolecatWall .rig-heading {
+            height: 1;
+            padding: 0 1;
+            color: $text-muted;
+            text-style: bold;
+            background: $panel;
+        }
+
+        PolecatTile {
+            height: 5;
+            padding: 0 1 0 0;
+        }
+
+        PolecatTile.-selected {
+            background: $boost;
+        }
+
+        PolecatWall:focus PolecatTile.-selected {
+            background: $primary 25%;
+        }
+
+        PolecatTile.-stalled, PolecatTile.-zombie {
+            border-left: outer $warning;
+        }
+
+
+        PolecatWall .empty {
+            color: $text-muted;
+            padding: 1 2;
+        }
+    """
+
     BINDINGS = [
         Binding("j,down", "move(1)", "Next polecat", show=False, id="wall-next"),
         Binding("k,up", "move(-1)", "Previous polecat", show=False, id="wall-previous"),

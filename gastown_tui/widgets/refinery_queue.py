@@ -10,8 +10,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Log, Static
 
-from gastown_tui.app.format import STAGE_STYLE, age, stage_label
 from gastown_tui.model.snapshot import MergeView, RefineryView, TownSnapshot
+from gastown_tui.widgets.format import STAGE_STYLE, age, stage_label
 from gastown_tui.widgets.tables import Row, cursor_key, keyed_table, sync_table
 
 COLUMNS = (("pos", "#"), ("mr", "MR"), ("stage", "stage"), ("age", "age"), ("retries", "↻"),
@@ -42,10 +42,52 @@ def gate_title(refinery: RefineryView, now: datetime) -> Text:
 
 
 class RefineryQueue(Vertical):
+    DEFAULT_CSS = """
+        RefineryQueue #mq-table {
+            height: 1fr;
+            min-height: 3;
+            overflow-x: hidden;
+            background: $surface;
+        }
+
+        RefineryQueue #gate-title {
+            display: none;
+            height: 1;
+            padding: 0 1;
+            background: $panel;
+        }
+
+        RefineryQueue #gate-log {
+            overflow-x: hidden;
+            display: none;
+            height: 1fr;
+            max-height: 6;
+            background: $surface;
+            color: $text-muted;
+        }
+
+        RefineryQueue.-merging #gate-title, RefineryQueue.-merging #gate-log {
+            display: block;
+        }
+    """
+
     BINDINGS = [
-        Binding("r", "app.retry_mr", "Retry MR", id="mr-retry"),
-        Binding("x", "app.reject_mr", "Reject MR", id="mr-reject"),
+        Binding("r", "retry_mr", "Retry MR", id="mr-retry"),
+        Binding("x", "reject_mr", "Reject MR", id="mr-reject"),
     ]
+
+    # The verbs belong to the screen this queue is on (it owns the selection and the
+    # dialogs); "screen." would mean whichever screen is on top, a dialog included.
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("retry_mr", "reject_mr"):
+            return self.screen.check_action(action, parameters)
+        return True
+
+    def action_retry_mr(self) -> None:
+        self.screen.action_retry_mr()  # type: ignore[attr-defined]
+
+    def action_reject_mr(self) -> None:
+        self.screen.action_reject_mr()  # type: ignore[attr-defined]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

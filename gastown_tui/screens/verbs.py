@@ -1,24 +1,20 @@
-"""The control room's verbs: each key opens a dialog if it needs one, then calls the one ops
-function for that verb in a thread worker. The result is a flash message; the effect shows up
-through the town watcher like any other change, so the screen never claims what the disk
-does not say. `--read-only` hides every verb that changes the town."""
+"""The control room's verbs, on the screen that owns the selection they act on: each key opens
+a dialog if it needs one, then the app runs the one ops function for that verb in a thread
+worker. The result is a flash message; the effect shows up through the town watcher like any
+other change, so the screen never claims what the disk does not say. `--read-only` hides
+every verb that changes the town."""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from textual import work
 from textual.app import SuspendNotSupported
 
-from gastown_tui.app.messages import ActionFinished
 from gastown_tui.model.snapshot import AgentView
-from gastown_tui.town.errors import GasTownError
 
 if TYPE_CHECKING:
-    from gastown_tui.app.app import AppConfig
-    from gastown_tui.model.snapshot import TownSnapshot
+    from gastown_tui.screens.room import ControlRoom
     from gastown_tui.town.layout import Town
 
 # Verbs that change the town: hidden (not just greyed) with --read-only.
@@ -34,77 +30,57 @@ def _store(town: Town):
     return open_store(town)
 
 
-class ActionsMixin:
-    if TYPE_CHECKING:
-        config: AppConfig
-        town: Town
-        snapshot: TownSnapshot | None
-        marked_beads: set[str]
-        screen: Any
+class VerbsMixin:
+    """Mixed into TownScreen: `selected_agent()`, `marked_agents()` and `selected_mr` are the
+    screen's own; the app (`town_app`) runs the verbs and holds the marked beads."""
 
-        def post_message(self, message: Any) -> bool: ...
-        def push_screen(self, screen: Any, callback: Any = None) -> Any: ...
-        def notify(self, message: str, **kw: Any) -> None: ...
-        def suspend(self) -> Any: ...
-        def refresh(self, **kw: Any) -> Any: ...
-        def pop_screen(self) -> Any: ...
-        @property
-        def screen_stack(self) -> list[Any]: ...
+    if TYPE_CHECKING:
+        town_app: ControlRoom
+
+        app: Any
+
+        def selected_agent(self) -> AgentView | None: ...
 
     # ------------------------------------------------------------------ availability
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.config.read_only and action in DANGEROUS:
+        app = self.town_app
+        if app.config.read_only and action in DANGEROUS:
             return False
+        # Under a dialog nothing is selected: the keys wait, greyed, until it closes.
+        on_top = self.app.screen is self
         if action in NEEDS_AGENT:
-            return True if self.selected_agent() is not None else None
+            return True if on_top and self.selected_agent() is not None else None
         if action in NEEDS_POLECAT:
-            agent = self.selected_agent()
+            agent = self.selected_agent() if on_top else None
             return True if agent is not None and agent.role == "polecat" else None
         if action in ("retry_mr", "reject_mr"):
-            return True if getattr(self.screen, "selected_mr", None) else None
+            return True if on_top and getattr(self, "selected_mr", None) else None
         if action == "convoy_from_marked":
-            return True if self.marked_beads else None
+            return True if app.marked_beads else None
         if action == "start_mayor":
-            mayor = self.snapshot.agent("mayor") if self.snapshot else None
+            mayor = app.snapshot.agent("mayor") if app.snapshot else None
             return True if mayor is None or not mayor.session_running else None
         return True
 
-    def selected_agent(self) -> AgentView | None:
-        finder = getattr(self.screen, "selected_agent", None)
-        return finder() if callable(finder) else None
+    def marked_agents(self) -> list[AgentView]:
+        return []
 
     def flash(self, text: str, severity: str = "information") -> None:
-        self.post_message(ActionFinished(text, severity))
-
-    # ------------------------------------------------------------------ running verbs
-    @work(thread=True, group="actions", exit_on_error=False, description="Running a verb")
-    def run_verb(self, label: str, verb: Callable[[], tuple[str, str] | str]) -> None:
-        """Run one ops call off the event loop; every outcome becomes a flash message."""
-        try:
-            result = verb()
-        except GasTownError as exc:
-            fix = f" — {exc.fix}" if exc.fix else ""
-            self.post_message(ActionFinished(f"{label}: {exc.problem}{fix}", "error"))
-            return
-        except Exception as exc:  # a bug must not take the control room down with it
-            self.post_message(ActionFinished(f"{label} failed unexpectedly: {exc!r}", "error"))
-            return
-        text, severity = result if isinstance(result, tuple) else (result, "information")
-        self.post_message(ActionFinished(text, severity))
+        self.town_app.flash(text, severity)
 
     # ------------------------------------------------------------------ nudge
     def action_nudge(self) -> None:
-        marked = getattr(self.screen, "marked_agents", lambda: [])()
+        marked = self.marked_agents()
         self.nudge_agents(marked or [a for a in [self.selected_agent()] if a is not None])
 
     def nudge_agent(self, address: str) -> None:
-        agent = self.snapshot.agent(address) if self.snapshot else None
+        agent = self.town_app.snapshot.agent(address) if self.town_app.snapshot else None
         self.nudge_agents([agent] if agent is not None else [])
 
     def nudge_agents(self, targets: list[AgentView]) -> None:
         from gastown_tui.screens.nudge import NudgeModal
 
-        if self.config.read_only:
+        if self.town_app.config.read_only:
             return
         if not targets:
             self.flash("select an agent to nudge first", "warning")
@@ -112,22 +88,22 @@ class ActionsMixin:
 
         def send(request: Any) -> None:
             if request is not None:
-                self.run_verb("nudge", lambda: self._nudge(targets, request.text, request.mode))
+                self.town_app.run_verb("nudge", lambda: self._nudge(targets, request.text, request.mode))
 
-        self.push_screen(NudgeModal([a.label for a in targets]), send)
+        self.app.push_screen(NudgeModal([a.label for a in targets]), send)
 
     def _nudge(self, targets: list[AgentView], text: str, mode: str) -> tuple[str, str]:
         from gastown_tui.ops.nudge import nudge
 
-        results = [nudge(self.town, a.address, text, mode=mode) for a in targets]
+        results = [nudge(self.town_app.town, a.address, text, mode=mode) for a in targets]
         failed = [r for r in results if r.status == "failed"]
         done = ", ".join(f"{a.label} {r.status}" for a, r in zip(targets, results, strict=True))
         return (f"nudge: {done}", "error" if failed else "information")
 
     def tell_mayor(self, text: str) -> None:
-        if self.config.read_only:
+        if self.town_app.config.read_only:
             return
-        self.run_verb("to the Mayor", lambda: self._nudge(
+        self.town_app.run_verb("to the Mayor", lambda: self._nudge(
             [AgentView(address="mayor", role="mayor", session="hq-mayor", state="running")],
             text, "immediate"))
 
@@ -135,26 +111,26 @@ class ActionsMixin:
     def action_sling(self) -> None:
         from gastown_tui.screens.sling import SlingModal, sling_targets
 
-        if self.snapshot is None:
+        if self.town_app.snapshot is None:
             return
         chosen = self.selected_agent()
-        preset = [b for b in sorted(self.marked_beads)]
-        modal = SlingModal(self.snapshot.beads, sling_targets(self.snapshot),
+        preset = [b for b in sorted(self.town_app.marked_beads)]
+        modal = SlingModal(self.town_app.snapshot.beads, sling_targets(self.town_app.snapshot),
                            preselected=preset, target=chosen.address if chosen else None)
 
         def go(request: Any) -> None:
             if request is not None:
-                self.marked_beads.clear()
-                self.run_verb("sling", lambda: self._sling(request.beads, request.target))
+                self.town_app.marked_beads.clear()
+                self.town_app.run_verb("sling", lambda: self._sling(request.beads, request.target))
 
-        self.push_screen(modal, go)
+        self.app.push_screen(modal, go)
 
     def _sling(self, beads: list[str], target: str) -> str:
         from gastown_tui.ops.sling import sling
 
-        store = _store(self.town)
+        store = _store(self.town_app.town)
         try:
-            results = sling(self.town, store, beads, target)
+            results = sling(self.town_app.town, store, beads, target)
         finally:
             store.close_connection()
         return "slung " + "; ".join(f"{r.bead} → {r.agent} ({r.session})" for r in results)
@@ -166,7 +142,7 @@ class ActionsMixin:
     def nuke_agent(self, agent: AgentView | None) -> None:
         from gastown_tui.screens.nuke import NukeModal
 
-        if self.config.read_only:
+        if self.town_app.config.read_only:
             return
         if agent is None or agent.role != "polecat":
             self.flash("select a polecat to nuke first", "warning")
@@ -174,16 +150,16 @@ class ActionsMixin:
 
         def go(request: Any) -> None:
             if request is not None:
-                self.run_verb("nuke", lambda: self._nuke(agent, request.force))
+                self.town_app.run_verb("nuke", lambda: self._nuke(agent, request.force))
 
-        self.push_screen(NukeModal(self.town, agent.rig, agent.name), go)
+        self.app.push_screen(NukeModal(self.town_app.town, agent.rig, agent.name), go)
 
     def _nuke(self, agent: AgentView, force: bool) -> str:
         from gastown_tui.ops.nuke import nuke
 
-        store = _store(self.town)
+        store = _store(self.town_app.town)
         try:
-            results = nuke(self.town, store, [f"{agent.rig}/{agent.name}"], force=force)
+            results = nuke(self.town_app.town, store, [f"{agent.rig}/{agent.name}"], force=force)
         finally:
             store.close_connection()
         saved = [r.graveyard_ref for r in results if r.graveyard_ref]
@@ -202,43 +178,22 @@ class ActionsMixin:
         if not agent.session_running:
             self.flash(f"{agent.label} has no running session to attach to", "warning")
             return
-        argv = tmux_argv(socket_name(self.town.root), "attach-session", "-t",
+        argv = tmux_argv(socket_name(self.town_app.town.root), "attach-session", "-t",
                          session_target(agent.session))
         try:
             # The app is suspended while the operator is in tmux; it resumes on detach.
-            with self.suspend():
+            with self.app.suspend():
                 subprocess.run(argv, env=tmux_env(), check=False)
         except SuspendNotSupported:
             self.flash("attaching needs a real terminal", "warning")
         except OSError as exc:
             self.flash(f"attach failed: {exc}", "error")
-        self.refresh(layout=True)
+        self.app.refresh(layout=True)
 
     def action_zoom(self) -> None:
         agent = self.selected_agent()
         if agent is not None and agent.role == "polecat":
-            self.open_screen(f"polecat:{agent.address}")
-
-    def action_help(self) -> None:
-        from gastown_tui.screens.help import HelpScreen
-
-        self.push_screen(HelpScreen(self.screen))
-
-    def action_open(self, spec: str) -> None:
-        self.open_screen(spec)
-
-    def open_screen(self, spec: str) -> None:
-        from gastown_tui.screens.registry import screen_for
-
-        if spec == "main":
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
-            return
-        screen = screen_for(spec, self.snapshot)
-        if screen is None:
-            self.flash(f"nothing to show for {spec!r}", "warning")
-            return
-        self.push_screen(screen)
+            self.town_app.open_screen(f"polecat:{agent.address}")
 
     # ------------------------------------------------------------------ Mayor, MRs, convoys
     def action_start_mayor(self) -> None:
@@ -246,45 +201,45 @@ class ActionsMixin:
 
         def go(yes: bool | None) -> None:
             if yes:
-                self.run_verb("start the Mayor", self._start_mayor)
+                self.town_app.run_verb("start the Mayor", self._start_mayor)
 
-        self.push_screen(ConfirmModal("Start the Mayor?", "start"), go)
+        self.app.push_screen(ConfirmModal("Start the Mayor?", "start"), go)
 
     def _start_mayor(self) -> str:
         from gastown_tui.ops.up import start_mayor
 
-        step = start_mayor(self.town)
+        step = start_mayor(self.town_app.town)
         return f"Mayor {step.action} ({step.session})"
 
     def action_retry_mr(self) -> None:
-        mr = getattr(self.screen, "selected_mr", None)
+        mr = getattr(self, "selected_mr", None)
         if mr:
-            self.run_verb(f"retry {mr}", lambda: self._mq("retry", mr, ""))
+            self.town_app.run_verb(f"retry {mr}", lambda: self._mq("retry", mr, ""))
 
     def action_reject_mr(self) -> None:
         from gastown_tui.screens.confirm import PromptModal
 
-        mr = getattr(self.screen, "selected_mr", None)
+        mr = getattr(self, "selected_mr", None)
         if not mr:
             return
 
         def go(reason: str | None) -> None:
             if reason:
-                self.run_verb(f"reject {mr}", lambda: self._mq("reject", mr, reason))
+                self.town_app.run_verb(f"reject {mr}", lambda: self._mq("reject", mr, reason))
 
-        self.push_screen(PromptModal(f"Reject {mr}: why?", "the reason its worker will read"), go)
+        self.app.push_screen(PromptModal(f"Reject {mr}: why?", "the reason its worker will read"), go)
 
     def _mq(self, verb: str, mr: str, reason: str) -> str:
         try:
             from gastown_tui.refinery import admin
         except ImportError:
             return f"{verb} is not available (the refinery is not installed)"
-        store = _store(self.town)
+        store = _store(self.town_app.town)
         try:
             if verb == "retry":
-                admin.retry(self.town, store, mr)
+                admin.retry(self.town_app.town, store, mr)
             else:
-                admin.reject(self.town, store, mr, reason)
+                admin.reject(self.town_app.town, store, mr, reason)
         finally:
             store.close_connection()
         return f"{mr}: {verb} done"
@@ -292,25 +247,25 @@ class ActionsMixin:
     def action_convoy_from_marked(self) -> None:
         from gastown_tui.screens.confirm import PromptModal
 
-        beads = sorted(self.marked_beads)
+        beads = sorted(self.town_app.marked_beads)
         if not beads:
             self.flash("mark beads with space on the beads screen (:beads) first", "warning")
             return
 
         def go(name: str | None) -> None:
             if name:
-                self.marked_beads.clear()
-                self.run_verb("convoy", lambda: self._convoy(name, beads))
+                self.town_app.marked_beads.clear()
+                self.town_app.run_verb("convoy", lambda: self._convoy(name, beads))
 
-        self.push_screen(PromptModal(f"Convoy of {len(beads)} beads: its name?",
+        self.app.push_screen(PromptModal(f"Convoy of {len(beads)} beads: its name?",
                                      "e.g. Auth rework"), go)
 
     def _convoy(self, name: str, beads: list[str]) -> str:
         from gastown_tui.ops import convoy as convoy_ops
 
-        store = _store(self.town)
+        store = _store(self.town_app.town)
         try:
-            convoy = convoy_ops.create(self.town, store, name, beads, owner="overseer")
+            convoy = convoy_ops.create(self.town_app.town, store, name, beads, owner="overseer")
         finally:
             store.close_connection()
         return f"convoy {convoy['id']} tracks {', '.join(beads)}"

@@ -1,0 +1,23 @@
+"""How a control room is made: its town, clock, mode and pane source (see factory.make_app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gastown_tui.app.panes import ObserverFactory, town_observer
+from gastown_tui.model.town_model import Clock, utc_now
+from gastown_tui.town.layout import Town
+
+POLL_INTERVAL = 0.25  # 4 Hz: a changed pane is on screen within ~250 ms
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    town: Town
+    clock: Clock = utc_now
+    read_only: bool = False
+    live: bool = True  # follow the town and the panes; False renders one settled frame
+    observer_factory: ObserverFactory = town_observer
+    start_screen: str = "main"
+    poll_interval: float = POLL_INTERVAL
+    model_options: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,36 @@
+"""bd's command group and what its verbs share (bd.py, bd_more.py, bd_agent.py add to it)."""
+
+from __future__ import annotations
+
+import click
+
+from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.lazy import LazyGroup
+
+pass_cli = click.make_pass_decorator(CliContext)
+GLOBAL_FLAGS = {"--json": False, "--actor": True, "--rig": True, "--town": True, "--db": True}
+
+
+def scope_prefix(cli: CliContext) -> str:
+    """The prefix bd works on: --rig, else the rig whose directory we are in, else hq."""
+    town = cli.town()
+    if cli.rig_option:
+        return town.rig(cli.rig_option).prefix
+    rig = town.rig_at(cli.cwd)
+    return rig.prefix if rig else "hq"
+
+
+class BdGroup(LazyGroup):
+    """bd's verbs; `bd formula` (pydantic, tomlkit) loads only when it runs."""
+
+    LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula"}
+    ALIASES = {"new": "create"}
+
+
+@click.group(cls=BdGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def bd() -> None:
+    """Beads: the town's issue store. Global flags (anywhere on the line): --json, --actor NAME,
+    --rig RIG, --town DIR. Inside <town>/<rig>/ bd works on that rig's prefix; at the town root
+    on hq."""
+
+
