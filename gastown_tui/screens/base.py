@@ -1,7 +1,8 @@
 """TownScreen: what every full screen of the control room shares (header, banners, footer).
 
 A screen draws from the app's state by watching it, as Textual's own Header watches the
-app's title: `snapshot` (the town), `panes` (the live pane feed) and `cpu_percent`. It owns
+app's title: `snapshot` (the town) and `panes` (the live pane feed); its header and banners
+watch the app themselves. It owns
 its selection, so the verbs that act on it (nudge, sling, nuke, attach, zoom, ...) are its
 own actions (screens/verbs.py).
 """
@@ -14,20 +15,11 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 
 from gastown_tui.model.panes import PaneFeed
-from gastown_tui.model.snapshot import AgentView, Banner, TownSnapshot
+from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.screens.room import ControlRoom
 from gastown_tui.screens.verbs import VerbsMixin
 from gastown_tui.widgets.footer import TownFooter
 from gastown_tui.widgets.header import TownBanners, TownHeader
-
-
-def banners_for(snapshot: TownSnapshot, feed: PaneFeed) -> tuple[Banner, ...]:
-    """The snapshot's banners, and tmux's when the pane feed says it is down."""
-    banners = snapshot.banners
-    if feed.tmux_error and not any(b.kind == "tmux_down" for b in banners):
-        banners += (Banner(kind="tmux_down", message=feed.tmux_error,
-                           fix="live panes resume when the server is back"),)
-    return banners
 
 
 class TownScreen(VerbsMixin, Screen[None]):
@@ -62,7 +54,6 @@ class TownScreen(VerbsMixin, Screen[None]):
         # Textual calls this and the subclass's on_mount (handlers run for each class).
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         self.watch(self.app, "panes", self._panes_changed, init=False)
-        self.watch(self.app, "cpu_percent", self.show_cpu, init=False)
         self.redraw()
 
     def on_screen_resume(self) -> None:
@@ -78,28 +69,14 @@ class TownScreen(VerbsMixin, Screen[None]):
         if snapshot is not None and self.drawable:
             self.show_snapshot(snapshot)
 
-    def _panes_changed(self, old: PaneFeed, feed: PaneFeed) -> None:
-        if not self.drawable:
-            return
-        snapshot = self.town_app.snapshot
-        if snapshot is not None and (feed.tmux_error != old.tmux_error
-                                     or feed.sessions != old.sessions):
-            self.show_banners(banners_for(snapshot, feed))
-        if feed.changed and self.app.screen is self:  # others read the feed when resumed
+    def _panes_changed(self, feed: PaneFeed) -> None:
+        if feed.changed and self.drawable and self.app.screen is self:  # others read the feed
             for update in feed.changed:
                 self.show_pane(update.session, update.lines, update.history, update.activity)
 
     def show_snapshot(self, snapshot: TownSnapshot) -> None:
-        """Draw the parts of the snapshot this screen shows (subclasses extend this)."""
-        self.query_one(TownHeader).show(snapshot, self.town_app.cpu_percent)
-        self.query_one(TownBanners).show(banners_for(snapshot, self.town_app.panes))
-
-    def show_banners(self, banners: tuple[Banner, ...]) -> None:
-        self.query_one(TownBanners).show(banners)
-
-    def show_cpu(self, cpu: float | None) -> None:
-        if self.drawable:
-            self.query_one(TownHeader).show(self.town_app.snapshot, cpu)
+        """Draw the parts of the snapshot this screen shows (the header and the banners
+        follow the app by themselves; subclasses draw the rest)."""
 
     def show_pane(self, session: str, lines: tuple[str, ...], history: bool,
                   activity: int) -> None:

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
+from gastown_tui.model.panes import PaneFeed
 from gastown_tui.model.snapshot import Banner, TownSnapshot
 from gastown_tui.widgets.format import plural
 
@@ -62,6 +63,16 @@ class TownHeader(Widget):
         self._cpu: float | None = None
         self._state: tuple[object, ...] = ()
 
+    def on_mount(self) -> None:
+        # As Textual's own Header follows the app's title: the town and the CPU figure are
+        # the app's state, watched here rather than pushed by each screen.
+        self.watch(self.app, "snapshot", self._app_changed, init=False)
+        self.watch(self.app, "cpu_percent", self._app_changed, init=False)
+        self._app_changed()
+
+    def _app_changed(self) -> None:
+        self.show(getattr(self.app, "snapshot", None), getattr(self.app, "cpu_percent", None))
+
     def show(self, snapshot: TownSnapshot | None, cpu: float | None = None) -> None:
         state = (snapshot.generation if snapshot else -1, None if cpu is None else round(cpu, 1))
         if state != self._state:
@@ -105,9 +116,29 @@ class TownBanners(Static):
         super().__init__(id=id)
         self._banners: tuple[Banner, ...] = ()
 
+    def on_mount(self) -> None:
+        self.watch(self.app, "snapshot", self._app_changed, init=False)
+        self.watch(self.app, "panes", self._app_changed, init=False)
+        self._app_changed()
+
+    def _app_changed(self) -> None:
+        snapshot = getattr(self.app, "snapshot", None)
+        feed = getattr(self.app, "panes", None)
+        if snapshot is not None:
+            self.show(banners_for(snapshot, feed))
+
     def show(self, banners: tuple[Banner, ...]) -> None:
         if banners == self._banners:
             return
         self._banners = banners
         self.set_class(bool(banners), "-shown")
         self.update(banner_text(banners))
+
+
+def banners_for(snapshot: TownSnapshot, feed: PaneFeed | None) -> tuple[Banner, ...]:
+    """The snapshot's banners, and tmux's when the pane feed says it is down."""
+    banners = snapshot.banners
+    if feed is not None and feed.tmux_error and not any(b.kind == "tmux_down" for b in banners):
+        banners += (Banner(kind="tmux_down", message=feed.tmux_error,
+                           fix="live panes resume when the server is back"),)
+    return banners
