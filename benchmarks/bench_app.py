@@ -67,7 +67,7 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
     from gastown_tui.tmux.server import TownTmux
     from gastown_tui.tmux.socket import socket_name
     from gastown_tui.town.layout import Town
-    from gastown_tui.widgets.polecat_wall import PolecatTile, tile_tail
+    from gastown_tui.widgets.polecat_wall import PolecatWall
 
     shown: dict[str, float] = {}
     original = MainScreen.show_snapshot
@@ -81,16 +81,18 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
     MainScreen.show_snapshot = timed_show  # type: ignore[method-assign]
     # A pane change counts when its tile draws it (builds the strips the screen shows).
     drawn: dict[str, float] = {}
-    original_build = PolecatTile._build
+    # ... when the compositor asks the wall for a line that shows it.
+    original_build = PolecatWall.render_line
 
-    def timed_build(self, width):
-        strips = original_build(self, width)
-        for line in tile_tail(self.screen_lines):
-            for mark in re.findall(r"MARK\d+x", line):
+    def timed_build(self, y):
+        strip = original_build(self, y)
+        text = strip.text
+        if "MARK" in text:
+            for mark in re.findall(r"MARK\d+x", text):
                 drawn.setdefault(mark, time.perf_counter())
-        return strips
+        return strip
 
-    PolecatTile._build = timed_build  # type: ignore[method-assign]
+    PolecatWall.render_line = timed_build  # type: ignore[method-assign]
     store = open_store(Town(root), "bench")
     tmux = TownTmux(socket_name(root))
     disk, panes = [], []
@@ -107,7 +109,14 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
                 await until(lambda t=title: t in shown, f"change {n} on screen")
                 disk.append(shown[title] - written)
                 await asyncio.sleep(0.05)
-            followed = sorted(app.followed)
+            # Panes whose tile is wholly on screen: a line below the viewport is never drawn.
+            wall = app.screen.query_one(PolecatWall)
+            top = round(wall.scroll_offset.y)
+            bottom = top + wall.scrollable_content_region.height
+            followed = sorted(wall._tiles[key].agent.session
+                              for (kind, key), start in zip(wall._rows, wall._starts,
+                                                            strict=True)
+                              if kind == "tile" and top <= start and start + 5 <= bottom)
             for n in range(pane_changes):
                 session, mark = followed[n % len(followed)], f"MARK{n}x"
                 # Output comes at any moment, not just after a tick: a random phase.
@@ -122,7 +131,7 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
             idle = 100.0 * (time.process_time() - cpu0) / (time.perf_counter() - wall0)
     finally:
         MainScreen.show_snapshot = original  # type: ignore[method-assign]
-        PolecatTile._build = original_build  # type: ignore[method-assign]
+        PolecatWall.render_line = original_build  # type: ignore[method-assign]
         store.close_connection()
     return disk, panes, idle
 

@@ -149,10 +149,11 @@ def tmux_socket() -> Iterator[str]:
     try:
         yield socket
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
-        # tmux leaves its socket file behind; do not litter /tmp with one per test.
-        tmpdir = os.environ.get("TMUX_TMPDIR", "/tmp")
-        Path(tmpdir, f"tmux-{os.getuid()}", socket).unlink(missing_ok=True)
+        from gastown_tui.tmux.server import TownTmux
+
+        # The product's full stop: every pane's process tree ended (a plain kill-server only
+        # hangs up on them), the server gone, its socket file removed.
+        TownTmux(socket).kill_server(grace=1.0)
 
 
 @pytest.fixture

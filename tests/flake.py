@@ -35,7 +35,8 @@ def failures(report: Path) -> list[tuple[str, str]]:
             for bad in case.findall(tag):
                 name = f"{case.get('classname', '')}::{case.get('name', '')}"
                 message = (bad.get("message") or "").strip().splitlines()
-                found.append((name, message[0][:160] if message else tag))
+                found.append((name, " / ".join(m.strip() for m in message[:6])[:600]
+                              if message else tag))
     return found
 
 

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 RUN_MARKER = "GASTOWN_TEST_RUN"  # not GT_*: clean_env drops those, and children must keep it
-SETTLE = 5.0  # seconds for processes to finish dying after their server was killed
+SETTLE = 10.0  # seconds for processes to finish dying after their server was killed
 
 
 def _socket_dir(folder: Path) -> Path:

@@ -31,7 +31,7 @@ from textual.geometry import Region
 
 from gastown_tui.app import make_app
 from gastown_tui.app.panes import HISTORY_LINES
-from gastown_tui.model.snapshot import AgentView
+from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.screens.help import HelpScreen
 from gastown_tui.screens.main import MainScreen
 from gastown_tui.screens.polecat import PolecatScreen
@@ -39,7 +39,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.widgets.format import ansi_text
 from gastown_tui.widgets.header import TownBanners
 from gastown_tui.widgets.pane_view import PaneView
-from gastown_tui.widgets.polecat_wall import PolecatTile
+from gastown_tui.widgets.polecat_wall import PolecatWall
 from tests.waiting import wait_for_async
 
 SIZE = (200, 60)
@@ -431,16 +431,21 @@ ANSI_LINES = (st.lists(FRAGMENTS | st.text(max_size=6), max_size=60).map("".join
 
 
 class PaneFuzzApp(App[None]):
-    """A tile and a pane view, the two widgets that draw captured pane lines."""
+    """The polecat wall (one tile) and a pane view: the two widgets that draw pane lines."""
 
-    CSS = "PolecatTile { height: 6; } PaneView { height: 12; }"
+    CSS = "PolecatWall { height: 6; } PaneView { height: 12; }"
 
     def compose(self) -> ComposeResult:
+        yield PolecatWall()
+        yield PaneView()
+
+    def on_mount(self) -> None:
         agent = AgentView(address="gastown/polecats/nux", role="polecat", rig="gastown",
                           name="nux", session="gt-nux", state="working", hooked_bead="gt-1",
                           hooked_title="Fuzz")
-        yield PolecatTile(agent, datetime.now(UTC))
-        yield PaneView()
+        snapshot = TownSnapshot(name="fuzz", root="/fuzz", taken_at=datetime.now(UTC),
+                                agents=(agent,))
+        self.query_one(PolecatWall).show(snapshot, {}, {})
 
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -458,7 +463,7 @@ async def test_pane_lines_with_any_escapes_render():
     app = PaneFuzzApp()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        tile, view = app.query_one(PolecatTile), app.query_one(PaneView)
+        tile, view = app.query_one(PolecatWall), app.query_one(PaneView)
 
         @FUZZ
         @given(lines=st.lists(ANSI_LINES, max_size=8))
@@ -467,7 +472,7 @@ async def test_pane_lines_with_any_escapes_render():
                 text = ansi_text(line)
                 assert not CONTROL.search(text.plain), (line, text.plain)
                 assert not CONTROL.search(drawn_text([list(text.render(app.console))]))
-            tile.screen_lines = tuple(lines)
+            tile.set_screen("gt-nux", tuple(lines), 0)
             tile.refresh()
             view.show(lines)
             view.refresh()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -249,3 +250,42 @@ def test_model_layer_imports_no_textual():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_first_read_in_a_forked_child_gives_the_same_town(demo: DemoTown):
+    """`gastown-tui` forks the town's first read before importing Textual: in a process with
+    no thread yet (as the CLI is), the child's snapshot is the town, and the model's own
+    next snapshot comes after it (a later generation), so the screen takes it as news."""
+    code = f"""
+import asyncio, json, sys
+from pathlib import Path
+from gastown_tui.model.first_read import FirstRead
+root = Path({str(demo.root)!r})
+first = FirstRead.start(root)
+assert first is not None, "no fork"
+from gastown_tui.model.town_model import TownModel
+model = TownModel(root)
+model.prefetch(first)
+async def main():
+    seen = []
+    async for snapshot in model.follow():
+        seen.append(snapshot)
+        if len(seen) == 1:
+            model.poke()
+        else:
+            break
+    return seen
+first_snap, second = asyncio.run(main())
+direct = TownModel(root).load(defer_bead_lists=True)
+print(json.dumps({{"agents": [a.address for a in first_snap.agents],
+                  "direct": [a.address for a in direct.agents],
+                  "convoys": [c.id for c in first_snap.convoys],
+                  "direct_convoys": [c.id for c in direct.convoys],
+                  "generations": [first_snap.generation, second.generation]}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "GT_TMUX_SOCKET": demo.socket})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["agents"] == out["direct"] and out["convoys"] == out["direct_convoys"]
+    assert out["agents"] and out["generations"][1] > out["generations"][0]

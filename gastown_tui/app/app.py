@@ -68,7 +68,7 @@ class GasTownApp(App[str | None]):
         self.town = config.town
         self.model = TownModel(config.town.root, clock=config.clock, **config.model_options)
         if config.live:
-            self.model.prefetch()
+            self.model.prefetch(config.first_read)
         # Read by the observer thread: replaced whole (never mutated), so reads are safe.
         # None: every session, until the first snapshot is drawn and the wall knows its tiles.
         self.followed: frozenset[str] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gastown_tui.app.panes import ObserverFactory, town_observer
+from gastown_tui.model.first_read import FirstRead
 from gastown_tui.model.town_model import Clock, utc_now
 from gastown_tui.town.layout import Town
 
@@ -21,3 +22,4 @@ class AppConfig:
     start_screen: str = "main"
     poll_interval: float = POLL_INTERVAL
     model_options: dict[str, int] = field(default_factory=dict)
+    first_read: FirstRead | None = None  # the CLI's forked first read of the town

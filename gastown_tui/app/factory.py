@@ -12,7 +12,7 @@ from gastown_tui.town.layout import Town
 def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool = False,
              observer_factory: ObserverFactory | None = None, live: bool = True,
              start_screen: str = "main", poll_interval: float | None = None,
-             model_options: dict[str, int] | None = None):
+             model_options: dict[str, int] | None = None, first_read=None):
     """Build the app on `town`.
 
     `live=False` renders one settled frame: the town is read once, the panes polled once, no
@@ -27,5 +27,5 @@ def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool
                        observer_factory=observer_factory or town_observer,
                        start_screen=start_screen,
                        poll_interval=POLL_INTERVAL if poll_interval is None else poll_interval,
-                       model_options=dict(model_options or {}))
+                       model_options=dict(model_options or {}), first_read=first_read)
     return GasTownApp(config)

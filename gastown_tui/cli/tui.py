@@ -114,9 +114,13 @@ def run_app(args: list[str]) -> int:
         town = Town.find(explicit=options.town)
     except GasTownError as error:
         return _fail(error)
+    # The town's first read starts now, in a child, while the control room imports Textual.
+    from gastown_tui.model.first_read import FirstRead
+
+    first_read = FirstRead.start(town.root)
     from gastown_tui.app import make_app
 
-    make_app(town, read_only=options.read_only).run()
+    make_app(town, read_only=options.read_only, first_read=first_read).run()
     return 0
 
 

@@ -19,7 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from gastown_tui.model import sources as src
 from gastown_tui.model.parts import (
@@ -59,6 +59,12 @@ BEAD_LISTS_AFTER_S = 0.5  # while the store is locked, `follow` asks it again th
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class HandedRead(Protocol):
+    """A first read made elsewhere (model/first_read.py's FirstRead, a forked child)."""
+
+    def future(self) -> concurrent.futures.Future[TownSnapshot | None]: ...
 
 
 class TownModel:
@@ -146,20 +152,35 @@ class TownModel:
                 self._store.close_connection()
                 self._store = None
 
-    def prefetch(self) -> None:
-        """Start the first read now, on a thread of its own, for the `follow` about to start:
-        the control room calls it as it is made, so the read overlaps Textual's start-up."""
-        if self._prefetched is None and self._snapshot is None:
-            future: concurrent.futures.Future[TownSnapshot] = concurrent.futures.Future()
+    def prefetch(self, first_read: HandedRead | None = None) -> None:
+        """Start the first read now, for the `follow` about to start: the control room calls
+        it as it is made, so the read overlaps Textual's start-up. `first_read`: the read the
+        CLI forked before its imports (model/first_read.py); else one on a thread."""
+        if self._prefetched is not None or self._snapshot is not None:
+            return
+        future: concurrent.futures.Future[TownSnapshot] = concurrent.futures.Future()
+        self._prefetched = future
 
-            def read() -> None:
-                try:
-                    future.set_result(self.load(defer_bead_lists=True))
-                except BaseException as exc:  # handed to follow, which reports it
-                    future.set_exception(exc)
+        def read() -> None:
+            try:
+                future.set_result(self.load(defer_bead_lists=True))
+            except BaseException as exc:  # handed to follow, which reports it
+                future.set_exception(exc)
 
-            self._prefetched = future
+        if first_read is None:
             threading.Thread(target=read, name="town-first-read", daemon=True).start()
+            return
+
+        def handed(child: concurrent.futures.Future[TownSnapshot | None]) -> None:
+            snapshot = child.result()
+            if snapshot is None:
+                read()  # the child failed: read here (on its collector thread)
+                return
+            # This model's own first build must come after the child's snapshot.
+            self._generation = max(self._generation, snapshot.generation)
+            future.set_result(snapshot)
+
+        first_read.future().add_done_callback(handed)
 
     def _ask(self, changes: ChangeSet) -> None:
         if self._queue is not None:  # (a timer may fire after `follow` ended)

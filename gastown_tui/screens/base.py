@@ -70,7 +70,7 @@ class TownScreen(VerbsMixin, Screen[None]):
             self.show_snapshot(snapshot)
 
     def _panes_changed(self, feed: PaneFeed) -> None:
-        if feed.changed and self.drawable and self.app.screen is self:  # others read the feed
+        if feed.changed and self.drawable and self.is_active:  # others read the feed
             for update in feed.changed:
                 self.show_pane(update.session, update.lines, update.history, update.activity)
 

@@ -47,7 +47,7 @@ class VerbsMixin:
         if app.config.read_only and action in DANGEROUS:
             return False
         # Under a dialog nothing is selected: the keys wait, greyed, until it closes.
-        on_top = self.app.screen is self
+        on_top = self.is_active
         if action in NEEDS_AGENT:
             return True if on_top and self.selected_agent() is not None else None
         if action in NEEDS_POLECAT:

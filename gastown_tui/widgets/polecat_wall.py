@@ -1,34 +1,41 @@
-"""PolecatWall: one PolecatTile per polecat, grouped by rig, each with its last pane lines.
+"""PolecatWall: every polecat as a five-line tile (name, facts, its last pane lines), grouped
+by rig, in ONE line-API widget.
 
-The wall owns the selection (j/k), marks (space) and the filter; tiles only draw. When the set
-of polecats is unchanged, tiles are updated in place and only a tile whose agent or screen
-changed repaints; mounting happens only when polecats come or go.
+Thirty (or a hundred) panes print all day. With a widget per tile, each new pane line made
+Textual's compositor re-render the tile, the wall and every container around them; here a
+tile is a range of the wall's lines, drawn from Strips it caches, and a new pane line
+refreshes only the wall's lines that changed. A pane line is parsed once; the lines that did
+not change are reused. Only the tiles inside the viewport are drawn at all, so the cost of
+the wall follows the tiles on screen, not the number of agents.
 
-Tiles draw through the line API from Strips they cache: thirty panes print all day, and going
-through `render()` re-parsed and re-laid out every line of a tile for each new line of output
-(most of the control room's idle CPU). Now a new pane line is parsed once, and the lines that
-did not change are reused.
+The wall owns the selection (j/k), marks (space) and the filter.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
+from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widget import Widget
-from textual.widgets import Static
 
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, spread, text_strip
 
 TILE_SCREEN_LINES = 3
+TILE_LINES = 2 + TILE_SCREEN_LINES  # name and badge, facts, the pane's last lines
 STATES = ("working", "idle", "stalled", "zombie", "done")
+WARNING_STATES = ("stalled", "zombie")
+EMPTY = "no polecats — press s to sling work"
+STRIP_CACHE = 64  # strips kept per tile: a screen's worth of recent pane lines
 
 
 def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = False,
@@ -77,145 +84,46 @@ def tail_text(raw: str, width: int) -> Text:
     return fit(text, width)
 
 
-class PolecatTile(Widget):
-    """One polecat on the wall. Drawn from its AgentView and the last lines of its pane."""
+@dataclass
+class Tile:
+    """One polecat's part of the wall: what it draws from, and the lines drawn from it."""
 
-    agent: reactive[AgentView | None] = reactive(None, layout=False)
-    screen_lines: reactive[tuple[str, ...]] = reactive(tuple)
-    marked: reactive[bool] = reactive(False)
-
-    STRIP_CACHE = 64  # strips kept per tile: a screen's worth of recent pane lines
-
-    def __init__(self, agent: AgentView, now: datetime, *, id: str | None = None) -> None:
-        # Born with its state's class: added after mounting, it restyled each tile once more.
-        super().__init__(id=id, classes=f"-{agent.state}" if agent.state in STATES else "")
-        self.set_reactive(PolecatTile.agent, agent)
-        self._now = now
-        self._quiet_since = 0
-        self._lines: list[Strip] | None = None  # None: rebuilt on the next render
-        self._blank = Strip.blank(0)
-        self._head_cache: dict[tuple, Strip] = {}
-        self._tail_cache: dict[tuple[str, int], Strip] = {}
-
-    @property
-    def now(self) -> datetime:
-        return self._now
-
-    @now.setter
-    def now(self, value: datetime) -> None:
-        if value != self._now:
-            self._now, self._lines = value, None
-
-    @property
-    def quiet_since(self) -> int:
-        return self._quiet_since
-
-    @quiet_since.setter
-    def quiet_since(self, value: int) -> None:
-        if value != self._quiet_since:
-            self._quiet_since, self._lines = value, None
-
-    def watch_agent(self) -> None:
-        self._lines = None
-
-    def watch_screen_lines(self) -> None:
-        self._lines = None
-
-    def watch_marked(self) -> None:
-        self._lines = None
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
-        resized = super()._size_updated(size, virtual_size, container_size, layout)
-        if resized:
-            self._lines = None  # lines are cut to the width
-        return resized
-
-    def render_line(self, y: int) -> Strip:
-        lines = self._lines
-        if lines is None:
-            # The style too is read once per rebuild (rich_style walks the ancestors' colours);
-            # a change of class or theme comes through notify_style_update.
-            width, style = self.size.width, self.rich_style
-            lines = self._lines = [strip.apply_style(style).crop_extend(0, width, style)
-                                   for strip in self._build(width)]
-            self._blank = Strip.blank(width, style)
-        return lines[y] if y < len(lines) else self._blank
-
-    def _build(self, width: int) -> list[Strip]:
-        agent = self.agent
-        if agent is None:
-            return []
-        console = self.app.console
-        strips = []
-        for text in tile_head(agent, self.now, width, marked=self.marked,
-                              quiet_since=self.quiet_since):
-            key = (text.plain, tuple(text.spans), width)
-            strip = self._head_cache.get(key)
-            if strip is None:
-                strip = self._head_cache[key] = text_strip(text, console)
-            strips.append(strip)
-        for raw in tile_tail(self.screen_lines):
-            strip = self._tail_cache.get((raw, width))
-            if strip is None:
-                strip = self._tail_cache[(raw, width)] = text_strip(tail_text(raw, width),
-                                                                    console)
-            strips.append(strip)
-        for cache in (self._head_cache, self._tail_cache):
-            while len(cache) > self.STRIP_CACHE:
-                del cache[next(iter(cache))]  # dicts keep insertion order: the oldest goes
-        return strips
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._lines = None
-        self._head_cache.clear()
-        self._tail_cache.clear()
+    agent: AgentView
+    screen: tuple[str, ...] = ()
+    quiet_since: int = 0
+    marked: bool = False
+    lines: list[Strip] | None = None  # the tile's lines at the wall's width; None: redraw
+    heads: dict[tuple, Strip] = field(default_factory=dict)
+    tails: dict[tuple[str, int], Strip] = field(default_factory=dict)
 
 
-class RigHeading(Static):
-    """The name of a rig above its polecats."""
-
-
-class PolecatWall(VerticalScroll, can_focus=True):
+class PolecatWall(ScrollView, can_focus=True):
     DEFAULT_CSS = """
-        PolecatWall {
-            height: 1fr;
-            background: $surface;
-            scrollbar-size-vertical: 1;
-        }
-
-        PolecatWall .rig-heading {
-            height: 1;
-            padding: 0 1;
-            color: $text-muted;
-            text-style: bold;
-            background: $panel;
-        }
-
-        PolecatTile {
-            height: 5;
-            padding: 0 1 0 0;
-        }
-
-        PolecatTile.-selected {
-            background: $boost;
-        }
-
-        PolecatWall:focus PolecatTile.-selected {
-            background: $primary 25%;
-        }
-
-        PolecatTile.-stalled, PolecatTile.-zombie {
-            border-left: outer $warning;
-        }
-
-
-        PolecatWall .empty {
-            color: $text-muted;
-            padding: 1 2;
-        }
+    PolecatWall {
+        height: 1fr;
+        background: $surface;
+        scrollbar-size-vertical: 1;
+    }
+    PolecatWall > .polecat-wall--heading {
+        color: $text-muted;
+        text-style: bold;
+        background: $panel;
+    }
+    PolecatWall > .polecat-wall--selected {
+        background: $boost;
+    }
+    PolecatWall:focus > .polecat-wall--selected {
+        background: $primary 25%;
+    }
+    PolecatWall > .polecat-wall--edge {
+        color: $warning;
+    }
+    PolecatWall > .polecat-wall--empty {
+        color: $text-muted;
+    }
     """
+    COMPONENT_CLASSES = {"polecat-wall--heading", "polecat-wall--selected",
+                         "polecat-wall--edge", "polecat-wall--empty"}
 
     BINDINGS = [
         Binding("j,down", "move(1)", "Next polecat", show=False, id="wall-next"),
@@ -241,9 +149,15 @@ class PolecatWall(VerticalScroll, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._keys: list[str] = []
-        self._tiles: dict[str, PolecatTile] = {}
         self._agents: list[AgentView] = []
+        self._tiles: dict[str, Tile] = {}
+        # The rows of the wall, top to bottom: ("rig", name) or ("tile", address), each row
+        # starting at the line in _starts (a rig heading is one line, a tile TILE_LINES).
+        self._rows: list[tuple[str, str]] = []
+        self._starts: list[int] = []
+        self._by_session: dict[str, str] = {}
+        self._now = datetime.now(UTC)
+        self._styles: dict[str, Style] | None = None
         self.marked: set[str] = set()
         self.filter_text = ""
         self._last: tuple[TownSnapshot, dict[str, tuple[str, ...]], dict[str, int]] | None = None
@@ -265,78 +179,201 @@ class PolecatWall(VerticalScroll, can_focus=True):
         self._last = (snapshot, screens, quiet)
         self._agents = sorted(snapshot.polecats, key=lambda a: (a.rig, a.name))
         agents = self.visible_agents
-        keys = []
+        rows: list[tuple[str, str]] = []
         for agent in agents:
-            if f"rig-{agent.rig}" not in keys:
-                keys.append(f"rig-{agent.rig}")
-            keys.append(agent.address)
-        if keys != self._keys:
-            self._rebuild(keys, agents, snapshot.taken_at)
+            if ("rig", agent.rig) not in rows:
+                rows.append(("rig", agent.rig))
+            rows.append(("tile", agent.address))
+        now_changed = snapshot.taken_at != self._now
+        self._now = snapshot.taken_at
+        tiles: dict[str, Tile] = {}
         for agent in agents:
-            tile = self._tiles[agent.address]
-            tile.now = snapshot.taken_at
-            tile.quiet_since = quiet.get(agent.session, 0)
-            tile.agent = agent
-            tile.screen_lines = screens.get(agent.session, ())
-            tile.marked = agent.address in self.marked
+            tile = self._tiles.get(agent.address) or Tile(agent)
+            screen = screens.get(agent.session, ())
+            marked = agent.address in self.marked
+            activity = quiet.get(agent.session, 0)
+            if (now_changed or tile.agent != agent or tile.screen != screen
+                    or tile.marked != marked or tile.quiet_since != activity):
+                tile.agent, tile.screen, tile.marked = agent, screen, marked
+                tile.quiet_since, tile.lines = activity, None
+            tiles[agent.address] = tile
+        self._tiles = tiles
+        self._by_session = {a.session: a.address for a in agents}
+        if rows != self._rows:
+            self._set_rows(rows)
         if agents:
             self.selected = min(self.selected, len(agents) - 1)
-        self._paint_selection()
+        self.refresh()
 
-    def _rebuild(self, keys: list[str], agents: list[AgentView], now: datetime) -> None:
-        self._keys = keys
-        self.remove_children()
-        self._tiles = {a.address: PolecatTile(a, now, id=None) for a in agents}
-        children: list[Widget] = []
-        for key in keys:
-            if key.startswith("rig-"):
-                children.append(RigHeading(key[4:], classes="rig-heading"))
-            else:
-                children.append(self._tiles[key])
-        if not children:
-            children.append(Static("no polecats — press s to sling work", classes="empty"))
-        self.mount_all(children)
+    def _set_rows(self, rows: list[tuple[str, str]]) -> None:
+        self._rows, self._starts, line = rows, [], 0
+        for kind, _ in rows:
+            self._starts.append(line)
+            line += 1 if kind == "rig" else TILE_LINES
+        # No horizontal scrolling: lines are cut to the width, so the virtual width is 0.
+        self.virtual_size = Size(0, line or 3)
 
     def set_screen(self, session: str, lines: tuple[str, ...], activity: int) -> None:
-        for agent in self._agents:
-            if agent.session == session and agent.address in self._tiles:
-                tile = self._tiles[agent.address]
-                tile.quiet_since = activity
-                tile.screen_lines = lines
+        """A followed pane changed: redraw its tile, and refresh only the lines that differ."""
+        address = self._by_session.get(session)
+        tile = self._tiles.get(address or "")
+        if tile is None or (tile.screen == lines and tile.quiet_since == activity):
+            return
+        before = tile.lines
+        tile.screen, tile.quiet_since, tile.lines = lines, activity, None
+        start = self._row_start(("tile", address or ""))
+        if start is None:
+            return
+        after = self._tile_lines(tile, self._width)
+        changed = [n for n in range(TILE_LINES)
+                   if before is None or n >= len(before) or before[n] != after[n]]
+        if changed:
+            self.refresh_lines(start + changed[0], changed[-1] - changed[0] + 1)
 
     def visible_sessions(self) -> set[str]:
         """Sessions whose tiles are inside the scrolled viewport (the only ones followed)."""
-        top = self.scroll_offset.y
-        bottom = top + self.scrollable_content_region.height
+        top = round(self.scroll_offset.y)
+        height = self.scrollable_content_region.height
+        bottom = top + (height if height > 0 else 10_000)  # not laid out yet: all of them
         out = set()
-        for agent in self.visible_agents:
-            tile = self._tiles.get(agent.address)
-            if tile is None:
-                continue
-            region = tile.virtual_region
-            if region.height == 0 or (region.y < bottom and region.bottom > top):
-                out.add(agent.session)
+        for (kind, key), start in zip(self._rows, self._starts, strict=True):
+            if kind == "tile" and start < bottom and start + TILE_LINES > top:
+                out.add(self._tiles[key].agent.session)
         return out
 
-    # ------------------------------------------------------------------ selection
-    def _paint_selection(self) -> None:
-        chosen = self.selected_agent
-        for address, tile in self._tiles.items():
-            tile.set_class(chosen is not None and address == chosen.address, "-selected")
-            if tile.agent is not None:
-                for state in STATES:
-                    tile.set_class(tile.agent.state == state, f"-{state}")
+    # ------------------------------------------------------------------ drawing
+    @property
+    def _width(self) -> int:
+        return max(0, self.scrollable_content_region.width)
 
+    def _style(self, name: str) -> Style:
+        if self._styles is None:
+            self._styles = {"base": self.rich_style}
+        if name not in self._styles:
+            self._styles[name] = self.get_component_rich_style(name)
+        return self._styles[name]
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._styles = None
+        for tile in self._tiles.values():
+            tile.lines = None
+            tile.heads.clear()
+            tile.tails.clear()
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
+                      layout: bool = True) -> bool:
+        resized = super()._size_updated(size, virtual_size, container_size, layout)
+        if resized:
+            for tile in self._tiles.values():
+                tile.lines = None  # lines are cut to the width
+        return resized
+
+    def on_focus(self) -> None:
+        self._refresh_selected()
+
+    def on_blur(self) -> None:
+        self._refresh_selected()
+
+    def _refresh_selected(self) -> None:
+        chosen = self.selected_agent
+        if chosen is not None and chosen.address in self._tiles:
+            self._tiles[chosen.address].lines = None
+            start = self._row_start(("tile", chosen.address))
+            if start is not None:
+                self.refresh_lines(start, TILE_LINES)
+
+    def _row_start(self, row: tuple[str, str]) -> int | None:
+        try:
+            return self._starts[self._rows.index(row)]
+        except ValueError:
+            return None
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width
+        line = y + round(self.scroll_offset.y)
+        base = self._style("base")
+        if not self._rows:
+            if line == 1:
+                text = Text("  " + EMPTY, style=self._style("polecat-wall--empty"))
+                return text_strip(fit(text, width), self.app.console).apply_style(
+                    base).crop_extend(0, width, base)
+            return Strip.blank(width, base)
+        index = bisect_right(self._starts, line) - 1
+        if index < 0:
+            return Strip.blank(width, base)
+        kind, key = self._rows[index]
+        offset = line - self._starts[index]
+        if kind == "rig":
+            if offset:
+                return Strip.blank(width, base)
+            style = base + self._style("polecat-wall--heading")
+            return text_strip(fit(Text(f" {key}"), max(0, width - 1)),
+                              self.app.console).apply_style(style).crop_extend(0, width, style)
+        if offset >= TILE_LINES:
+            return Strip.blank(width, base)
+        lines = self._tile_lines(self._tiles[key], width)
+        return lines[offset]
+
+    def _tile_lines(self, tile: Tile, width: int) -> list[Strip]:
+        if tile.lines is not None and (not tile.lines or tile.lines[0].cell_length == width):
+            return tile.lines
+        chosen = self.selected_agent
+        selected = chosen is not None and chosen.address == tile.agent.address
+        style = self._style("base")
+        if selected:
+            style = style + self._style("polecat-wall--selected")
+        edge = tile.agent.state in WARNING_STATES
+        inner = max(0, width - 1 - (1 if edge else 0))  # one cell of padding on the right
+        strips = self._tile_strips(tile, inner)
+        out = []
+        for n in range(TILE_LINES):
+            strip = strips[n] if n < len(strips) else Strip.blank(0)
+            strip = strip.apply_style(style).crop_extend(0, inner, style)
+            if edge:
+                mark = Segment("▌", self._style("base") + self._style("polecat-wall--edge"))
+                strip = Strip([mark, *strip], inner + 1)
+            out.append(strip.extend_cell_length(width, style).crop(0, width))
+        tile.lines = out
+        return out
+
+    def _tile_strips(self, tile: Tile, width: int) -> list[Strip]:
+        console = self.app.console
+        strips = []
+        for text in tile_head(tile.agent, self._now, width, marked=tile.marked,
+                              quiet_since=tile.quiet_since):
+            key = (text.plain, tuple(text.spans), width)
+            strip = tile.heads.get(key)
+            if strip is None:
+                strip = tile.heads[key] = text_strip(text, console)
+            strips.append(strip)
+        for raw in tile_tail(tile.screen):
+            strip = tile.tails.get((raw, width))
+            if strip is None:
+                strip = tile.tails[(raw, width)] = text_strip(tail_text(raw, width), console)
+            strips.append(strip)
+        for cache in (tile.heads, tile.tails):
+            while len(cache) > STRIP_CACHE:
+                del cache[next(iter(cache))]  # dicts keep insertion order: the oldest goes
+        return strips
+
+    # ------------------------------------------------------------------ selection
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         if round(old_value) != round(new_value):
             self.post_message(self.Scrolled(self))
 
-    def watch_selected(self) -> None:
-        self._paint_selection()
+    def watch_selected(self, old: int, new: int) -> None:
+        agents = self.visible_agents
+        for index in (old, new):
+            if 0 <= index < len(agents) and agents[index].address in self._tiles:
+                self._tiles[agents[index].address].lines = None
+        self.refresh()
         chosen = self.selected_agent
-        if chosen is not None and chosen.address in self._tiles:
-            self.scroll_to_widget(self._tiles[chosen.address], animate=False)
+        start = self._row_start(("tile", chosen.address)) if chosen else None
+        if start is not None:
+            self.scroll_to_region(Region(0, start, max(1, self._width), TILE_LINES),
+                                  animate=False, immediate=True)
         self.post_message(self.SelectionChanged(self))
 
     def action_move(self, step: int) -> None:
@@ -356,7 +393,8 @@ class PolecatWall(VerticalScroll, can_focus=True):
         self.marked.symmetric_difference_update({chosen.address})
         tile = self._tiles.get(chosen.address)
         if tile is not None:
-            tile.marked = chosen.address in self.marked
+            tile.marked, tile.lines = chosen.address in self.marked, None
+            self.refresh()
         self.action_move(1)
 
     def set_filter(self, text: str) -> None:
