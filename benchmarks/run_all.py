@@ -16,6 +16,8 @@ HERE = Path(__file__).parent
 # (script, what it measures) in the order RESULTS.md shows them
 SCRIPTS = [
     ("bench_app.py", "control room: first frame, disk-to-screen, pane-to-screen, idle CPU, memory"),
+    ("bench_launch.py", "launch → whole screen in a real terminal, beside a bare Textual app"),
+    ("bench_scale.py", "the control room at 10, 30 and 100 live polecats"),
     ("bench_store_throughput.py", "store throughput with 30 writers; bd show and gt hook"),
     ("bench_store.py", "store latencies and a 10k-bead import"),
     ("bench_refinery.py", "refinery: one MR without gates by branch size; 20 queued MRs"),
@@ -45,6 +47,16 @@ BUDGETS = [
      lambda v: True),
     ("7 peak RSS of the control room (MB)", r"peak RSS[^\n]*?([\d.]+)MB", "≤ 200 MB",
      lambda v: v <= 200),
+    ("8 launch → whole screen, demo-size town (× bare app)",
+     r"demo-size town[^\n]*?([\d.]+)x", "≤ 1.5×", lambda v: v <= 1.5),
+    ("8 launch → whole screen, large town (× bare app)",
+     r"large town \(\d+ polecats[^\n]*?([\d.]+)x", "≤ 1.5×", lambda v: v <= 1.5),
+    ("9 idle CPU at 100 polecats (%)", r"scale 100 polecats\s+\d+ms\s+([\d.]+)%",
+     "< 3 % of a core", lambda v: v < 3),
+    ("9 peak RSS at 100 polecats (MB)", r"scale 100 polecats[^\n]*?(\d+)MB", "< 250 MB",
+     lambda v: v < 250),
+    ("9 naive loop ÷ ours at 30 polecats", r"scale 30 polecats[^\n]*?([\d.]+)x\s*$",
+     "≥ 10×", lambda v: v >= 10),
 ]
 
 
@@ -82,11 +94,11 @@ def main() -> int:
         t = time.monotonic()
         try:
             proc = subprocess.run([sys.executable, str(path)], capture_output=True, text=True,
-                                  timeout=400)
+                                  timeout=1800)
             out, code = proc.stdout.strip(), proc.returncode
             err = proc.stderr.strip().splitlines()[-5:]
         except subprocess.TimeoutExpired:
-            out, code, err = "", -1, ["timed out after 400 s"]
+            out, code, err = "", -1, ["timed out after 1800 s"]
         outputs.append(out)
         took = time.monotonic() - t
         status = "" if code == 0 else f" (exit {code}: {' / '.join(err)})"
@@ -96,7 +108,7 @@ def main() -> int:
     joined = "\n".join(outputs)
     rows = ["| figure | measured | budget | |", "|---|---|---|---|"]
     for label, pattern, budget, ok in BUDGETS:
-        m = re.search(pattern, joined, re.IGNORECASE)
+        m = re.search(pattern, joined, re.IGNORECASE | re.MULTILINE)
         if m is None:
             rows.append(f"| {label} | not measured | {budget} | |")
             continue
