@@ -161,3 +161,14 @@ def tmux(tmux_socket: str, tmp_path: Path):
     from gastown_tui.tmux.server import TownTmux
 
     return TownTmux(tmux_socket, lock_dir=tmp_path / "locks")
+
+
+@pytest.fixture
+def sim_town(rig_town: Path, tmux_socket: str, clean_env: dict[str, str]) -> Cli:
+    """A rig town whose agents run the sim runtime on a private tmux server; the CLI works
+    from inside the rig."""
+    settings = rig_town / "settings" / "config.json"
+    data = json.loads(settings.read_text())
+    data["default_agent"] = "sim"
+    settings.write_text(json.dumps(data))
+    return Cli(rig_town / "gastown", {**clean_env, "GT_TMUX_SOCKET": tmux_socket})

@@ -8,20 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pygit2
-import pytest
 
 from tests.conftest import Cli
 from tests.waiting import wait_for
-
-
-@pytest.fixture
-def sim_town(rig_town: Path, tmux_socket: str, clean_env: dict[str, str]) -> Cli:
-    settings = rig_town / "settings" / "config.json"
-    data = json.loads(settings.read_text())
-    data["default_agent"] = "sim"
-    settings.write_text(json.dumps(data))
-    env = {**clean_env, "GT_TMUX_SOCKET": tmux_socket}
-    return Cli(rig_town / "gastown", env)
 
 
 def peek(cli: Cli, target: str) -> str:

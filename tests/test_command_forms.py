@@ -8,7 +8,6 @@ know the command or one of its flags, or calls it a usage error; a rejected form
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -43,20 +42,15 @@ GUIDE_PLACEHOLDERS = [
 
 
 @pytest.fixture
-def town(rig_town: Path, tmux_socket: str, clean_env: dict[str, str]) -> TownFixture:
-    settings = rig_town / "settings" / "config.json"
-    data = json.loads(settings.read_text())
-    data["default_agent"] = "sim"
-    settings.write_text(json.dumps(data))
-    env = {**clean_env, "GT_TMUX_SOCKET": tmux_socket}
-    cli = Cli(rig_town / "gastown", env)
+def town(rig_town: Path, sim_town: Cli) -> TownFixture:
+    cli = sim_town
     cli.json("gt", "up")
     bead = cli.json("bd", "create", "Hang around", "-d", "```sim\nhang: true\n```")["id"]
     slung = cli.json("gt", "sling", bead, "gastown")[0]
     name = slung["agent"].rsplit("/", 1)[1]
     wait_for(lambda: "hanging" in cli.gt("peek", slung["agent"], "-n", "60").stdout,
              what="the polecat to be at work")
-    return TownFixture(root=rig_town, env=env, rig="gastown", prefix="gt", polecat=name,
+    return TownFixture(root=rig_town, env=cli.env, rig="gastown", prefix="gt", polecat=name,
                        worktree=rig_town / "gastown" / "polecats" / name / "gastown",
                        branch=slung["branch"])
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from tests.test_agents import sim_town, wait_for  # noqa: F401  (fixture)
+from tests.waiting import wait_for
 
 
-def test_workflow_formula_makes_step_beads_and_slings_the_root(sim_town):  # noqa: F811
+def test_workflow_formula_makes_step_beads_and_slings_the_root(sim_town):
     cli = sim_town
     plan = cli.json("gt", "formula", "run", "shiny", "--var", "feature=login", "--dry-run")
     assert [b["key"] for b in plan["beads"]] == ["design", "implement", "review", "test", "submit"]
@@ -32,7 +32,7 @@ def test_workflow_formula_makes_step_beads_and_slings_the_root(sim_town):  # noq
     assert "Progress: 1/5" in text
 
 
-def test_convoy_formula_slings_legs_and_waits_with_synthesis(sim_town):  # noqa: F811
+def test_convoy_formula_slings_legs_and_waits_with_synthesis(sim_town):
     cli = sim_town
     run = cli.json("gt", "formula", "run", "code-review", "--var", "branch=feature-x")
     legs = [b for b in run["beads"] if b["key"] != "synthesis"]
@@ -47,7 +47,7 @@ def test_convoy_formula_slings_legs_and_waits_with_synthesis(sim_town):  # noqa:
     assert "branch feature-x" in leg["description"] and "{{" not in leg["description"]
 
 
-def test_formula_run_errors(sim_town):  # noqa: F811
+def test_formula_run_errors(sim_town):
     cli = sim_town
     proc = cli.gt("formula", "run", "release", ok=False)
     assert "version" in proc.stderr and proc.stderr.count("\n") == 1
@@ -57,7 +57,7 @@ def test_formula_run_errors(sim_town):  # noqa: F811
     assert "which rig" in proc.stderr
 
 
-def test_sling_with_formula_attaches_it(sim_town):  # noqa: F811
+def test_sling_with_formula_attaches_it(sim_town):
     cli = sim_town
     bead = cli.json("bd", "create", "x", "-d", "```sim\nhang: true\n```")["id"]
     cli.gt("sling", bead, "gastown", "--formula", "shiny")

@@ -15,15 +15,6 @@ from tests.conftest import BIN, Cli
 from tests.waiting import wait_for
 
 
-@pytest.fixture
-def sim_town(rig_town: Path, tmux_socket: str, clean_env: dict[str, str]) -> Cli:
-    settings = rig_town / "settings" / "config.json"
-    data = json.loads(settings.read_text())
-    data["default_agent"] = "sim"
-    settings.write_text(json.dumps(data))
-    return Cli(rig_town / "gastown", {**clean_env, "GT_TMUX_SOCKET": tmux_socket})
-
-
 def sessions(socket: str) -> set[str]:
     proc = subprocess.run(["tmux", "-L", socket, "ls", "-F", "#{session_name}"],
                           capture_output=True, text=True, check=False)

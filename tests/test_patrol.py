@@ -13,11 +13,11 @@ from gastown_tui.patrol.deacon import patrol as deacon_patrol
 from gastown_tui.patrol.verdicts import WitnessState, parse_duration
 from gastown_tui.patrol.witness import Witness, WitnessConfig
 from gastown_tui.town.layout import Town
-from tests.test_agents import sim_town, wait_for  # noqa: F401  (fixture)
+from tests.waiting import wait_for
 
 
 @pytest.fixture
-def witness_env(sim_town, rig_town, monkeypatch):  # noqa: F811
+def witness_env(sim_town, rig_town, monkeypatch):
     monkeypatch.setenv("GT_TMUX_SOCKET", sim_town.env["GT_TMUX_SOCKET"])
     town = Town(rig_town)
     store = open_store(town, "gastown/witness")

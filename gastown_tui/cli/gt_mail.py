@@ -127,43 +127,29 @@ def hook_mail(cli: CliContext, ref, as_json) -> None:
         click.echo(f"🪝 Hooked message {msg_id} ({bead['title']}) to {bead['assignee']}")
 
 
-@mail.command(name="mark-read")
-@click.argument("refs", nargs=-1, required=True)
-@click.option("--identity", default=None)
-@pass_cli
-def mark_read(cli: CliContext, refs, identity) -> None:
-    """Mark messages read without opening them."""
-    from gastown_tui.ops import mail as ops
+def _bulk(name: str, doc: str, done_text: str, verb: str) -> None:
+    """`gt mail <name> REFS...`: one ops.mail verb over messages named by id or number."""
 
-    store = cli.store()
-    done = ops.mark_read(store, ops.identity(identity, store), list(refs))
-    click.echo(f"✓ Marked read: {', '.join(done)}")
+    @mail.command(name=name, help=doc)
+    @click.argument("refs", nargs=-1, required=True)
+    @click.option("--identity", default=None, help="Whose inbox a number refers to.")
+    @pass_cli
+    def command(cli: CliContext, refs, identity) -> None:
+        from gastown_tui.ops import mail as ops
 
-
-@mail.command(name="mark-unread")
-@click.argument("refs", nargs=-1, required=True)
-@click.option("--identity", default=None)
-@pass_cli
-def mark_unread(cli: CliContext, refs, identity) -> None:
-    """Mark messages unread again."""
-    from gastown_tui.ops import mail as ops
-
-    store = cli.store()
-    done = ops.mark_unread(store, ops.identity(identity, store), list(refs))
-    click.echo(f"✓ Marked unread: {', '.join(done)}")
+        store = cli.store()
+        who = ops.identity(identity, store)
+        if verb == "delete":
+            done = ops.delete(cli.town(), store, who, list(refs))
+        else:
+            done = getattr(ops, verb)(store, who, list(refs))
+        click.echo(f"✓ {done_text}: {', '.join(done)}")
 
 
-@mail.command(name="delete")
-@click.argument("refs", nargs=-1, required=True)
-@click.option("--identity", default=None)
-@pass_cli
-def delete(cli: CliContext, refs, identity) -> None:
-    """Delete messages: archived with the label `deleted` (nothing is erased)."""
-    from gastown_tui.ops import mail as ops
-
-    store = cli.store()
-    done = ops.delete(cli.town(), store, ops.identity(identity, store), list(refs))
-    click.echo(f"✓ Deleted (archived): {', '.join(done)}")
+_bulk("mark-read", "Mark messages read without opening them.", "Marked read", "mark_read")
+_bulk("mark-unread", "Mark messages unread again.", "Marked unread", "mark_unread")
+_bulk("delete", "Delete messages: archived with the label `deleted` (nothing is erased).",
+      "Deleted (archived)", "delete")
 
 
 @mail.command(name="inbox")

@@ -3,8 +3,7 @@ it watches on the app, with its own CSS."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from gastown_tui.town.lazy import lazy_names
 
 _WHERE = {
     "ConvoyBoard": "convoy_board",
@@ -21,10 +20,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    """Each class loads with its module on first use: the package names its public
-    classes without making `import gastown_tui.<package>` pay for all of them."""
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)
