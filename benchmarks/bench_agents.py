@@ -61,7 +61,9 @@ def main(rounds: int = 5) -> None:
         for name, values in rows:
             print(f"{name:<52} {statistics.median(values):>7.3f}s {max(values):>7.3f}s")
     finally:
-        subprocess.run(["tmux", "-L", sock, "kill-server"], capture_output=True)
+        from town_generator import kill_server
+
+        kill_server(sock)
 
 
 if __name__ == "__main__":

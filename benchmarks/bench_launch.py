@@ -103,9 +103,9 @@ def measure(root: Path, town_socket: str, runs: int) -> tuple[list[float], list[
                 floor.append(time_to_words(host, [sys.executable, str(bare)], BARE_WORDS, env))
             return ours, floor
     finally:
-        subprocess.run(["tmux", "-L", host, "kill-server"], capture_output=True, check=False)
-        Path(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", host).unlink(
-            missing_ok=True)
+        from town_generator import kill_server
+
+        kill_server(host)
 
 
 def row(label: str, ours: list[float], floor: list[float]) -> str:

@@ -411,7 +411,10 @@ def wait_live(socket: str, sessions: list[str], timeout: float = 90.0) -> float:
 
 
 def kill_server(socket: str) -> None:
-    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True, check=False)
+    """The product's full stop: every pane's processes, the server, its socket file."""
+    from gastown_tui.tmux.server import TownTmux
+
+    TownTmux(socket).kill_server(grace=1.0)
 
 
 # ------------------------------------------------------------------------------ the town
