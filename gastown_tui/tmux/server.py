@@ -348,7 +348,9 @@ class TownTmux:
         pids = [int(p) for p in split_output(panes.stdout) if p.isdigit()]
         proctree.terminate_tree(pids, grace=grace)
         proc = self.call("kill-server")
-        if proc.returncode != 0 and not self.no_server(proc):
+        # Ending the pane trees can make the server exit on its own (its last session died),
+        # and kill-server then fails with "server exited unexpectedly": that is a stop too.
+        if proc.returncode != 0 and not self.no_server(proc) and not self._exits(server_pid):
             raise self._failure(["kill-server"], proc.stderr)
         if server_pid and not wait_until(lambda: not proctree.is_alive(server_pid), timeout):
             proctree.terminate_tree([server_pid], grace=0.5)
@@ -359,6 +361,11 @@ class TownTmux:
             )
         self._remove_stale_socket(Path(path) if path else self.socket_path())
         return True
+
+    @staticmethod
+    def _exits(server_pid: int, timeout: float = 1.0) -> bool:
+        """True when the server process `server_pid` is gone within `timeout`."""
+        return bool(server_pid) and wait_until(lambda: not proctree.is_alive(server_pid), timeout)
 
     def _remove_stale_socket(self, path: Path) -> None:
         """Remove `path` when it is a socket no server listens on (never a live server's)."""
