@@ -129,6 +129,19 @@ def test_kill_server_ends_processes_that_ignore_sighup(tmux, tmp_path: Path):
     assert tmux.kill_server() is False  # nothing left to stop
 
 
+def test_kill_server_counts_a_server_that_exits_on_its_own_as_stopped(tmux, tmp_path: Path):
+    # A session without remain-on-exit (how a user's own `tmux new -d` looks): ending its
+    # pane ends the server itself, racing the kill-server that follows.
+    for attempt in range(5):
+        name = f"gt-alone{attempt}"
+        subprocess.run(["tmux", "-L", tmux.socket, "new-session", "-d", "-s", name,
+                        "-c", str(tmp_path), "sleep 600"], check=True)
+        wait_for(lambda: server_alive(tmux.socket), what="the server")
+        assert tmux.kill_server() is True
+        assert not server_alive(tmux.socket)
+        assert not socket_file(tmux.socket).exists()
+
+
 def test_shutdown_removes_finished_polecats_and_keeps_unsaved_work(sim_town: Cli,
                                                                    rig_town: Path):
     cli, socket = sim_town, sim_town.env["GT_TMUX_SOCKET"]
