@@ -95,6 +95,8 @@ def test_every_form_our_guides_teach_is_accepted(town: TownFixture):
     rejected = [o for o in outcomes if o.rejection]
     assert not rejected, f"{len(rejected)} taught forms rejected:\n{report(outcomes)}"
     worked = sum(1 for o in outcomes if o.code == 0)
+    print(f"\nguide forms: {len(outcomes)} run, {worked} exit 0, "
+          f"{len(outcomes) - worked} refused for the state they met, 0 unknown")
     # most work outright; the rest fail for the state they meet (a real error, one line)
     assert worked >= 0.8 * len(outcomes), [(o.form, o.err) for o in outcomes if o.code]
 
