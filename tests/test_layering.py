@@ -39,6 +39,21 @@ def test_bd_show_imports_no_heavy_library(cli):
     assert bead in proc.stdout
 
 
+def test_gt_hook_with_nothing_hooked_imports_no_heavy_library(cli):
+    """Agents run `gt hook` at every start and prompt: the formula machinery (pydantic,
+    tomlkit) loads only when a formula is attached to what is hooked."""
+    code = ("import sys\nfrom gastown_tui.cli.gt import main\n"
+            "try:\n    main(['hook', '--json'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in sys.modules if m.split('.')[0] in "
+            "('textual', 'pygit2', 'libtmux', 'pydantic', 'tomlkit')]\n"
+            "sys.stderr.write(repr(heavy))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=cli.cwd, env={**cli.env, "GT_ROLE": "gastown/polecats/toast"},
+                          check=True)
+    assert proc.stderr == "[]"
+    assert json.loads(proc.stdout)["has_work"] is False
+
+
 # Every way Python hands a string to /bin/sh. (`gastown_tui.tmux.server._command_string` is the
 # one command line we build, for tmux's own `sh -c`, with every argument shlex-quoted.)
 SHELL_CALLS = re.compile(r"shell\s*=\s*True|\bos\.system\s*\(|\bos\.popen\s*\(|"

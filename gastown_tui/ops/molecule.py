@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gastown_tui.formulas.progress import MoleculeProgress, format_checklist, molecule_progress
 from gastown_tui.ops import hook as hook_ops
 from gastown_tui.ops import mail as mail_ops
 from gastown_tui.ops.formula_run import molecule_progress as run_progress
@@ -22,6 +21,9 @@ from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import Town, now_rfc3339
 from gastown_tui.town.names import Address, parse_address
 from gastown_tui.town.store import BeadStore
+
+if TYPE_CHECKING:
+    from gastown_tui.formulas.progress import MoleculeProgress
 
 _MOLECULE_FIELD = re.compile(r"^\s*(attached_molecule|molecule_id|molecule|bead)\s*:\s*(\S+)",
                              re.IGNORECASE | re.MULTILINE)
@@ -58,8 +60,6 @@ class MoleculeView:
     def as_json(self) -> dict[str, Any]:
         """Upstream's MoleculeStatusInfo (gt hook --json, gt mol status --json), with the
         steps and our own names (`agent`, `bead`) added."""
-        from gastown_tui.formulas.progress import StepState
-
         bead = self.hooked
         fields = parse_fields(bead.get("description", "")) if bead else {}
         addr = parse_address(self.agent)
@@ -77,6 +77,8 @@ class MoleculeView:
             "agent": self.agent, "bead": bead, "convoy": self.convoy,
         }
         if progress is not None:
+            from gastown_tui.formulas.progress import StepState
+
             items = progress.items
             info["progress"] = {
                 "root_id": bead["id"] if bead else "", "root_title": bead["title"] if bead else "",
@@ -99,13 +101,17 @@ class MoleculeView:
                f"[{self.hooked['status']}]"
         if self.progress is None:
             return head + "\n  (no molecule attached)"
+        from gastown_tui.formulas.progress import format_checklist
+
         kind = f"formula {self.formula}" if self.formula else f"formula run {self.convoy}"
         return f"{head}\n  {kind}: {self.progress.done}/{self.progress.total} steps done\n" + \
             "\n".join("  " + line for line in format_checklist(self.progress).splitlines())
 
 
 def _formula_steps(town: Town, addr: Address, bead: dict[str, Any]):
-    from gastown_tui.formulas.resolve import FormulaLibrary  # lazy: pydantic, tomlkit
+    # Lazy, as every formulas import here: pydantic and tomlkit cost `gt hook` (which agents
+    # call constantly) ~130 ms, and only a hook with a formula attached needs them.
+    from gastown_tui.formulas.resolve import FormulaLibrary
     name = parse_fields(bead.get("description", "")).get("attached_formula", "")
     if not name:
         return "", []
@@ -126,6 +132,8 @@ def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
         return out
     name, steps = _formula_steps(town, addr, bead)
     if name:
+        from gastown_tui.formulas.progress import molecule_progress
+
         out.formula = name
         out.progress = molecule_progress(steps, {s: "closed" for s in steps_done(bead)})
         return out
