@@ -150,11 +150,13 @@ class PolecatWall(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._agents: list[AgentView] = []
+        self._visible: list[AgentView] = []  # _agents through the filter, kept by show()
         self._tiles: dict[str, Tile] = {}
         # The rows of the wall, top to bottom: ("rig", name) or ("tile", address), each row
         # starting at the line in _starts (a rig heading is one line, a tile TILE_LINES).
         self._rows: list[tuple[str, str]] = []
         self._starts: list[int] = []
+        self._tile_start: dict[str, int] = {}  # a tile's first line, by address
         self._by_session: dict[str, str] = {}
         self._now = datetime.now(UTC)
         self._styles: dict[str, Style] | None = None
@@ -165,6 +167,9 @@ class PolecatWall(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ data
     @property
     def visible_agents(self) -> list[AgentView]:
+        return self._visible
+
+    def _filtered(self) -> list[AgentView]:
         text = self.filter_text.lower()
         return [a for a in self._agents
                 if not text or text in f"{a.label} {a.hooked_bead} {a.hooked_title} {a.state}".lower()]
@@ -178,10 +183,10 @@ class PolecatWall(ScrollView, can_focus=True):
              quiet: dict[str, int]) -> None:
         self._last = (snapshot, screens, quiet)
         self._agents = sorted(snapshot.polecats, key=lambda a: (a.rig, a.name))
-        agents = self.visible_agents
+        agents = self._visible = self._filtered()
         rows: list[tuple[str, str]] = []
-        for agent in agents:
-            if ("rig", agent.rig) not in rows:
+        for n, agent in enumerate(agents):  # sorted by rig: a heading where the rig changes
+            if n == 0 or agents[n - 1].rig != agent.rig:
                 rows.append(("rig", agent.rig))
             rows.append(("tile", agent.address))
         now_changed = snapshot.taken_at != self._now
@@ -206,9 +211,11 @@ class PolecatWall(ScrollView, can_focus=True):
         self.refresh()
 
     def _set_rows(self, rows: list[tuple[str, str]]) -> None:
-        self._rows, self._starts, line = rows, [], 0
-        for kind, _ in rows:
+        self._rows, self._starts, self._tile_start, line = rows, [], {}, 0
+        for kind, key in rows:
             self._starts.append(line)
+            if kind == "tile":
+                self._tile_start[key] = line
             line += 1 if kind == "rig" else TILE_LINES
         # No horizontal scrolling: lines are cut to the width, so the virtual width is 0.
         self.virtual_size = Size(0, line or 3)
@@ -221,7 +228,7 @@ class PolecatWall(ScrollView, can_focus=True):
             return
         before = tile.lines
         tile.screen, tile.quiet_since, tile.lines = lines, activity, None
-        start = self._row_start(("tile", address or ""))
+        start = self._tile_start.get(address or "")
         if start is None:
             return
         after = self._tile_lines(tile, self._width)
@@ -279,15 +286,9 @@ class PolecatWall(ScrollView, can_focus=True):
         chosen = self.selected_agent
         if chosen is not None and chosen.address in self._tiles:
             self._tiles[chosen.address].lines = None
-            start = self._row_start(("tile", chosen.address))
+            start = self._tile_start.get(chosen.address)
             if start is not None:
                 self.refresh_lines(start, TILE_LINES)
-
-    def _row_start(self, row: tuple[str, str]) -> int | None:
-        try:
-            return self._starts[self._rows.index(row)]
-        except ValueError:
-            return None
 
     def render_line(self, y: int) -> Strip:
         width = self._width
@@ -370,7 +371,7 @@ class PolecatWall(ScrollView, can_focus=True):
                 self._tiles[agents[index].address].lines = None
         self.refresh()
         chosen = self.selected_agent
-        start = self._row_start(("tile", chosen.address)) if chosen else None
+        start = self._tile_start.get(chosen.address) if chosen else None
         if start is not None:
             self.scroll_to_region(Region(0, start, max(1, self._width), TILE_LINES),
                                   animate=False, immediate=True)
