@@ -127,8 +127,9 @@ def hook_mail(cli: CliContext, ref, as_json) -> None:
         click.echo(f"🪝 Hooked message {msg_id} ({bead['title']}) to {bead['assignee']}")
 
 
-def _bulk(name: str, doc: str, done_text: str, verb: str) -> None:
-    """`gt mail <name> REFS...`: one ops.mail verb over messages named by id or number."""
+def _bulk(name: str, doc: str, done_text: str, act) -> None:
+    """`gt mail <name> REFS...`: `act(ops.mail, cli, store, who, refs)` over messages named by
+    id or number (ops.mail is imported when the command runs, not when gt starts)."""
 
     @mail.command(name=name, help=doc)
     @click.argument("refs", nargs=-1, required=True)
@@ -138,18 +139,17 @@ def _bulk(name: str, doc: str, done_text: str, verb: str) -> None:
         from gastown_tui.ops import mail as ops
 
         store = cli.store()
-        who = ops.identity(identity, store)
-        if verb == "delete":
-            done = ops.delete(cli.town(), store, who, list(refs))
-        else:
-            done = getattr(ops, verb)(store, who, list(refs))
+        done = act(ops, cli, store, ops.identity(identity, store), list(refs))
         click.echo(f"✓ {done_text}: {', '.join(done)}")
 
 
-_bulk("mark-read", "Mark messages read without opening them.", "Marked read", "mark_read")
-_bulk("mark-unread", "Mark messages unread again.", "Marked unread", "mark_unread")
+_bulk("mark-read", "Mark messages read without opening them.", "Marked read",
+      lambda ops, cli, store, who, refs: ops.mark_read(store, who, refs))
+_bulk("mark-unread", "Mark messages unread again.", "Marked unread",
+      lambda ops, cli, store, who, refs: ops.mark_unread(store, who, refs))
 _bulk("delete", "Delete messages: archived with the label `deleted` (nothing is erased).",
-      "Deleted (archived)", "delete")
+      "Deleted (archived)",
+      lambda ops, cli, store, who, refs: ops.delete(cli.town(), store, who, refs))
 
 
 @mail.command(name="inbox")
