@@ -110,13 +110,7 @@ async def latencies(root: Path, bead: str, changes: int, pane_changes: int,
                 disk.append(shown[title] - written)
                 await asyncio.sleep(0.05)
             # Panes whose tile is wholly on screen: a line below the viewport is never drawn.
-            wall = app.screen.query_one(PolecatWall)
-            top = round(wall.scroll_offset.y)
-            bottom = top + wall.scrollable_content_region.height
-            followed = sorted(wall._tiles[key].agent.session
-                              for (kind, key), start in zip(wall._rows, wall._starts,
-                                                            strict=True)
-                              if kind == "tile" and top <= start and start + 5 <= bottom)
+            followed = sorted(app.screen.query_one(PolecatWall).visible_sessions(whole=True))
             for n in range(pane_changes):
                 session, mark = followed[n % len(followed)], f"MARK{n}x"
                 # Output comes at any moment, not just after a tick: a random phase.

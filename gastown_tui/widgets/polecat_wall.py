@@ -237,15 +237,18 @@ class PolecatWall(ScrollView, can_focus=True):
         if changed:
             self.refresh_lines(start + changed[0], changed[-1] - changed[0] + 1)
 
-    def visible_sessions(self) -> set[str]:
-        """Sessions whose tiles are inside the scrolled viewport (the only ones followed)."""
+    def visible_sessions(self, *, whole: bool = False) -> set[str]:
+        """Sessions whose tiles are inside the scrolled viewport (the only ones followed);
+        `whole`: only tiles with every line on screen."""
         top = round(self.scroll_offset.y)
         height = self.scrollable_content_region.height
         bottom = top + (height if height > 0 else 10_000)  # not laid out yet: all of them
         out = set()
-        for (kind, key), start in zip(self._rows, self._starts, strict=True):
-            if kind == "tile" and start < bottom and start + TILE_LINES > top:
-                out.add(self._tiles[key].agent.session)
+        for address, start in self._tile_start.items():
+            end = start + TILE_LINES
+            inside = top <= start and end <= bottom if whole else start < bottom and end > top
+            if inside:
+                out.add(self._tiles[address].agent.session)
         return out
 
     # ------------------------------------------------------------------ drawing
