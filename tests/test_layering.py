@@ -26,32 +26,33 @@ def test_model_layers_never_import_textual():
     assert not any(m.startswith(("pygit2", "libtmux")) for m in heavy), heavy
 
 
-def test_bd_show_imports_no_heavy_library(cli):
-    bead = cli.json("bd", "create", "x")["id"]
-    code = ("import sys\nfrom gastown_tui.cli.bd import main\n"
-            f"main(['show', {bead!r}, '--json'])\n"
+def heavy_after(cli, prog: str, args: list[str], env: dict[str, str] | None = None
+                ) -> tuple[list[str], str]:
+    """Run `prog args` (gt or bd) in a fresh interpreter: the heavy libraries it imported,
+    and what it printed."""
+    code = (f"import sys\nfrom gastown_tui.cli.{prog} import main\n"
+            f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in sys.modules if m.split('.')[0] in "
             "('textual', 'pygit2', 'libtmux', 'pydantic', 'tomlkit')]\n"
-            "sys.stderr.write(repr(heavy))\n")
+            "import json\nsys.stderr.write(json.dumps(heavy))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=cli.cwd, env=cli.env, check=True)
-    assert proc.stderr == "[]"
-    assert bead in proc.stdout
+                          cwd=cli.cwd, env={**cli.env, **(env or {})}, check=True)
+    return json.loads(proc.stderr), proc.stdout
+
+
+def test_bd_show_imports_no_heavy_library(cli):
+    bead = cli.json("bd", "create", "x")["id"]
+    heavy, out = heavy_after(cli, "bd", ["show", bead, "--json"])
+    assert heavy == []
+    assert bead in out
 
 
 def test_gt_hook_with_nothing_hooked_imports_no_heavy_library(cli):
     """Agents run `gt hook` at every start and prompt: the formula machinery (pydantic,
     tomlkit) loads only when a formula is attached to what is hooked."""
-    code = ("import sys\nfrom gastown_tui.cli.gt import main\n"
-            "try:\n    main(['hook', '--json'])\nexcept SystemExit:\n    pass\n"
-            "heavy = [m for m in sys.modules if m.split('.')[0] in "
-            "('textual', 'pygit2', 'libtmux', 'pydantic', 'tomlkit')]\n"
-            "sys.stderr.write(repr(heavy))\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=cli.cwd, env={**cli.env, "GT_ROLE": "gastown/polecats/toast"},
-                          check=True)
-    assert proc.stderr == "[]"
-    assert json.loads(proc.stdout)["has_work"] is False
+    heavy, out = heavy_after(cli, "gt", ["hook", "--json"], {"GT_ROLE": "gastown/polecats/toast"})
+    assert heavy == []
+    assert json.loads(out)["has_work"] is False
 
 
 # Every way Python hands a string to /bin/sh. (`gastown_tui.tmux.server._command_string` is the
