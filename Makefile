@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench soak flake screenshots clean
+.PHONY: demo test lint bench soak flake screenshots clean agents
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -15,6 +15,16 @@ $(STAMP): pyproject.toml
 	# start of the control room would otherwise compile the package from source again.
 	$(BIN)/python -m compileall -q gastown_tui > /dev/null
 	touch $(STAMP)
+
+# The real agent CLIs (pinned in tests/agents/package.json) for the end-to-end tests; CI runs
+# this first. Without them those tests are skipped, saying why.
+AGENTS := .agents
+agents: $(AGENTS)/.installed
+$(AGENTS)/.installed: tests/agents/package.json
+	mkdir -p $(AGENTS)
+	cp tests/agents/package.json $(AGENTS)/package.json
+	cd $(AGENTS) && npm install --no-audit --no-fund --loglevel=error
+	touch $@
 
 demo: $(STAMP)
 	$(BIN)/gastown-tui demo
@@ -47,4 +57,4 @@ screenshots: $(STAMP)
 	$(BIN)/python -m tests.fixtures.screenshots screenshots
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) $(AGENTS) build dist *.egg-info

@@ -184,11 +184,12 @@ def polecat() -> None:
 @json_option
 @pass_cli
 def polecat_list(cli: CliContext, rig, as_json) -> None:
-    """Every polecat with its derived state (working, idle, stalled, zombie, done)."""
+    """Every polecat with its derived state (working, idle, stalled, zombie, done, blocked,
+    rate-limited) and, where it needs you, the evidence."""
     from gastown_tui.ops.polecats import polecats
 
     town = cli.town()
-    infos = polecats(town, cli.store(), town.rig(rig) if rig else None)
+    infos = polecats(town, cli.store(), town.rig(rig) if rig else None, screens=True)
     if as_json:
         echo_json([i.as_json() for i in infos])
         return
@@ -196,7 +197,10 @@ def polecat_list(cli: CliContext, rig, as_json) -> None:
         click.echo("No polecats. Sling work to a rig: gt sling <bead> <rig>")
     for i in infos:
         issue = f"{i.issue} {i.issue_title}" if i.issue else "-"
-        click.echo(f"{i.address:<30} {i.state:<8} {'●' if i.session_running else '○'} {issue}")
+        line = f"{i.address:<30} {i.state:<12} {'●' if i.session_running else '○'} {issue}"
+        if i.state in ("blocked", "rate-limited", "stalled", "zombie"):
+            line += f"\n{'':<30} ⚠ {i.evidence}"
+        click.echo(line)
 
 
 def _attach_nuke_commands() -> None:
@@ -223,7 +227,7 @@ def polecat_status(cli: CliContext, target, as_json) -> None:
     town = cli.town()
     found = resolve_target(town, target)
     store = cli.store()
-    infos = [i for i in polecats(town, store, found.rig) if i.name == found.name]
+    infos = [i for i in polecats(town, store, found.rig, screens=True) if i.name == found.name]
     if not infos:
         raise click.ClickException(f"no polecat {found.addr} (see gt polecat list "
                                    f"{found.rig.name})")

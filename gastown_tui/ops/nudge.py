@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gastown_tui.ops.sessions import read_heartbeat, session_name, tmux_for
-from gastown_tui.runtimes.presets import runtime_named
+from gastown_tui.ops.agent_screen import read_agent, runtime_of
+from gastown_tui.ops.sessions import session_name, tmux_for
+from gastown_tui.runtimes.screen import Reading, ScreenSpec, read_screen
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
@@ -133,35 +134,21 @@ def format_for_injection(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _ready_prefix(town: Town, addr: Address, session: str) -> str:
-    beat = read_heartbeat(town, session) or {}
-    alias = beat.get("runtime")
-    if not alias:
-        return ""
-    try:
-        return runtime_named(town, alias, addr.rig).ready_prompt_prefix
-    except GasTownError:
-        return ""
-
-
-def wait_idle(tmux, session: str, prefix: str, timeout: float) -> bool:
-    """Idle = a line starting with the ready prompt on two polls in a row, no 'esc to interrupt'."""
+def wait_idle(tmux, session: str, spec: ScreenSpec, timeout: float) -> Reading:
+    """Wait until the screen reads `ready` on two polls in a row (a dialog or an exited
+    program ends the wait at once); the last reading."""
     deadline = time.monotonic() + timeout
     streak = 0
-    # tmux trims trailing spaces from captured lines, so "❯ " arrives as "❯".
-    norm = prefix.replace("\u00a0", " ").rstrip()
+    reading = Reading("unknown")
     while time.monotonic() < deadline:
-        screen = tmux.capture(session)
-        while screen and not screen[-1].strip():
-            screen.pop()  # rows below the cursor are empty, not the agent's last words
-        lines = [line.replace("\u00a0", " ") for line in screen[-5:]]
-        busy = any("esc to interrupt" in line for line in lines)
-        idle = not busy and any(line.startswith(norm) for line in lines)
-        streak = streak + 1 if idle else 0
+        reading = read_screen(spec, tmux.capture(session))
+        if reading.kind == "dialog":
+            return reading
+        streak = streak + 1 if reading.kind == "ready" else 0
         if streak >= 2:
-            return True
+            return reading
         time.sleep(0.2)
-    return False
+    return reading
 
 
 def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
@@ -179,26 +166,49 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
     if not tmux.has_session(session):
         raise NudgeError(f"{addr} is not running (no tmux session {session})",
                          fix="start it first (gt up, gt sling), or send mail instead")
-    result: NudgeResult
     if addr.role in LOOP_ROLES:
         mode = "queue"  # these roles are Python loops: no prompt to type into; they drain it
+    runtime = runtime_of(town, session, addr.rig) if mode != "queue" else None
+    reading = Reading("unknown")
+    if mode != "queue":
+        if runtime is not None:
+            reading, _ = read_agent(town, session, runtime)
+        elif any(s.name == session and s.pane_dead for s in tmux.list_sessions()):
+            reading = Reading("exited")
+        if reading.kind == "exited":
+            raise NudgeError(f"{addr}'s program has exited"
+                             + (f" ({reading.evidence})" if reading.evidence else ""),
+                             fix=f"restart it (gt session restart {addr}) or nuke it")
+    result: NudgeResult
     if mode == "queue":
         enqueue(town, session, message, sender=sender, priority=priority)
         result = NudgeResult("queued", session, "delivered at the agent's next prompt")
+    elif reading.blocked:
+        # Keys typed into a dialog answer it (Escape means "exit" in Claude's): never.
+        enqueue(town, session, message, sender=sender, priority=priority)
+        result = NudgeResult("queued", session, f"{reading.state} ({reading.evidence}); "
+                             "queued for its next prompt")
     else:
         text = f"[from {sender}] {message}"
+        escape = True
         if mode == "wait-idle":
-            prefix = _ready_prefix(town, addr, session)
-            if not prefix or not wait_idle(tmux, session, prefix, timeout):
+            if runtime is None or not runtime.screen.ready:
+                reading = Reading("unknown")
+            else:
+                reading = wait_idle(tmux, session, runtime.screen, timeout)
+            if reading.kind != "ready":
                 enqueue(town, session, message, sender=sender, priority=priority)
-                result = NudgeResult("queued", session,
-                                     "agent busy or without a ready prompt; queued")
+                why = (f"{reading.state} ({reading.evidence})" if reading.blocked else
+                       "agent busy or without a ready prompt")
+                result = NudgeResult("queued", session, f"{why}; queued")
                 log_event(town.root, "nudge", actor=sender,
                           payload={"target": str(addr), "mode": mode, "status": result.status})
                 return result
             text = format_for_injection([{"sender": sender, "message": message,
                                           "priority": priority}])
-        delivery = tmux.send_literal_text(session, text, settle=settle)
+        elif reading.kind == "busy":
+            escape = False  # Escape would interrupt the turn: the text waits in its input
+        delivery = tmux.send_literal_text(session, text, settle=settle, escape=escape)
         result = NudgeResult("delivered" if delivery.delivered else "failed", session,
                              delivery.detail)
     log_event(town.root, "nudge", actor=sender,

@@ -7,6 +7,7 @@ from typing import Any
 
 from gastown_tui.ops import hook as hook_ops
 from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+from gastown_tui.runtimes.screen import Reading
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import RigInfo, Town
@@ -21,7 +22,7 @@ class PolecatInfo:
     address: str
     session_name: str
     session_running: bool
-    state: str  # working | idle | stalled | zombie | done
+    state: str  # working | idle | stalled | zombie | done | blocked | rate-limited
     issue: str
     issue_title: str
     agent_state: str
@@ -49,10 +50,15 @@ def live_sessions(town: Town) -> dict[str, bool]:
 
 
 def derive_state(*, worktree_exists: bool, running: bool, hooked: dict[str, Any] | None,
-                 agent_state: str, active_mr: str) -> tuple[str, str]:
-    """(state, evidence) in upstream's order: hooked work first, then the session."""
+                 agent_state: str, active_mr: str, reading: Reading | None = None
+                 ) -> tuple[str, str]:
+    """(state, evidence) in upstream's order: hooked work first, then the session; a screen
+    that holds the agent (a dialog, a rate limit) wins over `working`."""
     if running and not worktree_exists:
         return "zombie", "session running but the worktree is gone"
+    held = screen_state(reading) if running else None
+    if held is not None:
+        return held
     if hooked is not None and not parse_fields(hooked.get("description", "")).get("merge_request"):
         if running:
             return "working", f"hooked {hooked['id']}, session alive"
@@ -64,9 +70,40 @@ def derive_state(*, worktree_exists: bool, running: bool, hooked: dict[str, Any]
     return "idle", "no work on its hook"
 
 
+def screen_state(reading: Reading | None) -> tuple[str, str] | None:
+    """(state, evidence) when the agent's screen holds it: a dialog or a rate limit."""
+    if reading is None or reading.kind != "dialog" or reading.dialog is None:
+        return None
+    if reading.dialog.kind == "rate-limit":
+        until = f"until {reading.until}: " if reading.until else ""
+        return "rate-limited", f"{until}{reading.evidence}"
+    return "blocked", f"{reading.dialog.label}: {reading.evidence}"
+
+
+def read_screens(town: Town, sessions: dict[str, bool], names: list[tuple[str, str]]
+                 ) -> dict[str, Reading]:
+    """session -> what its screen shows, for the (session, rig) pairs whose pane is alive."""
+    from gastown_tui.ops.agent_screen import read_agent, runtime_of
+
+    out: dict[str, Reading] = {}
+    for session, rig in names:
+        if not sessions.get(session):
+            continue
+        runtime = runtime_of(town, session, rig)
+        if runtime is None or not runtime.screen.dialogs:
+            continue
+        try:
+            out[session] = read_agent(town, session, runtime)[0]
+        except GasTownError:
+            continue
+    return out
+
+
 def polecats(town: Town, store: BeadStore, rig: RigInfo | None = None,
-             sessions: dict[str, bool] | None = None) -> list[PolecatInfo]:
-    """`sessions` (session -> pane alive) when the caller has just listed them."""
+             sessions: dict[str, bool] | None = None, *, screens: bool = False
+             ) -> list[PolecatInfo]:
+    """`sessions` (session -> pane alive) when the caller has just listed them; `screens`
+    reads each live pane too (a capture each), so a dialog or a rate limit shows."""
     if sessions is None:
         sessions = live_sessions(town)
     out = []
@@ -82,13 +119,16 @@ def polecats(town: Town, store: BeadStore, rig: RigInfo | None = None,
                 tail = session[len(r.prefix) + 1:]
                 if tail not in ("witness", "refinery") and not tail.startswith("crew-"):
                     names.add(tail)
+        readings = (read_screens(town, sessions, [(Address("polecat", r.name, n)
+                                                    .session_name(r.prefix), r.name)
+                                                   for n in names]) if screens else {})
         for name in sorted(names):
-            out.append(_info(town, store, r, name, sessions))
+            out.append(_info(town, store, r, name, sessions, readings))
     return out
 
 
 def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,
-          sessions: dict[str, bool]) -> PolecatInfo:
+          sessions: dict[str, bool], readings: dict[str, Reading]) -> PolecatInfo:
     addr = Address("polecat", rig.name, name)
     session = addr.session_name(rig.prefix)
     worktree = rig.polecat_worktree(name)
@@ -102,7 +142,8 @@ def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,
     running = sessions.get(session, False)
     state, evidence = derive_state(worktree_exists=exists, running=running, hooked=hooked,
                                    agent_state=fields.get("agent_state", ""),
-                                   active_mr=fields.get("active_mr", ""))
+                                   active_mr=fields.get("active_mr", ""),
+                                   reading=readings.get(session))
     beat = read_heartbeat(town, session) or {}
     return PolecatInfo(rig=rig.name, name=name, address=str(addr), session_name=session,
                        session_running=running, state=state,

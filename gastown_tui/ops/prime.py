@@ -113,43 +113,97 @@ def prime(town: Town, store: BeadStore, *, cwd: Path | None = None, hook_only: b
                            "town": str(town.root), "hook": None, "formula": "", "steps": [],
                            "unread_mail": len(unread), "handoff": [n["id"] for n in notes],
                            "session": session or {}}
-    lines: list[str] = []
+    tags: list[str] = []
     if session and session.get("session_id"):
-        lines.append(f"[session:{session['session_id']}]")
+        tags.append(f"[session:{session['session_id']}]")
         if session.get("source"):
-            lines.append(f"[source:{session['source']}]")
+            tags.append(f"[source:{session['source']}]")
     branch = os.environ.get("GT_BRANCH", "") if addr.role == "polecat" else ""
     guide = role_text(town, addr, branch=branch)
-    lines += [guide.rstrip() if guide else f"# Gas Town: {addr} ({addr.role})", "", "---", "",
-              f"Town: {town.root}"]
+    guide = guide.rstrip() if guide else f"# Gas Town: {addr} ({addr.role})"
+    where = [f"Town: {town.root}"]
     if addr.rig:
         rig = town.rig(addr.rig)
-        lines.append(f"Rig: {rig.name} (beads prefix {rig.prefix}-, branch {rig.default_branch})")
-    lines.append("")
+        where.append(f"Rig: {rig.name} (beads prefix {rig.prefix}-, branch {rig.default_branch})")
     if bead is None:
-        lines.append("## Your hook is empty")
-        lines.append("Check your mail (`gt mail inbox`); a polecat with an empty hook tells "
-                     "its witness." if addr.role == "polecat" else
-                     "Check your mail (`gt mail inbox`), then wait for instructions.")
+        hook = ["## Your hook is empty",
+                "Check your mail (`gt mail inbox`); a polecat with an empty hook tells "
+                "its witness." if addr.role == "polecat" else
+                "Check your mail (`gt mail inbox`), then wait for instructions."]
     else:
         out["hook"] = {"id": bead["id"], "title": bead["title"], "status": bead["status"]}
-        lines += _hook_section(town, addr, bead, out)
+        hook = _hook_section(town, addr, bead, out)
+    handoff: list[str] = []
     if notes:
         latest = notes[0]
-        lines += ["", f"## Handoff from your previous session ({latest['timestamp']})",
-                  f"**{latest['subject']}**", "", (latest["body"] or "(no notes)").strip()]
+        handoff = [f"## Handoff from your previous session ({latest['timestamp']})",
+                   f"**{latest['subject']}**", "", (latest["body"] or "(no notes)").strip()]
         if len(notes) > 1:
-            lines.append(f"(and {len(notes) - 1} older handoff note(s): `gt mail inbox`)")
-    if unread and not hook_only:
-        lines += ["", f"## Mail: {len(unread)} unread"]
-        lines += [f"- {m['id']} from {m['from']}: {m['subject']}" for m in unread[:10]]
-        lines.append("Read with `gt mail read <id>`.")
-    elif unread:
-        lines += ["", f"You have {len(unread)} unread message(s): `gt mail inbox`."]
-    if addr.role == "mayor":
-        lines += _memories_section(town)
+            handoff.append(f"(and {len(notes) - 1} older handoff note(s): `gt mail inbox`)")
+    mail: list[str] = []
+    if unread:
+        mail = [f"## Mail: {len(unread)} unread"]
+        mail += [f"- {m['id']} from {m['from']}: {m['subject']}" for m in unread[:10]]
+        mail.append("Read with `gt mail read <id>`.")
+    memories = _memories_section(town) if addr.role == "mayor" else []
+    if hook_only:
+        out["text"] = hook_text(addr, tags, where, hook, handoff, mail, memories, guide)
+        return out
+    lines = [*tags, guide, "", "---", "", *where, "", *hook]
+    if handoff:
+        lines += ["", *handoff]
+    if mail:
+        lines += ["", *mail]
+    lines += memories
     out["text"] = "\n".join(lines).rstrip() + "\n"
     return out
+
+
+# Claude Code keeps a hook's output only up to about 10,000 characters (more is replaced by a
+# 2 KB preview and a file path the model never opens), so what the model must know comes
+# first and the whole stays under this.
+HOOK_BUDGET = 8000
+
+
+def _cut(lines: list[str], budget: int, more: str) -> list[str]:
+    """`lines` cut to `budget` characters, ending with where to read the rest."""
+    out: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > budget:
+            out.append(f"… (cut here to fit the session-start limit; {more})")
+            break
+        out.append(line)
+        used += len(line) + 1
+    return out
+
+
+def hook_text(addr: Address, tags: list[str], where: list[str], hook: list[str],
+              handoff: list[str], mail: list[str], memories: list[str], guide: str) -> str:
+    """`gt prime --hook`: the hook, its steps, the handoff note and the mail first, then the
+    role guide if it still fits, else where to read it. Never over HOOK_BUDGET."""
+    who = f"{addr.role} {addr.name}" if addr.name else addr.role
+    head = [*tags, f"# Gas Town: you are the {who}" + (f" of rig {addr.rig}" if addr.rig else "")
+            + " (session start: your work first, your role guide after)", *where, ""]
+    parts: list[list[str]] = [head]
+    left = HOOK_BUDGET - 600  # room for the guide's pointer at the end
+    for section, more in ((hook, "`gt hook` and `bd show <id>` show it all"),
+                          (handoff, "`gt mail inbox` has the whole note"),
+                          (mail, "`gt mail inbox`"), (memories, "`gt memories`")):
+        if not section:
+            continue
+        size = sum(len(line) + 1 for part in parts for line in part)
+        cut = _cut(section, max(200, left - size), more)
+        parts.append([*cut, ""])
+    text = "\n".join(line for part in parts for line in part).rstrip() + "\n"
+    guide_block = f"\n---\n\n{guide}\n"
+    if len(text) + len(guide_block) <= HOOK_BUDGET:
+        return text + guide_block
+    where_guide = ("CLAUDE.md/AGENTS.md in your worktree" if addr.role == "polecat"
+                   else "`gt prime`")
+    return (text + "\n---\n\nYour role guide (how your work ends, the commands you use) is in "
+            f"{where_guide}; `gt prime` prints it in full. Read it before you start if you "
+            "have not.\n")
 
 
 def _hook_section(town: Town, addr: Address, bead: dict[str, Any],

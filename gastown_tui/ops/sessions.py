@@ -45,9 +45,7 @@ def agent_env(town: Town, addr: Address, *, session: str, alias: str,
         "GIT_COMMITTER_NAME": addr.name if addr.role in ("polecat", "crew") else role,
         "GIT_COMMITTER_EMAIL": f"{(addr.name or addr.role)}@gastown.local",
         "CLAUDECODE": "", "NODE_OPTIONS": "", "BD_BACKUP_ENABLED": "false",
-        # gt and bd must be on PATH inside the session, whichever venv started the town.
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent),
-                                 os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")]),
+        "PATH": agent_path(),
     }
     if os.environ.get("GT_TMUX_SOCKET"):
         env["GT_TMUX_SOCKET"] = os.environ["GT_TMUX_SOCKET"]
@@ -60,8 +58,21 @@ def agent_env(town: Town, addr: Address, *, session: str, alias: str,
         env.update({"GT_CREW": addr.name or "", "BEADS_AGENT_NAME": f"{addr.rig}/{addr.name}"})
     if runtime is not None:
         env["GT_PROCESS_NAMES"] = ",".join(runtime.process_names)
+        env.update(root_env(runtime))
         env.update(runtime.env)
     return env
+
+
+def agent_path() -> str:
+    """The PATH an agent's session gets: gt and bd first, whichever venv started the town."""
+    return os.pathsep.join([str(Path(sys.executable).parent),
+                            os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")])
+
+
+def root_env(runtime: Runtime) -> dict[str, str]:
+    """What the runtime needs to run as root (containers, CI): Claude Code refuses
+    --dangerously-skip-permissions as root unless IS_SANDBOX=1. Empty for other users."""
+    return dict(runtime.root_env) if os.geteuid() == 0 else {}
 
 
 def beacon(addr: Address, topic_suffix: str = "") -> str:
@@ -87,12 +98,15 @@ _GUARDED = {"pr-workflow": ("gh pr create*", "git checkout -b*", "git switch -c*
 
 # Upstream's autonomous template (internal/hooks/templates/claude/settings-autonomous.json):
 # the guide and hook at session start and after compaction, new mail and queued nudges at
-# every prompt, and guards on tool calls a polecat must not make.
+# every prompt, and guards on tool calls a polecat must not make. Claude Code matches
+# `matcher` against the tool's name; a permission-rule pattern such as `Bash(gh pr create*)`
+# belongs in the handler's `if` (a matcher of that form never fires).
 CLAUDE_SETTINGS: dict[str, Any] = {
     "skipDangerousModePermissionPrompt": True,
     "hooks": {
-        "PreToolUse": [_hook(f"gt tap guard {guard}", f"Bash({pattern})")
-                       for guard, patterns in _GUARDED.items() for pattern in patterns],
+        "PreToolUse": [{"matcher": "Bash", "hooks": [
+            {"type": "command", "command": f"gt tap guard {guard}", "if": f"Bash({pattern})"}
+            for guard, patterns in _GUARDED.items() for pattern in patterns]}],
         "SessionStart": [_hook("gt prime --hook && gt mail check --inject")],
         "PreCompact": [_hook("gt prime --hook")],
         "UserPromptSubmit": [_hook("gt mail check --inject")],

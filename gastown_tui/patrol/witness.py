@@ -95,7 +95,7 @@ class Witness:
 
     def patrol(self, state: WitnessState, now: float | None = None) -> list[Verdict]:
         now = time.time() if now is None else now
-        infos = polecats(self.town, self.store, self.rig)
+        infos = polecats(self.town, self.store, self.rig, screens=True)
         verdicts = []
         for info in infos:
             fresh = info.name not in state.memory

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from gastown_tui.runtimes.screen import CLAUDE_SCREEN, PLAIN_SCREEN, ScreenSpec
 from gastown_tui.town.errors import ValidationError
 from gastown_tui.town.jsonfile import read_json
 from gastown_tui.town.layout import Town
@@ -18,12 +21,24 @@ class Runtime:
     args: tuple[str, ...] = ()
     process_names: tuple[str, ...] = ()
     ready_prompt_prefix: str = ""
-    ready_delay_ms: int = 0
+    ready_delay_ms: int = 0  # how long its first screen takes to appear, at most
     prompt_mode: str = "arg"  # arg | none | flag
     prompt_flag: str = ""  # e.g. --prompt, -i, when prompt_mode is flag
     instructions_file: str = "AGENTS.md"
     hooks_provider: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    screen: ScreenSpec = PLAIN_SCREEN  # its ready and busy marks, dialogs and chrome
+    root_env: tuple[tuple[str, str], ...] = ()  # what it needs to run as root, said at start
+    install_hint: str = ""  # how a user gets its command
+
+    @property
+    def executable(self) -> str:
+        return self.command[0] if self.command else ""
+
+    @property
+    def settle_timeout(self) -> float:
+        """Seconds to wait for its first screen: a few times its usual start-up."""
+        return max(20.0, 3 * self.ready_delay_ms / 1000)
 
     def argv(self, prompt: str | None, *, settings_file: str | None = None) -> list[str]:
         """The process to start; the beacon is one argv element, never parsed by a shell."""
@@ -38,18 +53,41 @@ class Runtime:
 
 
 PRESETS: dict[str, Runtime] = {
+    # The npm package runs a native binary named `claude` (2.1.x); as root it refuses
+    # --dangerously-skip-permissions unless IS_SANDBOX=1 says the machine is a sandbox.
     "claude": Runtime("claude", ("claude",), ("--dangerously-skip-permissions",),
-                      ("node", "claude"), "❯ ", 10000, "arg", "", "CLAUDE.md", "claude"),
+                      ("claude",), "❯\u00a0", 8000, "arg", "", "CLAUDE.md", "claude",
+                      screen=CLAUDE_SCREEN, root_env=(("IS_SANDBOX", "1"),),
+                      install_hint="npm install -g @anthropic-ai/claude-code"),
     "codex": Runtime("codex", ("codex",), ("--dangerously-bypass-approvals-and-sandbox",),
-                     ("codex",), "› ", 3000, "none", "", "AGENTS.md"),
+                     ("codex",), "› ", 3000, "none", "", "AGENTS.md",
+                     install_hint="npm install -g @openai/codex"),
     "gemini": Runtime("gemini", ("gemini",), ("--approval-mode", "yolo"), ("gemini",), "", 5000,
-                      "flag", "-i", "AGENTS.md", "gemini"),
+                      "flag", "-i", "AGENTS.md", "gemini",
+                      install_hint="npm install -g @google/gemini-cli"),
     "opencode": Runtime("opencode", ("opencode",), (), ("opencode", "node", "bun"), "", 8000,
-                        "flag", "--prompt", "AGENTS.md", "opencode"),
+                        "flag", "--prompt", "AGENTS.md", "opencode",
+                        install_hint="npm install -g opencode-ai"),
     # The built-in simulated agent: real git work, no AI service (operations.md).
     "sim": Runtime("sim", (sys.executable, "-m", "gastown_tui.demo.sim"), (), ("python",),
                    "❯ ", 0, "arg", "", "AGENTS.md", "sim"),
 }
+
+
+def require_installed(runtime: Runtime, path: str | None = None) -> str:
+    """The runtime's executable as the agent's PATH finds it; a one-line error when missing,
+    before anything is created (a pane that dies with 127 helps no one)."""
+    exe = runtime.executable
+    found = (exe if os.sep in exe and os.access(exe, os.X_OK) else
+             shutil.which(exe, path=path) if exe and os.sep not in exe else None)
+    if not found:
+        how = f"install it ({runtime.install_hint})" if runtime.install_hint else "install it"
+        raise ValidationError(
+            f"agent runtime {runtime.name!r}: command {exe or '(none)'!r} is not installed "
+            f"or not on PATH",
+            fix=f"{how}, or pick another runtime (--agent sim, or \"default_agent\" in "
+                "settings/config.json)")
+    return found
 
 
 def _custom(alias: str, cfg: dict[str, Any]) -> Runtime:
@@ -60,6 +98,9 @@ def _custom(alias: str, cfg: dict[str, Any]) -> Runtime:
                               fix="give it \"command\" or a known \"provider\"")
     runtime = base or Runtime(alias, (str(command),))
     tmux = cfg.get("tmux") or {}
+    screen = runtime.screen
+    if tmux.get("ready_prompt_prefix"):
+        screen = replace(screen, ready=(str(tmux["ready_prompt_prefix"]),))
     return replace(
         runtime, name=alias,
         command=(str(command),) if command else runtime.command,
@@ -71,6 +112,7 @@ def _custom(alias: str, cfg: dict[str, Any]) -> Runtime:
         instructions_file=str((cfg.get("instructions") or {}).get("file",
                                                                   runtime.instructions_file)),
         env={str(k): str(v) for k, v in (cfg.get("env") or {}).items()},
+        screen=screen,
     )
 
 

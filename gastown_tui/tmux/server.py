@@ -40,6 +40,7 @@ from gastown_tui.town.errors import TmuxError
 CHUNK_SIZE = 512  # characters per `send-keys -l`, as Gas Town: long nudges go in pieces
 ENTER_ATTEMPTS = 3  # Enter is re-sent when the pane did not react (gastown-reference §4 step 8)
 CALL_TIMEOUT = 10.0
+PRESSABLE = frozenset({"Up", "Down", "Enter", "Tab", "Escape"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*\Z")
 _BAD_SESSION_CHARS = re.compile(r"[\s:.=\x00-\x1f\x7f]")
@@ -225,6 +226,8 @@ class TownTmux:
                 create,
                 ["set-option", "-t", window, "remain-on-exit", "on"],
                 ["set-option", "-w", "-t", window, "window-size", "latest"],
+                # Agent CLIs ask for focus events and print a hint line when tmux drops them.
+                ["set-option", "-s", "focus-events", "on"],
             ),
             path=(env or {}).get("PATH"),
         )
@@ -462,6 +465,17 @@ class TownTmux:
         if attempts:
             return Delivery(True, True, f"Enter processed (attempt {attempts})")
         return Delivery(True, False, f"pane did not change after {ENTER_ATTEMPTS} Enter keys")
+
+    def press(self, target: str, *keys: str, lock_timeout: float = 30.0) -> None:
+        """Press named keys (arrows, Enter) in the pane, one tmux call, under the nudge lock.
+        Only names from our own code come here, never text a user or a bead wrote."""
+        for key in keys:
+            if key not in PRESSABLE:
+                raise TmuxError(f"refusing to press key {key!r}", fix="press one of "
+                                + ", ".join(sorted(PRESSABLE)))
+        pane, session = self.resolve_pane(target)
+        with self._session_lock(session, lock_timeout):
+            self.run("send-keys", "-t", pane, *keys)
 
     def _enter_verified(self, pane: str, timeout: float) -> int:
         """Press Enter until the pane changes; the attempt that worked, or 0."""

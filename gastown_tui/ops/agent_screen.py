@@ -1,0 +1,117 @@
+"""What an agent's pane shows right now, and getting a new agent past its start-up dialogs.
+
+A real CLI can stop at a dialog before it does any work (Claude Code's folder-trust question
+for every new worktree; its bypass-permissions warning). The safe ones are answered as
+upstream Gas Town answers them (AcceptStartupDialogs), by choosing the option on screen, never
+by a blind key; the others leave the agent `blocked: <dialog>` with the screen line as
+evidence, for a person."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+from gastown_tui.runtimes.presets import Runtime, runtime_named
+from gastown_tui.runtimes.screen import Reading, option_keys, read_screen
+from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.events import log_event
+from gastown_tui.town.layout import Town
+
+POLL = 0.25
+
+
+def runtime_of(town: Town, session: str, rig: str | None = None) -> Runtime | None:
+    """The runtime the session was started with (its heartbeat says), if known."""
+    alias = (read_heartbeat(town, session) or {}).get("runtime")
+    if not alias:
+        return None
+    try:
+        return runtime_named(town, str(alias), rig)
+    except GasTownError:
+        return None
+
+
+def read_agent(town: Town, session: str, runtime: Runtime) -> tuple[Reading, list[str]]:
+    """(reading, screen lines) of the session's pane; a dead pane reads as `exited`."""
+    tmux = tmux_for(town)
+    lines = tmux.capture(session)
+    dead = next((s for s in tmux.list_sessions() if s.name == session and s.pane_dead), None)
+    if dead is not None:
+        last = next((ln.strip() for ln in reversed(lines)
+                     if ln.strip() and not ln.startswith("Pane is dead")), "")
+        return Reading("exited", last[:160]), lines
+    return read_screen(runtime.screen, lines), lines
+
+
+def answer_dialog(town: Town, session: str, reading: Reading, lines: list[str],
+                  timeout: float = 5.0) -> bool:
+    """Choose the safe option of the dialog on screen and confirm it; False when the dialog
+    has no safe answer or its options cannot be found. The cursor is checked on the option
+    before Enter: a blind Enter may mean "No, exit"."""
+    dialog = reading.dialog
+    if dialog is None or not dialog.accept:
+        return False
+    tmux = tmux_for(town)
+    keys = option_keys(lines, dialog.accept)
+    if keys is None:
+        return False
+    if keys:
+        tmux.press(session, *keys)
+        deadline = time.monotonic() + timeout
+        while True:
+            keys = option_keys(tmux.capture(session), dialog.accept)
+            if keys == []:
+                break
+            if time.monotonic() > deadline or keys is None:
+                return False
+            time.sleep(0.05)
+    tmux.press(session, "Enter")
+    log_event(town.root, "dialog_answered", actor="gt",
+              payload={"session": session, "dialog": dialog.kind, "option": dialog.accept})
+    return True
+
+
+def settle(town: Town, session: str, runtime: Runtime, *, timeout: float | None = None,
+           say: Callable[[str], None] | None = None) -> Reading:
+    """Wait for a new agent's first working screen, answering the safe start-up dialogs.
+
+    Returns `ready` or `busy` when it got going; the dialog a person must answer; `exited`
+    when its program ended; or the last reading (`unknown`) when nothing settled in time."""
+    deadline = time.monotonic() + (timeout if timeout is not None else runtime.settle_timeout)
+    answered: dict[str, int] = {}
+    reading = Reading("unknown")
+    while True:
+        try:
+            reading, lines = read_agent(town, session, runtime)
+        except GasTownError as exc:
+            return Reading("exited", exc.problem)
+        if reading.kind in ("ready", "busy", "exited"):
+            return reading
+        if reading.kind == "dialog" and reading.dialog is not None:
+            kind = reading.dialog.kind
+            if not reading.dialog.accept or answered.get(kind, 0) >= 3:
+                return reading
+            if answer_dialog(town, session, reading, lines):
+                answered[kind] = answered.get(kind, 0) + 1
+                if say:
+                    say(f"answered the {reading.dialog.label}: {reading.dialog.accept}")
+                # The dialog takes a moment to go; reading it again at once would answer twice.
+                _wait_gone(town, session, runtime, kind, deadline)
+                continue
+            # Its options may not be drawn yet: look again until the deadline.
+        if time.monotonic() > deadline:
+            return reading
+        time.sleep(POLL)
+
+
+def _wait_gone(town: Town, session: str, runtime: Runtime, kind: str, deadline: float) -> None:
+    end = min(deadline, time.monotonic() + 3.0)
+    while time.monotonic() < end:
+        try:
+            reading, _ = read_agent(town, session, runtime)
+        except GasTownError:
+            return
+        if reading.dialog is None or reading.dialog.kind != kind:
+            return
+        time.sleep(0.1)

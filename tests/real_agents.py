@@ -1,0 +1,98 @@
+"""Real agent CLIs from npm in a real town, against the scripted model on 127.0.0.1.
+
+`make agents` (and CI's `.ci/run`) installs the pinned CLIs into `.agents/` from
+tests/agents/package.json. Where they are missing a test is skipped with the reason, unless
+GT_REAL_AGENTS=require (CI sets it), where it fails: CI never passes without them.
+
+The user these tests stand for has used Claude Code before on this machine (onboarding done,
+the API key in their environment approved once): that is their HOME. Everything else, trust
+for each new worktree included, is what the product does as shipped."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli
+from tests.scripted_model import ScriptedModel
+from tests.waiting import wait_for
+
+REPO = Path(__file__).resolve().parent.parent
+AGENTS_BIN = REPO / ".agents" / "node_modules" / ".bin"
+API_KEY = "sk-ant-scripted-0123456789abcdefghij"
+
+
+def require_cli(name: str) -> Path:
+    found = AGENTS_BIN / name
+    if found.exists() or shutil.which(name, path=str(AGENTS_BIN)):
+        return found
+    why = f"the real {name} CLI is not installed in {AGENTS_BIN} (run `make agents`)"
+    if os.environ.get("GT_REAL_AGENTS") == "require":
+        pytest.fail(why, pytrace=False)
+    pytest.skip(why)
+
+
+def claude_home(home: Path) -> None:
+    """A HOME where Claude Code has run before: onboarding done, this key approved."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".claude.json").write_text(json.dumps({
+        "hasCompletedOnboarding": True, "theme": "dark",
+        "customApiKeyResponses": {"approved": [API_KEY[-20:]], "rejected": []}}))
+
+
+def claude_env(model: ScriptedModel, home: Path) -> dict[str, str]:
+    """An offline user's settings for Claude Code: its API at the scripted model."""
+    return {"HOME": str(home), "ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": API_KEY,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            "PATH": f"{AGENTS_BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+@dataclass
+class AgentTown:
+    cli: Cli
+    model: ScriptedModel
+    root: Path
+    socket: str
+
+    def pane(self, agent: str, lines: int = 200) -> str:
+        return self.cli.gt("peek", agent, "-n", str(lines)).stdout
+
+    def wait_pane(self, agent: str, text: str, timeout: float = 60.0) -> str:
+        return wait_for(lambda: (screen := self.pane(agent)) and text in screen and screen,
+                        timeout=timeout, what=f"{text!r} in {agent}'s pane")
+
+    def sling(self, title: str, description: str = "Do the thing.", *more: str) -> dict:
+        bead = self.cli.json("bd", "create", title, "-d", description)["id"]
+        slung = self.cli.json("gt", "sling", bead, "gastown", *more)[0]
+        return {**slung, "bead": bead, "name": slung["agent"].rsplit("/", 1)[1]}
+
+    def bead(self, bead_id: str) -> dict:
+        return self.cli.json("bd", "show", bead_id)[0]
+
+    def agent_fields(self, name: str) -> dict[str, str]:
+        agent = self.bead(f"gt-gastown-polecat-{name}")
+        return dict(line.split(": ", 1) for line in agent["description"].splitlines()
+                    if ": " in line)
+
+    def mrs(self, bead: str) -> list[dict]:
+        return [m for m in self.cli.json("bd", "list", "--label", "gt:merge-request", "--all")
+                if f"source_issue: {bead}" in m["description"]]
+
+
+@pytest.fixture
+def claude_town(rig_town: Path, tmux_socket: str, clean_env: dict[str, str],
+                tmp_path: Path) -> Iterator[AgentTown]:
+    """A rig town whose agents run the real Claude Code (the default runtime, as shipped)."""
+    require_cli("claude")
+    home = tmp_path / "claude-home"
+    claude_home(home)
+    with ScriptedModel() as model:
+        env = {**clean_env, "GT_TMUX_SOCKET": tmux_socket, **claude_env(model, home)}
+        yield AgentTown(Cli(rig_town / "gastown", env), model, rig_town, tmux_socket)
