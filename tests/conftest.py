@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+# Fixture modules loaded with pytest_plugins get pytest's assertion messages too.
+pytest.register_assert_rewrite("tests.real_agents", "tests.scripted_model")
+
 from tests.leaks import RUN_MARKER, find_leaks, stop_leaks
 
 BIN = Path(sys.executable).parent

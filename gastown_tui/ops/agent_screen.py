@@ -19,6 +19,7 @@ from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
 
 POLL = 0.25
+STEADY = 0.3  # seconds a dialog's screen must stay the same before a key
 
 
 def runtime_of(town: Town, session: str, rig: str | None = None) -> Runtime | None:
@@ -44,28 +45,49 @@ def read_agent(town: Town, session: str, runtime: Runtime) -> tuple[Reading, lis
     return read_screen(runtime.screen, lines), lines
 
 
+def _steady(tmux, session: str, wait: float = STEADY) -> list[str]:
+    """The screen once two captures `wait` apart agree: a menu that is still being drawn (or
+    re-drawn as the CLI finishes starting) takes keys it then forgets."""
+    before = tmux.capture(session)
+    while True:
+        time.sleep(wait)
+        after = tmux.capture(session)
+        if after == before:
+            return after
+        before = after
+
+
 def answer_dialog(town: Town, session: str, reading: Reading, lines: list[str],
-                  timeout: float = 5.0) -> bool:
+                  timeout: float = 8.0) -> bool:
     """Choose the safe option of the dialog on screen and confirm it; False when the dialog
-    has no safe answer or its options cannot be found. The cursor is checked on the option
-    before Enter: a blind Enter may mean "No, exit"."""
+    has no safe answer or its cursor did not reach the option in time.
+
+    One arrow key at a time, each seen to move the cursor before the next: a key pressed
+    before the CLI reads its keyboard may arrive late, and one too many wraps the menu round
+    to "No, exit". Enter goes only when the cursor has stayed on the option."""
     dialog = reading.dialog
     if dialog is None or not dialog.accept:
         return False
     tmux = tmux_for(town)
-    keys = option_keys(lines, dialog.accept)
-    if keys is None:
-        return False
-    if keys:
-        tmux.press(session, *keys)
-        deadline = time.monotonic() + timeout
-        while True:
-            keys = option_keys(tmux.capture(session), dialog.accept)
-            if keys == []:
+    deadline = time.monotonic() + timeout
+    screen = _steady(tmux, session)
+    while True:
+        keys = option_keys(screen, dialog.accept)
+        if keys is None or time.monotonic() > deadline:
+            return False
+        if not keys:
+            screen = _steady(tmux, session)
+            if option_keys(screen, dialog.accept) == []:
                 break
-            if time.monotonic() > deadline or keys is None:
-                return False
+            continue
+        tmux.press(session, keys[0])
+        moved_by = time.monotonic() + 2.0
+        while time.monotonic() < moved_by:
             time.sleep(0.05)
+            now = tmux.capture(session)
+            if now != screen:
+                break
+        screen = _steady(tmux, session)
     tmux.press(session, "Enter")
     log_event(town.root, "dialog_answered", actor="gt",
               payload={"session": session, "dialog": dialog.kind, "option": dialog.accept})
