@@ -17,7 +17,7 @@ import pytest
 # Fixture modules loaded with pytest_plugins get pytest's assertion messages too.
 pytest.register_assert_rewrite("tests.real_agents", "tests.scripted_model")
 
-from tests.leaks import RUN_MARKER, find_leaks, stop_leaks
+from tests.leaks import RUN_MARKER, find_leaks, stop_leaks  # noqa: E402
 
 BIN = Path(sys.executable).parent
 
