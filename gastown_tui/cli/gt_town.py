@@ -128,12 +128,13 @@ def mayor() -> None:
 
 
 @mayor.command(name="start")
-@click.option("--agent", default=None)
+@click.option("--agent", default=None, help="Runtime for the Mayor (claude, codex, sim, …).")
 @pass_cli
 def mayor_start(cli: CliContext, agent) -> None:
+    """Start the Mayor's session and see it past its runtime's start-up dialogs."""
     from gastown_tui.ops.up import start_mayor
 
-    _print_steps([start_mayor(cli.town(), agent=agent)])
+    _print_steps([start_mayor(cli.town(), agent=agent, say=click.echo)])
 
 
 @mayor.command(name="stop")

@@ -5,9 +5,13 @@ widgets watch it (no Textual here: it is plain data)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+
+from gastown_tui.model.snapshot import AgentView
+from gastown_tui.ops.polecats import screen_state
+from gastown_tui.runtimes.screen import read_screen, work_lines
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,21 @@ class PaneFeed:
 
 
 EMPTY_FEED = PaneFeed()
+
+
+def as_seen(agent: AgentView, screen: Sequence[str]) -> AgentView:
+    """The agent as its live screen shows it: a dialog or a rate limit on screen wins over the
+    state the snapshot derived (`working` is never shown for an agent held by a dialog)."""
+    if agent.screen is None or not agent.session_running or not screen:
+        return agent
+    held = screen_state(read_screen(agent.screen, screen))
+    if held is None:
+        return agent
+    return agent.model_copy(update={"state": held[0], "evidence": held[1]})
+
+
+def agent_lines(agent: AgentView, screen: Sequence[str], count: int) -> list[str]:
+    """The last `count` lines of the agent's own work: its CLI's input box, footer and hints
+    skipped, so a tile shows what it last did and said."""
+    lines = work_lines(agent.screen, screen) if agent.screen is not None else list(screen)
+    return [line for line in lines if line.strip()][-count:]

@@ -76,7 +76,7 @@ def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[Merge
                                        text=f"MR gates failed {mr.id} ({mr.source_issue})",
                                        ts=mr.created_at))
     for agent in polecats:
-        if agent.state in ("stalled", "zombie"):
+        if agent.state in ("stalled", "zombie", "blocked", "rate-limited"):
             items.append(AttentionItem(kind=agent.state, key=agent.address,
                                        text=f"{agent.label} {agent.state}: {agent.evidence}",
                                        ts=agent.hooked_since))

@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
+from gastown_tui.runtimes.screen import ScreenSpec
+
 AgentRole = Literal["mayor", "deacon", "witness", "refinery", "polecat", "crew"]
 BannerKind = Literal["town_missing", "store_locked", "store_error", "tmux_down", "error"]
 AttentionKind = Literal["escalation", "conflict", "failed", "stalled", "zombie", "mail"]
@@ -89,6 +91,8 @@ class AgentView(Frozen):
     worktree_exists: bool = False
     heartbeat: str = ""
     pending_nudges: int = 0
+    runtime: str = ""  # what its session runs: claude, codex, sim, …
+    screen: ScreenSpec | None = None  # how that runtime's screen reads (dialogs, chrome)
 
     @property
     def label(self) -> str:

@@ -36,6 +36,8 @@ from gastown_tui.ops.polecats import polecats
 from gastown_tui.ops.sessions import read_heartbeat, tmux_for
 from gastown_tui.ops.worktrees import inspect
 from gastown_tui.refinery.score import queue
+from gastown_tui.runtimes.presets import runtime_named
+from gastown_tui.runtimes.screen import ScreenSpec
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import RigInfo, Town
@@ -104,6 +106,16 @@ def attached_at(bead: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ agents
+def screen_spec(town: Town, alias: str, rig: str) -> ScreenSpec | None:
+    """How the screens of a runtime read; None for loops and unknown runtimes."""
+    if not alias or alias == "gt":
+        return None
+    try:
+        return runtime_named(town, alias, rig).screen
+    except GasTownError:
+        return None
+
+
 def session_states(town: Town) -> tuple[dict[str, bool], str]:
     """(session -> pane alive, error text): one `list-panes -a` on the town's server."""
     tmux = tmux_for(town)
@@ -121,14 +133,19 @@ def read_polecats(town: Town, store: BeadStore, hooked: Iterable[dict[str, Any]]
     """Every polecat with its state and evidence, from ops.polecats (the one derivation)."""
     since = {b["id"]: attached_at(b) for b in hooked}
     out = []
+    specs: dict[tuple[str, str], ScreenSpec | None] = {}
     for info in polecats(town, store, sessions=sessions):
+        key = (info.runtime, info.rig)
+        if key not in specs:
+            specs[key] = screen_spec(town, *key)
         out.append(AgentView(
             address=info.address, role="polecat", rig=info.rig, name=info.name,
             session=info.session_name, session_running=info.session_running, state=info.state,
             evidence=info.evidence, hooked_bead=info.issue, hooked_title=info.issue_title,
             hooked_since=since.get(info.issue, ""), agent_state=info.agent_state,
             active_mr=info.active_mr, branch=info.branch, worktree_exists=info.worktree_exists,
-            heartbeat=info.heartbeat, pending_nudges=pending(town, info.session_name)))
+            heartbeat=info.heartbeat, pending_nudges=pending(town, info.session_name),
+            runtime=info.runtime, screen=specs[key]))
     return out
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+from gastown_tui.ops.sessions import read_heartbeat, root_env, tmux_for
 from gastown_tui.runtimes.presets import Runtime, runtime_named
 from gastown_tui.runtimes.screen import Reading, option_keys, read_screen
 from gastown_tui.town.errors import GasTownError
@@ -137,3 +137,23 @@ def _wait_gone(town: Town, session: str, runtime: Runtime, kind: str, deadline: 
         if reading.dialog is None or reading.dialog.kind != kind:
             return
         time.sleep(0.1)
+
+
+def settle_new_agent(town: Town, session: str, runtime: Runtime, who: str,
+                     say: Callable[[str], None] | None = None) -> str:
+    """After starting `who`: get a real CLI past its start-up dialogs and see it start. A
+    program that exits at once is an error, with its last words as the problem; otherwise
+    the state its screen shows (ready, busy, `blocked: …`), '' for runtimes without dialogs."""
+    tell = say or (lambda _msg: None)
+    for key, value in root_env(runtime).items():
+        tell(f"  {who}: running as root, so {key}={value} for {runtime.name}")
+    if not runtime.screen.dialogs:
+        return ""
+    reading = settle(town, session, runtime, say=lambda msg: tell(f"  {who}: {msg}"))
+    if reading.kind == "exited":
+        raise GasTownError(f"{runtime.name} exited as soon as it started in {session}: "
+                           f"{reading.evidence or 'no output'}",
+                           fix=f"run `{runtime.executable}` by hand there to see why, then "
+                               "try again")
+    tell(f"  {who}: {reading.state}" + (f" ({reading.evidence})" if reading.blocked else ""))
+    return reading.state

@@ -32,6 +32,7 @@ class PolecatInfo:
     heartbeat: str
     active_mr: str
     evidence: str
+    runtime: str = ""  # the runtime its session was started with (claude, codex, sim, …)
 
     @property
     def zombie(self) -> bool:
@@ -152,4 +153,4 @@ def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,
                        agent_state=fields.get("agent_state", ""), branch=fields.get("branch", ""),
                        worktree=str(worktree), worktree_exists=exists,
                        heartbeat=str(beat.get("ts", "")), active_mr=fields.get("active_mr", ""),
-                       evidence=evidence)
+                       evidence=evidence, runtime=str(beat.get("runtime", "")))

@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gastown_tui.ops import convoy as convoy_ops
+from gastown_tui.ops.agent_screen import settle_new_agent
 from gastown_tui.ops.agents import ensure_agent_bead
 from gastown_tui.ops.namepool import allocate
 from gastown_tui.ops.rig_state import refuse_if_asleep
-from gastown_tui.ops.sessions import agent_path, root_env, session_name, start_agent, tmux_for
+from gastown_tui.ops.sessions import agent_path, session_name, start_agent, tmux_for
 from gastown_tui.ops.worktrees import create_polecat_worktree, remove_worktree
-from gastown_tui.runtimes.presets import Runtime, require_installed, resolve_runtime
+from gastown_tui.runtimes.presets import require_installed, resolve_runtime
 from gastown_tui.town.errors import ClosedBeadError, ConflictError, GasTownError, ValidationError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.jsonfile import read_json
@@ -210,7 +211,7 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
             session, alias = start_agent(town, addr, path, agent=agent, branch=branch,
                                          topic_suffix=bead_id)
             undo.append(lambda: tmux_for(town).kill_session(session))
-            screen = _settle(town, session, runtime, name, say)
+            screen = settle_new_agent(town, session, runtime, f"polecat {name}", say)
             convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
             store.update(agent_bead["id"], description_fields={"agent_state": "working"})
         except BaseException:
@@ -226,27 +227,6 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
     return SlingResult(bead=bead_id, agent=str(addr), session=session, spawned=True,
                        convoy=convoy_id, branch=branch, worktree=str(path), formula=formula,
                        screen=screen)
-
-
-def _settle(town: Town, session: str, runtime: Runtime, name: str,
-            say: Callable[[str], None]) -> str:
-    """Get a real CLI past its start-up dialogs and see it start; a program that exits at
-    once fails the sling (rolled back), with its last words as the problem."""
-    from gastown_tui.ops.agent_screen import settle
-
-    for key, value in root_env(runtime).items():
-        say(f"  polecat {name}: running as root, so {key}={value} for {runtime.name}")
-    if not runtime.screen.dialogs:
-        return ""
-    reading = settle(town, session, runtime, say=lambda msg: say(f"  polecat {name}: {msg}"))
-    if reading.kind == "exited":
-        raise GasTownError(f"{runtime.name} exited as soon as it started in {session}: "
-                           f"{reading.evidence or 'no output'}",
-                           fix=f"run `{runtime.executable}` by hand in the rig to see why, "
-                               "then sling again")
-    say(f"  polecat {name}: {reading.state}"
-        + (f" ({reading.evidence})" if reading.blocked else ""))
-    return reading.state
 
 
 def _poke_witness(town: Town, rig: RigInfo, name: str) -> None:

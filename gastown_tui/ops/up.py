@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown_tui.ops.agent_screen import settle_new_agent
 from gastown_tui.ops.rig_state import asleep
-from gastown_tui.ops.sessions import agent_env, start_agent, tmux_for, write_heartbeat
+from gastown_tui.ops.sessions import agent_env, agent_path, start_agent, tmux_for, write_heartbeat
+from gastown_tui.runtimes.presets import require_installed, resolve_runtime
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
@@ -29,15 +32,23 @@ def gt_argv(*args: str) -> list[str]:
     return [str(gt), *args] if gt.exists() else [sys.executable, "-m", "gastown_tui", *args]
 
 
-def start_mayor(town: Town, *, agent: str | None = None) -> SessionStep:
+def start_mayor(town: Town, *, agent: str | None = None,
+                say: Callable[[str], None] | None = None) -> SessionStep:
     tmux = tmux_for(town)
     addr = Address("mayor")
     if tmux.has_session("hq-mayor"):
         return SessionStep("mayor", "hq-mayor", "running")
+    runtime = resolve_runtime(town, "mayor", None, agent)
+    require_installed(runtime, agent_path())
     session, alias = start_agent(town, addr, town.mayor_dir, agent=agent)
     log_event(town.root, "session_start", actor="overseer", payload={"agent": "mayor",
                                                                       "runtime": alias})
-    return SessionStep("mayor", session, "started", alias)
+    try:
+        screen = settle_new_agent(town, session, runtime, "mayor", say)
+    except GasTownError:
+        tmux.kill_session(session)
+        raise
+    return SessionStep("mayor", session, "started", f"{alias}, {screen}" if screen else alias)
 
 
 def _start_loop(town: Town, addr: Address, session: str, cwd: Path, argv: list[str]) -> SessionStep:
@@ -54,7 +65,10 @@ def _start_loop(town: Town, addr: Address, session: str, cwd: Path, argv: list[s
 def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[SessionStep]:
     """Start the Mayor, each rig's refinery and witness, and the Deacon; with `polecats`, also
     every polecat that `gt down` stopped with work on its hook (its worktree still there)."""
-    steps = [start_mayor(town, agent=agent)]
+    try:
+        steps = [start_mayor(town, agent=agent)]
+    except GasTownError as exc:  # the loops do not depend on the Mayor: start them anyway
+        steps = [SessionStep("mayor", "hq-mayor", "failed", str(exc))]
     for rig in town.rigs():
         steps += start_rig_loops(town, rig, skip_asleep=True)
     if importlib.util.find_spec("gastown_tui.patrol.deacon") is not None:

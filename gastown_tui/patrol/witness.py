@@ -145,6 +145,13 @@ class Witness:
         if info.state == "zombie":
             tmux_for(self.town).kill_session(info.session_name)
             v.action = "killed zombie session"
+        elif info.state == "rate-limited":
+            # Nudging a limited agent only burns what is left; it goes on when the limit resets.
+            mem.progress_at = now
+            v.evidence = f"{info.evidence}; waiting, not nudged"
+        elif info.state == "blocked":
+            mem.progress_at = now
+            v.action = self._unblock(info, mem)
         elif info.state == "working":
             mem.idle_since = 0.0
             if moved:
@@ -170,6 +177,20 @@ class Witness:
                       payload={"polecat": info.address, "state": v.state, "action": v.action,
                                "evidence": v.evidence})
         return v
+
+    def _unblock(self, info: PolecatInfo, mem: Memory) -> str:
+        """A dialog holds the agent: answer it if it is one upstream answers (trust, the
+        bypass warning), else tell a person once. Keys never go into any other dialog."""
+        from gastown_tui.ops.agent_screen import runtime_of, settle
+
+        runtime = runtime_of(self.town, info.session_name, self.rig.name)
+        if runtime is not None:
+            reading = settle(self.town, info.session_name, runtime, timeout=10)
+            if not reading.blocked:
+                log_event(self.town.root, "polecat_unblocked", actor=self.address,
+                          payload={"polecat": info.address, "now": reading.state})
+                return f"answered its dialog; now {reading.state}"
+        return self._escalate(info, mem, f"needs a person: {info.evidence}")
 
     def _gupp(self, info: PolecatInfo, mem: Memory, silent: float) -> str:
         if mem.nudges >= self.config.max_nudges:

@@ -27,13 +27,14 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from gastown_tui.model.panes import agent_lines, as_seen
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, spread, text_strip
 
 TILE_SCREEN_LINES = 3
 TILE_LINES = 2 + TILE_SCREEN_LINES  # name and badge, facts, the pane's last lines
-STATES = ("working", "idle", "stalled", "zombie", "done")
-WARNING_STATES = ("stalled", "zombie")
+STATES = ("working", "idle", "stalled", "zombie", "done", "blocked", "rate-limited")
+WARNING_STATES = ("stalled", "zombie", "blocked", "rate-limited")
 EMPTY = "no polecats — press s to sling work"
 STRIP_CACHE = 64  # strips kept per tile: a screen's worth of recent pane lines
 
@@ -52,7 +53,7 @@ def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = Fal
         head.append(agent.hooked_title)
     lines = [spread(head, badge, width)]
     facts = Text("  ")
-    if agent.state in ("stalled", "zombie"):
+    if agent.state in WARNING_STATES:
         facts.append(f"⚠ {agent.evidence}", style="yellow")
     else:
         facts.append(agent.evidence, style="dim")
@@ -73,9 +74,9 @@ def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = Fal
     return lines
 
 
-def tile_tail(screen: tuple[str, ...]) -> list[str]:
-    """The pane lines a tile shows: the last non-blank ones."""
-    return [line for line in screen if line.strip()][-TILE_SCREEN_LINES:]
+def tile_tail(agent: AgentView, screen: tuple[str, ...]) -> list[str]:
+    """The pane lines a tile shows: the agent's last work, its CLI's chrome skipped."""
+    return agent_lines(agent, screen, TILE_SCREEN_LINES)
 
 
 def tail_text(raw: str, width: int) -> Text:
@@ -93,6 +94,7 @@ class Tile:
     quiet_since: int = 0
     marked: bool = False
     lines: list[Strip] | None = None  # the tile's lines at the wall's width; None: redraw
+    seen: AgentView | None = None  # the agent as its screen shows it (a dialog wins)
     heads: dict[tuple, Strip] = field(default_factory=dict)
     tails: dict[tuple[str, int], Strip] = field(default_factory=dict)
 
@@ -327,7 +329,8 @@ class PolecatWall(ScrollView, can_focus=True):
         style = self._style("base")
         if selected:
             style = style + self._style("polecat-wall--selected")
-        edge = tile.agent.state in WARNING_STATES
+        tile.seen = as_seen(tile.agent, tile.screen)
+        edge = tile.seen.state in WARNING_STATES
         inner = max(0, width - 1 - (1 if edge else 0))  # one cell of padding on the right
         strips = self._tile_strips(tile, inner)
         out = []
@@ -344,14 +347,14 @@ class PolecatWall(ScrollView, can_focus=True):
     def _tile_strips(self, tile: Tile, width: int) -> list[Strip]:
         console = self.app.console
         strips = []
-        for text in tile_head(tile.agent, self._now, width, marked=tile.marked,
+        for text in tile_head(tile.seen or tile.agent, self._now, width, marked=tile.marked,
                               quiet_since=tile.quiet_since):
             key = (text.plain, tuple(text.spans), width)
             strip = tile.heads.get(key)
             if strip is None:
                 strip = tile.heads[key] = text_strip(text, console)
             strips.append(strip)
-        for raw in tile_tail(tile.screen):
+        for raw in tile_tail(tile.agent, tile.screen):
             strip = tile.tails.get((raw, width))
             if strip is None:
                 strip = tile.tails[(raw, width)] = text_strip(tail_text(raw, width), console)
