@@ -129,3 +129,20 @@ def test_reject_prompt(demo, frozen, snap_compare):
 
 def test_help_screen(demo, frozen, snap_compare):
     assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("j", "?"))
+
+
+def test_wall_with_real_claude_polecats(tmp_path, tmux_socket, monkeypatch, frozen,
+                                        snap_compare):
+    """Screens recorded from the real Claude Code: furiosa's tile shows its work (not
+    Claude's input box and footer); nux, held by the trust dialog, reads as blocked."""
+    from tests.fixtures.towns import PANE_SESSIONS, read_screen
+
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    demo = build_demo_town(tmp_path, socket=tmux_socket,
+                           runtimes={"furiosa": "claude", "nux": "claude"})
+    screens = {session: read_screen(session) for session in PANE_SESSIONS}
+    screens["gt-furiosa"] = read_screen("claude-working")
+    screens["gt-nux"] = read_screen("claude-trust")
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes(screens))
+    assert snap_compare(app, terminal_size=(160, 48), run_before=settle)
