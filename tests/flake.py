@@ -21,7 +21,7 @@ SUITE = [
     "tests/test_app_units.py", "tests/test_app_snapshots.py",
     "tests/test_reliability_control_room.py", "tests/test_agents.py", "tests/test_patrol.py",
     "tests/test_town_model.py", "tests/test_lifecycle.py", "tests/test_demo.py",
-    "tests/test_demo_stops.py", "tests/test_fake_claude.py", "tests/test_command_forms.py",
+    "tests/test_demo_stops.py", "tests/test_real_claude.py", "tests/test_command_forms.py",
     "tests/test_json_shapes.py",
 ]
 

@@ -24,6 +24,7 @@ from gastown_tui.ops.doctor_findings import (
     Finding,
     _rigs,
 )
+from gastown_tui.ops.doctor_runtimes import check_runtimes
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import bad_lines, quarantine_bad_lines
 from gastown_tui.town.layout import Town
@@ -43,6 +44,7 @@ def doctor(town: Town, *, fix: bool = False, grace: float = 60.0, lock_age_minut
         ("git-worktrees", agents.check_git_worktrees), ("polecats", agents.check_polecat_dirs),
         ("agents", agents.check_agent_beads), ("merge-requests", agents.check_merge_requests),
         ("locks", check_locks), ("events", check_events), ("heartbeats", check_heartbeats),
+        ("runtimes", check_runtimes),
     ]
     results = []
     try:

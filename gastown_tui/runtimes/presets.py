@@ -81,12 +81,12 @@ def require_installed(runtime: Runtime, path: str | None = None) -> str:
     found = (exe if os.sep in exe and os.access(exe, os.X_OK) else
              shutil.which(exe, path=path) if exe and os.sep not in exe else None)
     if not found:
-        how = f"install it ({runtime.install_hint})" if runtime.install_hint else "install it"
+        how = f"install it: {runtime.install_hint}" if runtime.install_hint else "install it"
         raise ValidationError(
             f"agent runtime {runtime.name!r}: command {exe or '(none)'!r} is not installed "
             f"or not on PATH",
-            fix=f"{how}, or pick another runtime (--agent sim, or \"default_agent\" in "
-                "settings/config.json)")
+            fix=f"{how}; or pick another runtime: --agent sim, or \"default_agent\" in "
+                "settings/config.json")
     return found
 
 
