@@ -43,12 +43,20 @@ def test_a_slung_polecat_reaches_its_model_and_lands_its_work(claude_town: Agent
     assert "Remember the docs" in first.text
     assert "persisted-output" not in first.text  # whole, not a 2 KB preview of it
     mr = wait_for(lambda: town.mrs(bead), timeout=90, what="the merge request")[0]
+    name = slung["agent"].rsplit("/", 1)[1]
+    fields = town.agent_fields(name)
+    assert fields["agent_state"] == "idle" and fields["exit_type"] == "COMPLETED"
+    assert fields.get("hook_bead", "null") == "null"
+    assert town.bead(bead)["status"] == "in_progress"  # closes when the MR merges
+    assert town.bead(slung["convoy"])["status"] == "open" and Path(slung["worktree"]).is_dir()
     town.cli.gt("refinery", "run", "gastown", "--once")
     wait_for(lambda: town.bead(bead)["status"] == "closed", timeout=60, what="the merge")
     assert town.bead(mr["id"])["status"] == "closed"
     main = subprocess.run(["git", "show", "main:hello.txt"], capture_output=True, text=True,
                           cwd=town.root / "gastown" / ".repo.git")
     assert main.stdout == "hello\n"
+    town.cli.gt("convoy", "check")
+    assert town.bead(slung["convoy"])["status"] == "closed"
 
 
 def exit_script(town: AgentTown, bead: str, kind: str) -> list:
