@@ -30,7 +30,10 @@ from gastown_tui.town.store import BeadStore
 
 @pytest.fixture
 def t(rig_town: Path, tmux_socket: str, monkeypatch) -> Town:
-    """A town with rig gastown (prefix gt) whose tmux calls go to a private server."""
+    """A town with rig gastown (prefix gt) whose tmux calls go to a private server, and whose
+    agents run the sim runtime (installed with the package: its runtime check is clean)."""
+    settings = rig_town / "settings" / "config.json"
+    settings.write_text(json.dumps({**json.loads(settings.read_text()), "default_agent": "sim"}))
     monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
     for var in ("GT_ROLE", "BD_ACTOR", "GT_RIG"):
         monkeypatch.delenv(var, raising=False)
@@ -346,7 +349,7 @@ def test_cli_exit_codes_and_json(t: Town, clean_env, tmux_socket: str):
     assert data["ok"] is True and {c["status"] for c in data["checks"]} == {"ok"}
     assert [c["name"] for c in data["checks"]] == [
         "store", "sessions", "git-worktrees", "polecats", "agents", "merge-requests", "locks",
-        "events", "heartbeats"]
+        "events", "heartbeats", "runtimes"]
     with open(t.events_path, "ab") as fh:
         fh.write(b"not json\n")
     broken = gt_doctor("--grace", "0")
@@ -378,6 +381,19 @@ def test_every_fault_at_once_then_a_clean_bill(t: Town, store: BeadStore):
     assert report.ok and statuses == {
         "store": "ok", "sessions": "fixed", "git-worktrees": "fixed", "polecats": "fixed",
         "agents": "fixed", "merge-requests": "fixed", "locks": "fixed", "events": "fixed",
-        "heartbeats": "ok"}, report.as_json()
+        "heartbeats": "ok", "runtimes": "ok"}, report.as_json()
     wait_for(lambda: not tmux_for(t).has_session("gt-ghost"), what="the orphan to die")
     all_clean(t)
+
+
+def test_a_pane_whose_program_exited_is_named_with_its_last_words(t: Town):
+    from gastown_tui.ops.sessions import tmux_for
+    from tests.waiting import wait_for as wait
+
+    tmux = tmux_for(t)
+    tmux.new_session("gt-ghost", t.root, ["sh", "-c", "echo 'claude: command not found'; exit 127"])
+    wait(lambda: any(s.pane_dead for s in tmux.list_sessions() if s.name == "gt-ghost"),
+         what="the pane to die")
+    report = run(t)
+    assert status(report, "runtimes") == "warn"
+    assert "gt-ghost: its program exited (claude: command not found)" in details(report, "runtimes")

@@ -39,7 +39,8 @@ def read_agent(town: Town, session: str, runtime: Runtime) -> tuple[Reading, lis
     lines = tmux.capture(session)
     dead = next((s for s in tmux.list_sessions() if s.name == session and s.pane_dead), None)
     if dead is not None:
-        last = next((ln.strip() for ln in reversed(lines)
+        # tmux scrolls a dead pane's last words into its history
+        last = next((ln.strip() for ln in reversed(tmux.capture(session, lines=200))
                      if ln.strip() and not ln.startswith("Pane is dead")), "")
         return Reading("exited", last[:160]), lines
     return read_screen(runtime.screen, lines), lines

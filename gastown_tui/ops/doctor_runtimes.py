@@ -40,7 +40,9 @@ def check_runtimes(ctx: DoctorContext, f: Finding) -> None:
         if not session.pane_dead:
             continue
         try:
-            last = next((ln.strip() for ln in reversed(tmux_for(town).capture(session.name))
+            # tmux scrolls a dead pane's output into its history: read some of that too
+            last = next((ln.strip() for ln in reversed(tmux_for(town).capture(session.name,
+                                                                              lines=200))
                          if ln.strip() and not ln.startswith("Pane is dead")), "")
         except GasTownError:
             last = ""
