@@ -11,6 +11,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -134,11 +135,99 @@ def rig_town(town: Path, upstream: Path) -> Path:
     return town
 
 
+# ------------------------------------------------------------------------------ store backends
+# The store's contract tests, the reliability tests and the demo run on both backends: SQLite
+# (a file in tmp_path) and PostgreSQL (a database of its own in this run's throwaway cluster).
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster per test session (per xdist worker): a temp folder,
+    unix socket only, started with the product's own cluster code (as root, it runs as the
+    postgres user, as `gt install --store postgres` does), stopped and removed at the end."""
+    from gastown_tui.town.store import cluster
+
+    if not cluster.available():
+        if os.environ.get("GT_REQUIRE_PG"):
+            pytest.fail("PostgreSQL is not installed (GT_REQUIRE_PG is set)", pytrace=False)
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    folder = Path(tempfile.mkdtemp(prefix="gtpg-", dir="/tmp"))
+    folder.chmod(0o711)  # the cluster's user (postgres, when we are root) must reach it
+    pg = cluster.Cluster(folder / "pg")
+    try:
+        pg.init()
+        pg.start()
+        yield pg
+    finally:
+        from gastown_tui.town.store.pg import close_all
+
+        close_all()
+        pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class PgDatabases:
+    """Fresh databases in the session's cluster, each dropped when its test ends."""
+
+    def __init__(self, pg: Any) -> None:
+        self.pg = pg
+        self.made: list[str] = []
+
+    def _admin(self):
+        from gastown_tui.town.store.libpq import PgConn
+
+        return PgConn(self.pg.url().replace("/gastown?", "/postgres?"))
+
+    def new(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        conn = self._admin()
+        try:
+            conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            conn.close()
+        self.made.append(name)
+        return self.pg.url().replace("/gastown?", f"/{name}?")
+
+    def drop_all(self) -> None:
+        from gastown_tui.town.store.pg import close_all
+
+        close_all()
+        conn = self._admin()
+        try:
+            for name in self.made:
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            conn.close()
+
+
 @pytest.fixture
-def store(tmp_path: Path):
+def pg_databases(pg_cluster) -> Iterator[PgDatabases]:
+    dbs = PgDatabases(pg_cluster)
+    try:
+        yield dbs
+    finally:
+        dbs.drop_all()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store_location(backend: str, tmp_path: Path, request) -> str:
+    """Where a test's bead store lives: a SQLite file, or a fresh PostgreSQL database URL."""
+    if backend == "postgres":
+        return request.getfixturevalue("pg_databases").new()
+    return str(tmp_path / "beads.db")
+
+
+@pytest.fixture
+def store(store_location: str):
     from gastown_tui.town.store import BeadStore
 
-    s = BeadStore.create_at(tmp_path / "beads.db", actor="tester")
+    s = BeadStore.create_at(store_location, actor="tester")
     yield s
     s.close_connection()
 

@@ -95,8 +95,9 @@ def test_waits_for_any_children_gate(store, mk):
     kids = [store.create(f"k{i}", prefix="gt", parent=spawner)["id"] for i in range(2)]
     waiter = mk("waiter")
     store.add_dependency(waiter, spawner, "waits-for")
-    store.conn.db.execute("UPDATE dependencies SET metadata = ? WHERE issue_id = ?",
-                          ('{"gate":"any-children"}', waiter))
+    with store.conn.write() as db:
+        db.execute("UPDATE dependencies SET metadata = ? WHERE issue_id = ?",
+                   ('{"gate":"any-children"}', waiter))
     assert waiter not in ready_ids(store)
     store.set_status(kids[0], "closed")
     assert waiter in ready_ids(store)

@@ -52,6 +52,7 @@ def test_children_get_dotted_ids_and_parent_child_edges(store):
     ({"title": "t", "status": "weird"}, "unknown status"),
 ])
 def test_create_validates_like_bd(store, kwargs, match):
+    kwargs = dict(kwargs)  # the same dict comes to each backend
     title = kwargs.pop("title")
     with pytest.raises(ValidationError, match=match):
         store.create(title, prefix="gt", **kwargs)

@@ -55,6 +55,12 @@ class StoreCorruptError(GasTownError):
     code = "corrupt"
 
 
+class StoreUnavailableError(GasTownError):
+    """The bead store's server does not answer (PostgreSQL down, unreachable, timed out)."""
+
+    code = "store_down"
+
+
 class ValidationError(GasTownError):
     code = "invalid"
 

@@ -1,4 +1,6 @@
-"""Opening the SQLite file and running write transactions safely from many processes."""
+"""The SQLite backend (the default: one file, one machine): opening the file and running write
+transactions safely from many processes. pg.py is the PostgreSQL backend with the same
+interface; backend.py picks one from the town's settings."""
 
 from __future__ import annotations
 
@@ -39,8 +41,11 @@ def translate(exc: sqlite3.Error, path: Path, waited: float = 0.0) -> Exception:
 class Connection:
     """One SQLite connection in autocommit mode; writes go through `write()` (BEGIN IMMEDIATE)."""
 
+    kind = "sqlite"
+
     def __init__(self, path: Path, *, create: bool = False) -> None:
         self.path = Path(path)
+        self.location = str(self.path)
         if not create and not self.path.exists():
             raise StoreCorruptError(f"no bead store at {self.path}",
                                     fix="run 'gt install' to create the town's store")
@@ -107,6 +112,43 @@ class Connection:
             "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'seq' RETURNING value"
         ).fetchone()
         return int(row[0])
+
+    # ------------------------------------------------------------------ backend specifics
+    def set_busy_timeout(self, ms: int) -> None:
+        self.db.execute(f"PRAGMA busy_timeout={int(ms)}")
+
+    def integrity_problems(self) -> list[str]:
+        return [r[0] for r in self.read("PRAGMA integrity_check") if r[0] != "ok"]
+
+    def probe(self, timeout_ms: int) -> None:
+        """Raise StoreLockedError if the file cannot be read within timeout_ms: a throwaway
+        connection with that short timeout asks (this one may wait 30 s on a lock)."""
+        try:
+            probe = sqlite3.connect(f"{self.path.as_uri()}?mode=rw", uri=True,
+                                    timeout=timeout_ms / 1000)
+            try:
+                probe.execute("PRAGMA schema_version").fetchone()
+            finally:
+                probe.close()
+        except sqlite3.Error as exc:
+            raise translate(exc, self.path, timeout_ms / 1000) from exc
+
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    # Town-wide locks are flocks on one machine: no lock lives in the store.
+    def try_advisory_lock(self, name: str) -> bool:
+        return True
+
+    def advisory_unlock(self, name: str) -> None:
+        return None
+
+    def advisory_held(self, names) -> set[str]:
+        return set()
+
+    def listener(self) -> None:
+        """No push from SQLite: the control room watches the file (watchfiles) instead."""
+        return None
 
     def close(self) -> None:
         self.db.close()

@@ -17,7 +17,8 @@ from gastown_tui.town.errors import (
 from gastown_tui.town.fields import set_fields
 from gastown_tui.town.names import bead_prefix, validate_bead_id
 from gastown_tui.town.store import ids
-from gastown_tui.town.store.connection import Connection, translate
+from gastown_tui.town.store.backend import connect
+from gastown_tui.town.store.connection import translate
 from gastown_tui.town.store.queries import QueriesMixin
 from gastown_tui.town.store.records import (
     CORE_COLUMNS,
@@ -44,14 +45,20 @@ _UPDATABLE = frozenset({
 class BeadStore(QueriesMixin, RelationsMixin):
     """The town's one bead store. `actor` is written to created_by, events and comments."""
 
-    def __init__(self, path: Path, *, actor: str = "", create: bool = False) -> None:
-        self.path = Path(path)
+    def __init__(self, location: Path | str, *, actor: str = "", create: bool = False) -> None:
+        """`location`: the SQLite file's path, or a postgresql:// URL (backend.py)."""
         self.actor = actor
-        self.conn = Connection(self.path, create=create)
+        self.conn = connect(location, create=create)
+        self.location = self.conn.location  # what another process opens the same store by
+        self.path = self.conn.path  # what messages name (a Path for SQLite)
+
+    @property
+    def backend(self) -> str:
+        return self.conn.kind
 
     @classmethod
-    def create_at(cls, path: Path, *, actor: str = "") -> BeadStore:
-        return cls(path, actor=actor, create=True)
+    def create_at(cls, location: Path | str, *, actor: str = "") -> BeadStore:
+        return cls(location, actor=actor, create=True)
 
     def close_connection(self) -> None:
         self.conn.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gastown_tui.town.store.records import NOT_WORK_TYPES, now_iso, order_issue, row_to_issue
@@ -248,14 +249,16 @@ class QueriesMixin:
             params.append(parent)
         order = {"priority": "i.priority ASC, i.created_at DESC, i.id ASC",
                  "oldest": "i.created_at ASC, i.id ASC",
-                 "hybrid": "(i.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-48 hours')) "
-                           "DESC, CASE WHEN i.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now',"
-                           " '-48 hours') THEN i.priority ELSE 0 END ASC, i.created_at ASC, "
-                           "i.id ASC"}.get(sort)
+                 "hybrid": "(i.created_at >= ?) DESC, CASE WHEN i.created_at >= ? THEN "
+                           "i.priority ELSE 0 END ASC, i.created_at ASC, i.id ASC"}.get(sort)
         if order is None:
             from gastown_tui.town.errors import ValidationError
             raise ValidationError(f"unknown sort policy {sort!r}",
                                   fix="use priority, hybrid or oldest")
+        if sort == "hybrid":
+            # recent = created in the last 48 hours (computed here: one SQL for both backends)
+            recent = (datetime.now(UTC) - timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            params.extend((recent, recent))
         sql = (BLOCKED_CTE + "SELECT i.* FROM issues i WHERE " + " AND ".join(where)
                + f" ORDER BY {order}")
         if limit and limit > 0:
@@ -316,7 +319,7 @@ class QueriesMixin:
         return current, self._decorate(rows, counts=False)
 
     def integrity_check(self) -> list[str]:
-        problems = [r[0] for r in self.conn.read("PRAGMA integrity_check") if r[0] != "ok"]
+        problems = list(self.conn.integrity_problems())
         for row in self.conn.read("SELECT id, status, closed_at FROM issues WHERE "
                                   "(status = 'closed') != (closed_at IS NOT NULL)"):
             problems.append(f"{row['id']}: closed_at does not match status {row['status']}")

@@ -185,7 +185,9 @@ class RelationsMixin:
                 self._row(db, issue_id)
                 seq = self.conn.next_seq()
                 db.execute("INSERT INTO comments(id, issue_id, author, text, created_at) "
-                           "VALUES (:id, :issue_id, :author, :text, :created_at)", comment)
+                           "VALUES (?, ?, ?, ?, ?)",
+                           (comment["id"], comment["issue_id"], comment["author"],
+                            comment["text"], comment["created_at"]))
                 self._event(db, issue_id, "commented", comment=text[:200])
                 self._touch(db, issue_id, seq)
         except sqlite3.Error as exc:
