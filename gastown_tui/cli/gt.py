@@ -50,6 +50,7 @@ class GtGroup(LazyGroup):
         "remember": "gastown_tui.cli.gt_work:remember",
         "memories": "gastown_tui.cli.gt_work:memories",
         "forget": "gastown_tui.cli.gt_work:forget",
+        "store": "gastown_tui.cli.gt_store:store",
         "dolt": "gastown_tui.cli.gt_upstream:dolt",
         "reaper": "gastown_tui.cli.gt_upstream:reaper",
         "boot": "gastown_tui.cli.gt_upstream:boot",
@@ -76,17 +77,46 @@ def echo_json(obj) -> None:
 @click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", default=None, help="Town name (default: the directory name).")
 @click.option("--owner", default=None, help="Owner e-mail (default: git config user.email).")
+@click.option("--store", "store", default=None, metavar="sqlite|postgres|URL",
+              help="Where beads live: sqlite (default; one file, one machine), postgres (a "
+                   "PostgreSQL cluster inside the town, started by gt up), or a "
+                   "postgresql://… URL to join a server other hosts share.")
+@click.option("--pg-port", type=click.IntRange(1, 65535), default=None,
+              help="With --store postgres: the port (TCP too when --pg-listen is given).")
+@click.option("--pg-listen", default=None, metavar="ADDR",
+              help="With --store postgres: also listen on TCP at ADDR (e.g. 0.0.0.0) for "
+                   "other hosts, with a password (printed once).")
 @json_option
-def install(directory: Path, name: str | None, owner: str | None, as_json: bool) -> None:
+def install(directory: Path, name: str | None, owner: str | None, store: str | None,
+            pg_port: int | None, pg_listen: str | None, as_json: bool) -> None:
     """Create a town in DIRECTORY (idempotent on an existing town)."""
     from gastown_tui.ops.install import install as do_install
 
-    result = do_install(directory, name=name, owner=owner)
+    if pg_listen and not pg_port:
+        raise click.UsageError("--pg-listen needs --pg-port (the TCP port to listen on)")
+    if (pg_port or pg_listen) and store != "postgres":
+        raise click.UsageError("--pg-port and --pg-listen go with --store postgres")
+    result = do_install(directory, name=name, owner=owner, store=store, pg_port=pg_port,
+                        pg_listen=pg_listen)
+    remote = None
+    if pg_listen and result.created:
+        import socket as _socket
+
+        from gastown_tui.town.store.cluster import Cluster
+
+        remote = Cluster.of_town(result.root).remote_url(_socket.gethostname())
     if as_json:
-        echo_json({"root": str(result.root), "name": result.name, "created": result.created})
+        out = {"root": str(result.root), "name": result.name, "created": result.created,
+               "store": result.store}
+        if remote:
+            out["remote_url"] = remote
+        echo_json(out)
     elif result.created:
         click.echo(f"✓ Created town {result.name!r} at {result.root}\n"
+                   f"  Beads: {result.store}\n"
                    f"  Next: cd {result.root} && gt rig add <name> <git-url-or-path>")
+        if remote:
+            click.echo(f"  Other hosts join with: gt install DIR --store '{remote}'")
     else:
         click.echo(f"✓ Town {result.name!r} at {result.root} is already installed (checked)")
 

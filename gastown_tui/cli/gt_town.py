@@ -116,6 +116,8 @@ def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
             click.echo(f"✓ removed {target}")
         for target, why in report.kept.items():
             click.echo(f"● kept {target}: {'; '.join(why)} (gt shutdown --nuclear to remove)")
+        if report.store:
+            click.echo(f"■ the town's PostgreSQL {report.store}")
         for ref in report.graves:
             click.echo(f"  saved to {ref}")
     if not report.stop.ok:

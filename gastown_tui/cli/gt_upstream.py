@@ -6,7 +6,6 @@ instead, or does the equivalent for real; none says "no such command"."""
 from __future__ import annotations
 
 import sys
-import time
 
 import click
 
@@ -15,18 +14,9 @@ from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
 def _store_health(cli: CliContext) -> dict:
-    town = cli.town()
-    started = time.perf_counter()
-    store = cli.store()
-    try:
-        problems = store.integrity_check()
-        beads = store.conn.read("SELECT count(*) FROM issues")[0][0]
-    finally:
-        store.close_connection()
-    latency = (time.perf_counter() - started) * 1000
-    return {"backend": "sqlite", "path": str(town.db_path), "healthy": not problems,
-            "problems": problems, "issues": beads, "latency_ms": round(latency, 1),
-            "size_bytes": town.db_path.stat().st_size if town.db_path.exists() else 0}
+    from gastown_tui.ops.store_admin import health
+
+    return health(cli.town())
 
 
 @click.group(cls=DefaultGroup, default="status")
@@ -45,8 +35,10 @@ def dolt_status(cli: CliContext, as_json) -> None:
         echo_json(health)
         return
     state = "healthy" if health["healthy"] else "PROBLEMS: " + "; ".join(health["problems"])
-    click.echo(f"✓ No Dolt server here: beads live in SQLite at {health['path']} — {state} "
-               f"({health['issues']} issues, {health['latency_ms']} ms)")
+    where = ("PostgreSQL at " if health["backend"] == "postgres" else "SQLite at ") \
+        + health["location"]
+    click.echo(f"✓ No Dolt server here: beads live in {where} — {state} "
+               f"({health['issues']} issues, {health.get('latency_ms', 0)} ms)")
     if not health["healthy"]:
         sys.exit(1)
 
@@ -58,13 +50,15 @@ def dolt_cleanup(ctx: click.Context) -> None:
     """Nothing to clean: there are no Dolt databases or servers."""
     cli = ctx.find_object(CliContext)
     health = _store_health(cli)
-    click.echo(f"✓ Nothing to clean: no Dolt databases here; the store is SQLite at "
-               f"{health['path']} ({'healthy' if health['healthy'] else 'see gt doctor'}). "
+    kind = "PostgreSQL" if health["backend"] == "postgres" else "SQLite"
+    click.echo(f"✓ Nothing to clean: no Dolt databases here; the store is {kind} at "
+               f"{health['location']} ({'healthy' if health['healthy'] else 'see gt doctor'}). "
                "Stale locks and records: gt doctor --fix")
 
 
 def _no_server() -> None:
-    click.echo("✓ No Dolt server to start or stop: the bead store is a SQLite file.")
+    click.echo("✓ No Dolt server to start or stop: the bead store is a SQLite file, or "
+               "PostgreSQL (a town's own cluster starts and stops with gt up / gt down).")
 
 
 for _verb in ("start", "stop", "restart"):

@@ -19,7 +19,8 @@ def default_actor() -> str:
 
 
 def open_store(town: Town, actor: str | None = None) -> BeadStore:
-    return BeadStore(town.db_path, actor=actor if actor is not None else default_actor())
+    """The town's store (SQLite file or PostgreSQL server, as its settings say)."""
+    return BeadStore(town.store_location, actor=actor if actor is not None else default_actor())
 
 
 def store_path(town_root: Path) -> Path:

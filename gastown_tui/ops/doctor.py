@@ -67,19 +67,41 @@ def doctor(town: Town, *, fix: bool = False, grace: float = 60.0, lock_age_minut
 
 # ---------------------------------------------------------------------------- store
 def check_store(ctx: DoctorContext, f: Finding) -> None:
-    if not ctx.town.db_path.exists():
+    from gastown_tui.ops import store_admin
+    from gastown_tui.town.store.backend import display, is_pg
+
+    location = ctx.town.store_location
+    if not is_pg(location) and not ctx.town.db_path.exists():
         ctx.store_broken = f"no bead store at {ctx.town.db_path}"
         f.errors.append(f"{ctx.store_broken} (run 'gt install' to create it)")
         return
+    if store_admin.has_cluster(ctx.town):
+        pg = store_admin.cluster_of(ctx.town)
+        if not pg.running():
+            if ctx.fix:
+                try:
+                    pg.start()
+                    f.fixed.append(f"started the town's PostgreSQL ({pg.data})")
+                except GasTownError as exc:
+                    f.errors.append(f"the town's PostgreSQL did not start: {exc}")
+            else:
+                f.errors.append(f"the town's PostgreSQL ({pg.data}) is not running "
+                                "(gt up or gt doctor --fix starts it)")
+        else:
+            f.notes.append(f"the town's PostgreSQL runs (pid {pg.pid()}, socket "
+                           f"{pg.socket_dir})")
     try:
         problems = ctx.store().integrity_check()
     except GasTownError as exc:
         problems = [str(exc)]
     if problems:
-        ctx.store_broken = "the bead store failed its integrity check"
+        ctx.store_broken = "the bead store failed its integrity check" if not is_pg(location) \
+            else "the bead store cannot be read"
         f.errors.extend(problems)
         f.notes.append("restore it with 'bd import' from an export or backup; "
                        "doctor writes nothing to a damaged store")
+    elif is_pg(location):
+        f.notes.append(f"{display(location)}: reachable, tables present")
     else:
         f.notes.append(f"{ctx.town.db_path.name}: integrity ok")
 

@@ -59,6 +59,7 @@ class InstallResult:
     root: Path
     name: str
     created: bool
+    store: str = ""  # where the bead store lives (a URL without its password, or a path)
 
 
 def _git_identity() -> str:
@@ -70,7 +71,14 @@ def _git_identity() -> str:
         return ""
 
 
-def install(directory: Path, *, name: str | None = None, owner: str | None = None) -> InstallResult:
+def install(directory: Path, *, name: str | None = None, owner: str | None = None,
+            store: str | None = None, pg_port: int | None = None,
+            pg_listen: str | None = None) -> InstallResult:
+    """`store`: sqlite (the default), postgres (a cluster inside the town, socket only unless
+    `pg_port`/`pg_listen`), or a postgresql:// URL to join; None keeps an existing town's."""
+    from gastown_tui.ops import store_admin
+
+    store_admin.check_choice(store)
     root = Path(directory).expanduser().resolve()
     is_town = (root / TOWN_MARKER).is_file()
     if root.exists() and not root.is_dir():
@@ -106,12 +114,16 @@ def install(directory: Path, *, name: str | None = None, owner: str | None = Non
     if not agents_md.exists() and not agents_md.is_symlink():
         agents_md.symlink_to("CLAUDE.md")
     (root / ".events.jsonl").touch(exist_ok=True)
-    store = BeadStore.create_at(town.db_path, actor="mayor")
+    location = store_admin.configure(town, store, port=pg_port, listen=pg_listen,
+                                     fresh=created)
+    beads = BeadStore.create_at(location, actor="mayor")
     try:
-        ensure_agent_bead(store, Address("mayor"), None)
-        ensure_agent_bead(store, Address("deacon"), None)
+        ensure_agent_bead(beads, Address("mayor"), None)
+        ensure_agent_bead(beads, Address("deacon"), None)
     finally:
-        store.close_connection()
+        beads.close_connection()
     if created:
         log_event(root, "install", actor="overseer", payload={"name": town.name})
-    return InstallResult(root=root, name=town.name, created=created)
+    from gastown_tui.town.store.backend import display
+
+    return InstallResult(root=root, name=town.name, created=created, store=display(location))

@@ -86,10 +86,14 @@ class ShutdownReport:
     removed: list[str] = field(default_factory=list)  # polecats whose worktree went
     kept: dict[str, list[str]] = field(default_factory=dict)  # polecat -> why it was kept
     graves: list[str] = field(default_factory=list)
+    store: str = ""  # the town's own PostgreSQL: stopped | absent ('' when it has none)
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.stop.as_json(), "removed": self.removed, "kept": self.kept,
-                "graveyard": self.graves}
+        out = {**self.stop.as_json(), "removed": self.removed, "kept": self.kept,
+               "graveyard": self.graves}
+        if self.store:
+            out["store"] = self.store
+        return out
 
 
 def all_polecats(town: Town) -> list[str]:
@@ -119,4 +123,14 @@ def shutdown(town: Town, store: BeadStore, *, nuclear: bool = False,
     log_event(town.root, "shutdown", actor=store.actor, payload={
         "removed": report.removed, "kept": sorted(report.kept), "graves": report.graves,
         "survivors": [s["pid"] for s in report.stop.survivors]})
+    # Last: the nukes above needed the store. The town's own PostgreSQL stops with the town.
+    from gastown_tui.ops import store_admin
+
+    store.close_connection()
+    try:
+        step = store_admin.stop(town)
+    except GasTownError as exc:
+        report.stop.problems.append(exc.problem)
+    else:
+        report.store = step.action if step is not None else ""
     return report

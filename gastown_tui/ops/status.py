@@ -87,7 +87,7 @@ def town_status(town: Town, store: BeadStore) -> dict[str, Any]:
                      "source": "town.json", "unread_mail": overseer_mail},
         "tmux": {"socket": tmux.socket, "socket_path": str(tmux.socket_path()),
                  "running": bool(sessions), "session_count": len(sessions)},
-        "store": {"backend": "sqlite", "path": str(town.db_path)},
+        "store": store_facts(town),
         "agents": town_agents,
         "rigs": rigs,
         "summary": {"rig_count": len(rigs),
@@ -114,3 +114,13 @@ def _session_of(town: Town, address: str) -> str:
         return session_name(town, parse_address(address)) if address else ""
     except (GasTownError, ValueError):
         return ""
+
+
+def store_facts(town: Town) -> dict[str, Any]:
+    """Where the beads live: SQLite's path, or the PostgreSQL server (no password)."""
+    from gastown_tui.town.store.backend import display, is_pg
+
+    location = town.store_location
+    if is_pg(location):
+        return {"backend": "postgres", "url": display(location)}
+    return {"backend": "sqlite", "path": str(town.db_path)}

@@ -64,11 +64,16 @@ def _start_loop(town: Town, addr: Address, session: str, cwd: Path, argv: list[s
 
 def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[SessionStep]:
     """Start the Mayor, each rig's refinery and witness, and the Deacon; with `polecats`, also
-    every polecat that `gt down` stopped with work on its hook (its worktree still there)."""
+    every polecat that `gt down` stopped with work on its hook (its worktree still there).
+    The town's own PostgreSQL (gt install --store postgres) starts first: everything needs it."""
+    steps = []
+    store = store_step(town, start=True)
+    if store is not None:
+        steps.append(store)
     try:
-        steps = [start_mayor(town, agent=agent)]
+        steps.append(start_mayor(town, agent=agent))
     except GasTownError as exc:  # the loops do not depend on the Mayor: start them anyway
-        steps = [SessionStep("mayor", "hq-mayor", "failed", str(exc))]
+        steps.append(SessionStep("mayor", "hq-mayor", "failed", str(exc)))
     for rig in town.rigs():
         steps += start_rig_loops(town, rig, skip_asleep=True)
     if importlib.util.find_spec("gastown_tui.patrol.deacon") is not None:
@@ -143,10 +148,31 @@ def _is_polecat_session(town: Town, name: str) -> bool:
     return False
 
 
+def store_step(town: Town, *, start: bool) -> SessionStep | None:
+    """Start or stop the town's own PostgreSQL cluster; None for a town without one."""
+    from gastown_tui.ops import store_admin
+
+    try:
+        step = store_admin.start(town) if start else store_admin.stop(town)
+    except GasTownError as exc:
+        return SessionStep("store", "postgres", "failed", exc.problem)
+    return None if step is None else SessionStep("store", "postgres", step.action, step.detail)
+
+
 def down(town: Town, *, keep_polecats: bool = False, dry_run: bool = False) -> list[SessionStep]:
     """Pause the town: stop every session on its tmux server, polecats included unless
     `keep_polecats`. Worktrees, branches, hooks and beads stay, so `gt up --polecats` (or a
-    new sling) brings the work back."""
+    new sling) brings the work back. The town's own PostgreSQL stops last (not while
+    polecats are kept: they use it)."""
+    steps = _down_sessions(town, keep_polecats=keep_polecats, dry_run=dry_run)
+    if not dry_run and not keep_polecats:
+        store = store_step(town, start=False)
+        if store is not None:
+            steps.append(store)
+    return steps
+
+
+def _down_sessions(town: Town, *, keep_polecats: bool, dry_run: bool) -> list[SessionStep]:
     tmux = tmux_for(town)
     steps = []
     try:

@@ -102,6 +102,19 @@ class Town:
         return self.beads_dir / "beads.db"
 
     @property
+    def store_location(self) -> str:
+        """Where the town's bead store lives: the settings' `store_url` (a postgresql:// URL,
+        a PostgreSQL server many hosts share), else the SQLite file .beads/beads.db."""
+        url = (read_json(self.settings_json, {}) or {}).get("store_url")
+        if isinstance(url, str) and url.startswith(("postgresql://", "postgres://")):
+            return url
+        return str(self.db_path)
+
+    @property
+    def store_is_shared(self) -> bool:
+        return self.store_location != str(self.db_path)
+
+    @property
     def events_path(self) -> Path:
         return self.root / ".events.jsonl"
 

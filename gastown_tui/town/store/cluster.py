@@ -203,7 +203,10 @@ class Cluster:
     def _run(self, who: RunAs, program: str, *args: str, timeout: float = 60
              ) -> subprocess.CompletedProcess[str]:
         argv = [str(bindir() / program), *args]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        # Not the town's GT_*/BD_* variables: the server is no agent process of the town (gt
+        # down --all ends those by their GT_ROOT); gt up/down/shutdown manage it themselves.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PG", "GT_", "BD_", "BEADS_"))}
         env["LC_ALL"] = "C"
         kwargs: dict = {}
         if who.other:

@@ -90,6 +90,14 @@ def export_lines(store: BeadStore, *, prefixes: Iterable[str] | None = None,
         yield bd_jsonl_line(record)
 
 
+def export_event_lines(store: BeadStore) -> Iterator[str]:
+    """The audit trail (the events table) as a backup folder's events.jsonl, oldest first."""
+    for row in store.conn.read("SELECT issue_id, event_type, actor, old_value, new_value, "
+                               "comment, created_at FROM events ORDER BY id"):
+        yield json.dumps({k: row[k] for k in row.keys() if row[k] is not None},
+                         ensure_ascii=False, separators=(",", ":"))
+
+
 def export_to(store: BeadStore, out: TextIO, **kwargs: Any) -> int:
     count = 0
     for line in export_lines(store, **kwargs):
@@ -274,7 +282,7 @@ def _check_record(item: dict[str, Any], kind: str) -> None:
 
 
 def import_jsonl(store: BeadStore, source: Path | str, *, dry_run: bool = False,
-                 lines: Iterable[bytes | str] | None = None) -> ImportReport:
+                 lines: Iterable[bytes | str] | None = None, audit: bool = True) -> ImportReport:
     """Import a bd JSONL file (or '-' lines), or a Gas Town backup folder. Bad lines are reported
     with their number; the rest is imported in one transaction. Labels, dependencies and comments
     are only added, never removed; an older record never overwrites a newer one."""
@@ -294,7 +302,7 @@ def import_jsonl(store: BeadStore, source: Path | str, *, dry_run: bool = False,
                 _collect_lines(label, list(fh), report, batch, backup=False)
         else:
             _collect_lines(label, lines, report, batch, backup=False)
-    _apply(store, batch, report, dry_run=dry_run)
+    _apply(store, batch, report, dry_run=dry_run, audit=audit)
     return report
 
 
@@ -354,13 +362,17 @@ def _collect_backup(folder: Path, report: ImportReport, batch: _Batch) -> None:
                     sink.append(obj)
 
 
-def _apply(store: BeadStore, batch: _Batch, report: ImportReport, *, dry_run: bool) -> None:
+def _apply(store: BeadStore, batch: _Batch, report: ImportReport, *, dry_run: bool,
+           audit: bool = True) -> None:
+    """`audit`: log a 'created' event per new bead (not when a migration carries the events
+    over itself)."""
     try:
         with store.conn.write() as db:
             seq = store.conn.next_seq()
             touched: set[str] = set()
             for label, number, issue in batch.issues:
-                _upsert_issue(store, db, issue, seq, report, touched, label, number)
+                _upsert_issue(store, db, issue, seq, report, touched, label, number,
+                              audit=audit)
             for iid, lab in batch.labels:
                 if db.execute("SELECT 1 FROM issues WHERE id = ?", (iid,)).fetchone():
                     if db.execute("INSERT OR IGNORE INTO labels(issue_id, label) VALUES (?, ?)",
@@ -387,11 +399,13 @@ class _DryRun(Exception):
 
 
 def _upsert_issue(store: BeadStore, db: sqlite3.Connection, issue: dict[str, Any], seq: int,
-                  report: ImportReport, touched: set[str], label: str, number: int) -> None:
+                  report: ImportReport, touched: set[str], label: str, number: int,
+                  *, audit: bool = True) -> None:
     row = db.execute("SELECT * FROM issues WHERE id = ?", (issue["id"],)).fetchone()
     if row is None:
         store._write_issue(db, issue, seq, insert=True)
-        store._event(db, issue["id"], "created", new=issue["title"], actor="import")
+        if audit:
+            store._event(db, issue["id"], "created", new=issue["title"], actor="import")
         report.created.append(issue["id"])
         touched.add(issue["id"])
         return

@@ -147,7 +147,8 @@ def _connect(url: str) -> PgConn:
 
 
 def unavailable(url: str, exc: PqError) -> StoreUnavailableError:
-    reason = exc.message.removeprefix("connection to server ").strip()
+    reason = exc.message.removeprefix("connection to server ").split(" Is the server")[0]
+    reason = reason.strip()
     if len(reason) > 160:
         reason = reason[:157] + "..."
     return StoreUnavailableError(
