@@ -41,6 +41,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
                     help="exit 0 only when the convoy landed and main's tests pass")
     ap.add_argument("--keep", action="store_true", help="leave the town and its agents running")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for landing")
+    ap.add_argument("--store", default="sqlite", metavar="sqlite|postgres|URL",
+                    help="the bead store: sqlite (default), postgres (a PostgreSQL cluster "
+                         "inside the demo town), or a postgresql:// URL of an empty database")
     return ap.parse_args(list(argv))
 
 
@@ -64,7 +67,17 @@ def main(argv: Sequence[str] | None = None, *, run_app: AppRunner | None = None)
     it: the demo sits below the app in the layers); `on_stop(exit)` is how the demo asks it
     to exit on SIGTERM/SIGHUP. Without one, or without a terminal, the demo is headless."""
     args = parse(sys.argv[1:] if argv is None else argv)
+    from gastown_tui.ops.store_admin import check_choice
+    from gastown_tui.town.errors import GasTownError
+
+    try:
+        check_choice(args.store)
+    except GasTownError as exc:
+        print(f"gastown-tui demo: {exc}", file=sys.stderr)
+        return 2
     work = Path(tempfile.mkdtemp(prefix="gastown-demo-")) if args.dir is None else None
+    if work is not None and args.store == "postgres":
+        work.chmod(0o711)  # as root the cluster runs as the postgres user, who must reach it
     root = (args.dir or work / "town").resolve()  # type: ignore[operator]
     if root.exists() and any(root.iterdir()):
         print(f"gastown-tui demo: {root} is not empty (pick a new --dir)", file=sys.stderr)
@@ -83,7 +96,7 @@ def main(argv: Sequence[str] | None = None, *, run_app: AppRunner | None = None)
     previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     code = 1
     try:
-        demo = scenario.build(root, say=say)
+        demo = scenario.build(root, say=say, store=args.store)
         scenario.start(demo, say=say)
         if args.headless or run_app is None or not sys.stdout.isatty():
             if not args.headless:
@@ -181,12 +194,21 @@ def _run_app(demo: scenario.DemoTown, run_app: AppRunner) -> int:
 def _stop(root: Path, say) -> bool:
     """Stop the demo town's tmux server and every agent process; False (and say why, with
     the pid and socket) when something would not stop."""
+    from gastown_tui.ops import store_admin
     from gastown_tui.ops.shutdown import stop_town
+    from gastown_tui.town.errors import GasTownError
     from gastown_tui.town.layout import Town
 
-    report = stop_town(Town(root))
+    town = Town(root)
+    report = stop_town(town)
+    try:
+        step = store_admin.stop(town)  # the demo town's own PostgreSQL, if it has one
+    except GasTownError as exc:
+        report.problems.append(exc.problem)
+        step = None
     if report.ok:
-        say(f"stopped the demo's tmux server ({report.socket}) and its agents")
+        say(f"stopped the demo's tmux server ({report.socket}) and its agents"
+            + (", and its PostgreSQL" if step is not None else ""))
         return True
     for problem in report.problems:
         say(f"✗ could not stop the demo cleanly: {problem} (socket {report.socket})")

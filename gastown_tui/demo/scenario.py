@@ -67,7 +67,8 @@ def _tree(repo, files: dict[str, str]):
     return builder.write()
 
 
-def build(root: Path, *, say: Callable[[str], None] = print, gupp: str = "20s") -> DemoTown:
+def build(root: Path, *, say: Callable[[str], None] = print, gupp: str = "20s",
+          store: str = "sqlite") -> DemoTown:
     from gastown_tui.ops import convoy as convoy_ops
     from gastown_tui.ops.context import open_store
     from gastown_tui.ops.install import install
@@ -75,8 +76,10 @@ def build(root: Path, *, say: Callable[[str], None] = print, gupp: str = "20s") 
 
     root = Path(root)
     upstream = root.parent / f"{root.name}-upstream.git"
-    install(root, name="demo", owner="overseer")
+    result = install(root, name="demo", owner="overseer", store=store)
     say(f"town: {root}")
+    if store != "sqlite":
+        say(f"bead store: {result.store}")
     make_upstream(upstream)
     town = Town(root)
     rig = rig_add(town, RIG, str(upstream)).rig

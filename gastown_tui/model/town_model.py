@@ -16,6 +16,7 @@ import asyncio
 import concurrent.futures
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +44,10 @@ from gastown_tui.model.snapshot import (
 )
 from gastown_tui.model.watch_filter import ChangeSet, TownFilter, changes_from_paths
 from gastown_tui.ops.context import open_store
-from gastown_tui.town.errors import GasTownError, StoreLockedError
+from gastown_tui.town.errors import GasTownError, StoreLockedError, StoreUnavailableError
 from gastown_tui.town.layout import TOWN_MARKER, RigInfo, Town
 from gastown_tui.town.store import BeadStore
+from gastown_tui.town.store.backend import is_pg
 from gastown_tui.town.store.connection import translate
 
 Clock = Callable[[], datetime]
@@ -57,8 +59,37 @@ STORE_RETRY_S = 1.0
 BEAD_LISTS_AFTER_S = 0.5  # while the store is locked, `follow` asks it again this often
 
 
+STORE_POLL_S = 2.0  # a PostgreSQL store is asked for changes this often without a NOTIFY
+LISTEN_KEEPALIVE_S = 60.0  # below the server's idle-session timeout
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def listen_for_changes(location: str, ask: Callable[[], None], stop: threading.Event) -> None:
+    """The store-listener thread's body (see TownModel._start_store_feed)."""
+    from gastown_tui.town.store.pg import Listener
+
+    listener = Listener(location)
+    quiet_since = keepalive_at = time.monotonic()
+    try:
+        while not stop.is_set():
+            try:
+                seqs = listener.wait(0.5)
+                now = time.monotonic()
+                if now - keepalive_at > LISTEN_KEEPALIVE_S:
+                    listener.keepalive()
+                    keepalive_at = now
+            except GasTownError:
+                ask()  # the refresh shows the store's banner, and retries
+                stop.wait(1.0)
+                continue
+            if seqs or now - quiet_since >= STORE_POLL_S:
+                quiet_since = now
+                ask()
+    finally:
+        listener.close()
 
 
 class HandedRead(Protocol):
@@ -209,6 +240,7 @@ class TownModel:
                 # Watch first, then read: a change made while the first read runs is queued,
                 # not lost.
                 pump = asyncio.create_task(self._pump(step, debounce, rust_timeout))
+                feed = self._start_store_feed()
                 try:
                     # One turn of the loop lets awatch set up its watches (synchronously, on
                     # its first step) before the full read starts.
@@ -228,6 +260,8 @@ class TownModel:
                 finally:
                     pump.cancel()
                     await asyncio.gather(pump, return_exceptions=True)
+                    if feed is not None:
+                        feed.set()
         finally:
             self._queue = None
             await asyncio.to_thread(self.close)
@@ -246,6 +280,28 @@ class TownModel:
             pass
         # The watch ended (the town directory went away): make the drain loop notice.
         self._queue.put_nowait(ChangeSet(full=True))
+
+    def _start_store_feed(self) -> threading.Event | None:
+        """A PostgreSQL store's change feed: a thread LISTENs for the sequence numbers each
+        write NOTIFYs at commit and queues a store refresh; when nothing came for
+        STORE_POLL_S it queues one anyway (the sequence poll: a missed notification, a
+        restarted server, can only delay a change, never lose it). SQLite stores need none:
+        watchfiles sees the file change. Returns the event that stops the thread."""
+        location = self.town.store_location
+        if not is_pg(location) or self._queue is None:
+            return None
+        loop = asyncio.get_running_loop()
+        stop = threading.Event()
+
+        def ask() -> None:
+            try:
+                loop.call_soon_threadsafe(self._ask, ChangeSet(store=True))
+            except RuntimeError:
+                stop.set()  # the loop is closed: the control room is gone
+
+        threading.Thread(target=listen_for_changes, args=(location, ask, stop),
+                         name="store-listener", daemon=True).start()
+        return stop
 
     async def _drain(self) -> AsyncIterator[TownSnapshot]:
         while True:
@@ -308,6 +364,12 @@ class TownModel:
             self._banners["store"] = Banner(kind="store_locked", message=exc.problem,
                                             fix=exc.fix or "")
             self._retry = asked
+        except StoreUnavailableError as exc:
+            # A server that is down sends no event when it is back: ask again every second.
+            self._banners["store"] = Banner(kind="store_error", message=exc.problem,
+                                            fix=exc.fix or "")
+            self.close()
+            self._retry = asked
         except GasTownError as exc:
             self._banners["store"] = Banner(kind="store_error", message=exc.problem,
                                             fix=exc.fix or "")
@@ -347,7 +409,7 @@ class TownModel:
             self._probe_store()
             store = open_store(self.town, "overseer")
             # Reads in a worker may wait for a writer, but not the 30 s a verb would.
-            store.conn.db.execute(f"PRAGMA busy_timeout={STORE_BUSY_MS}")
+            store.conn.set_busy_timeout(STORE_BUSY_MS)
             self._store = store
         return self._store
 
@@ -357,8 +419,12 @@ class TownModel:
         Opening a BeadStore waits GT_STORE_BUSY_TIMEOUT_MS (30 s by default) for a lock before
         the short timeout above applies, so a store locked when the control room opened (or
         reopened it) kept "loading the town…" on screen, with no banner, for as long as the
-        lock lasted. A throwaway connection with the short timeout asks first."""
-        path = self.town.db_path
+        lock lasted. A throwaway connection with the short timeout asks first (SQLite; a
+        PostgreSQL store answers or fails at connect, within its connect timeout)."""
+        location = self.town.store_location
+        if is_pg(location):
+            return
+        path = Path(location)
         if not path.is_file():
             return  # opening the store says what is wrong
         try:
