@@ -224,6 +224,23 @@ def store_location(backend: str, tmp_path: Path, request) -> str:
 
 
 @pytest.fixture
+def backend_town(tmp_path: Path, clean_env: dict[str, str], backend: str, request) -> Path:
+    """A town whose store is on `backend`: SQLite, or a PostgreSQL database it joined by URL
+    (as `gt install --store postgresql://…` does)."""
+    from gastown_tui.ops.install import install
+
+    root = tmp_path / "town"
+    url = request.getfixturevalue("pg_databases").new() if backend == "postgres" else None
+    install(root, name="testtown", owner="owner@example.com", store=url)
+    return root
+
+
+@pytest.fixture
+def backend_cli(backend_town: Path, clean_env: dict[str, str]) -> Cli:
+    return Cli(backend_town, clean_env)
+
+
+@pytest.fixture
 def store(store_location: str):
     from gastown_tui.town.store import BeadStore
 

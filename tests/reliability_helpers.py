@@ -93,7 +93,7 @@ class Killable:
             return ""
 
 
-def writer_argv(db: Path, tag: str, seed: int, shared: list[str]) -> list[str]:
+def writer_argv(db: Path | str, tag: str, seed: int, shared: list[str]) -> list[str]:
     return [sys.executable, str(HERE), "writer", str(db), tag, str(seed), *shared]
 
 
@@ -101,7 +101,7 @@ def _writer(db: str, tag: str, seed: int, shared: list[str]) -> None:
     from gastown_tui.town.store import BeadStore
 
     rng = random.Random(seed)
-    store = BeadStore(Path(db), actor=tag)
+    store = BeadStore(db, actor=tag)  # a SQLite path or a postgresql:// URL
     own: list[str] = []
     out = sys.stdout.buffer
 
@@ -151,7 +151,7 @@ def mixed_worker(town_root: str, worker: int, ops: int, shared: list[str], hooka
 
     town = Town(Path(town_root))
     me = f"gastown/polecats/p{worker}"
-    store = BeadStore(town.db_path, actor=me)
+    store = BeadStore(town.store_location, actor=me)
     rng = random.Random(seed)
     own: list[str] = []
     done: list[dict[str, Any]] = []

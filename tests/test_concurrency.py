@@ -13,7 +13,7 @@ UPDATES = 50
 def _worker(db_path: str, worker: int, bead_ids: list[str]) -> None:
     from gastown_tui.town.store import BeadStore
 
-    store = BeadStore(Path(db_path), actor=f"w{worker}")
+    store = BeadStore(db_path, actor=f"w{worker}")  # a path or a postgresql:// URL
     for n in range(UPDATES):
         bead = bead_ids[(worker + n) % len(bead_ids)]
         token = f"w{worker}-u{n}"
@@ -37,7 +37,7 @@ def _events_worker(town: str, worker: int) -> None:
 def test_twenty_processes_fifty_updates_each_lose_nothing(store):
     bead_ids = [store.create(f"shared {i}", prefix="gt")["id"] for i in range(5)]
     ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_worker, args=(str(store.path), w, bead_ids))
+    procs = [ctx.Process(target=_worker, args=(store.location, w, bead_ids))
              for w in range(WORKERS)]
     for p in procs:
         p.start()

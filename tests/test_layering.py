@@ -33,24 +33,28 @@ def heavy_after(cli, prog: str, args: list[str], env: dict[str, str] | None = No
     code = (f"import sys\nfrom gastown_tui.cli.{prog} import main\n"
             f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in sys.modules if m.split('.')[0] in "
-            "('textual', 'pygit2', 'libtmux', 'pydantic', 'tomlkit')]\n"
+            "('textual', 'pygit2', 'libtmux', 'pydantic', 'tomlkit', 'psycopg', 'asyncio')]\n"
             "import json\nsys.stderr.write(json.dumps(heavy))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=cli.cwd, env={**cli.env, **(env or {})}, check=True)
     return json.loads(proc.stderr), proc.stdout
 
 
-def test_bd_show_imports_no_heavy_library(cli):
+def test_bd_show_imports_no_heavy_library(backend_cli):
+    """On either store: a PostgreSQL town talks to libpq directly (psycopg's import alone
+    costs more than the whole of `bd show` on SQLite)."""
+    cli = backend_cli
     bead = cli.json("bd", "create", "x")["id"]
     heavy, out = heavy_after(cli, "bd", ["show", bead, "--json"])
     assert heavy == []
     assert bead in out
 
 
-def test_gt_hook_with_nothing_hooked_imports_no_heavy_library(cli):
+def test_gt_hook_with_nothing_hooked_imports_no_heavy_library(backend_cli):
     """Agents run `gt hook` at every start and prompt: the formula machinery (pydantic,
     tomlkit) loads only when a formula is attached to what is hooked."""
-    heavy, out = heavy_after(cli, "gt", ["hook", "--json"], {"GT_ROLE": "gastown/polecats/toast"})
+    heavy, out = heavy_after(backend_cli, "gt", ["hook", "--json"],
+                             {"GT_ROLE": "gastown/polecats/toast"})
     assert heavy == []
     assert json.loads(out)["has_work"] is False
 

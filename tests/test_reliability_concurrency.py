@@ -26,9 +26,14 @@ ALLOWED_REFUSALS = {"hook": {"conflict"}, "close": {"closed"}, "dep": {"cycle"}}
 _TOKEN = re.compile(r"^w\d+-\d+$")
 
 
-def test_thirty_processes_mixed_operations_all_accounted_for(town: Path, tmp_path: Path):
+def test_thirty_processes_mixed_operations_all_accounted_for(backend_town: Path,
+                                                           tmp_path: Path):
+    """On both backends: SQLite's file, and a PostgreSQL server (30 sessions at once)."""
+    from gastown_tui.town.layout import Town
+
+    town = backend_town
     seed = fault_seed()
-    store = BeadStore(town / ".beads" / "beads.db", actor="setup")
+    store = BeadStore(Town(town).store_location, actor="setup")
     shared = [store.create(f"shared {i}", prefix="gt")["id"] for i in range(SHARED)]
     hookable = [store.create(f"hook me {i}", prefix="gt")["id"] for i in range(HOOKABLE)]
     results = tmp_path / "results"

@@ -239,7 +239,7 @@ def _polecat_lock(town: Town, target: Target) -> Iterator[None]:
     """One nuke of a polecat at a time: two would each save and each remove."""
     with try_lock(town.runtime_dir / "locks" / "nuke" / f"{target.rig.name}-{target.name}.flock",
                   busy=f"{target.addr} is being nuked by another process",
-                  fix="wait for it, then check 'gt polecat list'"):
+                  fix="wait for it, then check 'gt polecat list'", town_root=town.root):
         yield
 
 

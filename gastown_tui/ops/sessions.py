@@ -185,6 +185,9 @@ def write_heartbeat(town: Town, session: str, state: str, **extra: str) -> None:
         return
     write_json(town.runtime_dir / "heartbeats" / f"{session}.json",
                {"session": session, "ts": now_rfc3339(), "state": state, **extra})
+    from gastown_tui.town.presence import beat
+
+    beat(town, session, state, **extra)
 
 
 def read_heartbeat(town: Town, session: str) -> dict | None:

@@ -57,7 +57,7 @@ class SlingResult:
 def _bead_lock(town: Town, bead_id: str):
     with try_lock(town.runtime_dir / "locks" / "sling" / f"{bead_id}.flock",
                   busy=f"{bead_id} is being slung by another process",
-                  fix="wait a moment and check 'gt hook show'"):
+                  fix="wait a moment and check 'gt hook show'", town_root=town.root):
         yield
 
 

@@ -122,5 +122,14 @@ def store_facts(town: Town) -> dict[str, Any]:
 
     location = town.store_location
     if is_pg(location):
-        return {"backend": "postgres", "url": display(location)}
+        from gastown_tui.town.presence import presence
+
+        try:
+            loops = presence(town)
+        except GasTownError:
+            loops = []
+        return {"backend": "postgres", "url": display(location),
+                "presence": [{"session": p["session"], "host": p["host"], "pid": p["pid"],
+                              "state": p["state"], "beat_at": p["beat_at"],
+                              "alive": p["alive"]} for p in loops]}
     return {"backend": "sqlite", "path": str(town.db_path)}

@@ -56,7 +56,8 @@ def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: b
     from gastown_tui.ops.context import open_store
     from gastown_tui.patrol.loops import GoneWatch, say_gone, single_instance, wait_out
 
-    with single_instance(town.runtime_dir / "deacon" / "loop.lock", "deacon"):
+    with single_instance(town.runtime_dir / "deacon" / "loop.lock", "deacon",
+                         town_root=town.root, session="hq-deacon"):
         store = open_store(town, "deacon")
         gone = GoneWatch(town)
         while True:

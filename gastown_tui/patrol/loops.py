@@ -19,9 +19,13 @@ def _on_term(signum, frame) -> None:
 
 
 @contextmanager
-def single_instance(lock_path: Path, what: str) -> Iterator[None]:
+def single_instance(lock_path: Path, what: str, town_root: Path | None = None,
+                    session: str | None = None) -> Iterator[None]:
+    """One loop at a time; on a PostgreSQL town across hosts too: the loop holds the session
+    lock `presence:<session>` while it runs, which is also how others see it alive."""
     with try_lock(lock_path, busy=f"the {what} is already running",
-                  fix="only one may run; see 'gt status'"):
+                  fix="only one may run; see 'gt status'", town_root=town_root,
+                  name=f"presence:{session}" if session else None):
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _on_term)
         yield

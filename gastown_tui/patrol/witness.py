@@ -248,7 +248,8 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None 
     from gastown_tui.ops.context import open_store
     from gastown_tui.patrol.loops import GoneWatch, say_gone, single_instance, wait_out
 
-    with single_instance(rig.path / ".runtime" / "witness" / "loop.lock", f"witness of {rig.name}"):
+    with single_instance(rig.path / ".runtime" / "witness" / "loop.lock", f"witness of {rig.name}",
+                         town_root=town.root, session=f"{rig.prefix}-witness"):
         store = open_store(town, f"{rig.name}/witness")
         witness = Witness(town, store, rig)
         state = WitnessState.load(state_path(rig))

@@ -55,9 +55,29 @@ class LoopSummary:
 
 
 @contextlib.contextmanager
-def rig_lock(rig: RigInfo) -> Iterator[None]:
+def rig_lock(rig: RigInfo, town_root: Path | None = None) -> Iterator[None]:
     """Hold the rig's loop lock for the duration; RefineryBusyError if another loop has it.
-    flock dies with its process, so a killed loop never leaves a stale lock behind."""
+    flock dies with its process, so a killed loop never leaves a stale lock behind. On a
+    PostgreSQL town the loop also holds `presence:<prefix>-refinery` in the store (across
+    hosts; released with its connection)."""
+    with _rig_flock(rig):
+        if town_root is None:
+            yield
+            return
+        from gastown_tui.town.errors import ConflictError
+        from gastown_tui.town.locks import store_lock
+
+        try:
+            with store_lock(town_root, f"presence:{rig.prefix}-refinery",
+                            busy=f"the refinery of rig {rig.name} is already running",
+                            fix=f"only one loop per rig; see 'gt refinery status {rig.name}'"):
+                yield
+        except ConflictError as exc:
+            raise RefineryBusyError(exc.problem, fix=exc.fix) from None
+
+
+@contextlib.contextmanager
+def _rig_flock(rig: RigInfo) -> Iterator[None]:
     path = lock_path(rig)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -173,7 +193,7 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, poll: float = 30.0,
         for sig in (signal.SIGTERM, signal.SIGINT):
             previous[sig] = signal.signal(sig, on_term)
     try:
-        with rig_lock(rig):
+        with rig_lock(rig, town.root):
             store = open_store(town, actor=refinery_address(rig))
             try:
                 _loop(town, rig, store, once=once, poll=poll, stop=stop, say=say,

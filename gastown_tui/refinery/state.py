@@ -172,6 +172,9 @@ def write_heartbeat(town: Town, rig: RigInfo, state: str, mr: str = "") -> None:
         return
     write_json(heartbeat_path(town, rig), {"ts": now_rfc3339(), "state": state, "mr": mr,
                                            "pid": os.getpid()})
+    from gastown_tui.town.presence import beat
+
+    beat(town, f"{rig.prefix}-refinery", state, mr=mr)
 
 
 def read_heartbeat(town: Town, rig: RigInfo) -> dict[str, Any] | None:

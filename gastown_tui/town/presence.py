@@ -1,4 +1,8 @@
-"""Whether a long-running loop still has a town (or a rig) to look after.
+"""Whether a long-running loop still has a town (or a rig) to look after; and, for a town
+whose store is PostgreSQL, each loop's presence in the store (a heartbeat row plus the
+session lock it holds while it runs), so "alive" holds across hosts.
+
+The first part:
 
 A loop outliving its town polls a directory that no longer exists and keeps its tmux server
 alive for nothing; each loop asks this between rounds and exits when the answer has been
@@ -11,6 +15,7 @@ import time
 from collections.abc import Callable
 
 from gastown_tui.town.layout import Town
+from gastown_tui.town.store.backend import is_pg
 
 GONE_GRACE = 5.0  # seconds a town or rig must stay missing before a loop gives up on it
 
@@ -52,3 +57,45 @@ class GoneWatch:
                 return False, ""
             if sleep(min(1.0, left)):
                 return True, ""
+
+
+def beat(town: Town, session: str, state: str, **info: object) -> None:
+    """Record a loop's heartbeat in a PostgreSQL store (SQLite towns keep their files only).
+    A heartbeat that cannot be written is skipped: the next one comes in seconds."""
+    location = town.store_location
+    if not is_pg(location):
+        return
+    import json
+    import os
+    import socket
+
+    from gastown_tui.town.errors import GasTownError
+    from gastown_tui.town.layout import now_rfc3339
+    from gastown_tui.town.store.backend import connect
+
+    try:
+        conn = connect(location)
+    except GasTownError:
+        return
+    try:
+        conn.beat(session, socket.gethostname(), os.getpid(), state,
+                  json.dumps(info, default=str, separators=(",", ":")), now_rfc3339())
+    except GasTownError:
+        pass
+    finally:
+        conn.close()
+
+
+def presence(town: Town) -> list[dict]:
+    """The loops' heartbeats in the store, each with `alive` (its session lock is held now,
+    on whichever host); [] for a SQLite town."""
+    location = town.store_location
+    if not is_pg(location):
+        return []
+    from gastown_tui.town.store.backend import connect
+
+    conn = connect(location)
+    try:
+        return conn.presence_rows()
+    finally:
+        conn.close()

@@ -146,6 +146,13 @@ class Connection:
     def advisory_held(self, names) -> set[str]:
         return set()
 
+    # Presence on one machine is the heartbeat files and the tmux sessions (ops/sessions.py).
+    def beat(self, session: str, host: str, pid: int, state: str, info: str, at: str) -> None:
+        return None
+
+    def presence_rows(self) -> list:
+        return []
+
     def listener(self) -> None:
         """No push from SQLite: the control room watches the file (watchfiles) instead."""
         return None

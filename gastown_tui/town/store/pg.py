@@ -372,6 +372,23 @@ class PgConnection:
                 held.add(keys[key])
         return held
 
+    # ------------------------------------------------------------------ presence
+    def beat(self, session: str, host: str, pid: int, state: str, info: str, at: str) -> None:
+        """A loop's heartbeat row (autocommit: no change-sequence lock, no change feed)."""
+        self.read("INSERT INTO presence(session, host, pid, state, info, beat_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (session) DO UPDATE SET "
+                  "host = excluded.host, pid = excluded.pid, state = excluded.state, "
+                  "info = excluded.info, beat_at = excluded.beat_at",
+                  (session, host, pid, state, info, at))
+
+    def presence_rows(self) -> list[dict[str, Any]]:
+        """Every heartbeat row, with `alive`: its session lock is held (on any host)."""
+        rows = [dict(r) for r in self.read("SELECT * FROM presence ORDER BY session")]
+        held = self.advisory_held([f"presence:{r['session']}" for r in rows])
+        for row in rows:
+            row["alive"] = f"presence:{row['session']}" in held
+        return rows
+
     # ------------------------------------------------------------------ notifications
     def listener(self) -> Listener:
         return Listener(self.url)
