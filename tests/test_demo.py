@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pygit2
+import pytest
 
 from tests.test_demo_stops import assert_all_stopped
 
 
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_headless_demo_lands_the_convoy_through_every_path(tmp_path: Path, tmux_socket: str,
-                                                           clean_env: dict[str, str]):
+                                                           clean_env: dict[str, str],
+                                                           store: str, request):
     env = {**clean_env, "GT_TMUX_SOCKET": tmux_socket}
+    if store == "postgres":
+        request.getfixturevalue("pg_cluster")  # skips (or fails under GT_REQUIRE_PG) without
+        # a folder the cluster's user can enter (tmp_path is root's own, mode 0700)
+        tmp_path = Path(tempfile.mkdtemp(prefix="gtdemo-", dir="/tmp"))
+        tmp_path.chmod(0o711)
+        request.addfinalizer(lambda: shutil.rmtree(tmp_path, ignore_errors=True))
     town = tmp_path / "demo-town"
     proc = subprocess.run([sys.executable, "-m", "gastown_tui.demo", "--headless",
-                           "--until-landed", "--dir", str(town), "--timeout", "240"],
+                           "--until-landed", "--dir", str(town), "--timeout", "240",
+                           "--store", store],
                           capture_output=True, text=True, env=env, timeout=300)
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
@@ -33,3 +45,8 @@ def test_headless_demo_lands_the_convoy_through_every_path(tmp_path: Path, tmux_
     assert "Status: stable" in readme  # the rebased conflicting change landed last
     # the demo stopped its own tmux server, removed its socket, and left no agent running
     assert_all_stopped(town, tmux_socket)
+    if store == "postgres":
+        from gastown_tui.town.store.cluster import Cluster
+
+        assert "bead store: postgresql://" in out
+        assert not Cluster.of_town(town).running()  # the demo stopped its own PostgreSQL

@@ -78,8 +78,8 @@ def install(directory: Path, *, name: str | None = None, owner: str | None = Non
     `pg_port`/`pg_listen`), or a postgresql:// URL to join; None keeps an existing town's."""
     from gastown_tui.ops import store_admin
 
-    store_admin.check_choice(store)
     root = Path(directory).expanduser().resolve()
+    store_admin.check_choice(store, root)
     is_town = (root / TOWN_MARKER).is_file()
     if root.exists() and not root.is_dir():
         raise TownExistsError(f"{root} exists and is not a directory",

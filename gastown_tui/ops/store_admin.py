@@ -23,14 +23,18 @@ def backend_of(location: str) -> str:
     return "postgres" if is_pg(location) else "sqlite"
 
 
-def check_choice(choice: str | None) -> None:
-    """Refuse a bad --store before anything is created."""
+def check_choice(choice: str | None, root: Path | None = None) -> None:
+    """Refuse a bad --store before anything is created (for postgres: the programs, who
+    runs them, and whether that user can reach the town's folder `root`)."""
     if choice is None or choice in ("sqlite", "postgres") or is_pg(choice):
         if choice == "postgres":
             from gastown_tui.town.store import cluster
 
-            cluster.bindir()
-            cluster.run_as()
+            if root is not None:
+                cluster.preflight(Path(root) / ".beads" / "pg")
+            else:
+                cluster.bindir()
+                cluster.run_as()
         return
     raise ValidationError(f"--store {choice!r} is not a store", fix=f"use {CHOICES}")
 

@@ -131,6 +131,21 @@ def _reachable(path: Path, who: RunAs) -> Path | None:
     return None
 
 
+def preflight(folder: Path) -> None:
+    """Refuse, before anything is made, a cluster folder its user could not reach."""
+    bindir()
+    who = run_as()
+    folder = Path(folder).resolve()
+    existing = next((p for p in [folder, *folder.parents] if p.exists()), Path("/"))
+    blocked = _reachable(existing, who)
+    if blocked is not None:
+        raise GasTownError(
+            f"the town's PostgreSQL runs as {who.name!r} (it refuses root), and "
+            f"{who.name!r} cannot enter {blocked} (mode {oct(blocked.stat().st_mode)[-3:]})",
+            fix=f"put the town where {who.name!r} can reach it, 'chmod o+x {blocked}', or "
+                "run gt as an ordinary user")
+
+
 class Cluster:
     """The town's own cluster in `<town>/.beads/pg`."""
 
@@ -233,15 +248,9 @@ class Cluster:
         """initdb (once) and the cluster's settings. Idempotent: an existing cluster stays."""
         if self.exists():
             return
+        preflight(self.folder)
         who = run_as()
         self.folder.mkdir(parents=True, exist_ok=True)
-        blocked = _reachable(self.folder, who)
-        if blocked is not None:
-            raise GasTownError(
-                f"the town's PostgreSQL runs as {who.name!r} (it refuses root), and "
-                f"{who.name!r} cannot enter {blocked} (mode {oct(blocked.stat().st_mode)[-3:]})",
-                fix=f"put the town where {who.name!r} can reach it, 'chmod o+x {blocked}', or "
-                    "run gt as an ordinary user")
         if who.other:
             os.chown(self.folder, who.uid, who.gid)
         self.folder.chmod(0o700)

@@ -48,6 +48,12 @@ class _Notify(ctypes.Structure):
                 ("extra", ctypes.c_char_p), ("next", ctypes.c_void_p)]
 
 
+# libpq prints server notices (and a FATAL that ends a session) to stderr by default: a
+# screen or a JSON answer must not get them. The store reports errors itself.
+_NOTICE = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p)
+_SILENT = _NOTICE(lambda arg, message: None)
+
+
 def _candidates() -> Iterator[str]:
     explicit = os.environ.get("GT_LIBPQ")
     if explicit:
@@ -112,6 +118,7 @@ def lib() -> ctypes.CDLL:
         "PQsocket": ([ctypes.c_void_p], ctypes.c_int),
         "PQtransactionStatus": ([ctypes.c_void_p], ctypes.c_int),
         "PQbackendPID": ([ctypes.c_void_p], ctypes.c_int),
+        "PQsetNoticeProcessor": ([ctypes.c_void_p, _NOTICE, ctypes.c_void_p], ctypes.c_void_p),
     }
     for fname, (argtypes, restype) in sig.items():
         fn = getattr(loaded, fname)
@@ -217,6 +224,7 @@ class PgConn:
             message = (pq.PQerrorMessage(handle) or b"").decode("utf-8", "replace")
             pq.PQfinish(handle)
             raise PqError(message or "could not connect")
+        pq.PQsetNoticeProcessor(handle, _SILENT, None)
         self._pq = pq
         self._h: int | None = handle
         self.pid = os.getpid()
