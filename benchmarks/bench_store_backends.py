@@ -70,26 +70,35 @@ def throughput(location: str) -> tuple[float, int]:
     return PROCESSES * UPDATES / wall, PROCESSES * UPDATES - seen
 
 
-def process_times(town: Path) -> tuple[float, float]:
+def process_times(towns: dict[str, Path]) -> dict[str, tuple[float, float]]:
+    """Median wall times of `bd show` and `gt hook`, the backends' runs interleaved so a
+    machine that grows busier during the run weighs on both alike."""
     from gastown_tui.ops.context import open_store
     from gastown_tui.town.layout import Town
 
-    store = open_store(Town(town), "bench")
-    bead = store.create("shown", prefix="hq")["id"]
-    store.close_connection()
+    beads = {}
+    for name, town in towns.items():
+        store = open_store(Town(town), "bench")
+        beads[name] = store.create("shown", prefix="hq")["id"]
+        store.close_connection()
     env = {**os.environ, "GT_ROLE": "gastown/polecats/toast"}
 
-    def timed(*args: str) -> float:
+    def timed(town: Path, *args: str) -> float:
         t = time.perf_counter()
         subprocess.run([str(BIN / args[0]), *args[1:]], cwd=town, env=env, check=True,
                        capture_output=True)
         return (time.perf_counter() - t) * 1000
 
-    for _ in range(3):  # warm the page cache
-        timed("bd", "show", bead, "--json")
-    show = statistics.median(timed("bd", "show", bead, "--json") for _ in range(30))
-    hook = statistics.median(timed("gt", "hook", "--json") for _ in range(30))
-    return show, hook
+    shows: dict[str, list[float]] = {n: [] for n in towns}
+    hooks: dict[str, list[float]] = {n: [] for n in towns}
+    for n in range(33):
+        for name, town in towns.items():
+            show = timed(town, "bd", "show", beads[name], "--json")
+            hook = timed(town, "gt", "hook", "--json")
+            if n >= 3:  # the first runs warm the page cache
+                shows[name].append(show)
+                hooks[name].append(hook)
+    return {n: (statistics.median(shows[n]), statistics.median(hooks[n])) for n in towns}
 
 
 async def _to_screen(town: Path, bead: str) -> list[float]:
@@ -175,22 +184,24 @@ def main() -> int:
             admin.execute(f"CREATE DATABASE {name}")
             return pg.url().replace("/gastown?", f"/{name}?")
 
+        from gastown_tui.town.layout import Town
+
+        cli_towns = {}
         for backend in ("sqlite", "postgres"):
             out = rows[backend]
             town = work / f"town-{backend}"
             url = database(f"bench_{backend}_tp") if backend == "postgres" else None
             install(town, name="bench", store=url)
-            from gastown_tui.town.layout import Town
-
             out["ups"], out["lost"] = throughput(Town(town).store_location)
-            town2 = work / f"town2-{backend}"
-            url2 = database(f"bench_{backend}_cli") if backend == "postgres" else None
-            install(town2, name="bench", store=url2)
-            out["show"], out["hook"] = process_times(town2)
             town3 = work / f"town3-{backend}"
             url3 = database(f"bench_{backend}_screen") if backend == "postgres" else None
             install(town3, name="bench", store=url3)
             out["p50"], out["p95"] = to_screen(town3)
+            cli_towns[backend] = work / f"town2-{backend}"
+            url2 = database(f"bench_{backend}_cli") if backend == "postgres" else None
+            install(cli_towns[backend], name="bench", store=url2)
+        for backend, (show, hook) in process_times(cli_towns).items():
+            rows[backend]["show"], rows[backend]["hook"] = show, hook
         admin.close()
     finally:
         from gastown_tui.town.store.pg import close_all
