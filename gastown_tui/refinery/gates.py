@@ -75,7 +75,10 @@ def remove_gate_worktree(repo: pygit2.Repository, rig: RigInfo) -> None:
         shutil.rmtree(path, ignore_errors=True)
     try:
         repo.lookup_worktree(GATE_WORKTREE_NAME).prune(True)
-    except (KeyError, pygit2.GitError):
+    except (KeyError, pygit2.GitError, OSError):
+        # libgit2 stats files of the bare repository (`shallow`) that a concurrent git
+        # process may be replacing: seen as OSError under load. The cleanup is best effort
+        # and runs again before the next gate.
         pass
     for name in list(repo.branches.local):
         if name.startswith(GATE_BRANCH_PREFIX):
