@@ -13,6 +13,7 @@ from gastown_tui.cli.bd_group import GLOBAL_FLAGS, bd, pass_cli, scope_prefix
 from gastown_tui.cli.common import (
     CliContext,
     bead_line,
+    echo,
     emit_json,
     extract_global_flags,
     run,
@@ -84,9 +85,9 @@ def create(cli: CliContext, title_words: tuple[str, ...], title_opt: str | None,
     if cli.json_output:
         emit_json(issue, schema=True)
     elif silent:
-        click.echo(issue["id"])
+        echo(issue["id"])
     else:
-        click.echo(f"✓ Created issue: {issue['id']}\n  Title: {issue['title']}\n"
+        echo(f"✓ Created issue: {issue['id']}\n  Title: {issue['title']}\n"
                    f"  Priority: P{issue['priority']}\n  Status: {issue['status']}")
 
 
@@ -129,9 +130,9 @@ def list_cmd(cli: CliContext, statuses, include_all, types, assignee, no_assigne
         emit_json(issues)
         return
     if not issues:
-        click.echo("No issues found.")
+        echo("No issues found.")
     for issue in issues:
-        click.echo(bead_line(issue))
+        echo(bead_line(issue))
 
 
 @bd.command()
@@ -145,26 +146,26 @@ def show(cli: CliContext, ids: tuple[str, ...]) -> None:
         emit_json(details)
         return
     for d in details:
-        click.echo(bead_line(d))
+        echo(bead_line(d))
         for key in ("created_at", "updated_at", "closed_at", "close_reason", "assignee", "owner"):
             if d.get(key):
-                click.echo(f"  {key}: {d[key]}")
+                echo(f"  {key}: {d[key]}")
         if d.get("description"):
-            click.echo("\n" + "\n".join("  " + line for line in d["description"].splitlines()))
+            echo("\n" + "\n".join("  " + line for line in d["description"].splitlines()))
         for key, heading in (("design", "DESIGN"), ("acceptance_criteria", "ACCEPTANCE CRITERIA"),
                              ("notes", "NOTES")):
             if d.get(key):
-                click.echo(f"\n  {heading}\n" + "\n".join("  " + line
+                echo(f"\n  {heading}\n" + "\n".join("  " + line
                                                          for line in d[key].splitlines()))
         if d.get("dependencies") or d.get("dependents") or d.get("comments"):
-            click.echo("")
+            echo("")
         for dep in d.get("dependencies", []):
-            click.echo(f"  → {dep['dependency_type']}: {dep['id']} [{dep['status']}] {dep['title']}")
+            echo(f"  → {dep['dependency_type']}: {dep['id']} [{dep['status']}] {dep['title']}")
         for dep in d.get("dependents", []):
-            click.echo(f"  ← {dep['dependency_type']}: {dep['id']} [{dep['status']}] {dep['title']}")
+            echo(f"  ← {dep['dependency_type']}: {dep['id']} [{dep['status']}] {dep['title']}")
         for c in d.get("comments", []):
-            click.echo(f"  💬 {c['author']} {c['created_at']}: {c['text']}")
-        click.echo("")
+            echo(f"  💬 {c['author']} {c['created_at']}: {c['text']}")
+        echo("")
 
 
 @bd.command()
@@ -207,7 +208,7 @@ def update(cli: CliContext, ids, status, claim, assignee, title, description, no
         emit_json(out)
     else:
         for issue in out:
-            click.echo(f"✓ Updated {issue['id']}: {issue['title']}")
+            echo(f"✓ Updated {issue['id']}: {issue['title']}")
 
 
 @bd.command()
@@ -225,9 +226,9 @@ def close(cli: CliContext, ids, reasons, force) -> None:
         emit_json(closed)
         return
     for issue in closed:
-        click.echo(f"✓ Closed {issue['id']}: {issue.get('close_reason', '')}")
+        echo(f"✓ Closed {issue['id']}: {issue.get('close_reason', '')}")
     for convoy in landed:
-        click.echo(f"🚚 Convoy landed: {convoy['id']} {convoy['title']}")
+        echo(f"🚚 Convoy landed: {convoy['id']} {convoy['title']}")
 
 
 @bd.command()
@@ -243,7 +244,7 @@ def reopen(cli: CliContext, ids, reason) -> None:
         emit_json(out)
     else:
         for issue in out:
-            click.echo(f"↻ Reopened {issue['id']}: {issue['title']}")
+            echo(f"↻ Reopened {issue['id']}: {issue['title']}")
 
 
 def _make_ctx(args: list[str]) -> tuple[list[str], CliContext]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from gastown_tui.cli.bd_group import bd, pass_cli, scope_prefix
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 
 PRIME = """# Beads workflow (bd) in {scope}
 
@@ -41,7 +41,7 @@ Every command takes --json.
 def prime(cli: CliContext) -> None:
     """Print the beads workflow for an AI agent (what to run, in order)."""
     town = cli.town()
-    click.echo(PRIME.format(scope=f"prefix {scope_prefix(cli)}-", db=town.db_path), nl=False)
+    echo(PRIME.format(scope=f"prefix {scope_prefix(cli)}-", db=town.db_path), nl=False)
 
 
 @bd.command(name="rename-prefix")

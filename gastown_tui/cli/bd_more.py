@@ -7,7 +7,7 @@ import sys
 import click
 
 from gastown_tui.cli.bd_group import bd, pass_cli, scope_prefix
-from gastown_tui.cli.common import CliContext, bead_line, emit_json, split_csv
+from gastown_tui.cli.common import CliContext, bead_line, echo, emit_json, split_csv
 from gastown_tui.town.errors import GasTownError
 
 
@@ -50,16 +50,16 @@ def ready(cli: CliContext, limit, sort, assignee, unassigned, types, labels, lab
             if cli.json_output:
                 emit_json(claimed, schema=True)
             else:
-                click.echo(f"✓ Claimed {claimed['id']}: {claimed['title']}")
+                echo(f"✓ Claimed {claimed['id']}: {claimed['title']}")
             return
         raise GasTownError("no ready work to claim", fix="see 'bd blocked' for what is waiting")
     if cli.json_output:
         emit_json(issues)
         return
     if not issues:
-        click.echo("No ready work.")
+        echo("No ready work.")
     for issue in issues:
-        click.echo(bead_line(issue))
+        echo(bead_line(issue))
 
 
 @bd.command()
@@ -74,9 +74,9 @@ def blocked(cli: CliContext, parent, any_prefix) -> None:
         emit_json(issues)
         return
     if not issues:
-        click.echo("Nothing is blocked.")
+        echo("Nothing is blocked.")
     for issue in issues:
-        click.echo(f"{bead_line(issue)}\n    blocked by: {', '.join(issue['blocked_by'])}")
+        echo(f"{bead_line(issue)}\n    blocked by: {', '.join(issue['blocked_by'])}")
 
 
 @bd.group()
@@ -104,7 +104,7 @@ def dep_add(cli: CliContext, issue_id, depends_on, dep_type, blocked_by, depends
     if cli.json_output:
         emit_json({**result, "status": "added"}, schema=True)
     else:
-        click.echo(f"✓ {issue_id} now depends on {target} ({dep_type})")
+        echo(f"✓ {issue_id} now depends on {target} ({dep_type})")
 
 
 @dep.command(name="remove")
@@ -118,7 +118,7 @@ def dep_remove(cli: CliContext, issue_id, depends_on) -> None:
     if cli.json_output:
         emit_json(result, schema=True)
     else:
-        click.echo(f"✓ Removed {issue_id} → {depends_on}")
+        echo(f"✓ Removed {issue_id} → {depends_on}")
 
 
 dep.add_command(dep_remove, name="rm")
@@ -139,7 +139,7 @@ def dep_list(cli: CliContext, ids, direction, dep_type) -> None:
             emit_json(records)
         else:
             for r in records:
-                click.echo(f"{r['issue_id']} → {r['depends_on_id']} ({r['type']})")
+                echo(f"{r['issue_id']} → {r['depends_on_id']} ({r['type']})")
         return
     details = store.details(ids[0])
     key = "dependencies" if direction == "down" else "dependents"
@@ -148,7 +148,7 @@ def dep_list(cli: CliContext, ids, direction, dep_type) -> None:
         emit_json(items)
         return
     for item in items:
-        click.echo(f"{item['dependency_type']}: {bead_line(item)}")
+        echo(f"{item['dependency_type']}: {bead_line(item)}")
 
 
 @bd.group()
@@ -195,7 +195,7 @@ def _labels_out(cli: CliContext, store, issue_id: str) -> None:
     if cli.json_output:
         emit_json(labels)
     else:
-        click.echo(f"{issue_id}: {', '.join(labels) or '(no labels)'}")
+        echo(f"{issue_id}: {', '.join(labels) or '(no labels)'}")
 
 
 @bd.command()
@@ -216,7 +216,7 @@ def comments(cli: CliContext, args: tuple[str, ...], author, file_) -> None:
         if cli.json_output:
             emit_json(comment, schema=True)
         else:
-            click.echo(f"✓ Comment added to {args[1]}")
+            echo(f"✓ Comment added to {args[1]}")
         return
     store.get(args[0])
     items = store.comments_of(args[0])
@@ -224,7 +224,7 @@ def comments(cli: CliContext, args: tuple[str, ...], author, file_) -> None:
         emit_json(items)
     else:
         for c in items:
-            click.echo(f"{c['created_at']} {c['author']}: {c['text']}")
+            echo(f"{c['created_at']} {c['author']}: {c['text']}")
 
 
 @bd.command()
@@ -241,9 +241,9 @@ def search(cli: CliContext, query, open_only, limit, any_prefix) -> None:
         emit_json(issues)
         return
     if not issues:
-        click.echo("No issues found.")
+        echo("No issues found.")
     for issue in issues:
-        click.echo(bead_line(issue))
+        echo(bead_line(issue))
 
 
 @bd.command(name="export")
@@ -286,7 +286,7 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
     if cli.json_output:
         emit_json({"path": str(target), "issues": count}, schema=True)
     else:
-        click.echo(f"✓ Exported {count} issues to {target}", err=True)
+        echo(f"✓ Exported {count} issues to {target}", err=True)
         _say_scope(store, prefixes, count)
 
 
@@ -300,7 +300,7 @@ def _say_scope(store, prefixes: list[str] | None, count: int) -> None:
         if row[0] not in prefixes}
     if others:
         listed = ", ".join(f"{p}- ({n})" for p, n in sorted(others.items()))
-        click.echo(f"note: exported {count} issue(s) of prefix {', '.join(prefixes)}- (this "
+        echo(f"note: exported {count} issue(s) of prefix {', '.join(prefixes)}- (this "
                    f"directory's scope); not exported: {listed}. Everything: bd export "
                    "--any-prefix", err=True)
 
@@ -323,21 +323,21 @@ def import_cmd(cli: CliContext, source: str, dry_run: bool) -> None:
         cli.log("import", {"source": report.source, "created": len(report.created),
                            "updated": len(report.updated), "errors": len(report.errors)})
     for file_label, number, problem in report.errors:
-        click.echo(f"warning: {file_label}:{number}: {problem}", err=True)
+        echo(f"warning: {file_label}:{number}: {problem}", err=True)
     for dep_problem in report.skipped_dependencies:
-        click.echo(f"warning: dependency skipped: {dep_problem}", err=True)
+        echo(f"warning: dependency skipped: {dep_problem}", err=True)
     if report.dangling_dependencies:
         shown = ", ".join(report.dangling_dependencies[:3])
         more = f" and {len(report.dangling_dependencies) - 3} more" \
             if len(report.dangling_dependencies) > 3 else ""
-        click.echo(f"note: kept {len(report.dangling_dependencies)} dependencies whose target is "
+        echo(f"note: kept {len(report.dangling_dependencies)} dependencies whose target is "
                    f"not in this store ({shown}{more}): bd show lists them as missing, they "
                    "block nothing, and bd export writes them back", err=True)
     if cli.json_output:
         emit_json(report.as_json(), schema=True)
     else:
         prefix = "(dry run) " if dry_run else ""
-        click.echo(f"{prefix}Imported from {report.source}: {len(report.created)} created, "
+        echo(f"{prefix}Imported from {report.source}: {len(report.created)} created, "
                    f"{len(report.updated)} updated, {len(report.unchanged)} unchanged, "
                    f"{len(report.stale_skipped)} stale skipped, {len(report.errors)} bad lines")
     if report.errors:

@@ -12,8 +12,9 @@ from typing import Any
 
 import click
 
-from gastown_tui.town.errors import GasTownError, NoTownError
+from gastown_tui.town.errors import GasTownError, NoTownError, from_os_error
 from gastown_tui.town.layout import Town
+from gastown_tui.town.safe_text import json_text, one_line, terminal_text
 
 
 @dataclass
@@ -70,7 +71,15 @@ class DefaultGroup(click.Group):
 
 
 def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False)
+    """JSON for --json: every value exact; DEL, C1 controls, line separators and lone
+    surrogates written as \\u escapes (json.dumps leaves them raw), so it is safe on a terminal."""
+    return json_text(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def echo(message: Any = "", *, err: bool = False, nl: bool = True, keep_sgr: bool = False) -> None:
+    """Human output. Whatever it holds (titles, bodies, addresses, event payloads: stored text
+    anyone may have written) is printed inert (town/safe_text.py); JSON goes through dumps."""
+    click.echo(terminal_text(message, keep_sgr=keep_sgr), err=err, nl=nl)
 
 
 def emit_json(obj: Any, *, schema: bool = False) -> None:
@@ -85,8 +94,32 @@ def fail(exc: GasTownError, *, as_json: bool) -> int:
         sys.stderr.write(json.dumps({"schema_version": 1, "error": str(exc), "code": exc.code})
                          + "\n")
     else:
-        sys.stderr.write(f"Error: {exc}\n")
+        sys.stderr.write(f"Error: {one_line(exc)}\n")
     return exc.exit_code
+
+
+def show_usage_error(exc: click.ClickException) -> None:
+    """click's own report (usage, hint, `Error: …`) with the message kept to one inert line:
+    it quotes the arguments, which may hold anything."""
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        hint = ""
+        if exc.ctx.command.get_help_option(exc.ctx) is not None:
+            hint = (f"Try '{exc.ctx.command_path} {exc.ctx.help_option_names[0]}' "
+                    "for help.\n")
+        sys.stderr.write(terminal_text(f"{exc.ctx.get_usage()}\n{hint}\n"))
+    sys.stderr.write(f"Error: {one_line(exc.format_message())}\n")
+
+
+def check_argv(args: Sequence[str]) -> None:
+    """Every argument must be text: a byte that is not UTF-8 (os.fsdecode turns it into a lone
+    surrogate) could be neither stored nor printed."""
+    for number, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise click.UsageError(
+                f"argument {number} ({one_line(arg[:40])}) is not valid UTF-8 (byte "
+                f"{one_line(arg[exc.start])} at position {exc.start}): pass UTF-8 text") from None
 
 
 def extract_global_flags(argv: Sequence[str], names: dict[str, bool]) -> tuple[list[str], dict[str, Any]]:
@@ -126,6 +159,7 @@ def run(group: click.Group, argv: Sequence[str] | None, make_ctx: Callable[[list
     args = list(sys.argv[1:] if argv is None else argv)
     ctx_obj = CliContext()
     try:
+        check_argv(args)
         args, ctx_obj = make_ctx(args)
         result = group.main(args=args, prog_name=prog, obj=ctx_obj, standalone_mode=False)
         # Without standalone mode click returns an Exit's code instead of raising it.
@@ -135,7 +169,7 @@ def run(group: click.Group, argv: Sequence[str] | None, make_ctx: Callable[[list
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
-        exc.show()
+        show_usage_error(exc)
         return exc.exit_code
     except click.exceptions.Abort:
         sys.stderr.write("Aborted.\n")
@@ -147,6 +181,15 @@ def run(group: click.Group, argv: Sequence[str] | None, make_ctx: Callable[[list
         return 0
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # a full disk, a name too long, no permission: one line, not a trace
+        return fail(from_os_error(exc), as_json=ctx_obj.json_output)
+    except Exception as exc:
+        # A bug. The user still gets one line, and the trace when they ask for it.
+        if os.environ.get("GT_DEBUG"):
+            raise
+        return fail(GasTownError(f"internal error: {type(exc).__name__}: {exc}",
+                                 fix="this is a bug; rerun with GT_DEBUG=1 for the traceback"),
+                    as_json=ctx_obj.json_output)
 
 
 def split_csv(values: Sequence[str] | None) -> list[str]:

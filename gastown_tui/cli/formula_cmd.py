@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from gastown_tui.cli.common import echo
 from gastown_tui.formulas.resolve import FormulaLibrary
 from gastown_tui.formulas.resolved import ResolvedFormula
 from gastown_tui.town.errors import GasTownError, NoTownError, UnknownRigError, ValidationError
@@ -117,12 +118,12 @@ def list_formulas(ctx: click.Context, rig: str | None, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        click.echo("No formulas found.")
+        echo("No formulas found.")
         return
     width = max(len(r["name"]) for r in rows)
-    click.echo(f"{'NAME':<{width}}  {'TYPE':<9}  {'SOURCE':<7}  DESCRIPTION")
+    echo(f"{'NAME':<{width}}  {'TYPE':<9}  {'SOURCE':<7}  DESCRIPTION")
     for r in rows:
-        click.echo(f"{r['name']:<{width}}  {r['type']:<9}  {r['source']:<7}  {r['description']}")
+        echo(f"{r['name']:<{width}}  {r['type']:<9}  {r['source']:<7}  {r['description']}")
 
 
 @formula.command("show")
@@ -144,23 +145,23 @@ def show_formula(
     library = _library(ctx, rig)
     if show_path and not as_json:
         winner = library.find(name)
-        click.echo(f"Resolution of {name} (most specific first):")
+        echo(f"Resolution of {name} (most specific first):")
         for tier, folder in library.search_path():
             path = folder / f"{name}.formula.toml"
             mark = "→" if path == winner.path else ("·" if path.is_file() else " ")
             state = "wins" if path == winner.path else ("shadowed" if path.is_file()
                                                           else "not there")
-            click.echo(f"  {mark} {tier:<8} {path}  ({state})")
-        click.echo("")
+            echo(f"  {mark} {tier:<8} {path}  ({state})")
+        echo("")
     as_json = as_json or bool(getattr(ctx.obj, "json_output", False))
     # Showing is for reading: required variables without a value stay as {{placeholders}}.
     resolved = library.resolve(name, values, require_all=False)
     for warning in resolved.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps(show_json(resolved), indent=2))
     else:
-        click.echo(show_text(resolved))
+        echo(show_text(resolved))
 
 
 def show_json(resolved: ResolvedFormula) -> dict[str, Any]:
@@ -283,12 +284,12 @@ def run_formula(ctx: click.Context, name: str, pairs: tuple[str, ...], dry_run: 
         click.echo(json.dumps(result.as_json(), indent=2))
         return
     head = "Would create" if dry_run else f"Created convoy {result.convoy} with"
-    click.echo(f"{head} {len(result.beads)} beads for {result.formula} ({result.type}) "
+    echo(f"{head} {len(result.beads)} beads for {result.formula} ({result.type}) "
                f"in {result.rig}:")
     for item in result.beads:
         needs = f"  after {', '.join(item.needs)}" if item.needs else ""
         where = f"  → {item.slung_to}" if item.slung_to else ""
-        click.echo(f"  {item.bead or '-':<12} {item.key}: {item.title}{needs}{where}")
+        echo(f"  {item.bead or '-':<12} {item.key}: {item.title}{needs}{where}")
 
 
 @formula.command("status")
@@ -307,4 +308,4 @@ def molecule_status(ctx: click.Context, convoy_id: str, as_json: bool) -> None:
                                "items": [{"id": i.id, "title": i.title, "state": i.state}
                                          for i in progress.items]}, indent=2))
     else:
-        click.echo(format_checklist(progress))
+        echo(format_checklist(progress))

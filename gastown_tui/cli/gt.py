@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from gastown_tui.cli.common import CliContext, dumps, extract_global_flags, run
+from gastown_tui.cli.common import CliContext, dumps, echo, extract_global_flags, run
 from gastown_tui.cli.lazy import LazyGroup
 
 pass_cli = click.make_pass_decorator(CliContext)
@@ -112,13 +112,13 @@ def install(directory: Path, name: str | None, owner: str | None, store: str | N
             out["remote_url"] = remote
         echo_json(out)
     elif result.created:
-        click.echo(f"✓ Created town {result.name!r} at {result.root}\n"
+        echo(f"✓ Created town {result.name!r} at {result.root}\n"
                    f"  Beads: {result.store}\n"
                    f"  Next: cd {result.root} && gt rig add <name> <git-url-or-path>")
         if remote:
-            click.echo(f"  Other hosts join with: gt install DIR --store '{remote}'")
+            echo(f"  Other hosts join with: gt install DIR --store '{remote}'")
     else:
-        click.echo(f"✓ Town {result.name!r} at {result.root} is already installed (checked)")
+        echo(f"✓ Town {result.name!r} at {result.root} is already installed (checked)")
 
 
 @gt.command()
@@ -132,22 +132,22 @@ def status(cli: CliContext, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo(f"Town {data['name']} ({data['root']})  owner: {data['owner'] or '-'}")
-    click.echo(f"Beads: {data['beads']['open']} open, {data['beads']['ready']} ready")
+    echo(f"Town {data['name']} ({data['root']})  owner: {data['owner'] or '-'}")
+    echo(f"Beads: {data['beads']['open']} open, {data['beads']['ready']} ready")
     for agent in data["agents"]:
-        click.echo(f"  {agent['address'] or agent['bead']}: {agent['state'] or '-'}"
+        echo(f"  {agent['address'] or agent['bead']}: {agent['state'] or '-'}"
                    f"{'  hook ' + agent['hook_bead'] if agent['hook_bead'] else ''}"
                    f"{'  ✉ ' + str(agent['unread_mail']) if agent['unread_mail'] else ''}")
     if not data["rigs"]:
-        click.echo("No rigs yet: gt rig add <name> <git-url-or-path>")
+        echo("No rigs yet: gt rig add <name> <git-url-or-path>")
     for rig in data["rigs"]:
-        click.echo(f"Rig {rig['name']} ({rig['prefix']}): {rig['polecat_count']} polecats, "
+        echo(f"Rig {rig['name']} ({rig['prefix']}): {rig['polecat_count']} polecats, "
                    f"MQ {rig['mq']['pending']} pending")
         for agent in rig["agents"]:
-            click.echo(f"  {agent['address']}: {agent['state'] or '-'}"
+            echo(f"  {agent['address']}: {agent['state'] or '-'}"
                        f"{'  hook ' + agent['hook_bead'] if agent['hook_bead'] else ''}")
     for convoy in data["convoys"]:
-        click.echo(f"🚚 {convoy['id']} {convoy['title']}: {convoy['completed']}/{convoy['total']}")
+        echo(f"🚚 {convoy['id']} {convoy['title']}: {convoy['completed']}/{convoy['total']}")
 
 
 def _make_ctx(args: list[str]) -> tuple[list[str], CliContext]:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -45,14 +45,14 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, as_json
         beads, target = list(args), me
     results = do_sling(cli.town(), cli.store(), beads, target, force=force,
                        formula=formula, agent=agent, no_convoy=no_convoy,
-                       on_progress=None if as_json else (lambda m: click.echo(m, err=True)))
+                       on_progress=None if as_json else (lambda m: echo(m, err=True)))
     if as_json:
         echo_json([r.as_json() for r in results])
         return
     for r in results:
         how = f"new polecat, session {r.session}" if r.spawned else f"hooked, {r.session} nudged"
         convoy = f", convoy {r.convoy}" if r.convoy else ""
-        click.echo(f"🎯 {r.bead} → {r.agent} ({how}{convoy})")
+        echo(f"🎯 {r.bead} → {r.agent} ({how}{convoy})")
 
 
 @click.command()
@@ -82,7 +82,7 @@ def nudge(cli: CliContext, target, message, message_opt, from_stdin, mode, prior
         if as_json:
             echo_json(entries)
         elif entries:
-            click.echo(ops.format_for_injection(entries))
+            echo(ops.format_for_injection(entries))
         return
     if not target:
         raise click.UsageError("usage: gt nudge <address> <message>")
@@ -92,7 +92,7 @@ def nudge(cli: CliContext, target, message, message_opt, from_stdin, mode, prior
         echo_json(result.as_json())
     else:
         mark = {"delivered": "✓", "queued": "⏳", "failed": "✗"}[result.status]
-        click.echo(f"{mark} {result.status}: {target} ({result.session}) {result.detail}")
+        echo(f"{mark} {result.status}: {target} ({result.session}) {result.detail}")
     if result.status == "failed":
         raise click.exceptions.Exit(1)
 
@@ -118,7 +118,7 @@ def peek(cli: CliContext, target, lines_arg, lines, colours) -> None:
     while lines_out and not lines_out[-1].strip():
         lines_out.pop()  # the screen below the cursor is empty, not output
     for line in lines_out[-count:]:
-        click.echo(line)
+        echo(line, keep_sgr=colours)
 
 
 @click.command()
@@ -146,17 +146,17 @@ def done(cli: CliContext, issue, exit_status, cleanup_status, priority, as_json)
         return
     if result.mr:
         verb = "Created" if result.created else "Already queued:"
-        click.echo(f"✓ {verb} merge request {result.mr} for {result.source_issue} "
+        echo(f"✓ {verb} merge request {result.mr} for {result.source_issue} "
                    f"({result.commits} commits on {result.branch})\n"
                    "  The Refinery merges it and then closes the bead. You are now idle.")
     elif result.exit == "COMPLETED":
-        click.echo(f"✓ {result.source_issue or 'work'} completed without a merge request "
+        echo(f"✓ {result.source_issue or 'work'} completed without a merge request "
                    f"({result.note}).\n  You are now idle.")
     elif result.exit == "ESCALATED":
-        click.echo(f"→ Signaling ESCALATED: {result.source_issue or 'no bead'} is blocked and "
+        echo(f"→ Signaling ESCALATED: {result.source_issue or 'no bead'} is blocked and "
                    "waits for help; you are marked stuck. No merge request was filed.")
     else:
-        click.echo(f"→ Signaling DEFERRED: {result.source_issue or 'no bead'} stays on your "
+        echo(f"→ Signaling DEFERRED: {result.source_issue or 'no bead'} stays on your "
                    f"hook ({result.issue_status}) to be resumed. No merge request was filed.")
 
 
@@ -175,7 +175,7 @@ def prime(cli: CliContext, hook_only, as_json) -> None:
     if as_json:
         echo_json({k: v for k, v in out.items() if k != "text"})
     else:
-        click.echo(out["text"], nl=False)
+        echo(out["text"], nl=False)
 
 
 def _hook_session(cli: CliContext) -> dict[str, str]:

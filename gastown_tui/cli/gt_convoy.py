@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 MARK = {"closed": "✓", "in_progress": "▶", "hooked": "▶"}
@@ -35,7 +35,7 @@ def create(cli: CliContext, name, issues, owner, notify, owned, merge, as_json) 
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"🚚 Created convoy {bead['id']}: {bead['title']} ({result['total']} tracked)")
+        echo(f"🚚 Created convoy {bead['id']}: {bead['title']} ({result['total']} tracked)")
 
 
 @convoy.command(name="add")
@@ -51,16 +51,16 @@ def add(cli: CliContext, convoy_id, issues, as_json) -> None:
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"✓ {convoy_id} now tracks {result['total']} issues")
+        echo(f"✓ {convoy_id} now tracks {result['total']} issues")
 
 
 def _print_status(result: dict) -> None:
-    click.echo(f"🚚 {result['id']}: {result['title']} [{result['status']}]")
+    echo(f"🚚 {result['id']}: {result['title']} [{result['status']}]")
     for item in result["tracked"]:
         worker = f" ({item['worker']})" if item["worker"] else ""
-        click.echo(f"  {MARK.get(item['status'], '○')} {item['id']} {item['title']}"
+        echo(f"  {MARK.get(item['status'], '○')} {item['id']} {item['title']}"
                    f" [{item['status']}]{worker}")
-    click.echo(f"Progress: {result['completed']}/{result['total']} completed")
+    echo(f"Progress: {result['completed']}/{result['total']} completed")
 
 
 @convoy.command(name="status")
@@ -80,7 +80,7 @@ def status_cmd(cli: CliContext, convoy_id, as_json) -> None:
         echo_json(results[0] if convoy_id else results)
         return
     if not results:
-        click.echo("No open convoys.")
+        echo("No open convoys.")
     for result in results:
         _print_status(result)
 
@@ -99,9 +99,9 @@ def list_cmd(cli: CliContext, include_all, status_filter, as_json) -> None:
         echo_json(convoys)
         return
     if not convoys:
-        click.echo("No convoys.")
+        echo("No convoys.")
     for c in convoys:
-        click.echo(f"{MARK.get(c['status'], '○')} {c['id']}  {c['completed']}/{c['total']}  "
+        echo(f"{MARK.get(c['status'], '○')} {c['id']}  {c['completed']}/{c['total']}  "
                    f"{c['title']}")
 
 
@@ -119,9 +119,9 @@ def check(cli: CliContext, convoy_id, dry_run, as_json) -> None:
         echo_json(landed)
         return
     if not landed:
-        click.echo("No convoy ready to land.")
+        echo("No convoy ready to land.")
     for c in landed:
-        click.echo(f"🚚 {'Would land' if dry_run else 'Landed'}: {c['id']} {c['title']}")
+        echo(f"🚚 {'Would land' if dry_run else 'Landed'}: {c['id']} {c['title']}")
 
 
 @convoy.command(name="close")
@@ -138,7 +138,7 @@ def close(cli: CliContext, convoy_id, reason, force, as_json) -> None:
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"✓ Closed convoy {convoy_id}")
+        echo(f"✓ Closed convoy {convoy_id}")
 
 
 @convoy.command(name="feed")
@@ -154,6 +154,6 @@ def feed_cmd(cli: CliContext, convoy_id, as_json) -> None:
         echo_json(fed)
         return
     if not fed:
-        click.echo("Nothing ready to feed.")
+        echo("Nothing ready to feed.")
     for f in fed:
-        click.echo(f"🎯 {f['bead']} → {f['agent']} (convoy {f['convoy']})")
+        echo(f"🎯 {f['bead']} → {f['agent']} (convoy {f['convoy']})")

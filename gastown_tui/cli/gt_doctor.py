@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 MARKS = {"ok": "✓", "warn": "⚠", "error": "✗", "fixed": "🔧"}
@@ -35,12 +35,12 @@ def doctor(ctx: click.Context, cli: CliContext, fix: bool, grace: float, lock_ag
         echo_json(report.as_json())
     else:
         for check in report.checks:
-            click.echo(f"{MARKS[check.status]} {check.name}: {check.status}")
+            echo(f"{MARKS[check.status]} {check.name}: {check.status}")
             for line in check.details:
-                click.echo(f"    {line}")
+                echo(f"    {line}")
         errors = sum(c.status == "error" for c in report.checks)
         if errors and not fix:
-            click.echo(f"{errors} check(s) failed; 'gt doctor --fix' repairs what it safely can")
+            echo(f"{errors} check(s) failed; 'gt doctor --fix' repairs what it safely can")
     if not report.ok:
         ctx.exit(1)
 

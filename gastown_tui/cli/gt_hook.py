@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -33,22 +33,22 @@ def hook(cli: CliContext, args: tuple[str, ...], force: bool, as_json: bool) -> 
             if as_json:
                 echo_json({"agent": agent, "bead": bead})
             else:
-                click.echo(ops.one_line(agent, bead))
+                echo(ops.one_line(agent, bead))
             return
         hooks = ops.all_hooks(store)
         if as_json:
             echo_json(hooks)
             return
         if not hooks:
-            click.echo("No hooks are set.")
+            echo("No hooks are set.")
         for h in hooks:
-            click.echo(f"{h['agent']}: {h['bead']} {h['title']!r} [{h['status']}]")
+            echo(f"{h['agent']}: {h['bead']} {h['title']!r} [{h['status']}]")
         return
     if args and args[0] == "detach":
         if len(args) != 2:
             raise click.UsageError("usage: gt hook detach <bead>")
         bead = ops.detach(town, store, args[1])
-        echo_json(bead) if as_json else click.echo(f"✓ Detached {bead['id']}")
+        echo_json(bead) if as_json else echo(f"✓ Detached {bead['id']}")
         return
     if args and args[0] == "attach":
         args = args[1:]
@@ -60,7 +60,7 @@ def hook(cli: CliContext, args: tuple[str, ...], force: bool, as_json: bool) -> 
 
             echo_json(view(town, store, parse_address(agent)).as_json())
         else:
-            click.echo(ops.one_line(agent, ops.hooked_for(store, agent)))
+            echo(ops.one_line(agent, ops.hooked_for(store, agent)))
         return
     if len(args) > 2:
         raise click.UsageError("usage: gt hook <bead> [agent]")
@@ -68,4 +68,4 @@ def hook(cli: CliContext, args: tuple[str, ...], force: bool, as_json: bool) -> 
     if as_json:
         echo_json(bead)
     else:
-        click.echo(f"🪝 Hooked {bead['id']} on {bead['assignee']}: {bead['title']}")
+        echo(f"🪝 Hooked {bead['id']} on {bead['assignee']}: {bead['title']}")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 PRIORITIES = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
@@ -17,7 +17,7 @@ PRIORITIES = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 def mail(ctx: click.Context) -> None:
     """Mail between agents and people (kept as beads; open is unread)."""
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        echo(ctx.get_help())
 
 
 @mail.command(name="send")
@@ -58,7 +58,7 @@ def send(cli: CliContext, to, subject, body, from_stdin, to_self, human, priorit
     if as_json:
         echo_json(msg)
     else:
-        click.echo(f"✉ Sent {msg['id']} to {msg['to']}: {subject}")
+        echo(f"✉ Sent {msg['id']} to {msg['to']}: {subject}")
 
 
 @mail.command(name="check")
@@ -88,21 +88,21 @@ def check(cli: CliContext, inject, identity, as_json) -> None:
                 queued = drain(cli.town(), session)
                 if queued:
                     text += format_for_injection(queued) + "\n"
-            click.echo(text, nl=False)
+            echo(text, nl=False)
             ops.acknowledge(store, [m["id"] for m in fresh])
             return
         unread = ops.inbox(store, who, include_read=False)
     except GasTownError as exc:
         if inject:  # a hook must never break the agent's prompt
-            click.echo(f"gt mail check: {exc}", err=True)
+            echo(f"gt mail check: {exc}", err=True)
             return
         raise
     if as_json:
         echo_json({"address": who, "unread": len(unread), "has_new": bool(unread)})
     elif unread:
-        click.echo(f"📬 {len(unread)} unread message(s)")
+        echo(f"📬 {len(unread)} unread message(s)")
     else:
-        click.echo("No new mail")
+        echo("No new mail")
     if not unread:
         raise SystemExit(1)
 
@@ -124,7 +124,7 @@ def hook_mail(cli: CliContext, ref, as_json) -> None:
     if as_json:
         echo_json({"hooked": msg_id, "agent": bead["assignee"]})
     else:
-        click.echo(f"🪝 Hooked message {msg_id} ({bead['title']}) to {bead['assignee']}")
+        echo(f"🪝 Hooked message {msg_id} ({bead['title']}) to {bead['assignee']}")
 
 
 def _bulk(name: str, doc: str, done_text: str, act) -> None:
@@ -140,7 +140,7 @@ def _bulk(name: str, doc: str, done_text: str, act) -> None:
 
         store = cli.store()
         done = act(ops, cli, store, ops.identity(identity, store), list(refs))
-        click.echo(f"✓ {done_text}: {', '.join(done)}")
+        echo(f"✓ {done_text}: {', '.join(done)}")
 
 
 _bulk("mark-read", "Mark messages read without opening them.", "Marked read",
@@ -169,10 +169,10 @@ def inbox(cli: CliContext, address, unread, include_archived, as_json) -> None:
         echo_json(messages)
         return
     if not messages:
-        click.echo(f"📭 No messages for {who}.")
+        echo(f"📭 No messages for {who}.")
     for index, msg in enumerate(messages, start=1):
         mark = " " if msg["read"] else "●"
-        click.echo(f"{index:>3} {mark} {msg['id']}  {msg['from']:<20} {msg['subject']}")
+        echo(f"{index:>3} {mark} {msg['id']}  {msg['from']:<20} {msg['subject']}")
 
 
 @mail.command(name="read")
@@ -189,7 +189,7 @@ def read(cli: CliContext, ref, identity, as_json) -> None:
     if as_json:
         echo_json(msg)
         return
-    click.echo(f"From: {msg['from']}\nTo: {msg['to']}\nDate: {msg['timestamp']}\n"
+    echo(f"From: {msg['from']}\nTo: {msg['to']}\nDate: {msg['timestamp']}\n"
                f"Subject: {msg['subject']}\n\n{msg['body']}")
 
 
@@ -207,4 +207,4 @@ def archive(cli: CliContext, refs, identity, as_json) -> None:
     if as_json:
         echo_json({"archived": done})
     else:
-        click.echo(f"✓ Archived {', '.join(done)}")
+        echo(f"✓ Archived {', '.join(done)}")

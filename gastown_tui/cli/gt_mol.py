@@ -7,7 +7,7 @@ import time
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -27,7 +27,7 @@ def _show(view, as_json: bool) -> None:
     if as_json:
         echo_json(view.as_json())
     else:
-        click.echo(view.text())
+        echo(view.text())
 
 
 @mol.command(name="status")
@@ -55,12 +55,12 @@ def mol_current(cli: CliContext, identity, as_json) -> None:
         echo_json({"agent": result.agent, "current": current,
                    "hooked": result.hooked["id"] if result.hooked else None})
     elif result.hooked is None:
-        click.echo(f"{result.agent}: nothing on the hook")
+        echo(f"{result.agent}: nothing on the hook")
     elif current is None:
-        click.echo("No step left: the molecule is complete (gt done)." if result.progress
+        echo("No step left: the molecule is complete (gt done)." if result.progress
                    else f"{result.hooked['id']}: no molecule attached; the bead is the work")
     else:
-        click.echo(f"Current step: {current}")
+        echo(f"Current step: {current}")
 
 
 @mol.command(name="progress")
@@ -87,8 +87,8 @@ def mol_progress(cli: CliContext, root, as_json) -> None:
                    "steps": [{"id": i.id, "title": i.title, "state": i.state.value}
                              for i in progress.items]})
     else:
-        click.echo(f"{convoy}: {progress.done}/{progress.total} steps done")
-        click.echo(format_checklist(progress))
+        echo(f"{convoy}: {progress.done}/{progress.total} steps done")
+        echo(format_checklist(progress))
 
 
 @mol.command(name="attach-from-mail")
@@ -103,7 +103,7 @@ def mol_attach_from_mail(cli: CliContext, mail_id, as_json) -> None:
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"✓ Attached molecule from mail\n  Mail: {result['mail']}\n"
+        echo(f"✓ Attached molecule from mail\n  Mail: {result['mail']}\n"
                    f"  Hook: {result['hook']}\n  Molecule: {result['molecule']}\n"
                    "Hint: run 'gt hook' to see it, 'gt prime' for its steps")
 
@@ -126,10 +126,10 @@ def step_done_cmd(cli: CliContext, step_id, as_json) -> None:
     if as_json:
         echo_json(result.as_json())
         return
-    click.echo(f"✓ {step_id} done")
+    echo(f"✓ {step_id} done")
     if result.progress is not None:
         nxt = result.progress.current
-        click.echo(f"Next step: {nxt}" if nxt else "All steps done: run gt done.")
+        echo(f"Next step: {nxt}" if nxt else "All steps done: run gt done.")
 
 
 def _await_signal(cli: CliContext, timeout: str, quiet: bool, as_json: bool) -> None:
@@ -161,10 +161,10 @@ def _await_signal(cli: CliContext, timeout: str, quiet: bool, as_json: bool) -> 
 
         echo_json({"reason": reason, "events": [json.loads(e) for e in events if e.startswith("{")]})
     elif not quiet:
-        click.echo(f"[await-signal] {reason}" + (f": {len(events)} new event(s)" if events else
+        echo(f"[await-signal] {reason}" + (f": {len(events)} new event(s)" if events else
                                                  f" after {timeout}"))
         for line in events[:10]:
-            click.echo(f"  {line}")
+            echo(f"  {line}")
 
 
 _await_options = [

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 MARK = {"ready": "○", "blocked": "✗", "active": "▶", "closed": "✓"}
@@ -63,13 +63,13 @@ def list_cmd(cli: CliContext, rig_name: str | None, ready_only: bool, status_fil
                     "target": r["target"]} for r in rows])
         return
     if not rows:
-        click.echo(f"No {'ready ' if ready_only else ''}merge requests in {rig.name}.")
+        echo(f"No {'ready ' if ready_only else ''}merge requests in {rig.name}.")
         return
     for r in rows:
         labels = f" [{', '.join(x for x in r['labels'] if x != 'gt:merge-request')}]" \
             if len(r["labels"]) > 1 else ""
         why = f"  ({r['reason']})" if r["status"] == "blocked" and r["reason"] else ""
-        click.echo(f"{MARK.get(r['status'], '○')} {r['id']}  {r['score']:7.1f}  "
+        echo(f"{MARK.get(r['status'], '○')} {r['id']}  {r['score']:7.1f}  "
                    f"{r['status']:<7}  P{r['priority']}  retries {r['retry_count']}  "
                    f"{r['source_issue'] or '-'}  {r['worker'] or '-'}  {r['branch']}{labels}{why}")
 
@@ -86,9 +86,9 @@ def next_cmd(cli: CliContext, rig_name, as_json) -> None:
     if as_json:
         echo_json(entry.as_json() if entry else None)
     elif entry is None:
-        click.echo("Nothing ready in the queue.")
+        echo("Nothing ready in the queue.")
     else:
-        click.echo(f"{entry.mr.id}  {entry.mr.branch}  score {entry.score:.1f}")
+        echo(f"{entry.mr.id}  {entry.mr.branch}  score {entry.score:.1f}")
 
 
 @mq.command(name="close")
@@ -105,7 +105,7 @@ def close_cmd(cli: CliContext, mr_id, reason, as_json) -> None:
     if as_json:
         echo_json(d)
     else:
-        click.echo(f"✓ Closed {mr_id} without merging: {reason}")
+        echo(f"✓ Closed {mr_id} without merging: {reason}")
 
 
 @mq.group(name="integration")
@@ -120,7 +120,7 @@ def integration() -> None:
 def integration_land(ctx: click.Context) -> None:
     """Nothing to land: MRs merge straight onto the default branch."""
     epic = " ".join(ctx.args)
-    click.echo(f"✓ No integration branch{' for ' + epic if epic else ''}: every MR here merges "
+    echo(f"✓ No integration branch{' for ' + epic if epic else ''}: every MR here merges "
                "straight onto its rig's default branch, so there is nothing to land "
                "(see gt mq list)")
 
@@ -129,7 +129,7 @@ def integration_land(ctx: click.Context) -> None:
                                                       "allow_extra_args": True})
 @click.pass_context
 def integration_status(ctx: click.Context) -> None:
-    click.echo("No integration branches here: MRs merge straight onto the default branch.")
+    echo("No integration branches here: MRs merge straight onto the default branch.")
 
 
 @mq.command(name="status")
@@ -144,21 +144,21 @@ def status_cmd(cli: CliContext, mr_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(d)
         return
-    click.echo(f"{MARK.get(d['status'], '○')} {d['id']}  {d['title']}  [{d['status']}]")
-    click.echo(f"  branch: {d['branch']} -> {d['target'] or '(rig default)'}")
-    click.echo(f"  issue: {d['source_issue'] or '-'}   worker: {d['worker'] or '-'}   "
+    echo(f"{MARK.get(d['status'], '○')} {d['id']}  {d['title']}  [{d['status']}]")
+    echo(f"  branch: {d['branch']} -> {d['target'] or '(rig default)'}")
+    echo(f"  issue: {d['source_issue'] or '-'}   worker: {d['worker'] or '-'}   "
                f"P{d['priority']}   retries: {d['retry_count']}")
     if d["score"] is not None:
-        click.echo(f"  score: {d['score']}")
+        echo(f"  score: {d['score']}")
     if d.get("reason"):
-        click.echo(f"  waiting: {d['reason']}")
+        echo(f"  waiting: {d['reason']}")
     if d.get("stage"):
-        click.echo(f"  refinery stage: {d['stage']}")
+        echo(f"  refinery stage: {d['stage']}")
     if d["close_reason"]:
-        click.echo(f"  closed: {d['close_reason']}"
+        echo(f"  closed: {d['close_reason']}"
                    f"{'  at ' + d['merge_commit'][:10] if d['merge_commit'] else ''}")
     for path in d["logs"]:
-        click.echo(f"  log: {path}")
+        echo(f"  log: {path}")
 
 
 @mq.command(name="retry")
@@ -173,7 +173,7 @@ def retry_cmd(cli: CliContext, mr_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(d)
     else:
-        click.echo(f"✓ {mr_id} is back in the queue ({d['status']})")
+        echo(f"✓ {mr_id} is back in the queue ({d['status']})")
 
 
 @mq.command(name="reject")
@@ -189,7 +189,7 @@ def reject_cmd(cli: CliContext, mr_id: str, reason: str, as_json: bool) -> None:
     if as_json:
         echo_json(d)
     else:
-        click.echo(f"✓ Rejected {mr_id}: {reason}")
+        echo(f"✓ Rejected {mr_id}: {reason}")
 
 
 def main(argv: list[str] | None = None) -> int:

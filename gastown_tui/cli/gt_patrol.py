@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext, DefaultGroup
+from gastown_tui.cli.common import CliContext, DefaultGroup, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -22,7 +22,7 @@ def witness_run(cli: CliContext, rig, once, interval) -> None:
     from gastown_tui.patrol.witness import run
 
     town = cli.town()
-    click.echo(f"witness of {rig}: patrolling" + (" once" if once else ""))
+    echo(f"witness of {rig}: patrolling" + (" once" if once else ""))
     run(town, town.rig(rig), once=once, interval=interval)
 
 
@@ -40,9 +40,9 @@ def witness_status(cli: CliContext, rig, as_json) -> None:
         echo_json(state.as_json())
         return
     if not state.verdicts:
-        click.echo("No patrol yet.")
+        echo("No patrol yet.")
     for name, v in sorted(state.verdicts.items()):
-        click.echo(f"{name:<16} {v.state:<8} {v.evidence}" + (f"  → {v.action}" if v.action else ""))
+        echo(f"{name:<16} {v.state:<8} {v.evidence}" + (f"  → {v.action}" if v.action else ""))
 
 
 @click.group()
@@ -58,7 +58,7 @@ def deacon() -> None:
 def deacon_run(cli: CliContext, once, interval, no_keep_alive) -> None:
     from gastown_tui.patrol.deacon import run
 
-    click.echo("deacon: patrolling" + (" once" if once else ""))
+    echo("deacon: patrolling" + (" once" if once else ""))
     run(cli.town(), once=once, interval=interval, keep_alive=not no_keep_alive)
 
 
@@ -70,7 +70,7 @@ def deacon_heartbeat(cli: CliContext, action) -> None:
     from gastown_tui.ops.sessions import write_heartbeat
 
     write_heartbeat(cli.town(), "hq-deacon", action, agent="deacon", runtime="gt")
-    click.echo(f"♥ deacon heartbeat: {action}")
+    echo(f"♥ deacon heartbeat: {action}")
 
 
 @deacon.command(name="cleanup-orphans")
@@ -85,10 +85,10 @@ def deacon_cleanup_orphans(cli: CliContext, grace) -> None:
     town = cli.town()
     orphans = orphan_processes(town)
     if not orphans:
-        click.echo("✓ No orphaned processes.")
+        echo("✓ No orphaned processes.")
         return
     proctree.terminate_tree([p.pid for p in orphans], grace=grace)
-    click.echo(f"✓ Stopped {len(orphans)} orphaned process(es): "
+    echo(f"✓ Stopped {len(orphans)} orphaned process(es): "
                + ", ".join(str(p.pid) for p in orphans))
 
 
@@ -128,7 +128,7 @@ def escalate_raise(cli: CliContext, description, severity, reason, message, from
         raise click.BadParameter(f"{severity!r} is not one of {', '.join(SEVERITIES)}",
                                  param_hint="'-s' / '--severity'")
     if dry_run:
-        click.echo(f"Would escalate [{severity.lower()}]: {text}" +
+        echo(f"Would escalate [{severity.lower()}]: {text}" +
                    (f"\n  details: {details}" if details else ""))
         return
     res = do_escalate(cli.town(), cli.store(), text, severity=severity, reason=details,
@@ -136,7 +136,7 @@ def escalate_raise(cli: CliContext, description, severity, reason, message, from
     if as_json:
         echo_json(res.as_json())
     else:
-        click.echo(f"⚠ Escalated {res.id} [{res.severity}]: {', '.join(res.actions)}")
+        echo(f"⚠ Escalated {res.id} [{res.severity}]: {', '.join(res.actions)}")
 
 
 @escalate.command(name="list")
@@ -154,11 +154,11 @@ def escalate_list(cli: CliContext, include_all, as_json) -> None:
         echo_json(items)
         return
     if not items:
-        click.echo("No open escalations.")
+        echo("No open escalations.")
     for bead in items:
         fields = parse_fields(bead.get("description", ""))
         acked = f" (acked by {fields['acked_by']})" if fields.get("acked_by") else ""
-        click.echo(f"⚠ {bead['id']} [{fields.get('severity', '?')}] {bead['status']} "
+        echo(f"⚠ {bead['id']} [{fields.get('severity', '?')}] {bead['status']} "
                    f"{bead['title']}  from {fields.get('escalated_by', '?')}{acked}")
 
 
@@ -172,7 +172,7 @@ def escalate_show(cli: CliContext, escalation_id, as_json) -> None:
     if as_json:
         echo_json(bead)
     else:
-        click.echo(f"{bead['id']} [{bead['status']}] {bead['title']}\n\n"
+        echo(f"{bead['id']} [{bead['status']}] {bead['title']}\n\n"
                    f"{bead.get('description', '')}")
 
 
@@ -185,7 +185,7 @@ def escalate_ack(cli: CliContext, escalation_id) -> None:
     from gastown_tui.ops.escalate import acknowledge
 
     bead = acknowledge(cli.town(), cli.store(), escalation_id, by=default_actor())
-    click.echo(f"✓ Acknowledged {bead['id']}")
+    echo(f"✓ Acknowledged {bead['id']}")
 
 
 @escalate.command(name="close")
@@ -199,4 +199,4 @@ def escalate_close(cli: CliContext, escalation_id, reason) -> None:
 
     bead = close_escalation(cli.town(), cli.store(), escalation_id, by=default_actor(),
                             reason=reason)
-    click.echo(f"✓ Closed {bead['id']}: {bead.get('close_reason', '')}")
+    echo(f"✓ Closed {bead['id']}: {bead.get('close_reason', '')}")

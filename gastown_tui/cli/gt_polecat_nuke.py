@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -36,7 +36,7 @@ def nuke(cli: CliContext, targets: tuple[str, ...], force: bool, dry_run: bool,
             raise click.UsageError("with --all, name rigs (gt polecat nuke <rig> --all)")
         names = [p for rig in targets for p in ops.rig_polecats(town, rig)]
         if not names:
-            echo_json([]) if as_json else click.echo(f"No polecats in {', '.join(targets)}.")
+            echo_json([]) if as_json else echo(f"No polecats in {', '.join(targets)}.")
             return
     results = ops.nuke(town, cli.store(), names, force=force, dry_run=dry_run)
     if as_json:
@@ -49,19 +49,19 @@ def nuke(cli: CliContext, targets: tuple[str, ...], force: bool, dry_run: bool,
 def _print_result(r) -> None:
     if r.dry_run:
         verdict = " (refused without --force)" if r.refused else ""
-        click.echo(f"Would nuke {r.target}{verdict}:")
+        echo(f"Would nuke {r.target}{verdict}:")
         for reason in r.findings:
-            click.echo(f"  ! {reason}")
+            echo(f"  ! {reason}")
         for step in r.actions:
-            click.echo(f"  - {step}")
+            echo(f"  - {step}")
         return
-    click.echo(f"✓ Nuked {r.target}")
+    echo(f"✓ Nuked {r.target}")
     for step in r.actions:
-        click.echo(f"  - {step}")
+        echo(f"  - {step}")
     for warning in r.warnings:
-        click.echo(f"  ! {warning}")
+        echo(f"  ! {warning}")
     if r.graveyard_ref:
-        click.echo(f"  restore with: gt polecat graveyard restore {r.graveyard_ref}")
+        echo(f"  restore with: gt polecat graveyard restore {r.graveyard_ref}")
 
 
 @click.group(name="graveyard", invoke_without_command=True)
@@ -90,13 +90,13 @@ def list_graves(cli: CliContext, rig: str | None = None, as_json: bool = False) 
         echo_json([{"index": i, **e.as_json()} for i, e in numbered])
         return
     if not numbered:
-        click.echo("The graveyard is empty.")
+        echo("The graveyard is empty.")
         return
     for i, e in numbered:
         bead = f" {e.bead}" if e.bead else ""
-        click.echo(f"{i:>3}  {e.saved_at}  {e.polecat}{bead}  "
+        echo(f"{i:>3}  {e.saved_at}  {e.polecat}{bead}  "
                    f"{len(e.files)} file(s)  head {e.head[:8]}  {e.branch}")
-        click.echo(f"     {e.ref}  ({e.reason})" if e.reason else f"     {e.ref}")
+        echo(f"     {e.ref}  ({e.reason})" if e.reason else f"     {e.ref}")
 
 
 @graveyard.command(name="restore")
@@ -128,12 +128,12 @@ def restore(cli: CliContext, ref_or_index: str, rig_name: str | None, as_name: s
     if as_json:
         echo_json(result.as_json())
         return
-    click.echo(f"✓ Restored {result.agent} from {grave.short_ref}")
-    click.echo(f"  worktree {result.worktree} on branch {result.branch} at {result.head[:8]}")
+    echo(f"✓ Restored {result.agent} from {grave.short_ref}")
+    echo(f"  worktree {result.worktree} on branch {result.branch} at {result.head[:8]}")
     if result.files:
-        click.echo(f"  {len(result.files)} file(s) back as uncommitted changes")
+        echo(f"  {len(result.files)} file(s) back as uncommitted changes")
     if result.bead:
-        click.echo(f"  it was working on {result.bead}: gt hook {result.bead} {result.agent}")
+        echo(f"  it was working on {result.bead}: gt hook {result.bead} {result.agent}")
 
 
 def _find(ops, rigs, ref: str):

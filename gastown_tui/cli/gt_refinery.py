@@ -7,7 +7,7 @@ import time
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -29,7 +29,7 @@ def run_cmd(cli: CliContext, rig_name: str, once: bool, poll: float) -> None:
     town = cli.town()
 
     def say(line: str) -> None:
-        click.echo(f"{time.strftime('%H:%M:%S')} {line}")
+        echo(f"{time.strftime('%H:%M:%S')} {line}")
 
     summary = run(town, town.rig(rig_name), once=once, poll=poll, out=say)
     say(f"stopped: {len(summary.merged)} merged, {len(summary.results)} processed")
@@ -51,15 +51,15 @@ def status_cmd(cli: CliContext, rig_name: str, as_json: bool) -> None:
     beat = data["heartbeat"] or {}
     age = data["heartbeat_age_s"]
     state = "running" if data["running"] else "not running"
-    click.echo(f"Refinery {rig_name}: {state}"
+    echo(f"Refinery {rig_name}: {state}"
                + (f" ({beat.get('state')}, heartbeat {age:.0f}s ago)" if age is not None else ""))
     stage = data["stage"]
     if stage:
-        click.echo(f"  {stage.get('mr')}: {stage.get('stage')} since {stage.get('stage_started_at')}")
+        echo(f"  {stage.get('mr')}: {stage.get('stage')} since {stage.get('stage_started_at')}")
     if data["gate_log"]:
-        click.echo(f"  gate log: {data['gate_log']}")
+        echo(f"  gate log: {data['gate_log']}")
     q = data["queue"]
-    click.echo(f"  queue: {q['ready']} ready, {q['blocked']} blocked, {q['active']} active"
+    echo(f"  queue: {q['ready']} ready, {q['blocked']} blocked, {q['active']} active"
                + (f"; next {data['next']}" if data["next"] else ""))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -31,7 +31,7 @@ def rig_add(cli: CliContext, name: str, source: str, prefix: str | None, branch:
                    "default_branch": result.default_branch, "head": result.head,
                    "path": str(result.rig.path), "git_url": result.rig.git_url})
     else:
-        click.echo(f"✓ Added rig {name} (prefix {result.rig.prefix}, branch "
+        echo(f"✓ Added rig {name} (prefix {result.rig.prefix}, branch "
                    f"{result.default_branch} at {result.head[:8]})\n"
                    f"  refinery worktree: {result.rig.refinery_worktree}")
 
@@ -48,9 +48,9 @@ def rig_list(cli: CliContext, as_json: bool) -> None:
         echo_json(rigs)
         return
     if not rigs:
-        click.echo("No rigs. Add one with: gt rig add <name> <git-url-or-path>")
+        echo("No rigs. Add one with: gt rig add <name> <git-url-or-path>")
     for r in rigs:
-        click.echo(f"{r['name']:<16} {r['prefix']:<6} {r['default_branch']:<10} "
+        echo(f"{r['name']:<16} {r['prefix']:<6} {r['default_branch']:<10} "
                    f"{r['polecat_count']} polecats  {r['git_url']}")
 
 
@@ -68,7 +68,7 @@ def rig_remove(cli: CliContext, name: str, delete: bool, force: bool, as_json: b
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"✓ Removed rig {name}" + (" and deleted its directory" if delete else
+        echo(f"✓ Removed rig {name}" + (" and deleted its directory" if delete else
                                               " (files kept)"))
 
 
@@ -89,7 +89,7 @@ def _state_command(name: str, state: str, on: bool, doc: str):
         verb = {"park": "parked", "unpark": "unparked", "dock": "docked",
                 "undock": "undocked"}[name]
         stopped = f"; stopped {', '.join(result['stopped'])}" if result["stopped"] else ""
-        click.echo(f"✓ Rig {target.name} {verb}{stopped}" if result["changed"]
+        echo(f"✓ Rig {target.name} {verb}{stopped}" if result["changed"]
                    else f"· Rig {target.name} was already {verb}")
     return command
 
@@ -124,7 +124,7 @@ def rig_stop(cli: CliContext, rig_name) -> None:
 
     target = _rig_here(cli, rig_name)
     stopped = stop_loops(cli.town(), target)
-    click.echo(f"■ stopped {', '.join(stopped)}" if stopped else
+    echo(f"■ stopped {', '.join(stopped)}" if stopped else
                f"· nothing of {target.name} was running")
 
 
@@ -139,7 +139,7 @@ def rig_start(cli: CliContext, rig_name) -> None:
     target = _rig_here(cli, rig_name)
     refuse_if_asleep(target)
     for step in start_rig_loops(cli.town(), target):
-        click.echo(f"{'▶' if step.action == 'started' else '●'} {step.session} {step.action}")
+        echo(f"{'▶' if step.action == 'started' else '●'} {step.session} {step.action}")
 
 
 @rig.group(name="config")
@@ -159,7 +159,7 @@ def rig_config_set(cli: CliContext, rig_name, key, value, global_) -> None:
     from gastown_tui.ops.rig_state import config_set
 
     result = config_set(cli.town().rig(rig_name), key, value)
-    click.echo(f"✓ {result['rig']}: {result['key']} = {result['value']}")
+    echo(f"✓ {result['rig']}: {result['key']} = {result['value']}")
 
 
 @rig_config_group.command(name="show")
@@ -175,4 +175,4 @@ def rig_config_show(cli: CliContext, rig_name, as_json) -> None:
         echo_json(cfg)
     else:
         for key, value in sorted(cfg.items()):
-            click.echo(f"{key}: {value}")
+            echo(f"{key}: {value}")

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from gastown_tui.cli.common import CliContext, DefaultGroup
+from gastown_tui.cli.common import CliContext, DefaultGroup, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -51,14 +51,14 @@ def handoff(cli: CliContext, bead_or_role, subject, message, from_stdin, collect
     if as_json:
         echo_json(plan.as_json())
     elif dry_run:
-        click.echo(f"Would send handoff note to {plan.agent}: {plan.subject}")
-        click.echo(f"Would restart {plan.session} in {plan.cwd}" if plan.restart
+        echo(f"Would send handoff note to {plan.agent}: {plan.subject}")
+        echo(f"Would restart {plan.session} in {plan.cwd}" if plan.restart
                    else f"No restart: {plan.reason}")
     else:
-        click.echo(f"📬 Handoff note {plan.mail} saved for {plan.agent}: {plan.subject}")
+        echo(f"📬 Handoff note {plan.mail} saved for {plan.agent}: {plan.subject}")
         if plan.hooked:
-            click.echo(f"🪝 Hook kept: {plan.hooked}")
-        click.echo(f"🤝 Restarting {plan.session} in place…" if plan.restart
+            echo(f"🪝 Hook kept: {plan.hooked}")
+        echo(f"🤝 Restarting {plan.session} in place…" if plan.restart
                    else f"No restart: {plan.reason}")
     sys.stdout.flush()
     if plan.restart and not dry_run:
@@ -102,12 +102,12 @@ def session_status(cli: CliContext, target, as_json) -> None:
         echo_json(data)
         return
     if info is None:
-        click.echo(f"○ {addr}: no session {name}")
+        echo(f"○ {addr}: no session {name}")
     else:
         state = "dead pane (remain-on-exit)" if info.pane_dead else "running"
-        click.echo(f"● {addr}: session {name} {state}, running {data['command'] or '?'}")
+        echo(f"● {addr}: session {name} {state}, running {data['command'] or '?'}")
         if beat:
-            click.echo(f"  heartbeat: {beat.get('state', '?')} at {beat.get('ts', '?')}")
+            echo(f"  heartbeat: {beat.get('state', '?')} at {beat.get('ts', '?')}")
 
 
 @session.command(name="stop")
@@ -123,7 +123,7 @@ def session_stop(cli: CliContext, target, as_json) -> None:
     if as_json:
         echo_json(step.__dict__)
     else:
-        click.echo(f"■ {name} stopped" if step.action == "stopped" else f"· {name}: not running")
+        echo(f"■ {name} stopped" if step.action == "stopped" else f"· {name}: not running")
 
 
 @session.command(name="start")
@@ -137,13 +137,13 @@ def session_start(cli: CliContext, target) -> None:
     town = cli.town()
     if addr.role == "mayor":
         step = start_mayor(town)
-        click.echo(f"▶ {step.session} {step.action}")
+        echo(f"▶ {step.session} {step.action}")
         return
     steps = [s for s in resume_polecats(town) if s.session == name]
     if not steps:
         raise click.ClickException(f"{addr} was not started: it is running already, or has no "
                                    "hooked work or worktree (sling it new work instead)")
-    click.echo(f"▶ {name} {steps[0].action} {steps[0].detail}")
+    echo(f"▶ {name} {steps[0].action} {steps[0].detail}")
 
 
 @session.command(name="restart")
@@ -160,7 +160,7 @@ def session_restart(cli: CliContext, target) -> None:
         raise click.ClickException(f"{addr} has no session {name} (start it: gt session "
                                    f"start {target})")
     restart_agent(town, addr, agent_cwd(town, addr), topic_suffix="restart")
-    click.echo(f"↻ {name} restarted")
+    echo(f"↻ {name} restarted")
 
 
 @click.group(cls=DefaultGroup, default="of-rig", invoke_without_command=True)
@@ -170,7 +170,7 @@ def worktree(ctx: click.Context) -> None:
     (Upstream's crew members make worktrees of other rigs; crew is not built here, so the
     worktrees are the refineries' and the polecats'.)"""
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        echo(ctx.get_help())
 
 
 @worktree.command(name="of-rig", hidden=True)
@@ -209,7 +209,7 @@ def worktree_list(cli: CliContext, as_json) -> None:
         return
     for row in rows:
         mark = "✓" if row["exists"] else "✗"
-        click.echo(f"{mark} {row['rig']}/{row['name']:<12} {row['branch']:<36} {row['path']}")
+        echo(f"{mark} {row['rig']}/{row['name']:<12} {row['branch']:<36} {row['path']}")
 
 
 @worktree.command(name="remove")
@@ -227,4 +227,4 @@ def worktree_remove(cli: CliContext, target, force) -> None:
                                    "<rig>/<name> (see gt worktree list); crew worktrees of "
                                    "other rigs are not built here")
     for result in nuke(town, cli.store(), [target], force=force):
-        click.echo(f"✓ removed {result.worktree}")
+        echo(f"✓ removed {result.worktree}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -12,7 +12,7 @@ def _print_steps(steps) -> None:
     for s in steps:
         mark = {"started": "▶", "running": "●", "stopped": "■", "absent": "·",
                 "skipped": "…", "kept": "●", "would stop": "□", "failed": "✗"}.get(s.action, "?")
-        click.echo(f"{mark} {s.address:<22} {s.session:<18} {s.action} {s.detail}")
+        echo(f"{mark} {s.address:<22} {s.session:<18} {s.action} {s.detail}")
 
 
 @click.command()
@@ -75,7 +75,7 @@ def down(cli: CliContext, keep_polecats, polecats, all_, nuke, dry_run, quiet, a
         echo_json([s.__dict__ for s in steps])
     elif not quiet:
         if not steps:
-            click.echo("Nothing was running.")
+            echo("Nothing was running.")
         _print_steps(steps)
     if stop is not None and not stop.ok:
         raise click.ClickException("; ".join(stop.problems) + " (kill them by hand)")
@@ -108,18 +108,18 @@ def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
         echo_json(report.as_json())
     else:
         stop = report.stop
-        click.echo(f"■ tmux server {stop.socket} "
+        echo(f"■ tmux server {stop.socket} "
                    + ("stopped" if stop.server_was_running else "was not running"))
         if stop.stopped_pids:
-            click.echo(f"■ stopped {len(stop.stopped_pids)} process(es) left outside tmux")
+            echo(f"■ stopped {len(stop.stopped_pids)} process(es) left outside tmux")
         for target in report.removed:
-            click.echo(f"✓ removed {target}")
+            echo(f"✓ removed {target}")
         for target, why in report.kept.items():
-            click.echo(f"● kept {target}: {'; '.join(why)} (gt shutdown --nuclear to remove)")
+            echo(f"● kept {target}: {'; '.join(why)} (gt shutdown --nuclear to remove)")
         if report.store:
-            click.echo(f"■ the town's PostgreSQL {report.store}")
+            echo(f"■ the town's PostgreSQL {report.store}")
         for ref in report.graves:
-            click.echo(f"  saved to {ref}")
+            echo(f"  saved to {ref}")
     if not report.stop.ok:
         raise click.ClickException("; ".join(report.stop.problems) + " (kill them by hand)")
 
@@ -136,7 +136,7 @@ def mayor_start(cli: CliContext, agent) -> None:
     """Start the Mayor's session and see it past its runtime's start-up dialogs."""
     from gastown_tui.ops.up import start_mayor
 
-    _print_steps([start_mayor(cli.town(), agent=agent, say=click.echo)])
+    _print_steps([start_mayor(cli.town(), agent=agent, say=echo)])
 
 
 @mayor.command(name="stop")
@@ -157,7 +157,7 @@ def mayor_status(cli: CliContext, as_json) -> None:
     if as_json:
         echo_json({"session": "hq-mayor", "running": running})
     else:
-        click.echo(f"hq-mayor: {'running' if running else 'stopped'}")
+        echo(f"hq-mayor: {'running' if running else 'stopped'}")
 
 
 @mayor.command(name="attach")
@@ -197,13 +197,13 @@ def polecat_list(cli: CliContext, rig, as_json) -> None:
         echo_json([i.as_json() for i in infos])
         return
     if not infos:
-        click.echo("No polecats. Sling work to a rig: gt sling <bead> <rig>")
+        echo("No polecats. Sling work to a rig: gt sling <bead> <rig>")
     for i in infos:
         issue = f"{i.issue} {i.issue_title}" if i.issue else "-"
         line = f"{i.address:<30} {i.state:<12} {'●' if i.session_running else '○'} {issue}"
         if i.state in ("blocked", "rate-limited", "stalled", "zombie"):
             line += f"\n{'':<30} ⚠ {i.evidence}"
-        click.echo(line)
+        echo(line)
 
 
 def _attach_nuke_commands() -> None:
@@ -240,13 +240,13 @@ def polecat_status(cli: CliContext, target, as_json) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo(f"{info.address}: {info.state} ({info.evidence})")
-    click.echo(f"  hook: {info.issue + ' ' + info.issue_title if info.issue else '-'}")
-    click.echo(f"  session: {info.session_name} {'running' if info.session_running else 'stopped'}"
+    echo(f"{info.address}: {info.state} ({info.evidence})")
+    echo(f"  hook: {info.issue + ' ' + info.issue_title if info.issue else '-'}")
+    echo(f"  session: {info.session_name} {'running' if info.session_running else 'stopped'}"
                f"   heartbeat: {info.heartbeat or '-'}")
-    click.echo(f"  branch: {info.branch or '-'}   MR: {info.active_mr or '-'}")
-    click.echo(f"  worktree: {info.worktree}{'' if info.worktree_exists else ' (missing)'}")
-    click.echo("  nuke would lose: " + ("; ".join(unsafe) if unsafe else "nothing"))
+    echo(f"  branch: {info.branch or '-'}   MR: {info.active_mr or '-'}")
+    echo(f"  worktree: {info.worktree}{'' if info.worktree_exists else ' (missing)'}")
+    echo("  nuke would lose: " + ("; ".join(unsafe) if unsafe else "nothing"))
 
 
 @polecat.command(name="remove")
@@ -268,7 +268,7 @@ def polecat_remove(cli: CliContext, targets, all_, force, as_json) -> None:
         echo_json([r.as_json() for r in results])
         return
     for r in results:
-        click.echo(f"✓ removed {r.target}" + (f" (saved to {r.graveyard_ref})"
+        echo(f"✓ removed {r.target}" + (f" (saved to {r.graveyard_ref})"
                                               if r.graveyard_ref else ""))
 
 

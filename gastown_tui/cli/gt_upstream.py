@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from gastown_tui.cli.common import CliContext, DefaultGroup
+from gastown_tui.cli.common import CliContext, DefaultGroup, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -37,7 +37,7 @@ def dolt_status(cli: CliContext, as_json) -> None:
     state = "healthy" if health["healthy"] else "PROBLEMS: " + "; ".join(health["problems"])
     where = ("PostgreSQL at " if health["backend"] == "postgres" else "SQLite at ") \
         + health["location"]
-    click.echo(f"✓ No Dolt server here: beads live in {where} — {state} "
+    echo(f"✓ No Dolt server here: beads live in {where} — {state} "
                f"({health['issues']} issues, {health.get('latency_ms', 0)} ms)")
     if not health["healthy"]:
         sys.exit(1)
@@ -51,13 +51,13 @@ def dolt_cleanup(ctx: click.Context) -> None:
     cli = ctx.find_object(CliContext)
     health = _store_health(cli)
     kind = "PostgreSQL" if health["backend"] == "postgres" else "SQLite"
-    click.echo(f"✓ Nothing to clean: no Dolt databases here; the store is {kind} at "
+    echo(f"✓ Nothing to clean: no Dolt databases here; the store is {kind} at "
                f"{health['location']} ({'healthy' if health['healthy'] else 'see gt doctor'}). "
                "Stale locks and records: gt doctor --fix")
 
 
 def _no_server() -> None:
-    click.echo("✓ No Dolt server to start or stop: the bead store is a SQLite file, or "
+    echo("✓ No Dolt server to start or stop: the bead store is a SQLite file, or "
                "PostgreSQL (a town's own cluster starts and stops with gt up / gt down).")
 
 
@@ -83,7 +83,7 @@ def reaper_any(ctx: click.Context) -> None:
     if as_json:
         echo_json({"reaped": 0, "purged": 0, "databases": [], "note": message})
     else:
-        click.echo(f"✓ gt reaper {what}: {message}")
+        echo(f"✓ gt reaper {what}: {message}")
 
 
 @click.group()
@@ -105,7 +105,7 @@ def boot_status(cli: CliContext, as_json) -> None:
     if as_json:
         echo_json({"boot": "not needed", "deacon_running": running, "deacon_heartbeat": beat})
     else:
-        click.echo(f"✓ No Boot here: the Deacon is a plain loop, {'running' if running else 'NOT running (gt up)'}"
+        echo(f"✓ No Boot here: the Deacon is a plain loop, {'running' if running else 'NOT running (gt up)'}"
                    + (f", last beat {beat.get('ts')}" if beat else ""))
 
 
@@ -117,7 +117,7 @@ def boot_spawn(cli: CliContext) -> None:
 
     steps = [s for s in up(cli.town()) if s.session == "hq-deacon"]
     action = steps[0].action if steps else "skipped"
-    click.echo(f"✓ No Boot here; the Deacon is {action} (gt up keeps it alive)")
+    echo(f"✓ No Boot here; the Deacon is {action} (gt up keeps it alive)")
 
 
 @boot.command(name="triage")
@@ -129,7 +129,7 @@ def boot_triage(cli: CliContext, degraded) -> None:
 
     store = cli.store()
     report = patrol(cli.town(), store, keep_alive=True)
-    click.echo(f"✓ Deacon patrol: restarted {', '.join(report.restarted) or 'nothing'}; "
+    echo(f"✓ Deacon patrol: restarted {', '.join(report.restarted) or 'nothing'}; "
                f"landed {len(report.landed)} convoy(s)"
                + (f"; problems: {'; '.join(report.problems)}" if report.problems else ""))
 
@@ -144,13 +144,13 @@ def dog() -> None:
                                             "allow_extra_args": True})
 def dog_done() -> None:
     """Nothing to return: there are no dogs here."""
-    click.echo("✓ No dogs in this town: nothing to mark done (maintenance is the Deacon's "
+    echo("✓ No dogs in this town: nothing to mark done (maintenance is the Deacon's "
                "loop and gt doctor)")
 
 
 @dog.command(name="list")
 def dog_list() -> None:
-    click.echo("No dogs in this town (the Deacon's loop and gt doctor do their work).")
+    echo("No dogs in this town (the Deacon's loop and gt doctor do their work).")
 
 
 @click.group()
@@ -163,7 +163,7 @@ def patrol() -> None:
                                               "allow_extra_args": True})
 def patrol_new() -> None:
     """No patrol wisp to create: the loops patrol on their own."""
-    click.echo("✓ No patrol molecule needed: the witness, refinery and deacon here are loops "
+    echo("✓ No patrol molecule needed: the witness, refinery and deacon here are loops "
                "(gt witness run, gt refinery run, gt deacon run) that patrol on their own")
 
 
@@ -176,7 +176,7 @@ def patrol_report(cli: CliContext, summary) -> None:
 
     actor = default_actor()
     cli.log("patrol_report", {"summary": summary}, source="gt")
-    click.echo(f"✓ Patrol report from {actor} recorded" + (f": {summary}" if summary else ""))
+    echo(f"✓ Patrol report from {actor} recorded" + (f": {summary}" if summary else ""))
 
 
 @click.group()
@@ -211,7 +211,7 @@ def tap_guard(name) -> None:
     roles, why = GUARDS[name]
     if kind not in roles:
         return
-    click.echo(f"Blocked by gt tap guard {name}: {why}", err=True)
+    echo(f"Blocked by gt tap guard {name}: {why}", err=True)
     sys.exit(2)
 
 
@@ -220,7 +220,7 @@ def tap_guard(name) -> None:
 def crew(ctx: click.Context) -> None:
     """Upstream's crew (human-guided workers with their own clones) is not built here."""
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        echo(ctx.get_help())
 
 
 @crew.command(name="about", hidden=True, context_settings={"ignore_unknown_options": True,
@@ -238,9 +238,9 @@ def crew_about(ctx: click.Context) -> None:
 @click.pass_context
 def crew_stop(ctx: click.Context) -> None:
     """Nothing to stop: no crew sessions here."""
-    click.echo(f"✓ No crew sessions in this town; nothing to stop ({' '.join(ctx.args)})")
+    echo(f"✓ No crew sessions in this town; nothing to stop ({' '.join(ctx.args)})")
 
 
 @crew.command(name="list")
 def crew_list() -> None:
-    click.echo("No crew in this town (crew workspaces are not built; see gt polecat list).")
+    echo("No crew in this town (crew workspaces are not built; see gt polecat list).")

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -63,9 +63,9 @@ def feed(cli: CliContext, since, limit, types, plain, follow, as_json) -> None:
         echo_json(events)
         return
     if not events and not follow:
-        click.echo("No events" + (f" in the last {since}." if since else "."))
+        echo("No events" + (f" in the last {since}." if since else "."))
     for event in events:
-        click.echo(line(event))
+        echo(line(event))
     if follow:
         path = town.events_path
         offset = path.stat().st_size if path.exists() else 0
@@ -86,7 +86,7 @@ def feed(cli: CliContext, since, limit, types, plain, follow, as_json) -> None:
                         except ValueError:
                             continue
                         if wanted(event):
-                            click.echo(line(event))
+                            echo(line(event))
         except KeyboardInterrupt:
             return
 
@@ -121,7 +121,7 @@ def unsling(cli: CliContext, bead, force, as_json) -> None:
     if as_json:
         echo_json(out)
     else:
-        click.echo(f"✓ Unslung {out['id']}: back to open")
+        echo(f"✓ Unslung {out['id']}: back to open")
 
 
 @click.command()
@@ -140,7 +140,7 @@ def remember(cli: CliContext, text, key, kind, as_json) -> None:
     if as_json:
         echo_json(entry)
     else:
-        click.echo(f"✓ Remembered [{entry['type']}] {entry['key']}")
+        echo(f"✓ Remembered [{entry['type']}] {entry['key']}")
 
 
 @click.command()
@@ -156,9 +156,9 @@ def memories(cli: CliContext, term, as_json) -> None:
         echo_json(items)
         return
     if not items:
-        click.echo("No memories" + (f" matching {term!r}." if term else " yet (gt remember)."))
+        echo("No memories" + (f" matching {term!r}." if term else " yet (gt remember)."))
     for m in items:
-        click.echo(f"[{m['type']}] {m['key']}: {m['text']}")
+        echo(f"[{m['type']}] {m['key']}: {m['text']}")
 
 
 @click.command()
@@ -170,4 +170,4 @@ def forget(cli: CliContext, key) -> None:
     from gastown_tui.ops.memories import forget as do_forget
 
     do_forget(cli.town(), key, actor=default_actor())
-    click.echo(f"✓ Forgot {key}")
+    echo(f"✓ Forgot {key}")

@@ -20,6 +20,7 @@ from gastown_tui.ops.graveyard import (
     flatten,
 )
 from gastown_tui.ops.namepool import allocate, claim
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import ConflictError, GitError
 from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.names import Address, validate_agent_name
@@ -66,7 +67,8 @@ def _write_back(repo, root: Path, head_files: Files, saved: Files) -> None:
         if head_files.get(path) == (oid, mode) or mode == _GITLINK:
             continue
         target = root / path
-        target.parent.mkdir(parents=True, exist_ok=True)
+        # A saved link is restored as a link, but nothing is ever written through one.
+        safe_write.ensure_dir(target.parent, within=root)
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         elif target.is_symlink() or target.exists():
@@ -75,8 +77,8 @@ def _write_back(repo, root: Path, head_files: Files, saved: Files) -> None:
         if mode == _LINK:
             os.symlink(os.fsdecode(data), target)
             continue
-        target.write_bytes(data)
-        bits = stat.S_IMODE(target.stat().st_mode)
+        safe_write.write_bytes(target, data, within=root)
+        bits = stat.S_IMODE(target.lstat().st_mode)
         target.chmod(bits | ((bits & 0o444) >> 2) if mode == _EXEC else bits & ~0o111)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gastown_tui.ops.agents import ensure_agent_bead
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import TownExistsError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.jsonfile import read_json, write_json
@@ -87,9 +88,10 @@ def install(directory: Path, *, name: str | None = None, owner: str | None = Non
     if root.is_dir() and not is_town and any(root.iterdir()):
         raise TownExistsError(f"{root} is not empty and is not a Gas Town town",
                               fix="choose an empty or new directory, e.g. 'gt install ~/gt'")
+    root.mkdir(parents=True, exist_ok=True)
     for sub in ("mayor", "deacon/dogs/boot", "settings", "formulas", "plugins", ".beads",
                 ".runtime/heartbeats", ".runtime/nudge_queue", ".runtime/locks"):
-        (root / sub).mkdir(parents=True, exist_ok=True)
+        safe_write.ensure_dir(root / sub, within=root)
     town = Town(root)
     created = not is_town
     if not is_town:
@@ -97,23 +99,23 @@ def install(directory: Path, *, name: str | None = None, owner: str | None = Non
             "type": "town", "version": 2, "name": name or root.name,
             "owner": owner or _git_identity() or os.environ.get("USER", ""),
             "public_name": name or root.name, "created_at": now_rfc3339(),
-        })
+        }, within=root)
     if read_json(town.rigs_json) is None:
-        write_json(town.rigs_json, {"version": 1, "rigs": {}})
+        write_json(town.rigs_json, {"version": 1, "rigs": {}}, within=root)
     if read_json(town.settings_json) is None:
-        write_json(town.settings_json, DEFAULT_SETTINGS)
+        write_json(town.settings_json, DEFAULT_SETTINGS, within=root)
     if read_json(root / "settings" / "escalation.json") is None:
-        write_json(root / "settings" / "escalation.json", DEFAULT_ESCALATION)
+        write_json(root / "settings" / "escalation.json", DEFAULT_ESCALATION, within=root)
     control_room = root / "settings" / "control-room.toml"
     if not control_room.exists():
-        control_room.write_text(CONTROL_ROOM_TOML, encoding="utf-8")
+        safe_write.write_text(control_room, CONTROL_ROOM_TOML, within=root)
     claude_md = root / "CLAUDE.md"
     if not claude_md.exists():
-        claude_md.write_text(TOWN_CLAUDE_MD, encoding="utf-8")
+        safe_write.write_text(claude_md, TOWN_CLAUDE_MD, within=root)
     agents_md = root / "AGENTS.md"
     if not agents_md.exists() and not agents_md.is_symlink():
         agents_md.symlink_to("CLAUDE.md")
-    (root / ".events.jsonl").touch(exist_ok=True)
+    safe_write.append_bytes(root / ".events.jsonl", b"", within=root)
     location = store_admin.configure(town, store, port=pg_port, listen=pg_listen,
                                      fresh=created)
     beads = BeadStore.create_at(location, actor="mayor")

@@ -15,6 +15,7 @@ from typing import Any
 from gastown_tui.ops.agent_screen import read_agent, runtime_of
 from gastown_tui.ops.sessions import session_name, tmux_for
 from gastown_tui.runtimes.screen import Reading, ScreenSpec, read_screen
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
@@ -80,8 +81,7 @@ def queue_dir(town: Town, session: str) -> Path:
 
 def enqueue(town: Town, session: str, message: str, *, sender: str,
             priority: str = "normal") -> Path:
-    folder = queue_dir(town, session)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = safe_write.ensure_dir(queue_dir(town, session), within=town.root)
     pending = [p for p in folder.glob("*.json")]
     if len(pending) >= MAX_QUEUE:
         raise NudgeError(f"the nudge queue of {session} is full ({MAX_QUEUE} waiting)",
@@ -90,9 +90,7 @@ def enqueue(town: Town, session: str, message: str, *, sender: str,
     entry = {"sender": sender, "message": message, "priority": priority,
              "timestamp": now.isoformat(), "expires_at": (now + TTL[priority]).isoformat()}
     path = folder / f"{time.time_ns()}-{secrets.token_hex(4)}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(entry))
-    os.replace(tmp, path)
+    safe_write.write_text(path, json.dumps(entry), within=town.root)
     return path
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from gastown_tui.ops.agents import ensure_agent_bead
 from gastown_tui.ops.context import open_store
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import ConflictError, GitError, RigExistsError, ValidationError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.jsonfile import write_json
@@ -101,7 +102,7 @@ def rig_add(town: Town, name: str, source: str, *, prefix: str | None = None,
         repo.add_worktree("refinery", str(rig_path / "refinery" / "rig"), ref)
         for sub in ("witness", "polecats", "crew", "settings", "formulas", ".runtime"):
             (rig_path / sub).mkdir(exist_ok=True)
-        (rig_path / ".gitignore").write_text(RIG_GITIGNORE, encoding="utf-8")
+        safe_write.write_text(rig_path / ".gitignore", RIG_GITIGNORE, within=town.root)
         now = now_rfc3339()
         write_json(rig_path / "config.json", {
             "type": "rig", "version": 1, "name": name, "git_url": url, "push_url": "",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown_tui.runtimes.presets import Runtime, resolve_alias, runtime_named
+from gastown_tui.town import safe_write
 from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.layout import Town, now_rfc3339
 from gastown_tui.town.names import Address
@@ -174,9 +175,9 @@ def write_runtime_files(town: Town, addr: Address, runtime: Runtime,
     if cwd is not None and runtime.hooks_provider == "gemini":
         write_json(cwd / ".gemini" / "settings.json", GEMINI_SETTINGS)
     elif cwd is not None and runtime.hooks_provider == "opencode":
-        plugin = cwd / ".opencode" / "plugins" / "gastown.js"
-        plugin.parent.mkdir(parents=True, exist_ok=True)
-        plugin.write_text(OPENCODE_PLUGIN, encoding="utf-8")
+        # Through safe_write, as write_json above: a repository may commit .opencode as a
+        # link out of the worktree.
+        safe_write.write_text(cwd / ".opencode" / "plugins" / "gastown.js", OPENCODE_PLUGIN)
     return None
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gastown_tui.ops.role_text import role_text
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GitError
 from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.names import Address
@@ -34,12 +35,10 @@ def _repo(path: Path):
 
 def _exclude_local_files(bare: Path, tracked: set[str]) -> None:
     exclude = bare / "info" / "exclude"
-    exclude.parent.mkdir(parents=True, exist_ok=True)
-    current = exclude.read_text() if exclude.exists() else ""
+    current = exclude.read_text() if exclude.is_file() and not exclude.is_symlink() else ""
     missing = [f for f in LOCAL_FILES if f not in current.split("\n") and f.rstrip("/") not in tracked]
     if missing:
-        with exclude.open("a") as fh:
-            fh.write("".join(f"{f}\n" for f in missing))
+        safe_write.append_bytes(exclude, "".join(f"{f}\n" for f in missing).encode())
 
 
 def create_polecat_worktree(rig: RigInfo, name: str, bead_id: str | None,
@@ -80,9 +79,10 @@ def write_polecat_guide(rig: RigInfo, name: str, file: Path, branch: str) -> Non
     """The polecat's guide in its worktree (what `gt prime` prints), for runtimes that read
     an instructions file (CLAUDE.md, AGENTS.md) before any hook runs."""
     town = Town(rig.path.parent)
-    file.write_text(role_text(town, Address("polecat", rig.name, name),
-                              worktree=rig.polecat_worktree(name), branch=branch),
-                    encoding="utf-8")
+    # The worktree is the repository's: its files may be links out of it (safe_write refuses).
+    safe_write.write_text(file, role_text(town, Address("polecat", rig.name, name),
+                                          worktree=rig.polecat_worktree(name), branch=branch),
+                          within=rig.path)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from gastown_tui.refinery.state import (
     gate_log_path,
     gate_worktree_path,
 )
+from gastown_tui.town import safe_write
 from gastown_tui.town.layout import RigInfo
 
 GATE_WORKTREE_NAME = "refinery-gate"
@@ -137,9 +138,9 @@ def run_gate(name: str, command: str, cwd: Path, log_path: Path, timeout: float,
              env: dict[str, str], stop: threading.Event | None = None,
              on_spawn: Callable[[int], None] | None = None,
              on_tick: Callable[[], None] | None = None) -> GateRun:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_fd = safe_write.open_file(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     started = time.monotonic()
-    with open(log_path, "wb") as log:
+    with os.fdopen(log_fd, "wb") as log:
         log.write(f"$ {command}\n".encode())
         log.flush()
         try:

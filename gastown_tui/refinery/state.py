@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import RigInfo, Town, now_rfc3339
@@ -161,9 +162,7 @@ def clear_state(rig: RigInfo) -> None:
 
 def poke(rig: RigInfo) -> None:
     """Wake an idle refinery loop (it watches its runtime folder) without waiting for its poll."""
-    path = wake_path(rig)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(now_rfc3339() + "\n", encoding="utf-8")
+    safe_write.write_text(wake_path(rig), now_rfc3339() + "\n")
 
 
 # ------------------------------------------------------------------ heartbeat

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import re
 
-# ESC-introduced sequences, longest forms first: CSI (ESC [ ... final), OSC / DCS / SOS / PM /
-# APC strings (ESC ] ... BEL or ST), then any two-character escape, then a lone ESC.
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"
-    r"|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)"
-    r"|\x1b[ -~]"
-    r"|\x1b"
-)
-# C0 controls, DEL and C1 controls (U+0080-U+009F: U+009B is an 8-bit CSI to some terminals).
-_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+from gastown_tui.town.safe_text import CONTROLS as _CONTROLS
+from gastown_tui.town.safe_text import ESCAPE_SEQUENCES as _ESCAPES
+
+# The character classes are the terminal sanitiser's (town/safe_text.py); typed into a pane,
+# escapes are dropped rather than shown.
 _BLANKS = re.compile(r"[\t\n]")
 
 

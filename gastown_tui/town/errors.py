@@ -77,3 +77,47 @@ class GitError(GasTownError):
 
 class TmuxError(GasTownError):
     code = "tmux"
+
+
+class DiskFullError(GasTownError):
+    """No space (or quota) left where the town writes: not damage, and nothing half-written."""
+
+    code = "disk_full"
+
+
+class UnsafePathError(GasTownError):
+    """A write would have followed a symbolic link out of the town, a rig or a worktree."""
+
+    code = "unsafe_path"
+
+
+class FileSystemError(GasTownError):
+    code = "os_error"
+
+
+_NO_SPACE = (28, 122)  # ENOSPC, EDQUOT
+
+
+def from_os_error(exc: OSError, doing: str = "") -> GasTownError:
+    """One line for an OSError a user can act on (a full disk, a name too long, no permission),
+    naming what was being done and the file, never a traceback."""
+    import errno
+
+    where = f" {exc.filename}" if exc.filename else ""
+    what = f"{doing}: " if doing else ""
+    if exc.errno in _NO_SPACE:
+        return DiskFullError(f"{what}no space left on the disk holding{where or ' the town'}",
+                             fix="free some space and retry; what failed was not saved")
+    if exc.errno == errno.ENAMETOOLONG:
+        shown = str(exc.filename or "")
+        shown = shown if len(shown) <= 80 else shown[:60] + f"…({len(shown)} characters)"
+        return FileSystemError(f"{what}a name or path is too long: {shown}",
+                               fix="use a shorter name or path")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return FileSystemError(f"{what}permission denied on{where}",
+                               fix="check the owner and mode of that file or directory")
+    if exc.errno == errno.EROFS:
+        return FileSystemError(f"{what}the file system holding{where} is read-only",
+                               fix="remount it read-write or move the town")
+    return FileSystemError(f"{what}{exc.strerror or exc}{where and ' (' + where.strip() + ')'}",
+                           fix="check the file system and retry")

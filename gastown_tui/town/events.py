@@ -5,26 +5,18 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-# json.dumps(ensure_ascii=False) escapes C0 controls but writes DEL, the C1 controls (U+009B is
-# a CSI to some terminals), the Unicode line separators and lone surrogates (which are not even
-# encodable) raw. They can only stand inside JSON strings, so escaping them there is lossless.
-_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-
-
-def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+from gastown_tui.town.safe_text import json_text
 
 
 def event_line(event: dict[str, Any]) -> bytes:
     """One log line: compact JSON, UTF-8, no raw control character, ending in a newline."""
-    text = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
-    return (_RAW_UNSAFE.sub(_escape, text) + "\n").encode("utf-8")
+    return (json_text(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
+            + "\n").encode("utf-8")
 
 
 def log_event(town_root: Path, event_type: str, *, actor: str = "", payload: dict[str, Any] | None = None,
@@ -52,7 +44,7 @@ def _open_locked(path: Path) -> int:
     we waited for the lock (`gt doctor --fix` moving bad lines out), open the new one: a line
     appended to the replaced file would be lost."""
     while True:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if os.fstat(fd).st_ino == os.stat(path).st_ino:

@@ -1,29 +1,55 @@
-"""Small JSON files written atomically (temp file, fsync, rename) so a reader never sees half."""
+"""Small JSON files written atomically (temp file, fsync, rename) so a reader never sees half,
+never through a symbolic link (town/safe_write.py); read back as objects or a one-line error."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from gastown_tui.town.errors import StoreCorruptError
 
+FIX_FILE = "run 'gt doctor' (it names the file and repairs what it safely can); nothing was changed"
+
 
 def read_json(path: Path, default: Any = None) -> Any:
+    """The JSON object in `path`, `default` when there is no file. Every file the town keeps
+    holds one object: anything else (not UTF-8, not JSON, a list) is a one-line error naming
+    the file, never a crash further on."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return default
+    except IsADirectoryError as exc:
+        raise StoreCorruptError(f"{path} is a directory, not a JSON file", fix=FIX_FILE) from exc
     try:
-        return json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise StoreCorruptError(f"{path} is not UTF-8 text (byte {exc.start})",
+                                fix=FIX_FILE) from exc
     except json.JSONDecodeError as exc:
-        raise StoreCorruptError(
-            f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
-            fix="repair or restore the file; nothing was changed",
-        ) from exc
+        raise StoreCorruptError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg})",
+                                fix=FIX_FILE) from exc
+    except (ValueError, RecursionError) as exc:
+        raise StoreCorruptError(f"{path} is not valid JSON ({str(exc)[:60]})",
+                                fix=FIX_FILE) from exc
+    if not isinstance(data, dict):
+        raise StoreCorruptError(f"{path} holds a JSON {type(data).__name__}, not an object",
+                                fix=FIX_FILE)
+    return data
+
+
+def object_field(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    """data[key] as an object ({} when absent or null); anything else names the file."""
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise StoreCorruptError(f"{path}: {key!r} holds a {type(value).__name__}, not an object",
+                                fix=FIX_FILE)
+    return value
 
 
 def current_umask() -> int:
@@ -50,21 +76,8 @@ def file_mode_for(path: Path) -> int:
         return 0o666 & ~current_umask()
 
 
-def write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = file_mode_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+def write_json(path: Path, data: Any, *, within: Path | None = None) -> None:
+    """Atomically, never through a link below `within` (default: the town `path` lies in)."""
+    from gastown_tui.town.safe_write import write_text
+
+    write_text(Path(path), json.dumps(data, indent=2, ensure_ascii=False) + "\n", within=within)

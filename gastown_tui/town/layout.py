@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gastown_tui.town.errors import NoTownError, UnknownRigError
-from gastown_tui.town.jsonfile import read_json, write_json
+from gastown_tui.town.errors import GasTownError, NoTownError, StoreCorruptError, UnknownRigError
+from gastown_tui.town.jsonfile import FIX_FILE, object_field, read_json, write_json
 from gastown_tui.town.names import validate_rig_name
 
 TOWN_MARKER = Path("mayor") / "town.json"
@@ -132,7 +132,17 @@ class Town:
 
     def rigs_config(self) -> dict[str, Any]:
         data = read_json(self.rigs_json, None) or {"version": 1, "rigs": {}}
-        data.setdefault("rigs", {})
+        rigs = object_field(data, "rigs", self.rigs_json)
+        for name, entry in rigs.items():
+            try:
+                validate_rig_name(name)
+            except GasTownError as exc:
+                raise StoreCorruptError(f"{self.rigs_json} names a rig {name!r} that is not a "
+                                        f"valid rig name ({exc.problem})", fix=FIX_FILE) from None
+            if not isinstance(entry, dict):
+                raise StoreCorruptError(f"{self.rigs_json}: rig {name!r} holds a "
+                                        f"{type(entry).__name__}, not an object", fix=FIX_FILE)
+        data["rigs"] = rigs
         return data
 
     def save_rigs_config(self, data: dict[str, Any]) -> None:
@@ -147,8 +157,11 @@ class Town:
     def _rig_info(self, name: str, entry: dict[str, Any]) -> RigInfo:
         rig_path = self.root / name
         cfg = read_json(rig_path / "config.json", {}) or {}
-        prefix = ((entry.get("beads") or {}).get("prefix") or (cfg.get("beads") or {}).get("prefix")
-                  or name)
+        prefix = (object_field(entry, "beads", self.rigs_json).get("prefix")
+                  or object_field(cfg, "beads", rig_path / "config.json").get("prefix") or name)
+        if not isinstance(prefix, str):
+            raise StoreCorruptError(f"rig {name}: its bead prefix {prefix!r} is not text",
+                                    fix=FIX_FILE)
         return RigInfo(
             name=name,
             prefix=prefix,

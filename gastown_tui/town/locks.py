@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import ConflictError
 
 
@@ -24,8 +25,7 @@ def try_lock(path: Path, *, busy: str, fix: str, town_root: Path | None = None,
     flock is released when the process dies, so a crash never leaves a stale lock. With
     `town_root`, a town on PostgreSQL also holds the advisory lock `name` (default: the
     path inside the town), so the lock holds across hosts."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
+    with _open(path) as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
@@ -69,10 +69,14 @@ def store_lock(town_root: Path, name: str, *, busy: str, fix: str) -> Iterator[N
 @contextmanager
 def hold_lock(path: Path) -> Iterator[None]:
     """Wait for an exclusive flock on `path` (short read-modify-writes of a small file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+") as fh:
+    with _open(path) as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         yield
+
+
+def _open(path: Path):
+    """The lock file (created when missing), never through a symbolic link."""
+    return os.fdopen(safe_write.open_file(path, os.O_RDWR | os.O_CREAT), "a+")
 
 
 def pid_alive(pid: int) -> bool:
