@@ -21,9 +21,10 @@ def scope_prefix(cli: CliContext) -> str:
 
 
 class BdGroup(LazyGroup):
-    """bd's verbs; `bd formula` (pydantic, tomlkit) loads only when it runs."""
+    """bd's verbs; `bd formula` (pydantic, tomlkit) and `bd backup` load only when they run."""
 
-    LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula"}
+    LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula",
+            "backup": "gastown_tui.cli.bd_backup:backup"}
     ALIASES = {"new": "create"}
 
 

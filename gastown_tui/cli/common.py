@@ -48,7 +48,7 @@ class CliContext:
     def store(self, actor: str | None = None):
         from gastown_tui.ops.context import default_actor, open_store
 
-        return open_store(self.town(), actor or self.actor or default_actor())
+        return open_store(self.town(), actor or self.actor or default_actor(), short_lived=True)
 
 
 class DefaultGroup(click.Group):

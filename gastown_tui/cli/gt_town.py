@@ -8,10 +8,20 @@ from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
+def _killed_steps(stop) -> list:
+    """The processes a stop had to SIGKILL (they ignored SIGTERM for the grace period)."""
+    from gastown_tui.ops.up import SessionStep
+
+    return [SessionStep("killed", str(k["pid"]), "stopped",
+                        f"SIGKILL after the grace period: {k['command'] or '?'}")
+            for k in getattr(stop, "killed", [])]
+
+
 def _print_steps(steps) -> None:
     for s in steps:
         mark = {"started": "▶", "running": "●", "stopped": "■", "absent": "·",
-                "skipped": "…", "kept": "●", "would stop": "□", "failed": "✗"}.get(s.action, "?")
+                "skipped": "…", "kept": "●", "would stop": "□", "failed": "✗",
+                "rested": "■"}.get(s.action, "?")
         echo(f"{mark} {s.address:<22} {s.session:<18} {s.action} {s.detail}")
 
 
@@ -56,25 +66,26 @@ def down(cli: CliContext, keep_polecats, polecats, all_, nuke, dry_run, quiet, a
         raise click.UsageError("--keep-polecats cannot be combined with --all/--nuke "
                                "(they end the whole tmux server)")
     town = cli.town()
-    steps = do_down(town, keep_polecats=keep_polecats, dry_run=dry_run)
+    full_stop = (all_ or nuke) and not dry_run
+    steps = do_down(town, keep_polecats=keep_polecats, dry_run=dry_run, rest=not full_stop)
     stop = None
-    if (all_ or nuke) and not dry_run:
+    if full_stop:
         from gastown_tui.ops.shutdown import stop_town
+        from gastown_tui.ops.up import SessionStep, rest_step
 
         stop = stop_town(town)
-    if stop is not None:
-        from gastown_tui.ops.up import SessionStep
-
         if stop.server_was_running:
             steps.append(SessionStep("tmux server", stop.socket, "stopped"))
         if stop.stopped_pids:
             steps.append(SessionStep("strays", "", "stopped",
                                      f"{len(stop.stopped_pids)} process(es) of the town outside "
                                      "tmux: " + ", ".join(map(str, stop.stopped_pids))))
+        steps.extend(_killed_steps(stop))
+        steps.append(rest_step(town))  # once every process of the town is gone
     if as_json:
         echo_json([s.__dict__ for s in steps])
     elif not quiet:
-        if not steps:
+        if not [s for s in steps if s.address != "store"]:
             echo("Nothing was running.")
         _print_steps(steps)
     if stop is not None and not stop.ok:
@@ -109,7 +120,7 @@ def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
     else:
         stop = report.stop
         echo(f"■ tmux server {stop.socket} "
-                   + ("stopped" if stop.server_was_running else "was not running"))
+             + ("stopped" if stop.server_was_running else "was not running"))
         if stop.stopped_pids:
             echo(f"■ stopped {len(stop.stopped_pids)} process(es) left outside tmux")
         for target in report.removed:
@@ -120,6 +131,12 @@ def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
             echo(f"■ the town's PostgreSQL {report.store}")
         for ref in report.graves:
             echo(f"  saved to {ref}")
+        for line in _killed_steps(stop):
+            echo(f"■ {line.detail} (pid {line.session})")
+        if report.store is not None:
+            echo(f"■ store: {report.store.line()}")
+            for problem in report.store.problems:
+                echo(f"✗ store: {problem}")
     if not report.stop.ok:
         raise click.ClickException("; ".join(report.stop.problems) + " (kill them by hand)")
 

@@ -18,9 +18,11 @@ def default_actor() -> str:
     return os.environ.get("USER") or "overseer"
 
 
-def open_store(town: Town, actor: str | None = None) -> BeadStore:
-    """The town's store (SQLite file or PostgreSQL server, as its settings say)."""
-    return BeadStore(town.store_location, actor=actor if actor is not None else default_actor())
+def open_store(town: Town, actor: str | None = None, *, short_lived: bool = False) -> BeadStore:
+    """The town's store (SQLite file or PostgreSQL server, as its settings say) as `actor`.
+    `short_lived` (one CLI call): on a full disk a SQLite store still reads (connection.py)."""
+    return BeadStore(town.store_location, actor=actor if actor is not None else default_actor(),
+                     full_disk_reads=short_lived)
 
 
 def store_path(town_root: Path) -> Path:

@@ -25,6 +25,7 @@ from gastown_tui.ops.doctor_findings import (
     _rigs,
 )
 from gastown_tui.ops.doctor_runtimes import check_runtimes
+from gastown_tui.ops.doctor_store import check_sqlite_store
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import bad_lines, quarantine_bad_lines
 from gastown_tui.town.layout import Town
@@ -71,9 +72,8 @@ def check_store(ctx: DoctorContext, f: Finding) -> None:
     from gastown_tui.town.store.backend import display, is_pg
 
     location = ctx.town.store_location
-    if not is_pg(location) and not ctx.town.db_path.exists():
-        ctx.store_broken = f"no bead store at {ctx.town.db_path}"
-        f.errors.append(f"{ctx.store_broken} (run 'gt install' to create it)")
+    if not is_pg(location):
+        check_sqlite_store(ctx, f)  # its WAL, its backup, a full disk (doctor_store.py)
         return
     if store_admin.has_cluster(ctx.town):
         pg = store_admin.cluster_of(ctx.town)

@@ -75,7 +75,8 @@ class DoctorContext:
         if self.store_broken:
             raise GasTownError(f"skipped: {self.store_broken}", fix="see the store check")
         if self._store is None:
-            self._store = BeadStore(self.town.store_location, actor="doctor")
+            self._store = BeadStore(self.town.store_location, actor="doctor",
+                                    full_disk_reads=True)
         return self._store
 
     def old_enough(self, mtime: float) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 
 from gastown_tui.ops import nuke as nuke_ops
 from gastown_tui.ops.sessions import tmux_for
+from gastown_tui.ops.store_care import StoreRest, rest_store
 from gastown_tui.tmux import proctree
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
@@ -87,10 +88,12 @@ class ShutdownReport:
     kept: dict[str, list[str]] = field(default_factory=dict)  # polecat -> why it was kept
     graves: list[str] = field(default_factory=list)
     store: str = ""  # the town's own PostgreSQL: stopped | absent ('' when it has none)
+    rest: StoreRest | None = None  # a SQLite store's backup and WAL checkpoint, at the end
 
     def as_json(self) -> dict[str, Any]:
         out = {**self.stop.as_json(), "removed": self.removed, "kept": self.kept,
-               "graveyard": self.graves}
+               "graveyard": self.graves,
+               "store_rest": self.rest.as_json() if self.rest is not None else None}
         if self.store:
             out["store"] = self.store
         return out
@@ -120,6 +123,7 @@ def shutdown(town: Town, store: BeadStore, *, nuclear: bool = False,
             continue
         report.removed.append(result.target)
         report.graves += list(result.graveyard)
+    report.rest = rest_store(town)  # nothing of the town runs any more: the store is quiet
     log_event(town.root, "shutdown", actor=store.actor, payload={
         "removed": report.removed, "kept": sorted(report.kept), "graves": report.graves,
         "survivors": [s["pid"] for s in report.stop.survivors]})

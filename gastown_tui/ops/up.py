@@ -159,12 +159,17 @@ def store_step(town: Town, *, start: bool) -> SessionStep | None:
     return None if step is None else SessionStep("store", "postgres", step.action, step.detail)
 
 
-def down(town: Town, *, keep_polecats: bool = False, dry_run: bool = False) -> list[SessionStep]:
+def down(town: Town, *, keep_polecats: bool = False, dry_run: bool = False,
+         rest: bool = True) -> list[SessionStep]:
     """Pause the town: stop every session on its tmux server, polecats included unless
     `keep_polecats`. Worktrees, branches, hooks and beads stay, so `gt up --polecats` (or a
-    new sling) brings the work back. The town's own PostgreSQL stops last (not while
-    polecats are kept: they use it)."""
+    new sling) brings the work back. Then (`rest`) a SQLite store is backed up and its WAL
+    emptied; the town's own PostgreSQL stops last (not while polecats are kept: they use it)."""
     steps = _down_sessions(town, keep_polecats=keep_polecats, dry_run=dry_run)
+    if not dry_run and rest:
+        resting = rest_step(town)
+        if resting is not None:
+            steps.append(resting)
     if not dry_run and not keep_polecats:
         store = store_step(town, start=False)
         if store is not None:
@@ -174,11 +179,11 @@ def down(town: Town, *, keep_polecats: bool = False, dry_run: bool = False) -> l
 
 def _down_sessions(town: Town, *, keep_polecats: bool, dry_run: bool) -> list[SessionStep]:
     tmux = tmux_for(town)
-    steps = []
+    steps: list[SessionStep] = []
     try:
         sessions = [s.name for s in tmux.list_sessions()]
     except GasTownError:
-        return []
+        sessions = []
     # Whoever restarts others goes first: the Deacon (loops, Mayor), the witnesses
     # (polecats), then the polecats, then the rest.
     def rank(name: str) -> int:
@@ -202,6 +207,19 @@ def _down_sessions(town: Town, *, keep_polecats: bool, dry_run: bool) -> list[Se
         log_event(town.root, "down", actor="overseer",
                   payload={"stopped": [s.session for s in steps if s.action == "stopped"]})
     return steps
+
+
+def rest_step(town: Town) -> SessionStep | None:
+    """With the agents gone the store is quiet: back it up and empty its WAL, so what is at
+    rest lies in the main file (a damaged WAL loses its commits silently). None for a
+    PostgreSQL store (the server keeps its own log)."""
+    from gastown_tui.ops.store_care import rest_store
+
+    rest = rest_store(town)
+    if rest is None:
+        return None
+    return SessionStep("store", town.db_path.name, "failed" if rest.problems else "rested",
+                       "; ".join([rest.line(), *rest.problems]))
 
 
 def stop_session(town: Town, session: str) -> SessionStep:

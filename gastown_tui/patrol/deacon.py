@@ -6,6 +6,7 @@ became ready in a convoy are slung (a molecule's next steps)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
@@ -54,15 +55,26 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
 def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: bool = True,
         stop=None) -> None:
     from gastown_tui.ops.context import open_store
+    from gastown_tui.ops.store_care import care_interval, rest_store
     from gastown_tui.patrol.loops import GoneWatch, say_gone, single_instance, wait_out
 
     with single_instance(town.runtime_dir / "deacon" / "loop.lock", "deacon",
                          town_root=town.root, session="hq-deacon"):
         store = open_store(town, "deacon")
         gone = GoneWatch(town)
+        next_care = time.monotonic() + care_interval()
         while True:
             if not gone.missing():  # a patrol writes state files: never into a vanished town
                 patrol(town, store, keep_alive=keep_alive and tmux_for(town).is_running())
+                if time.monotonic() >= next_care:
+                    # A backup and a short WAL, every few minutes: whatever a damaged WAL
+                    # could lose is then minutes of work, and the backup still has it.
+                    rest = rest_store(town, busy_timeout_ms=2000)
+                    if rest is not None:  # (a PostgreSQL store keeps its own)
+                        print(f"deacon: store {rest.line()}", flush=True)
+                        for problem in rest.problems:
+                            print(f"deacon: store {problem}", flush=True)
+                    next_care = time.monotonic() + care_interval()
             if once:
                 return
             stopped, why = wait_out(gone, interval, stop)

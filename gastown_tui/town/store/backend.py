@@ -28,15 +28,16 @@ def sqlite_path(location: str | Path) -> Path:
     return Path(location)
 
 
-def connect(location: str | Path, *, create: bool = False) -> Any:
-    """The connection for a store location (see the module's docstring)."""
+def connect(location: str | Path, *, create: bool = False, full_disk_reads: bool = False) -> Any:
+    """The connection for a store location (see the module's docstring). `full_disk_reads`
+    only means something to SQLite (connection.py); a server's disk is the server's."""
     if is_pg(location):
         from gastown_tui.town.store.pg import PgConnection
 
         return PgConnection(str(location), create=create)
     from gastown_tui.town.store.connection import Connection
 
-    return Connection(sqlite_path(location), create=create)
+    return Connection(sqlite_path(location), create=create, full_disk_reads=full_disk_reads)
 
 
 def display(location: str | Path) -> str:

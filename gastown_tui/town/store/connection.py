@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gastown_tui.town.errors import StoreCorruptError, StoreLockedError
+from gastown_tui.town.diskspace import describe_free, disk_full
+from gastown_tui.town.errors import DiskFullError, StoreCorruptError, StoreLockedError
 from gastown_tui.town.store.schema import DDL, SCHEMA_VERSION
 
 
@@ -24,46 +25,82 @@ def busy_timeout_ms() -> int:
 
 def translate(exc: sqlite3.Error, path: Path, waited: float = 0.0) -> Exception:
     text = str(exc).lower()
+    name = getattr(exc, "sqlite_errorname", "") or ""
     if "locked" in text or "busy" in text:
         return StoreLockedError(
             f"the bead store {path} is locked by another process (waited {waited:.1f}s)",
             fix="retry in a moment; if it persists, 'gt doctor' finds the stuck process",
         )
+    # A full disk is not damage: SQLite says SQLITE_FULL when a write cannot grow the file,
+    # and only "disk I/O error" when it cannot even size its shared-memory index.
+    if name == "SQLITE_FULL" or "disk is full" in text or (
+            (name.startswith("SQLITE_IOERR") or "disk i/o error" in text) and disk_full(path)):
+        return DiskFullError(
+            f"the disk holding the bead store {path} is full ({describe_free(path)}); the "
+            "store is not damaged",
+            fix="free some space and retry; nothing was written")
     if "malformed" in text or "not a database" in text or "disk image" in text:
         return StoreCorruptError(
             f"the bead store {path} is damaged ({exc})",
-            fix="restore it with 'bd import' from a JSONL export or backup; nothing was written",
+            fix="'gt doctor' says what is lost; 'bd backup restore' brings back the last "
+                "backup; nothing was written",
         )
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in text:
+        return StoreCorruptError(f"the bead store {path} could not be read or written ({exc})",
+                                 fix="check the disk (dmesg), then run 'gt doctor'")
     return StoreCorruptError(f"bead store error on {path}: {exc}",
                              fix="run 'gt doctor' to check the store")
 
 
 class Connection:
-    """One SQLite connection in autocommit mode; writes go through `write()` (BEGIN IMMEDIATE)."""
+    """One SQLite connection in autocommit mode; writes go through `write()` (BEGIN IMMEDIATE).
+
+    `full_disk_reads`: when the disk is full SQLite cannot create its shared-memory index and
+    every open fails; a short-lived reader (one CLI call) then opens in EXCLUSIVE locking mode,
+    which keeps that index in memory, so `bd list` and `gt status` still answer. Never for a
+    long-lived connection: it would hold the lock against every writer."""
 
     kind = "sqlite"
 
-    def __init__(self, path: Path, *, create: bool = False) -> None:
+    def __init__(self, path: Path, *, create: bool = False, full_disk_reads: bool = False) -> None:
         self.path = Path(path)
         self.location = str(self.path)
+        self.exclusive = False
         if not create and not self.path.exists():
             raise StoreCorruptError(f"no bead store at {self.path}",
                                     fix="run 'gt install' to create the town's store")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(str(self.path), isolation_level=None,
-                                      timeout=busy_timeout_ms() / 1000, check_same_thread=False)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
-            mode = self.db.execute("PRAGMA journal_mode").fetchone()[0]
+            self.db = self._open(create, exclusive=False)
+        except sqlite3.Error as exc:
+            if not (full_disk_reads and not create and disk_full(self.path)):
+                raise translate(exc, self.path) from exc
+            try:
+                self.db = self._open(False, exclusive=True)
+                self.exclusive = True
+            except sqlite3.Error:
+                raise translate(exc, self.path) from exc
+
+    def _open(self, create: bool, *, exclusive: bool) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), isolation_level=None,
+                             timeout=busy_timeout_ms() / 1000, check_same_thread=False)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
+            if exclusive:
+                db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
             if mode != "wal":
-                self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=OFF")
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=OFF")
+            self.db = db
             if create:
                 self._ensure_schema()
-        except sqlite3.Error as exc:
-            raise translate(exc, self.path) from exc
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def _ensure_schema(self) -> None:
         with self.write():

@@ -45,10 +45,13 @@ _UPDATABLE = frozenset({
 class BeadStore(QueriesMixin, RelationsMixin):
     """The town's one bead store. `actor` is written to created_by, events and comments."""
 
-    def __init__(self, location: Path | str, *, actor: str = "", create: bool = False) -> None:
-        """`location`: the SQLite file's path, or a postgresql:// URL (backend.py)."""
+    def __init__(self, location: Path | str, *, actor: str = "", create: bool = False,
+                 full_disk_reads: bool = False) -> None:
+        """`location`: the SQLite file's path, or a postgresql:// URL (backend.py).
+        `full_disk_reads`: a short-lived reader that must still answer on a full disk
+        (SQLite's concern: connection.py)."""
         self.actor = actor
-        self.conn = connect(location, create=create)
+        self.conn = connect(location, create=create, full_disk_reads=full_disk_reads)
         self.location = self.conn.location  # what another process opens the same store by
         self.path = self.conn.path  # what messages name (a Path for SQLite)
 
