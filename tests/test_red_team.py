@@ -199,3 +199,216 @@ def test_store_keeps_the_text_as_written(cli: Cli, town: Path, hostile_beads):
 
 def _run(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
     return cli.run(args[0], *args[1:], ok=False)
+
+
+# ---------------------------------------------------------------------------- 2. the WAL
+WRITER = """
+import os, sys, time
+from gastown_tui.town.store import BeadStore
+store = BeadStore(sys.argv[1], actor="writer")
+for i in range(int(sys.argv[2])):
+    store.create(f"committed bead {i}", prefix="hq", description="x" * 1500)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _killed_writer(town: Path, count: int, *, before_kill=None) -> None:
+    """A process commits `count` beads and is SIGKILLed holding its connection: the WAL keeps
+    them (nothing checkpointed), as after a crash or a `gt down` that killed the loops."""
+    import signal
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(town / ".beads" / "beads.db"),
+                             str(count)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        if before_kill is not None:
+            before_kill()
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+def _flip_middle_byte(db: Path) -> None:
+    wal = Path(str(db) + "-wal")
+    data = bytearray(wal.read_bytes())
+    assert len(data) > 100_000, "the WAL should hold the writes"
+    data[len(data) // 2] ^= 0xFF
+    wal.write_bytes(bytes(data))
+
+
+def _beads(cli: Cli) -> list[str]:
+    return sorted(b["id"] for b in cli.json("bd", "list", "--all", "--include-infra", "-n", "0"))
+
+
+def _wal_size(db: Path) -> int:
+    wal = Path(str(db) + "-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def _backed_up(town: Path) -> list[str]:
+    lines = (town / ".beads" / "backup" / "issues.jsonl").read_text().splitlines()
+    return sorted(json.loads(line)["id"] for line in lines)
+
+
+def _store_check(cli: Cli, *args: str) -> tuple[str, str]:
+    report = cli.json("gt", "doctor", *args, ok=False)
+    store = next(c for c in report["checks"] if c["name"] == "store")
+    return store["status"], "\n".join(store["details"])
+
+
+def test_a_flipped_wal_byte_is_reported_not_integrity_ok(cli: Cli, town: Path):
+    """The red team's attack: the WAL of a town whose processes were killed still held the
+    last commits; one flipped byte in its middle, and SQLite replays only what comes before
+    it. Doctor said "integrity ok"; it reads the frames now."""
+    db = town / ".beads" / "beads.db"
+    _killed_writer(town, 15)
+    _flip_middle_byte(db)
+    status, text = _store_check(cli)
+    assert status == "error", text
+    assert "fails its checksum" in text and "commit(s)" in text and "are lost" in text, text
+    assert "integrity ok" in text  # SQLite's own check cannot see it: that is the point
+
+
+def test_beads_lost_to_a_damaged_wal_are_named_and_restored(cli: Cli, town: Path):
+    db = town / ".beads" / "beads.db"
+    _killed_writer(town, 15, before_kill=lambda: cli.bd("backup"))
+    whole = _backed_up(town)
+    assert len(whole) >= 15 and _wal_size(db) > 100_000
+    _flip_middle_byte(db)  # the 15 beads are only in the WAL: this cuts them short
+    status, text = _store_check(cli)
+    assert status == "error" and "fails its checksum" in text and "the store lacks" in text, text
+    lost = set(whole) - set(_beads(cli))
+    assert lost and all(b in text for b in sorted(lost)[:5])
+    # the next backup refuses to overwrite the copy that still has them
+    proc = cli.bd("backup", ok=False)
+    assert proc.returncode != 0 and "lost writes" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    status, text = _store_check(cli, "--fix")
+    assert "brought back" in text, text
+    assert _beads(cli) == whole
+    assert cli.json("gt", "doctor")["ok"]
+
+
+def test_bd_backup_restore_rebuilds_a_store_that_will_not_open(cli: Cli, town: Path):
+    for n in range(5):
+        cli.bd("create", f"bead {n}")
+    whole = _beads(cli)
+    cli.bd("backup")
+    db = town / ".beads" / "beads.db"
+    data = bytearray(db.read_bytes())
+    data[:16] = b"not a database!!"
+    db.write_bytes(bytes(data))
+    proc = cli.bd("list", ok=False)
+    assert proc.returncode != 0 and "bd backup restore" in proc.stderr
+    out = cli.bd("backup", "restore").stdout
+    assert "set aside as" in out
+    assert _beads(cli) == whole
+    assert list((town / ".beads").glob("beads.db.damaged-*"))
+
+
+def test_gt_down_and_shutdown_leave_an_empty_wal_and_a_backup(cli: Cli, town: Path, tmux_socket):
+    db = town / ".beads" / "beads.db"
+    env = {"GT_TMUX_SOCKET": tmux_socket}
+    _killed_writer(town, 10)
+    assert _wal_size(db) > 0
+    steps = cli.json("gt", "down", env=env)
+    assert [s for s in steps if s["address"] == "store"][0]["action"] == "rested"
+    assert _wal_size(db) == 0
+    backed = (town / ".beads" / "backup" / "issues.jsonl").read_text().splitlines()
+    assert sum("committed bead" in line for line in backed) == 10
+    _killed_writer(town, 3)
+    report = cli.json("gt", "shutdown", "--yes", env=env)
+    assert "WAL emptied" in report["store"]["checkpoint"]
+    assert _wal_size(db) == 0
+
+
+def test_wal_reader_agrees_with_sqlite(tmp_path: Path):
+    """The frame reader replays exactly what SQLite replays, for a flip in every frame."""
+    import shutil
+    import sqlite3
+
+    from gastown_tui.town.store.wal import inspect_wal
+
+    town = tmp_path / "t"
+    (town / ".beads").mkdir(parents=True)
+    from gastown_tui.town.store import BeadStore
+
+    BeadStore.create_at(town / ".beads" / "beads.db").close_connection()
+    _killed_writer(town, 6)
+    db = town / ".beads" / "beads.db"
+    clean = inspect_wal(db)
+    assert not clean.damaged and clean.commits >= 6
+    wal = Path(str(db) + "-wal").read_bytes()
+    frame = 24 + clean.page_size
+    for index in range(0, clean.frames, max(1, clean.frames // 12)):
+        case = tmp_path / f"case{index}"
+        case.mkdir()
+        shutil.copy(db, case / "beads.db")
+        data = bytearray(wal)
+        data[32 + index * frame + 24 + 100] ^= 0x01  # a byte of the frame's page
+        (case / "beads.db-wal").write_bytes(bytes(data))
+        report = inspect_wal(case / "beads.db")
+        with sqlite3.connect(case / "beads.db") as conn:
+            count = conn.execute("SELECT count(*) FROM issues").fetchone()[0]
+        assert report.first_bad_frame == index + 1
+        # every commit before the bad frame replays (one bead each), none after it
+        assert count == report.commits, (index, report)
+
+
+# ---------------------------------------------------------------------------- 4. a full disk
+@pytest.fixture
+def full_disk(tmp_path: Path, upstream: Path, clean_env: dict[str, str]):
+    """A town with a rig and a memory on a small tmpfs of its own, then filled to the last
+    byte. Needs root (mount); skipped elsewhere."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {made.stderr.strip()}")
+    try:
+        from gastown_tui.ops.install import install
+        from gastown_tui.ops.rig import rig_add
+        from gastown_tui.town.layout import Town
+
+        root = mount / "town"
+        install(root, name="full", owner="o@example.com")
+        rig_add(Town(root), "gastown", str(upstream))
+        cli = Cli(root, clean_env)
+        cli.gt("remember", "--key", "kept", "something to forget")
+        cli.bd("create", "a bead before the disk filled")
+        with open(mount / "filler", "wb") as fh:
+            try:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+            except OSError:
+                pass
+        yield cli
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _one_line_disk_full(proc: subprocess.CompletedProcess[str]) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "full" in lines[0], lines
+
+
+def test_a_full_disk_is_one_line_and_reads_still_answer(full_disk: Cli):
+    cli = full_disk
+    for args in (("gt", "remember", "more"), ("gt", "forget", "kept"),
+                 ("gt", "rig", "park", "gastown"), ("gt", "rig", "dock", "gastown"),
+                 ("bd", "create", "one more")):
+        _one_line_disk_full(cli.run(*args, ok=False))
+    assert "a bead before the disk filled" in cli.bd("list").stdout
+    assert cli.json("gt", "status")["rigs"][0]["name"] == "gastown"
+    assert cli.json("gt", "mq", "list", "gastown") == []
+    doctor = cli.run("gt", "doctor", ok=False)
+    assert "is full" in doctor.stdout and "not damage" in doctor.stdout, doctor.stdout
+    assert "damaged" not in doctor.stdout and "restore" not in doctor.stdout

@@ -106,7 +106,7 @@ def from_os_error(exc: OSError, doing: str = "") -> GasTownError:
     where = f" {exc.filename}" if exc.filename else ""
     what = f"{doing}: " if doing else ""
     if exc.errno in _NO_SPACE:
-        return DiskFullError(f"{what}no space left on the disk holding{where or ' the town'}",
+        return DiskFullError(f"{what}the disk is full (no space left for{where or ' the town'})",
                              fix="free some space and retry; what failed was not saved")
     if exc.errno == errno.ENAMETOOLONG:
         shown = str(exc.filename or "")
