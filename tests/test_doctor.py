@@ -348,8 +348,8 @@ def test_cli_exit_codes_and_json(t: Town, clean_env, tmux_socket: str):
     data = json.loads(clean.stdout)
     assert data["ok"] is True and {c["status"] for c in data["checks"]} == {"ok"}
     assert [c["name"] for c in data["checks"]] == [
-        "store", "sessions", "git-worktrees", "polecats", "agents", "merge-requests", "locks",
-        "events", "heartbeats", "runtimes"]
+        "config", "store", "sessions", "git-worktrees", "worktree-links", "polecats", "agents",
+        "merge-requests", "locks", "events", "heartbeats", "runtimes"]
     with open(t.events_path, "ab") as fh:
         fh.write(b"not json\n")
     broken = gt_doctor("--grace", "0")
@@ -379,6 +379,7 @@ def test_every_fault_at_once_then_a_clean_bill(t: Town, store: BeadStore):
     report: DoctorReport = doctor(t, fix=True, grace=0)
     statuses = {c.name: c.status for c in report.checks}
     assert report.ok and statuses == {
+        "config": "ok", "worktree-links": "ok",
         "store": "ok", "sessions": "fixed", "git-worktrees": "fixed", "polecats": "fixed",
         "agents": "fixed", "merge-requests": "fixed", "locks": "fixed", "events": "fixed",
         "heartbeats": "ok", "runtimes": "ok"}, report.as_json()

@@ -412,3 +412,69 @@ def test_a_full_disk_is_one_line_and_reads_still_answer(full_disk: Cli):
     doctor = cli.run("gt", "doctor", ok=False)
     assert "is full" in doctor.stdout and "not damage" in doctor.stdout, doctor.stdout
     assert "damaged" not in doctor.stdout and "restore" not in doctor.stdout
+
+
+# ---------------------------------------------------------------------------- 5. doctor
+def _check(cli: Cli, name: str, *args: str) -> dict:
+    report = cli.json("gt", "doctor", "--grace", "0", *args, ok=False)
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert proc.returncode != 0, proc.stdout
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("Error: ")]
+    assert len(lines) == 1, proc.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.mark.parametrize("garbage", [b"{not json", b"[1, 2]", b"\xff\xfe\x00garbage"])
+def test_garbage_town_files_are_named_and_rebuilt(rig_town: Path, clean_env, garbage: bytes):
+    cli = Cli(rig_town, clean_env)
+    for rel in ("mayor/town.json", "mayor/rigs.json", "gastown/config.json"):
+        path = rig_town / rel
+        original = json.loads(path.read_text())
+        path.write_bytes(garbage)
+        _one_error_line(cli.run("gt", "status", ok=False), rel)
+        check = _check(cli, "config")
+        assert check["status"] == "error" and any(rel in d for d in check["details"]), check
+        fixed = _check(cli, "config", "--fix")
+        assert fixed["status"] == "fixed", fixed
+        rebuilt = json.loads(path.read_text())
+        for key in ("type", "git_url", "default_branch", "beads", "rigs"):
+            if key in original:
+                assert rebuilt[key] == original[key], (rel, key)
+        assert [r["name"] for r in cli.json("gt", "rig", "list")] == ["gastown"]
+        assert list(path.parent.glob(path.name + ".corrupt-*")), "the broken file is kept"
+
+
+@pytest.mark.parametrize("garbage", [b"[1, 2]", b"\xff\xfe not utf-8", b'{"agents": [1]}'])
+def test_garbage_settings_are_one_line_not_a_crash(rig_town: Path, clean_env, garbage: bytes):
+    cli = Cli(rig_town / "gastown", clean_env)
+    bead = cli.json("bd", "create", "work")["id"]
+    (rig_town / "settings" / "config.json").write_bytes(garbage)
+    _one_error_line(cli.run("gt", "sling", bead, "gastown", ok=False), "settings/config.json")
+    check = _check(cli, "config")
+    assert check["status"] == "error" and any("settings/config.json" in d
+                                              for d in check["details"]), check
+
+
+def test_a_broken_worktree_link_is_found_and_pointed_back(rig_town: Path, clean_env):
+    from gastown_tui.ops.worktrees import create_polecat_worktree, inspect
+    from gastown_tui.town.layout import Town
+
+    rig = Town(rig_town).rig("gastown")
+    (rig.polecats_dir / "toast").mkdir(parents=True)
+    path, _branch = create_polecat_worktree(rig, "toast", None)
+    (path / ".git").write_text("gitdir: /nowhere/at/all\n")
+    cli = Cli(rig_town, clean_env)
+    check = _check(cli, "worktree-links")
+    assert check["status"] == "error" and any("toast" in d for d in check["details"]), check
+    assert _check(cli, "worktree-links", "--fix")["status"] == "fixed"
+    assert inspect(rig, path).exists and _check(cli, "worktree-links")["status"] == "ok"
+
+
+def test_configs_that_work_pass(rig_town: Path, clean_env):
+    assert _check(Cli(rig_town, clean_env), "config")["status"] == "ok"

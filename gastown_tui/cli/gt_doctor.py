@@ -25,8 +25,9 @@ MARKS = {"ok": "✓", "warn": "⚠", "error": "✗", "fixed": "🔧"}
 @click.pass_context
 def doctor(ctx: click.Context, cli: CliContext, fix: bool, grace: float, lock_age: float,
            heartbeat_stale: float, as_json: bool) -> None:
-    """Check the town (store, event log, locks, sessions, polecats, agents, merge requests,
-    worktrees, heartbeats); exits non-zero while an error remains."""
+    """Check the town (its config files, the store and its WAL and backup, the event log,
+    locks, sessions, polecats, agents, merge requests, worktrees and their git links,
+    heartbeats); exits non-zero while an error remains."""
     from gastown_tui.ops.doctor import doctor as run_doctor
 
     report = run_doctor(cli.town(), fix=fix, grace=grace, lock_age_minutes=lock_age,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown_tui.ops import doctor_agents as agents
+from gastown_tui.ops import doctor_files as files
 from gastown_tui.ops.doctor_findings import (
     LOOP_SESSIONS,
     DoctorContext,
@@ -38,11 +39,14 @@ def doctor(town: Town, *, fix: bool = False, grace: float = 60.0, lock_age_minut
            heartbeat_stale_minutes: float = 10.0) -> DoctorReport:
 
     ctx = DoctorContext(town, fix, grace, lock_age_minutes * 60, heartbeat_stale_minutes * 60)
-    # Order matters with --fix: orphaned sessions go before the agents they belonged to are
-    # judged, and nothing writes to a store that failed its integrity check.
+    # Order matters with --fix: the town's own files first (every other check reads them),
+    # orphaned sessions before the agents they belonged to are judged, and nothing writes to a
+    # store that failed its integrity check.
     checks: list[tuple[str, Check]] = [
+        ("config", files.check_config),
         ("store", check_store), ("sessions", agents.check_sessions),
-        ("git-worktrees", agents.check_git_worktrees), ("polecats", agents.check_polecat_dirs),
+        ("git-worktrees", agents.check_git_worktrees),
+        ("worktree-links", files.check_worktree_links), ("polecats", agents.check_polecat_dirs),
         ("agents", agents.check_agent_beads), ("merge-requests", agents.check_merge_requests),
         ("locks", check_locks), ("events", check_events), ("heartbeats", check_heartbeats),
         ("runtimes", check_runtimes),

@@ -135,9 +135,13 @@ def check_polecat_dirs(ctx: DoctorContext, f: Finding) -> None:
             except InvalidNameError:
                 f.warnings.append(f"{entry}: not a polecat name; left alone")
                 continue
-            if not ctx.old_enough(entry.stat().st_mtime):
-                continue
             worktree = rig.polecat_worktree(name)
+            if not ctx.old_enough(entry.stat().st_mtime):
+                if not (worktree / ".git").exists():
+                    f.notes.append(f"{entry}: no worktree yet, {ctx.now - entry.stat().st_mtime:.0f}s "
+                                   f"old: a sling in flight, or one that died (judged after "
+                                   f"{ctx.grace:.0f}s; 'gt doctor --grace 0' now)")
+                continue
             if not (worktree / ".git").exists():
                 _no_worktree(ctx, f, rig, entry)
                 continue

@@ -68,6 +68,9 @@ def derive_state(*, worktree_exists: bool, running: bool, hooked: dict[str, Any]
         return "done", f"submitted {active_mr}"
     if agent_state == "stuck":
         return "stalled", "agent reported stuck"
+    if not worktree_exists and not running:
+        return "idle", ("no worktree: a sling that died half-way left this directory "
+                        "('gt doctor --fix' removes it)")
     return "idle", "no work on its hook"
 
 

@@ -17,6 +17,7 @@ from gastown_tui.ops.agents import ensure_agent_bead
 from gastown_tui.ops.namepool import allocate
 from gastown_tui.ops.rig_state import refuse_if_asleep
 from gastown_tui.ops.sessions import agent_path, session_name, start_agent, tmux_for
+from gastown_tui.ops.settings_shape import check_settings
 from gastown_tui.ops.worktrees import create_polecat_worktree, remove_worktree
 from gastown_tui.runtimes.presets import require_installed, resolve_runtime
 from gastown_tui.town.errors import ClosedBeadError, ConflictError, GasTownError, ValidationError
@@ -120,6 +121,7 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
     dispatched_by = os.environ.get("GT_ROLE") or store.actor or "overseer"
     if "/" not in target and target not in ("mayor", "deacon"):
         rig = town.rig(validate_rig_name(target))
+        check_settings(town, rig.name)  # one line naming a broken file, not a crash later
         refuse_if_asleep(rig)
         for bead_id in bead_ids:
             if bead_prefix(bead_id) != rig.prefix:

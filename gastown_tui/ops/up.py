@@ -70,7 +70,10 @@ def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[
     store = store_step(town, start=True)
     if store is not None:
         steps.append(store)
+    from gastown_tui.ops.settings_shape import check_settings
+
     try:
+        check_settings(town)  # a broken settings file: one line naming it, not a crash
         steps.append(start_mayor(town, agent=agent))
     except GasTownError as exc:  # the loops do not depend on the Mayor: start them anyway
         steps.append(SessionStep("mayor", "hq-mayor", "failed", str(exc)))

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pygit2
 
+from gastown_tui.refinery.gate_watch import kill_group_if_ours
 from gastown_tui.refinery.state import (
     MergeQueueSettings,
     RefineryError,
@@ -134,6 +136,19 @@ def _gate_env(rig: RigInfo, mr_id: str, gate: str) -> dict[str, str]:
     return env
 
 
+def _watch_gate(pgid: int, cwd: Path) -> subprocess.Popen[bytes] | None:
+    """The watcher that kills this gate's group if we die first (gate_watch.py says why)."""
+    if not Path("/proc").is_dir():
+        return None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gastown_tui.refinery.gate_watch", str(os.getpid()),
+             str(pgid), str(cwd)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True)
+    except OSError:
+        return None  # the gate still runs; a loop start cleans up after a crash, as before
+
+
 def run_gate(name: str, command: str, cwd: Path, log_path: Path, timeout: float, *,
              env: dict[str, str], stop: threading.Event | None = None,
              on_spawn: Callable[[int], None] | None = None,
@@ -162,6 +177,7 @@ def run_gate(name: str, command: str, cwd: Path, log_path: Path, timeout: float,
                            str(log_path), error=f"cannot start {argv[0]}: {exc.strerror or exc}")
         if on_spawn is not None:
             on_spawn(proc.pid)
+        watcher = _watch_gate(proc.pid, cwd)
         deadline = started + timeout
         timed_out = False
         try:
@@ -189,6 +205,9 @@ def run_gate(name: str, command: str, cwd: Path, log_path: Path, timeout: float,
                 pass
             if proc.returncode is None:
                 proc.wait()
+            if watcher is not None:
+                watcher.kill()
+                watcher.wait()
         seconds = time.monotonic() - started
         footer = (f"\n[gastown] {name} timed out after {timeout:g}s\n" if timed_out
                   else f"\n[gastown] {name} exited {proc.returncode} in {seconds:.1f}s\n")
@@ -223,42 +242,10 @@ def run_gates(rig: RigInfo, repo: pygit2.Repository, tip: str, mr_id: str,
         remove_gate_worktree(repo, rig)
 
 
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after its ')'.
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and fields[2] == str(pgid):
-            members.append(int(entry.name))
-    return members
-
-
 def kill_stale_gate(rig: RigInfo, pgid: int) -> bool:
     """Kill a gate process group a dead loop left behind, if it is still ours: a member's
     working directory is inside the gate worktree (pids get reused; never kill a stranger).
     Linux /proc only; elsewhere stale gates are left to finish on their own."""
     if pgid <= 0 or not Path("/proc").is_dir():
         return False
-    root = str(gate_worktree_path(rig).resolve())
-    ours = False
-    for pid in _group_members(pgid):
-        try:
-            cwd = os.readlink(f"/proc/{pid}/cwd")
-        except OSError:
-            continue
-        if cwd == root or cwd.startswith(root + os.sep):
-            ours = True
-            break
-    if not ours:
-        return False
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    return kill_group_if_ours(pgid, str(gate_worktree_path(rig).resolve()))
