@@ -478,3 +478,127 @@ def test_a_broken_worktree_link_is_found_and_pointed_back(rig_town: Path, clean_
 
 def test_configs_that_work_pass(rig_town: Path, clean_env):
     assert _check(Cli(rig_town, clean_env), "config")["status"] == "ok"
+
+
+# ---------------------------------------------------------------------------- 7. accepted, wrong
+def test_an_empty_label_is_refused(cli: Cli):
+    bead = cli.json("bd", "create", "x")["id"]
+    proc = cli.bd("label", "add", bead, "", ok=False)
+    assert proc.returncode != 0 and "label cannot be empty" in proc.stderr
+    assert cli.json("bd", "label", "list", bead) == []
+
+
+def test_mail_to_a_rig_that_does_not_exist_is_refused(cli: Cli):
+    proc = cli.gt("mail", "send", "norig/witness", "-s", "hello", ok=False)
+    _one_error_line(proc, "unknown rig 'norig'")
+    proc = cli.gt("mail", "send", "mayor/", "-s", "hello", "--cc", "norig/toast", ok=False)
+    _one_error_line(proc, "unknown rig 'norig'")
+    assert cli.json("gt", "mail", "inbox", "mayor/") == []
+
+
+def test_import_never_makes_a_blocking_cycle(cli: Cli, tmp_path: Path):
+    lines = [{"id": "hq-aaa", "title": "a", "status": "open", "priority": 2,
+              "issue_type": "task", "created_at": "2026-01-01T00:00:00Z",
+              "updated_at": "2026-01-01T00:00:00Z",
+              "dependencies": [{"issue_id": "hq-aaa", "depends_on_id": "hq-bbb",
+                                "type": "blocks"}]},
+             {"id": "hq-bbb", "title": "b", "status": "open", "priority": 2,
+              "issue_type": "task", "created_at": "2026-01-01T00:00:00Z",
+              "updated_at": "2026-01-01T00:00:00Z",
+              "dependencies": [{"issue_id": "hq-bbb", "depends_on_id": "hq-aaa",
+                                "type": "blocks"}]}]
+    source = tmp_path / "cycle.jsonl"
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    proc = cli.bd("import", str(source))
+    assert "would make a blocking cycle" in proc.stderr
+    ready = {b["id"] for b in cli.json("bd", "ready")}
+    assert len(ready & {"hq-aaa", "hq-bbb"}) == 1, "one of them must be workable"
+    kept = cli.json("bd", "dep", "list", "hq-aaa", "hq-bbb")
+    assert [(d["issue_id"], d["depends_on_id"]) for d in kept] == [("hq-aaa", "hq-bbb")]
+    # the same cycle through `bd dep add` is refused, as it always was
+    _one_error_line(cli.bd("dep", "add", "hq-bbb", "hq-aaa", ok=False), "makes a cycle")
+
+
+# ---------------------------------------------------------------------------- 8. leftovers
+def test_a_polecat_dir_a_dead_sling_left_is_said_and_removed(rig_town: Path, clean_env):
+    """A sling killed while it made the worktree leaves polecats/<name>/ and nothing in it."""
+    cli = Cli(rig_town, clean_env)
+    (rig_town / "gastown" / "polecats" / "furiosa").mkdir()
+    young = cli.json("gt", "doctor", ok=False)  # within the grace period: said, not judged
+    polecats = next(c for c in young["checks"] if c["name"] == "polecats")
+    assert any("furiosa" in d and "no worktree yet" in d for d in polecats["details"])
+    listed = cli.json("gt", "polecat", "list")
+    assert [p["evidence"] for p in listed if p["name"] == "furiosa"][0].startswith("no worktree")
+    assert _check(cli, "polecats")["status"] == "error"
+    assert _check(cli, "polecats", "--fix")["status"] == "fixed"
+    assert not (rig_town / "gastown" / "polecats" / "furiosa").exists()
+
+
+def test_a_gate_dies_with_its_refinery(tmp_path: Path, town: Path, clean_env):
+    """kill -9 of the refinery while a gate runs: the gate's whole process group goes at once,
+    not at the next loop start."""
+    import signal
+    import sys
+
+    from tests.refinery_helpers import make_rig_env, py
+    from tests.waiting import wait_for
+
+    env = make_rig_env(town, tmp_path)
+    marker = tmp_path / "gate.pids"
+    env.set_gates(test_command=py(
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        f"open({str(marker)!r}, 'w').write(f'{{os.getpid()}} {{child.pid}}')\n"
+        "time.sleep(120)"))
+    env.submit("slow gate", {"slow.txt": "x\n"})
+    refinery = subprocess.Popen([str(Path(sys.executable).parent / "gt"), "refinery", "run",
+                                 "gastown", "--once", "--poll", "1"], cwd=town, env=clean_env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        text = wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=60,
+                        what="the gate to start")
+        gate, grandchild = (int(x) for x in text.split())
+        refinery.send_signal(signal.SIGKILL)
+        refinery.wait(timeout=10)
+
+        def gone(pid: int) -> bool:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                return True
+            return state in ("Z", "X")
+
+        wait_for(lambda: gone(gate) and gone(grandchild), timeout=5,
+                 what="the gate and its child to die with the refinery")
+    finally:
+        if refinery.poll() is None:
+            refinery.kill()
+            refinery.wait()
+        env.store.close_connection()
+
+
+# ---------------------------------------------------------------------------- 9. non-bare source
+def test_a_non_bare_source_is_said_at_rig_add_and_a_failed_push_escalates(
+        town: Path, upstream: Path, clean_env):
+    from gastown_tui.refinery.loop import run
+    from gastown_tui.town.layout import Town
+    from gastown_tui.town.store import BeadStore
+    from tests.refinery_helpers import RigEnv
+
+    cli = Cli(town, clean_env)
+    added = cli.gt("rig", "add", "gastown", str(upstream))  # README's own example: a work tree
+    assert "merges cannot be pushed back" in added.stderr and "updateInstead" in added.stderr
+    assert cli.json("gt", "rig", "list")[0]["name"] == "gastown"
+    t = Town(town)
+    env = RigEnv(t, t.rig("gastown"), BeadStore(t.db_path, actor="gastown/polecats/toast"),
+                 upstream)
+    try:
+        for n in range(2):
+            env.submit(f"work {n}", {f"w{n}.txt": f"{n}\n"})
+            run(t, env.rig, once=True)
+        escalations = cli.json("gt", "escalate", "list")
+        pushes = [e for e in escalations if "not reaching upstream" in e["title"]]
+        assert len(pushes) == 1, escalations  # one per rig, not one per merge
+        assert "non-bare" in cli.json("bd", "show", pushes[0]["id"])[0]["description"]
+    finally:
+        env.store.close_connection()

@@ -161,6 +161,8 @@ def label() -> None:
 @click.argument("labels", nargs=-1, required=True)
 @pass_cli
 def label_add(cli: CliContext, issue_id, labels) -> None:
+    if not split_csv(labels):
+        raise click.UsageError("a label cannot be empty: bd label add ID LABEL")
     store = cli.store()
     for lab in split_csv(labels):
         store.add_label(issue_id, lab)

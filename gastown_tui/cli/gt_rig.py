@@ -29,11 +29,14 @@ def rig_add(cli: CliContext, name: str, source: str, prefix: str | None, branch:
     if as_json:
         echo_json({"name": result.rig.name, "prefix": result.rig.prefix,
                    "default_branch": result.default_branch, "head": result.head,
-                   "path": str(result.rig.path), "git_url": result.rig.git_url})
+                   "path": str(result.rig.path), "git_url": result.rig.git_url,
+                   "warnings": list(result.warnings)})
     else:
         echo(f"✓ Added rig {name} (prefix {result.rig.prefix}, branch "
-                   f"{result.default_branch} at {result.head[:8]})\n"
-                   f"  refinery worktree: {result.rig.refinery_worktree}")
+             f"{result.default_branch} at {result.head[:8]})\n"
+             f"  refinery worktree: {result.rig.refinery_worktree}")
+    for warning in result.warnings:
+        echo(f"⚠ {warning}", err=True)
 
 
 @rig.command(name="list")

@@ -45,7 +45,7 @@ def send(town: Town, store: BeadStore, to: str, subject: str, body: str = "", *,
         raise ValidationError("mail needs a subject", fix="pass -s 'subject'")
     if msg_type not in MSG_TYPES:
         raise ValidationError(f"unknown message type {msg_type!r}", fix=f"use {', '.join(MSG_TYPES)}")
-    recipient = normalize_mail_address(to)
+    recipient = _known(town, normalize_mail_address(to))
     from_addr = normalize_mail_address(sender) if sender else _self_identity(store)
     thread = f"thread-{secrets.token_hex(6)}"
     if reply_to:
@@ -55,7 +55,7 @@ def send(town: Town, store: BeadStore, to: str, subject: str, body: str = "", *,
     if reply_to:
         labels.append(f"reply-to:{reply_to}")
     for addr in cc or []:
-        labels.append(f"cc:{normalize_mail_address(addr)}")
+        labels.append(f"cc:{_known(town, normalize_mail_address(addr))}")
     # bd's built-in message type keeps mail out of ready work; the gt:message label is the key.
     bead = store.create(subject, prefix="hq", description=body, assignee=recipient,
                         issue_type="message",
@@ -63,6 +63,15 @@ def send(town: Town, store: BeadStore, to: str, subject: str, body: str = "", *,
     log_event(town.root, "mail", actor=from_addr,
               payload={"to": recipient, "subject": subject, "id": bead["id"]})
     return as_message(bead)
+
+
+def _known(town: Town, address: str) -> str:
+    """An address in a rig this town has (mail to a rig that does not exist would wait
+    forever, unread by anyone)."""
+    rig = address.split("/", 1)[0] if "/" in address.rstrip("/") else ""
+    if rig:
+        town.rig(rig)  # UnknownRigError names the rigs there are
+    return address
 
 
 def _self_identity(store: BeadStore) -> str:

@@ -34,6 +34,35 @@ class RigAddResult:
     rig: RigInfo
     default_branch: str
     head: str
+    warnings: tuple[str, ...] = ()
+
+
+def push_warning(url: str, branch: str, bare: Path) -> str:
+    """Why the Refinery's pushes to `url` will be refused, if they will: a local non-bare
+    repository with `branch` checked out refuses pushes to it (git's receive.denyCurrentBranch),
+    and every merge would stay in the rig's bare repository, seen only in the event log."""
+    if "://" in url or url.startswith("git@"):
+        return ""
+    import pygit2
+
+    try:
+        repo = pygit2.Repository(url)
+    except pygit2.GitError:
+        return ""
+    if repo.is_bare or repo.head_is_unborn or repo.head_is_detached:
+        return ""
+    if repo.head.shorthand != branch:
+        return ""
+    try:
+        deny = str(repo.config["receive.denyCurrentBranch"]).lower()
+    except KeyError:
+        deny = "refuse"
+    if deny in ("ignore", "warn", "updateinstead", "false"):
+        return ""
+    return (f"merges cannot be pushed back to {url}: it is a non-bare repository with {branch} "
+            f"checked out, and git refuses pushes to that branch; they will stay in {bare}. "
+            f"Use a bare repository as the source (git clone --bare {url} {url}.git), or let "
+            f"it take them: git -C {url} config receive.denyCurrentBranch updateInstead")
 
 
 def _default_rig_settings() -> dict[str, Any]:
@@ -126,9 +155,11 @@ def rig_add(town: Town, name: str, source: str, *, prefix: str | None = None,
         shutil.rmtree(rig_path, ignore_errors=True)
         raise
     head = str(ref.peel(pygit2.Commit).id)
+    warning = push_warning(url, default_branch, rig_path / ".repo.git")
     log_event(town.root, "rig_add", actor="overseer",
-              payload={"rig": name, "prefix": prefix, "git_url": url})
-    return RigAddResult(rig=town.rig(name), default_branch=default_branch, head=head)
+              payload={"rig": name, "prefix": prefix, "git_url": url, "warning": warning})
+    return RigAddResult(rig=town.rig(name), default_branch=default_branch, head=head,
+                        warnings=(warning,) if warning else ())
 
 
 def _default_branch(repo) -> str:

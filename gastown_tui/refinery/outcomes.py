@@ -53,6 +53,24 @@ class Ctx:
         log_event(self.town.root, kind, actor=self.actor, payload={"rig": self.rig.name, **payload})
 
 
+def escalate_push_failure(ctx: Ctx, target: str, error: str) -> str:
+    """Merges that do not reach upstream must reach a person: one open escalation per rig says
+    so (the needs-you panel, mail to the Mayor), not one per merge; '' when one is open already
+    or it could not be raised (a merge is never undone for it)."""
+    title = f"rig {ctx.rig.name}: merges to {target} are not reaching upstream"
+    try:
+        from gastown_tui.ops.escalate import escalate, open_escalations
+
+        if any(b["title"] == title and b["status"] != "closed"
+               for b in open_escalations(ctx.store)):
+            return ""
+        return escalate(ctx.town, ctx.store, title, severity="high", reason=error,
+                        source="refinery", escalated_by=ctx.actor).id
+    except GasTownError as exc:
+        log.warning("could not escalate the push failure: %s", exc)
+        return ""
+
+
 def notify(town: Town, address: str, text: str, *, sender: str) -> bool:
     """Nudge an agent (queued, delivered at its next prompt). Best effort: a missing or dead
     agent, or a town without the nudge verb, must never break a merge."""

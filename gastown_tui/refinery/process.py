@@ -34,6 +34,7 @@ from gastown_tui.refinery.outcomes import (
     ProcessResult,
     branch_missing,
     conflict,
+    escalate_push_failure,
     finish_merged,
     gates_failed,
     log,
@@ -155,6 +156,7 @@ def _complete(ctx: Ctx, repo: pygit2.Repository, mr: MergeRequest, stage: StageR
     except merge.PushRefusedError as exc:
         push_error = str(exc)
         ctx.event("push_failed", mr=mr.id, target=target, error=push_error)
+        escalate_push_failure(ctx, target, push_error)
     resubmitted = _resubmitted_during_merge(ctx, repo, mr, head)
     if resubmitted:
         # The worker ran `gt done` again while we merged: what we merged is on the target,

@@ -379,7 +379,7 @@ def _apply(store: BeadStore, batch: _Batch, report: ImportReport, *, dry_run: bo
                                   (iid, lab)).rowcount:
                         touched.add(iid)
             for dep in batch.deps:
-                _insert_dep(db, dep, report, touched)
+                _insert_dep(store, db, dep, report, touched)
             for com in batch.comments:
                 _insert_comment(db, com, touched)
             for ev in batch.events:
@@ -437,8 +437,8 @@ def _same(local: dict[str, Any], merged: dict[str, Any]) -> bool:
     return norm(local) == norm(merged)
 
 
-def _insert_dep(db: sqlite3.Connection, dep: dict[str, Any], report: ImportReport,
-                touched: set[str]) -> None:
+def _insert_dep(store: BeadStore, db: sqlite3.Connection, dep: dict[str, Any],
+                report: ImportReport, touched: set[str]) -> None:
     iid = dep.get("issue_id")
     target = (dep.get("depends_on_id") or dep.get("depends_on_issue_id")
               or dep.get("depends_on_wisp_id") or dep.get("depends_on_external"))
@@ -452,6 +452,16 @@ def _insert_dep(db: sqlite3.Connection, dep: dict[str, Any], report: ImportRepor
     if not target.startswith("external:") and not db.execute(
             "SELECT 1 FROM issues WHERE id = ?", (target,)).fetchone():
         report.dangling_dependencies.append(f"{iid} -> {target}")
+    if dtype in ("blocks", "conditional-blocks") and iid != target:
+        # as `bd dep add` refuses it: a blocking cycle would block both beads forever
+        path = store._blocking_path(db, target, iid)
+        if path:
+            report.skipped_dependencies.append(
+                f"{iid} -> {target}: would make a blocking cycle ({' -> '.join([iid, *path])})")
+            return
+    elif iid == target:
+        report.skipped_dependencies.append(f"{iid} -> {target}: a bead cannot depend on itself")
+        return
     created = normalize_time(dep.get("created_at")) if dep.get("created_at") else now_iso()
     cur = db.execute(
         "INSERT OR IGNORE INTO dependencies(issue_id, depends_on_id, type, created_at, created_by, "
