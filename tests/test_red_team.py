@@ -577,6 +577,32 @@ def test_a_gate_dies_with_its_refinery(tmp_path: Path, town: Path, clean_env):
         env.store.close_connection()
 
 
+def test_a_loop_start_still_kills_only_a_stale_gate_of_its_own(tmp_path: Path, rig_town: Path):
+    """Where no watcher ran (not Linux, or it could not start), the next loop start kills the
+    stale gate: only a group working inside the gate worktree, never a stranger's."""
+    import sys
+
+    from gastown_tui.refinery.gates import kill_stale_gate
+    from gastown_tui.refinery.state import gate_worktree_path
+    from gastown_tui.town.layout import Town
+
+    rig = Town(rig_town).rig("gastown")
+    inside = gate_worktree_path(rig)
+    inside.mkdir(parents=True)
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    ours = subprocess.Popen(sleeper, cwd=inside, start_new_session=True)
+    stranger = subprocess.Popen(sleeper, cwd=tmp_path, start_new_session=True)
+    try:
+        assert not kill_stale_gate(rig, stranger.pid)
+        assert kill_stale_gate(rig, ours.pid)
+        assert ours.wait(timeout=5) is not None and stranger.poll() is None
+    finally:
+        for proc in (ours, stranger):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+
+
 # ---------------------------------------------------------------------------- 9. non-bare source
 def test_a_non_bare_source_is_said_at_rig_add_and_a_failed_push_escalates(
         town: Path, upstream: Path, clean_env):
@@ -602,3 +628,84 @@ def test_a_non_bare_source_is_said_at_rig_add_and_a_failed_push_escalates(
         assert "non-bare" in cli.json("bd", "show", pushes[0]["id"])[0]["description"]
     finally:
         env.store.close_connection()
+
+
+# ---------------------------------------------------------------------------- 10. closing room
+async def test_messages_handled_after_the_screens_are_gone_do_nothing(tmp_path: Path):
+    """The watcher and the observer post from their own threads until the app is down; a
+    TownChanged handled while the app closes its screens used to raise ScreenStackError from
+    `_town_changed -> refresh_bindings()`. Flood the app with them across its whole shutdown."""
+    import threading
+
+    from gastown_tui.app.factory import make_app
+    from gastown_tui.app.messages import ActionFinished, PanesPolled, TownChanged
+    from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town
+
+    root = build_demo_town(tmp_path / "town").root
+    app = make_app(root, live=False, clock=lambda: NOW,
+                   observer_factory=lambda _root: RecordedPanes({}))
+    stop = threading.Event()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.wait_settled()
+        snapshot = app.snapshot
+
+        def flood() -> None:
+            while not stop.is_set():
+                app.post_message(TownChanged(snapshot))
+                app.post_message(PanesPolled(frozenset({"hq-mayor"})))
+                app.post_message(ActionFinished("done", "information"))
+                stop.wait(0.0005)
+
+        poster = threading.Thread(target=flood, daemon=True)
+        poster.start()
+        await pilot.pause(0.05)
+    stop.set()  # run_test re-raises what the app's handlers raised while it shut down
+    poster.join()
+
+
+# ---------------------------------------------------------------------------- 11. a stop that lies
+RESPAWNER = """
+import signal, subprocess, sys, time
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as a loop busy in a patrol would, for a while
+signal.signal(signal.SIGHUP, signal.SIG_IGN)
+socket = sys.argv[1]
+print("ready", flush=True)
+while True:
+    # the Deacon's keep-alive: the town's sessions must run; start them if they do not
+    if subprocess.run(["tmux", "-L", socket, "has-session", "-t", "hq-mayor"],
+                      capture_output=True).returncode != 0:
+        subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "hq-mayor",
+                        "sleep 600"], capture_output=True)
+    time.sleep(0.02)
+"""
+
+
+def test_a_stop_says_stopped_only_when_every_process_is_gone(town: Path, tmux_socket: str,
+                                                              monkeypatch):
+    """A loop that restarts sessions while the town is being stopped (the Deacon mid-patrol)
+    and ignores SIGTERM: the stop goes on until nothing of the town runs, and says which
+    process needed SIGKILL."""
+    import sys
+
+    from gastown_tui.ops.shutdown import stop_town, town_processes
+    from gastown_tui.tmux.server import TownTmux
+    from gastown_tui.town.layout import Town
+    from tests.waiting import wait_for
+
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    env = {**os.environ, "GT_ROOT": str(town)}
+    loop = subprocess.Popen([sys.executable, "-c", RESPAWNER, tmux_socket], env=env,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert loop.stdout is not None and loop.stdout.readline().strip() == "ready"
+        tmux = TownTmux(tmux_socket)
+        wait_for(lambda: tmux.has_session("hq-mayor"), what="the loop's first session")
+        report = stop_town(Town(town), grace=0.5)
+        assert report.ok, report.problems
+        assert loop.wait(timeout=5) is not None, "the stubborn loop is still running"
+        assert any(k["pid"] == loop.pid for k in report.killed), report.killed
+        assert not town_processes(Town(town)) and not tmux.is_running()
+    finally:
+        if loop.poll() is None:
+            loop.kill()
+            loop.wait()

@@ -167,8 +167,16 @@ class GasTownApp(App[str | None]):
             self._panes_seen.set()
 
     # ------------------------------------------------------------------ handlers
+    @property
+    def _screens_gone(self) -> bool:
+        """The app is shutting down: its screens may already be gone while the watcher's and
+        the observer's last messages are still being handled (they would draw on no screen)."""
+        return not self.is_running or not self.screen_stack
+
     @on(TownChanged)
     def _town_changed(self, message: TownChanged) -> None:
+        if self._screens_gone:
+            return
         with self.batch_update():
             self.snapshot = message.snapshot  # every screen watching draws its part
         if self._start_pending:
@@ -189,10 +197,14 @@ class GasTownApp(App[str | None]):
 
     @on(PanesUpdated)
     def _panes_updated(self, message: PanesUpdated) -> None:
+        if self._screens_gone:
+            return
         self.panes = self.panes.with_updates(message.updates)
 
     @on(PanesPolled)
     def _panes_polled(self, message: PanesPolled) -> None:
+        if self._screens_gone:
+            return
         came_back = bool(self.panes.tmux_error) and not message.error
         changed = message.sessions != self.panes.sessions
         self.panes = self.panes.with_sessions(message.sessions, message.error)
@@ -202,6 +214,8 @@ class GasTownApp(App[str | None]):
 
     @on(ActionFinished)
     def _action_finished(self, message: ActionFinished) -> None:
+        if self._screens_gone:
+            return
         self.notify(message.text, severity=message.severity,  # type: ignore[arg-type]
                     timeout=8 if message.severity == "error" else 4)
 

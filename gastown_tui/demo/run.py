@@ -201,6 +201,9 @@ def _stop(root: Path, say) -> bool:
 
     town = Town(root)
     report = stop_town(town)
+    for killed in report.killed:
+        say(f"had to SIGKILL pid {killed['pid']} ({killed['command'] or '?'}): it ignored "
+            "SIGTERM")
     try:
         step = store_admin.stop(town)  # the demo town's own PostgreSQL, if it has one
     except GasTownError as exc:
@@ -208,7 +211,7 @@ def _stop(root: Path, say) -> bool:
         step = None
     if report.ok:
         say(f"stopped the demo's tmux server ({report.socket}) and its agents"
-            + (", and its PostgreSQL" if step is not None else ""))
+            + (", and its PostgreSQL" if step is not None else "") + ": none is left")
         return True
     for problem in report.problems:
         say(f"✗ could not stop the demo cleanly: {problem} (socket {report.socket})")

@@ -8,6 +8,7 @@ a `nohup` job) is stopped too, and anything that would not stop is reported by p
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,8 @@ class StopReport:
     server_was_running: bool = False
     stopped_pids: list[int] = field(default_factory=list)
     survivors: list[dict[str, Any]] = field(default_factory=list)  # {pid, command}
+    killed: list[dict[str, Any]] = field(default_factory=list)  # {pid, command}: needed SIGKILL
+    rounds: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -38,7 +41,7 @@ class StopReport:
     def as_json(self) -> dict[str, Any]:
         return {"socket": self.socket, "server_was_running": self.server_was_running,
                 "stopped_pids": self.stopped_pids, "survivors": self.survivors,
-                "problems": self.problems, "ok": self.ok}
+                "killed": self.killed, "problems": self.problems, "ok": self.ok}
 
 
 def town_processes(town: Town) -> list[proctree.ProcessEntry]:
@@ -63,22 +66,64 @@ def orphan_processes(town: Town) -> list[proctree.ProcessEntry]:
     return [p for p in town_processes(town) if p.pid not in owned]
 
 
-def stop_town(town: Town, *, grace: float = 2.0) -> StopReport:
-    """Stop the town's tmux server and every process of the town; report what survived."""
+def stop_town(town: Town, *, grace: float = 2.0, settle: float = 0.5,
+              timeout: float = 30.0) -> StopReport:
+    """Stop the town's tmux server and every process of the town; report what survived.
+
+    "Stopped" is said only of what is gone: each round ends the panes' process trees, the
+    server, then every other process carrying the town's GT_ROOT (SIGTERM, then SIGKILL after
+    `grace`, each SIGKILL reported); rounds repeat until neither a server nor a process of the
+    town has been seen for `settle` seconds, because a loop caught in the middle of a patrol
+    (the Deacon restarting sessions) can start a fresh server after the first one went."""
     tmux = tmux_for(town)
     report = StopReport(socket=tmux.socket)
-    try:
-        report.server_was_running = tmux.kill_server(grace=grace)
-    except GasTownError as exc:
-        report.problems.append(str(exc.problem))
-    leftovers = town_processes(town)
-    if leftovers:
-        report.stopped_pids = proctree.terminate_tree([p.pid for p in leftovers], grace=grace)
+    deadline = time.monotonic() + timeout
+    quiet_since: float | None = None
+    while True:
+        report.rounds += 1
+        try:
+            panes = [s.pane_pid for s in tmux.list_sessions()]
+        except GasTownError:
+            panes = []
+        seen = bool(panes)
+        if panes:
+            _end(report, proctree.end_tree(panes, grace=grace), outside=False)
+        try:
+            if tmux.kill_server(grace=grace):
+                report.server_was_running = seen = True
+        except GasTownError as exc:
+            report.problems.append(str(exc.problem))
+            break
+        leftovers = town_processes(town)
+        if leftovers:
+            seen = True
+            _end(report, proctree.end_tree([p.pid for p in leftovers], grace=grace),
+                 outside=True)
+        now = time.monotonic()
+        if seen:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= settle:
+            break
+        if now >= deadline:
+            break
+        time.sleep(0.05)
     for proc in town_processes(town):
         command = proctree.command_line(proc.pid)
         report.survivors.append({"pid": proc.pid, "command": command})
         report.problems.append(f"process {proc.pid} ({command or '?'}) did not stop")
+    if tmux.is_running():
+        report.problems.append(f"the tmux server (socket {tmux.socket}) is running again after "
+                               f"{report.rounds} round(s) of stopping it")
     return report
+
+
+def _end(report: StopReport, ended: proctree.TreeEnd, *, outside: bool) -> None:
+    if outside:
+        report.stopped_pids += [pid for pid in ended.signalled if pid not in report.stopped_pids]
+    for pid, command in ended.killed:
+        report.killed.append({"pid": pid, "command": command})
 
 
 @dataclass

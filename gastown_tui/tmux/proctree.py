@@ -126,21 +126,41 @@ def terminate_tree(roots: Iterable[int], grace: float = 2.0, poll: float = 0.02)
     Returns the pids that were signalled. A zombie counts as gone: its parent (possibly init
     in a container that never reaps) owns it, and it holds no resources we care about.
     """
+    return end_tree(roots, grace=grace, poll=poll).signalled
+
+
+@dataclass
+class TreeEnd:
+    signalled: list[int]
+    killed: list[tuple[int, str]]  # (pid, command line) of what needed SIGKILL
+    survivors: list[int]  # still there after SIGKILL and `grace` more: a stuck process
+
+
+def end_tree(roots: Iterable[int], grace: float = 2.0, poll: float = 0.02) -> TreeEnd:
+    """terminate_tree, saying which processes ignored SIGTERM for `grace` seconds and were
+    SIGKILLed (with their command lines, read before the kill), and waiting up to `grace`
+    again for those to be gone."""
     members = tree_deepest_first(roots, process_table())
     if not members:
-        return []
+        return TreeEnd([], [], [])
     _signal(members, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    survivors = members
-    while survivors:
-        table = process_table()
-        survivors = [proc for proc in survivors if _alive(proc, table)]
-        if not survivors or time.monotonic() >= deadline:
-            break
-        time.sleep(poll)
+    survivors = _wait_gone(members, grace, poll)
+    killed = [(proc.pid, command_line(proc.pid)) for proc in survivors]
     if survivors:
         _signal(survivors, signal.SIGKILL)
-    return [proc.pid for proc in members]
+        survivors = _wait_gone(survivors, grace, poll)
+    return TreeEnd([proc.pid for proc in members], killed, [proc.pid for proc in survivors])
+
+
+def _wait_gone(procs: list[ProcessEntry], timeout: float, poll: float) -> list[ProcessEntry]:
+    deadline = time.monotonic() + timeout
+    while procs:
+        table = process_table()
+        procs = [proc for proc in procs if _alive(proc, table)]
+        if not procs or time.monotonic() >= deadline:
+            break
+        time.sleep(poll)
+    return procs
 
 
 def is_alive(pid: int) -> bool:
