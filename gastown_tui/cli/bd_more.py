@@ -261,8 +261,10 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
     store = cli.store()
     prefixes = None if any_prefix else [scope_prefix(cli)]
     if output is None:
-        count = export_to(store, sys.stdout, prefixes=prefixes, include_all=include_all,
-                          include_infra=include_infra)
+        # stdout may be a terminal: DEL, C1 controls and the like go out as \u escapes (the
+        # same values); a file written with -o keeps bd's exact bytes.
+        count = export_to(store, _JsonTextOut(sys.stdout), prefixes=prefixes,
+                          include_all=include_all, include_infra=include_infra)
         _say_scope(store, prefixes, count)
         return
     import os
@@ -290,6 +292,16 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
     else:
         echo(f"✓ Exported {count} issues to {target}", err=True)
         _say_scope(store, prefixes, count)
+
+
+class _JsonTextOut:
+    def __init__(self, out) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        from gastown_tui.town.safe_text import json_text
+
+        return self.out.write(json_text(text))
 
 
 def _say_scope(store, prefixes: list[str] | None, count: int) -> None:

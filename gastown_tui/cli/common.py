@@ -114,6 +114,8 @@ def check_argv(args: Sequence[str]) -> None:
     """Every argument must be text: a byte that is not UTF-8 (os.fsdecode turns it into a lone
     surrogate) could be neither stored nor printed."""
     for number, arg in enumerate(args, start=1):
+        if "\x00" in arg:  # no real argv holds one; a caller of main() might
+            raise click.UsageError(f"argument {number} holds a NUL character: pass plain text")
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError as exc:
