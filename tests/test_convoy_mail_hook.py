@@ -45,7 +45,7 @@ def test_empty_convoy_never_lands_and_manual_close(cli):
     assert cli.json("gt", "convoy", "close", convoy["id"], "--force")["status"] == "closed"
 
 
-def test_mail_send_inbox_read_archive(cli):
+def test_mail_send_inbox_read_archive(cli, rig_town):
     sent = cli.json("gt", "mail", "send", "gastown/polecats/toast", "-s", "FIX_NEEDED toast",
                     "-m", "tests fail", "--from", "gastown/refinery")
     assert sent["to"] == "gastown/toast" and sent["from"] == "gastown/refinery"

@@ -26,12 +26,14 @@ ALLOWED_REFUSALS = {"hook": {"conflict"}, "close": {"closed"}, "dep": {"cycle"}}
 _TOKEN = re.compile(r"^w\d+-\d+$")
 
 
-def test_thirty_processes_mixed_operations_all_accounted_for(backend_town: Path,
+def test_thirty_processes_mixed_operations_all_accounted_for(backend_town: Path, upstream: Path,
                                                            tmp_path: Path):
     """On both backends: SQLite's file, and a PostgreSQL server (30 sessions at once)."""
+    from gastown_tui.ops.rig import rig_add
     from gastown_tui.town.layout import Town
 
     town = backend_town
+    rig_add(Town(town), "gastown", str(upstream))  # mail goes to gastown/…: the rig must exist
     seed = fault_seed()
     store = BeadStore(Town(town).store_location, actor="setup")
     shared = [store.create(f"shared {i}", prefix="gt")["id"] for i in range(SHARED)]

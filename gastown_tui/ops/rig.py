@@ -157,7 +157,7 @@ def rig_add(town: Town, name: str, source: str, *, prefix: str | None = None,
     head = str(ref.peel(pygit2.Commit).id)
     warning = push_warning(url, default_branch, rig_path / ".repo.git")
     log_event(town.root, "rig_add", actor="overseer",
-              payload={"rig": name, "prefix": prefix, "git_url": url, "warning": warning})
+              payload={"rig": name, "prefix": prefix, "git_url": url})
     return RigAddResult(rig=town.rig(name), default_branch=default_branch, head=head,
                         warnings=(warning,) if warning else ())
 
