@@ -555,8 +555,12 @@ def test_a_gate_dies_with_its_refinery(tmp_path: Path, town: Path, clean_env):
                                  "gastown", "--once", "--poll", "1"], cwd=town, env=clean_env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        text = wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=60,
-                        what="the gate to start")
+        from gastown_tui.refinery.state import read_state
+
+        text = wait_for(lambda: marker.exists() and marker.read_text().strip()
+                        and (read_state(env.rig) or {}).get("gate_pgid")
+                        and marker.read_text().strip(), timeout=60,
+                        what="the gate to start (and be on record)")
         gate, grandchild = (int(x) for x in text.split())
         refinery.send_signal(signal.SIGKILL)
         refinery.wait(timeout=10)

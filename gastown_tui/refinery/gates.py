@@ -175,9 +175,12 @@ def run_gate(name: str, command: str, cwd: Path, log_path: Path, timeout: float,
             log.write(f"cannot start {argv[0]}: {exc}\n".encode())
             return GateRun(name, command, None, time.monotonic() - started, False,
                            str(log_path), error=f"cannot start {argv[0]}: {exc.strerror or exc}")
+        # The watcher first, then the record of the gate's group: once the group is on record
+        # its watcher is there (Popen returns after the exec, so no half-forked child of ours
+        # holds the loop's lock either).
+        watcher = _watch_gate(proc.pid, cwd)
         if on_spawn is not None:
             on_spawn(proc.pid)
-        watcher = _watch_gate(proc.pid, cwd)
         deadline = started + timeout
         timed_out = False
         try:
