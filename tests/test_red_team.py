@@ -61,7 +61,12 @@ def test_sling_never_writes_through_a_committed_link(town: Path, hostile_upstrea
                                                      clean_env, agent: str):
     repo, victim = hostile_upstream
     before = _victim_files(victim)
-    cli = Cli(town, {**clean_env, "GT_TMUX_SOCKET": tmux_socket})
+    fake_bin = town.parent / "fake-bin"  # the runtime must be installed for sling to go on
+    fake_bin.mkdir()
+    (fake_bin / agent).write_text("#!/bin/sh\nexec sleep 600\n")
+    (fake_bin / agent).chmod(0o755)
+    cli = Cli(town, {**clean_env, "GT_TMUX_SOCKET": tmux_socket,
+                     "PATH": f"{fake_bin}{os.pathsep}{clean_env.get('PATH', '')}"})
     cli.gt("rig", "add", "hostile", str(repo))
     bead = cli.json("bd", "create", "work", "--rig", "hostile")["id"]
     proc = cli.gt("sling", bead, "hostile", "--agent", agent, ok=False)
