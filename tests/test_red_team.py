@@ -325,7 +325,7 @@ def test_gt_down_and_shutdown_leave_an_empty_wal_and_a_backup(cli: Cli, town: Pa
     assert sum("committed bead" in line for line in backed) == 10
     _killed_writer(town, 3)
     report = cli.json("gt", "shutdown", "--yes", env=env)
-    assert "WAL emptied" in report["store"]["checkpoint"]
+    assert "WAL emptied" in report["store_rest"]["checkpoint"]
     assert _wal_size(db) == 0
 
 

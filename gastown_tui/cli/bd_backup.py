@@ -9,6 +9,19 @@ import click
 
 from gastown_tui.cli.bd_group import pass_cli
 from gastown_tui.cli.common import CliContext, echo, emit_json
+from gastown_tui.town.errors import GasTownError
+
+
+def _sqlite_town(cli: CliContext):
+    """The town, when its store is the SQLite file the backup is of."""
+    from gastown_tui.town.store.backend import display, is_pg
+
+    town = cli.town()
+    if is_pg(town.store_location):
+        raise GasTownError(f"the store is PostgreSQL ({display(town.store_location)}): the JSONL "
+                           "backup is the SQLite store's", fix="back up the server (pg_dump), "
+                           "or move the beads with 'gt store migrate'")
+    return town
 
 
 @click.group(invoke_without_command=True)
@@ -23,7 +36,7 @@ def backup(ctx: click.Context, cli: CliContext, force: bool) -> None:
         return
     from gastown_tui.town.store.backup import write_backup
 
-    town = cli.town()
+    town = _sqlite_town(cli)
     state, written = write_backup(town.db_path, force=force)
     if written:
         cli.log("backup", {"issues": state.counts.get("issues", 0)})
@@ -46,7 +59,7 @@ def status(cli: CliContext) -> None:
     """When the last backup was taken and what it holds."""
     from gastown_tui.town.store.backup import backup_dir, read_state
 
-    folder = backup_dir(cli.town().db_path)
+    folder = backup_dir(_sqlite_town(cli).db_path)
     state = read_state(folder)
     if cli.json_output:
         emit_json({"path": str(folder), "jsonl": state.as_json() if state else None})
@@ -71,7 +84,7 @@ def restore(cli: CliContext, path: Path | None, dry_run: bool) -> None:
     aside as beads.db.damaged-<time> and rebuilt from the backup."""
     from gastown_tui.town.store.backup import restore as do_restore
 
-    town = cli.town()
+    town = _sqlite_town(cli)
     result = do_restore(town.db_path, path, dry_run=dry_run, actor=cli.actor or "restore")
     report = result.report
     if not dry_run:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext, DefaultGroup
+from gastown_tui.cli.common import CliContext, DefaultGroup, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -26,11 +26,11 @@ def store_status(cli: CliContext, as_json: bool) -> None:
         echo_json(facts)
     else:
         state = "healthy" if facts["healthy"] else "PROBLEMS: " + "; ".join(facts["problems"])
-        click.echo(f"{facts['backend']}: {facts['location']} — {state} ({facts['issues']} "
+        echo(f"{facts['backend']}: {facts['location']} — {state} ({facts['issues']} "
                    f"issues, {facts.get('latency_ms', 0)} ms)")
         cluster = facts.get("cluster")
         if cluster:
-            click.echo(f"  the town's own cluster: {cluster['data']} "
+            echo(f"  the town's own cluster: {cluster['data']} "
                        f"({'running' if cluster['running'] else 'stopped: gt up starts it'})")
     if not facts["healthy"]:
         raise SystemExit(1)
@@ -43,7 +43,7 @@ def store_start(cli: CliContext) -> None:
     from gastown_tui.ops.store_admin import start
 
     step = start(cli.town())
-    click.echo("Nothing to start: the town has no PostgreSQL cluster of its own."
+    echo("Nothing to start: the town has no PostgreSQL cluster of its own."
                if step is None else f"● the town's PostgreSQL {step.action} ({step.detail})")
 
 
@@ -54,7 +54,7 @@ def store_stop(cli: CliContext) -> None:
     from gastown_tui.ops.store_admin import stop
 
     step = stop(cli.town())
-    click.echo("Nothing to stop: the town has no PostgreSQL cluster of its own."
+    echo("Nothing to stop: the town has no PostgreSQL cluster of its own."
                if step is None else f"■ the town's PostgreSQL {step.action}")
 
 
@@ -82,6 +82,6 @@ def store_migrate(cli: CliContext, to: str, pg_port, pg_listen, as_json: bool) -
     if as_json:
         echo_json(report.as_json())
         return
-    click.echo(f"✓ Moved {report.issues} beads and {report.events} events to "
+    echo(f"✓ Moved {report.issues} beads and {report.events} events to "
                f"{report.as_json()['target']}")
-    click.echo(f"  export kept in {report.folder}; the old store is untouched")
+    echo(f"  export kept in {report.folder}; the old store is untouched")

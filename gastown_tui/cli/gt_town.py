@@ -81,7 +81,9 @@ def down(cli: CliContext, keep_polecats, polecats, all_, nuke, dry_run, quiet, a
                                      f"{len(stop.stopped_pids)} process(es) of the town outside "
                                      "tmux: " + ", ".join(map(str, stop.stopped_pids))))
         steps.extend(_killed_steps(stop))
-        steps.append(rest_step(town))  # once every process of the town is gone
+        resting = rest_step(town)  # once every process of the town is gone
+        if resting is not None:
+            steps.append(resting)
     if as_json:
         echo_json([s.__dict__ for s in steps])
     elif not quiet:
@@ -133,9 +135,9 @@ def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
             echo(f"  saved to {ref}")
         for line in _killed_steps(stop):
             echo(f"■ {line.detail} (pid {line.session})")
-        if report.store is not None:
-            echo(f"■ store: {report.store.line()}")
-            for problem in report.store.problems:
+        if report.rest is not None:
+            echo(f"■ store: {report.rest.line()}")
+            for problem in report.rest.problems:
                 echo(f"✗ store: {problem}")
     if not report.stop.ok:
         raise click.ClickException("; ".join(report.stop.problems) + " (kill them by hand)")

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
@@ -211,10 +212,10 @@ def migrate(town: Town, to: str, *, port: int | None = None,
         folder.mkdir(parents=True, exist_ok=False)
         lines = list(export_lines(src, include_all=True, include_infra=True))
         events = list(export_event_lines(src))
-        (folder / "issues.jsonl").write_text("".join(f"{line}\n" for line in lines),
-                                             encoding="utf-8")
-        (folder / "events.jsonl").write_text("".join(f"{line}\n" for line in events),
-                                             encoding="utf-8")
+        safe_write.write_text(folder / "issues.jsonl", "".join(f"{line}\n" for line in lines),
+                              within=town.root)
+        safe_write.write_text(folder / "events.jsonl", "".join(f"{line}\n" for line in events),
+                              within=town.root)
         before = _counts(src)
     finally:
         src.close_connection()

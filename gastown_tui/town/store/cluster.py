@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError, StoreUnavailableError
 
 DATABASE = "gastown"
@@ -259,7 +260,7 @@ class Cluster:
         args = ["-D", str(self.data), "-U", ROLE, "--encoding=UTF8", "--locale=C",
                 "--auth-local=trust", "--auth-host=scram-sha-256"]
         if password:
-            pwfile.write_text(password + "\n")
+            safe_write.write_text(pwfile, password + "\n", mode=0o600)
             if who.other:
                 os.chown(pwfile, who.uid, who.gid)
             args.append(f"--pwfile={pwfile}")
@@ -293,7 +294,8 @@ class Cluster:
                 fh.write("host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n")
         config = {"port": port or DEFAULT_PORT, "socket_dir": str(socket_dir),
                   "listen": listen or "", "user": who.name, "password": password}
-        self.config_file.write_text(json.dumps(config, indent=2) + "\n")
+        # it holds the password: never written through a link, never readable by others
+        safe_write.write_text(self.config_file, json.dumps(config, indent=2) + "\n", mode=0o600)
         self.config_file.chmod(0o600)
 
     def start(self, timeout: float = 60) -> bool:
