@@ -137,15 +137,24 @@ def follow(demo: scenario.DemoTown, args: argparse.Namespace, say) -> int:
     offset = 0
     deadline = time.monotonic() + args.timeout
     landed = False
+    merged: set[str] = set()
+    beads = {bead_id for bead_id, _title, _kind in demo.beads}
     try:
         while time.monotonic() < deadline:
             offset, events = scenario.events_since(demo.root, offset)
             for event in events:
+                payload = event.get("payload") or {}
+                if event.get("type") == "merged":
+                    merged.add(str(payload.get("issue", "")))
                 fmt = INTERESTING.get(event.get("type", ""))
                 if fmt is not None:
-                    say(fmt(event.get("payload") or {}))
-            if store.get(demo.convoy)["status"] == "closed":
+                    say(fmt(payload))
+            # The refinery closes the last bead (which lands the convoy) a moment before it
+            # logs that merge: wait for the log to tell every merge too.
+            if not landed and store.get(demo.convoy)["status"] == "closed":
                 landed = True
+                deadline = min(deadline, time.monotonic() + 15)  # a bead closed otherwise
+            if landed and beads <= merged:
                 break
             time.sleep(0.5)
     finally:

@@ -207,9 +207,7 @@ def migrate(town: Town, to: str, *, port: int | None = None,
                                fix="move it aside first (it is an older store of this town)")
     src = BeadStore(source, actor="migrate")
     try:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        folder = town.beads_dir / f"migrate-{stamp}"
-        folder.mkdir(parents=True, exist_ok=False)
+        folder = _new_export_folder(town.beads_dir)
         lines = list(export_lines(src, include_all=True, include_infra=True))
         events = list(export_event_lines(src))
         safe_write.write_text(folder / "issues.jsonl", "".join(f"{line}\n" for line in lines),
@@ -251,3 +249,18 @@ def migrate(town: Town, to: str, *, port: int | None = None,
         cluster_of(town).stop()
     return MigrateReport(source=source, target=location, folder=folder, issues=after["issues"],
                          events=after["events"], tables=after)
+
+
+def _new_export_folder(beads_dir: Path) -> Path:
+    """A fresh folder for this migration's export: two migrations within one second (there and
+    back again) must not meet in one folder."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for n in range(1000):
+        folder = beads_dir / (f"migrate-{stamp}" + (f"-{n}" if n else ""))
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            continue
+        return folder
+    raise GasTownError(f"too many migrations at {stamp} in {beads_dir}",
+                       fix="move the old migrate-* folders aside and retry")
