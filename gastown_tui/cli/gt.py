@@ -58,6 +58,7 @@ class GtGroup(LazyGroup):
         "patrol": "gastown_tui.cli.gt_upstream:patrol",
         "tap": "gastown_tui.cli.gt_upstream:tap",
         "crew": "gastown_tui.cli.gt_upstream:crew",
+        "costs": "gastown_tui.cli.gt_costs:costs",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

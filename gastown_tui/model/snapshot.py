@@ -93,6 +93,7 @@ class AgentView(Frozen):
     pending_nudges: int = 0
     runtime: str = ""  # what its session runs: claude, codex, sim, …
     screen: ScreenSpec | None = None  # how that runtime's screen reads (dialogs, chrome)
+    spend: float = 0.0  # USD its runtime reported today (model/costs.py)
 
     @property
     def label(self) -> str:
@@ -157,6 +158,7 @@ class ConvoyView(Frozen):
     completed: int = 0
     total: int = 0
     tracked: tuple[TrackedItem, ...] = ()
+    spend: float = 0.0  # USD spent on its beads in the last seven days
 
     @property
     def landed(self) -> bool:
@@ -225,6 +227,25 @@ class AttentionItem(Frozen):
 
 
 @frozen
+class RigSpend(Frozen):
+    rig: str
+    today: float = 0.0
+    hourly: tuple[float, ...] = ()  # USD per local hour of today, 0..23
+
+
+@frozen
+class CostsView(Frozen):
+    """What the agents' runtimes cost (ops/costs.py), as the control room shows it."""
+
+    today: float = 0.0
+    today_tokens: int = 0
+    sessions: tuple[tuple[str, float], ...] = ()  # session -> USD today
+    convoys: tuple[tuple[str, float], ...] = ()  # convoy -> USD in the last seven days
+    rigs: tuple[RigSpend, ...] = ()
+    known: bool = False  # False until the ledger was read once (or when it cannot be)
+
+
+@frozen
 class TownSnapshot(Frozen):
     name: str
     root: str
@@ -242,6 +263,7 @@ class TownSnapshot(Frozen):
     events: tuple[EventView, ...] = ()
     needs_you: tuple[AttentionItem, ...] = ()
     banners: tuple[Banner, ...] = ()
+    costs: CostsView = CostsView()
 
     @classmethod
     def empty(cls, root: str, name: str = "", taken_at: datetime | None = None) -> TownSnapshot:

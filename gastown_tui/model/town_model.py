@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from gastown_tui.model import sources as src
+from gastown_tui.model.costs import COSTS_EVERY_S, read_costs
 from gastown_tui.model.parts import (
     attention,
     needs_agents,
@@ -36,6 +37,7 @@ from gastown_tui.model.snapshot import (
     BeadCounts,
     BeadView,
     ConvoyView,
+    CostsView,
     MailView,
     MergeView,
     RefineryView,
@@ -129,6 +131,8 @@ class TownModel:
         self._mq: dict[str, list[MergeView]] = {}
         self._mail: list[MailView] = []
         self._escalations: list[dict[str, Any]] = []
+        self._costs = CostsView()
+        self._costs_at = 0.0  # monotonic time of the last ledger read (0: never)
         self._banners: dict[str, Banner] = {}
         self._snapshot: TownSnapshot | None = None
         self._queue: asyncio.Queue[ChangeSet] | None = None
@@ -250,10 +254,10 @@ class TownModel:
                         # Read before the watch began: what changed in between is caught by
                         # a full read after the first frame (which brings the lists too).
                         yield await asyncio.wrap_future(prefetched)
-                        later = ChangeSet(full=True)
+                        later = ChangeSet(full=True, costs=True)
                     else:
                         yield await asyncio.to_thread(self.load, defer_bead_lists=True)
-                        later = ChangeSet(bead_lists=True)
+                        later = ChangeSet(bead_lists=True, costs=True)
                     asyncio.get_running_loop().call_later(BEAD_LISTS_AFTER_S, self._ask, later)
                     async for snapshot in self._drain():
                         yield snapshot
@@ -334,6 +338,8 @@ class TownModel:
             changes.merge(self._retry)
         while not self._queue.empty():
             changes.merge(self._queue.get_nowait())
+        if self._costs_at and time.monotonic() - self._costs_at >= COSTS_EVERY_S:
+            changes.costs = True  # (the first read comes with the bead lists, below)
         return changes
 
     async def _wait_for_town(self) -> None:
@@ -358,6 +364,7 @@ class TownModel:
         asked = changes
         if changes.full or self._snapshot is None:
             changes = self._full_changes()
+            changes.costs = asked.costs
         try:
             self._refresh(changes)
         except StoreLockedError as exc:
@@ -462,9 +469,20 @@ class TownModel:
             if changed:
                 self._polecats = patch_hook_titles(self._polecats, changed)
         self._refresh_worktrees(changes, refresh_agents)
+        if changes.costs:
+            self._refresh_costs(store)
         for rig in self._rig_infos:
             if rig.name in changes.refinery or rig.name in changes.gate_logs or store_moved:
                 self._refresh_rig_queue(store, rig, changes, changed)
+
+    def _refresh_costs(self, store: BeadStore) -> None:
+        """The usage ledger, refreshed from the transcripts; a store that cannot take the
+        write now keeps the last figures (the next tick tries again)."""
+        self._costs_at = time.monotonic()
+        try:
+            self._costs = read_costs(self.town, store)
+        except GasTownError:
+            pass
 
     def _refresh_store_parts(self, store: BeadStore, changed: list[dict[str, Any]],
                              full: bool, lists: bool = False) -> None:
@@ -570,7 +588,7 @@ class TownModel:
                 tuple(self._refinery.items()), tuple((k, tuple(v)) for k, v in self._mq.items()),
                 tuple(self._mail), tuple(self._events.events),
                 tuple(b["id"] + b.get("updated_at", "") for b in self._escalations),
-                tuple(self._banners.items()))
+                tuple(self._banners.items()), self._costs)
 
     def _publish(self) -> TownSnapshot:
         self._generation += 1
@@ -580,16 +598,25 @@ class TownModel:
                      for r in self._rig_infos)
         mq = tuple(m for r in self._rig_infos for m in self._mq.get(r.name, ()))
         convoys = tuple(self._convoys.values())
+        agents = (*self._roles[:1], *self._polecats, *self._roles[1:])
+        if self._costs.known:
+            spent, cv_spent = dict(self._costs.sessions), dict(self._costs.convoys)
+            agents = tuple(a if a.spend == spent.get(a.session, 0.0)
+                           else a.model_copy(update={"spend": spent.get(a.session, 0.0)})
+                           for a in agents)
+            convoys = tuple(c if c.spend == cv_spent.get(c.id, 0.0)
+                            else c.model_copy(update={"spend": cv_spent.get(c.id, 0.0)})
+                            for c in convoys)
         snapshot = TownSnapshot(
             name=self._name, root=str(self.root), taken_at=self.clock(),
             generation=self._generation, store_seq=self._seq, rigs=rigs,
-            agents=(*self._roles[:1], *self._polecats, *self._roles[1:]),
+            agents=agents,
             beads=self._beads, bead_counts=self._counts, convoys=convoys, merge_queue=mq,
             refineries=tuple(self._refinery.get(r.name, RefineryView(rig=r.name))
                              for r in self._rig_infos),
             mail=tuple(self._mail), events=tuple(self._events.events),
             needs_you=attention(self._escalations, mq, self._polecats, self._mail),
-            banners=tuple(self._banners.values()))
+            banners=tuple(self._banners.values()), costs=self._costs)
         self._snapshot = snapshot
         return snapshot
 

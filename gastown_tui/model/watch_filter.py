@@ -36,11 +36,12 @@ class ChangeSet:
     rig_refs: set[str] = field(default_factory=set)  # rigs whose branches moved
     polecat_dirs: set[str] = field(default_factory=set)  # rigs that gained or lost a polecat
     bead_lists: bool = False  # read the ready/open bead lists the first load put off
+    costs: bool = False  # read the usage ledger (on a timer: transcripts are outside the town)
 
     def __bool__(self) -> bool:
         return bool(self.full or self.store or self.events or self.sessions or self.refinery
                     or self.gate_logs or self.heartbeats or self.nudges or self.worktrees or self.rig_refs
-                    or self.polecat_dirs or self.bead_lists)
+                    or self.polecat_dirs or self.bead_lists or self.costs)
 
     def merge(self, other: ChangeSet) -> None:
         self.full |= other.full
@@ -55,6 +56,7 @@ class ChangeSet:
         self.rig_refs |= other.rig_refs
         self.polecat_dirs |= other.polecat_dirs
         self.bead_lists |= other.bead_lists
+        self.costs |= other.costs
 
 
 def _noise(parts: list[str]) -> bool:

@@ -43,6 +43,12 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         report.fed = [f["bead"] for f in feed(town, store)]
     except GasTownError as exc:
         report.problems.append(f"convoys: {exc.problem}")
+    try:  # the usage ledger keeps what transcripts held after the runtimes delete them
+        from gastown_tui.ops.costs import refresh
+
+        refresh(town, store)
+    except GasTownError as exc:
+        report.problems.append(f"costs: {exc.problem}")
     handle_nudges(town, "hq-deacon", "deacon/", say=print)
     mail = handle_inbox(town, store, "deacon/")
     report.problems += mail.problems

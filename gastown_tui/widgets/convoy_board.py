@@ -15,6 +15,7 @@ from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
 from gastown_tui.widgets.format import (
     GLYPH_STYLE,
     fit,
+    money,
     progress_bar,
     short_agent,
     spread,
@@ -33,6 +34,8 @@ def convoy_lines(convoy: ConvoyView, width: int) -> list[Text]:
     else:
         progress = Text.assemble(f"{convoy.completed}/{convoy.total} ",
                                  (progress_bar(convoy.completed, convoy.total), "green"))
+    if convoy.spend:
+        progress = Text.assemble((money(convoy.spend), "dim"), " ", progress)
     items = Text("  ")
     for item in convoy.tracked:
         if items.cell_len > width:  # the line is cut at the width: big convoys stop here

@@ -134,3 +134,23 @@ def plural(n: int, word: str) -> str:
 
 def cells(text: str) -> int:
     return cell_len(text)
+
+
+SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[float, ...] | list[float]) -> str:
+    """Values as bars scaled to their largest; nothing spent shows as the lowest bar."""
+    top = max(values, default=0.0)
+    if top <= 0:
+        return SPARKS[0] * len(values)
+    return "".join(SPARKS[min(len(SPARKS) - 1, int(v / top * (len(SPARKS) - 1) + 0.999))]
+                   if v > 0 else SPARKS[0] for v in values)
+
+
+def money(value: float) -> str:
+    """$0.42, $12.30; below a cent, $0.004."""
+    if 0 < value < 0.01:
+        return f"${value:.3f}"
+    return f"${value:,.2f}"
+

@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from gastown_tui.model.panes import PaneFeed
 from gastown_tui.model.snapshot import Banner, TownSnapshot
-from gastown_tui.widgets.format import plural
+from gastown_tui.widgets.format import money, plural, sparkline
 
 BANNER_TEXT = {
     "town_missing": "Town missing",
@@ -36,6 +36,18 @@ def header_text(snapshot: TownSnapshot | None, cpu: float | None, title: str = "
     parts.append(queue)
     open_convoys = sum(1 for c in snapshot.convoys if not c.landed)
     parts.append(Text(f"{open_convoys} cv" if compact else plural(open_convoys, "convoy")))
+    costs = snapshot.costs
+    if costs.known:
+        spend = Text(f"{money(costs.today)}" if compact else f"{money(costs.today)} today",
+                     style="bold")
+        if not compact:
+            hour = snapshot.taken_at.astimezone().hour
+            for rig in costs.rigs:
+                # the last eight hours of each rig, one bar an hour, ending now
+                bars = sparkline(rig.hourly[max(0, hour - 7):hour + 1])
+                spend.append(f" {rig.rig} ", style="dim")
+                spend.append(bars, style="green")
+        parts.append(spend)
     need = len(snapshot.needs_you)
     if need:
         parts.append(Text(f"⚠ {need}" if compact else f"⚠ {need} needs you", style="bold yellow"))

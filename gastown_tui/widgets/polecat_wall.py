@@ -29,7 +29,7 @@ from textual.strip import Strip
 
 from gastown_tui.model.panes import agent_lines, as_seen
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
-from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, spread, text_strip
+from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, money, spread, text_strip
 
 TILE_SCREEN_LINES = 3
 TILE_LINES = 2 + TILE_SCREEN_LINES  # name and badge, facts, the pane's last lines
@@ -46,6 +46,8 @@ def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = Fal
     since = age(agent.hooked_since, now) if agent.state in ("working", "stalled") else ""
     if since:
         badge.append(f" {since}", style="dim")
+    if agent.spend:
+        badge = Text.assemble((money(agent.spend), "dim"), " ", badge)
     head = Text("◆ " if marked else "▣ ", style="bold magenta" if marked else "dim")
     head.append(agent.name, style="bold")
     if agent.hooked_bead:

@@ -113,6 +113,34 @@ CREATE OR REPLACE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
 $$;
 """
 
+# The token-usage ledger (town/store/usage.py), as in schema.py.
+USAGE_DDL = """
+CREATE TABLE IF NOT EXISTS usage (
+    hour          TEXT COLLATE "C" NOT NULL,
+    conversation  TEXT COLLATE "C" NOT NULL,
+    cwd           TEXT COLLATE "C" NOT NULL,
+    branch        TEXT COLLATE "C" NOT NULL DEFAULT '',
+    model         TEXT COLLATE "C" NOT NULL DEFAULT '',
+    input_tokens  BIGINT NOT NULL DEFAULT 0,
+    output_tokens BIGINT NOT NULL DEFAULT 0,
+    cache_creation_input_tokens BIGINT NOT NULL DEFAULT 0,
+    cache_read_input_tokens     BIGINT NOT NULL DEFAULT 0,
+    messages      BIGINT NOT NULL DEFAULT 0,
+    last_at       TEXT COLLATE "C" NOT NULL DEFAULT '',
+    PRIMARY KEY (hour, conversation, cwd, branch, model)
+);
+CREATE INDEX IF NOT EXISTS usage_cwd ON usage(cwd, hour);
+CREATE TABLE IF NOT EXISTS usage_files (
+    host    TEXT COLLATE "C" NOT NULL,
+    path    TEXT COLLATE "C" NOT NULL,
+    read_to BIGINT NOT NULL DEFAULT 0,
+    state   TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (host, path)
+);
+"""
+
+DDL += USAGE_DDL
+
 SEED = f"""
 INSERT INTO meta(key, value) VALUES ('schema_version', '{SCHEMA_VERSION}') ON CONFLICT DO NOTHING;
 INSERT INTO meta(key, value) VALUES ('seq', '0') ON CONFLICT DO NOTHING;

@@ -77,3 +77,32 @@ CREATE TABLE IF NOT EXISTS child_counters (
     last_child INTEGER NOT NULL
 );
 """
+
+# The token-usage ledger (town/store/usage.py): what the agents' runtimes reported, per hour,
+# and how far each transcript file has been read.
+USAGE_DDL = """
+CREATE TABLE IF NOT EXISTS usage (
+    hour          TEXT NOT NULL,
+    conversation  TEXT NOT NULL,
+    cwd           TEXT NOT NULL,
+    branch        TEXT NOT NULL DEFAULT '',
+    model         TEXT NOT NULL DEFAULT '',
+    input_tokens  INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_creation_input_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_input_tokens     INTEGER NOT NULL DEFAULT 0,
+    messages      INTEGER NOT NULL DEFAULT 0,
+    last_at       TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (hour, conversation, cwd, branch, model)
+);
+CREATE INDEX IF NOT EXISTS usage_cwd ON usage(cwd, hour);
+CREATE TABLE IF NOT EXISTS usage_files (
+    host    TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    read_to INTEGER NOT NULL DEFAULT 0,
+    state   TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (host, path)
+);
+"""
+
+DDL += USAGE_DDL
