@@ -59,6 +59,8 @@ class GtGroup(LazyGroup):
         "tap": "gastown_tui.cli.gt_upstream:tap",
         "crew": "gastown_tui.cli.gt_upstream:crew",
         "costs": "gastown_tui.cli.gt_costs:costs",
+        "account": "gastown_tui.cli.gt_account:account",
+        "quota": "gastown_tui.cli.gt_account:quota",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

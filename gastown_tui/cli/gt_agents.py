@@ -18,9 +18,13 @@ from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 @click.option("--no-convoy", is_flag=True, help="Do not create a tracking convoy.")
 @click.option("--crew", default=None, help="Upstream's crew member as the target (crew is not "
                                           "built here).")
+@click.option("--account", default=None, help="The Claude account new polecats run on "
+                                              "(gt account list; default: GT_ACCOUNT, then "
+                                              "the default account).")
 @json_option
 @pass_cli
-def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, as_json) -> None:
+def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account,
+          as_json) -> None:
     """Sling beads to a rig (a fresh polecat each) or to a running agent.
 
     \b
@@ -44,7 +48,7 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, as_json
                                    "bead is hooked on you, which needs GT_ROLE)")
         beads, target = list(args), me
     results = do_sling(cli.town(), cli.store(), beads, target, force=force,
-                       formula=formula, agent=agent, no_convoy=no_convoy,
+                       formula=formula, agent=agent, no_convoy=no_convoy, account=account,
                        on_progress=None if as_json else (lambda m: echo(m, err=True)))
     if as_json:
         echo_json([r.as_json() for r in results])

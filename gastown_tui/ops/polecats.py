@@ -100,6 +100,15 @@ def read_screens(town: Town, sessions: dict[str, bool], names: list[tuple[str, s
             out[session] = read_agent(town, session, runtime)[0]
         except GasTownError:
             continue
+        if runtime.hooks_provider == "claude" and out[session].kind in ("ready", "unknown"):
+            # Claude's retries spent, its screen may no longer say "limit": its transcript does
+            from gastown_tui.ops.quota import limit_reading
+
+            info = town.rig(rig)
+            found = limit_reading(town, session,
+                                  info.polecat_worktree(session[len(info.prefix) + 1:]))
+            if found is not None:
+                out[session] = found
     return out
 
 

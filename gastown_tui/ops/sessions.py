@@ -200,33 +200,51 @@ def read_heartbeat(town: Town, session: str) -> dict | None:
 
 
 def agent_command(town: Town, addr: Address, cwd: Path, *, agent: str | None = None,
-                  branch: str = "", topic_suffix: str = "") -> tuple[str, str, list[str], dict]:
+                  branch: str = "", topic_suffix: str = "", account: str | None = None
+                  ) -> tuple[str, str, list[str], dict]:
     """(session, runtime alias, argv, environment) of the agent's session, its runtime files
-    written: what starting it, or restarting it in place, needs."""
+    written: what starting it, or restarting it in place, needs. A Claude session runs on its
+    account (ops/accounts.py): `account`, else the one it ran on, else GT_ACCOUNT/default."""
     session = session_name(town, addr)
     alias = resolve_alias(town, addr.role, addr.rig, agent)
     runtime = runtime_named(town, alias, addr.rig)
     settings = write_runtime_files(town, addr, runtime, cwd)
     env = agent_env(town, addr, session=session, alias=alias, branch=branch,
                     worktree=cwd if addr.role == "polecat" else None, runtime=runtime)
+    if runtime.hooks_provider == "claude":
+        from gastown_tui.ops.accounts import resolve, session_env
+
+        env.update(session_env(resolve(town, account or (read_heartbeat(town, session) or {})
+                                       .get("account") or None)))
     return session, alias, runtime.argv(beacon(addr, topic_suffix), settings_file=settings), env
 
 
 def start_agent(town: Town, addr: Address, cwd: Path, *, agent: str | None = None,
-                branch: str = "", topic_suffix: str = "") -> tuple[str, str]:
+                branch: str = "", topic_suffix: str = "", account: str | None = None
+                ) -> tuple[str, str]:
     """Start the agent's session; returns (session name, runtime alias)."""
     session, alias, argv, env = agent_command(town, addr, cwd, agent=agent, branch=branch,
-                                              topic_suffix=topic_suffix)
+                                              topic_suffix=topic_suffix, account=account)
     tmux_for(town).new_session(session, cwd, argv, env)
-    write_heartbeat(town, session, "started", agent=str(addr), runtime=alias)
+    write_heartbeat(town, session, "started", agent=str(addr), runtime=alias,
+                    **_account_of(env))
     return session, alias
 
 
-def restart_agent(town: Town, addr: Address, cwd: Path, *, topic_suffix: str = "handoff"
-                  ) -> tuple[str, str]:
+def _account_of(env: dict[str, str]) -> dict[str, str]:
+    handle = env.get("GT_QUOTA_ACCOUNT", "")
+    return {"account": handle} if handle else {}
+
+
+def restart_agent(town: Town, addr: Address, cwd: Path, *, topic_suffix: str = "handoff",
+                  account: str | None = None) -> tuple[str, str]:
     """Restart a running agent's session in place (same pane, same environment): a fresh
-    runtime with a fresh context, whose first `gt prime` finds the hook and the handoff."""
-    session, alias, argv, env = agent_command(town, addr, cwd, topic_suffix=topic_suffix)
-    write_heartbeat(town, session, "restarted", agent=str(addr), runtime=alias)
-    tmux_for(town).respawn(session, cwd, argv, path=env.get("PATH"))
+    runtime with a fresh context, whose first `gt prime` finds the hook and the handoff.
+    `account` moves a Claude session to another account (a quota rotation)."""
+    session, alias, argv, env = agent_command(town, addr, cwd, topic_suffix=topic_suffix,
+                                              account=account)
+    write_heartbeat(town, session, "restarted", agent=str(addr), runtime=alias,
+                    **_account_of(env))
+    moved = {k: env[k] for k in ("CLAUDE_CONFIG_DIR", "GT_QUOTA_ACCOUNT") if k in env}
+    tmux_for(town).respawn(session, cwd, argv, path=env.get("PATH"), env=moved)
     return session, alias

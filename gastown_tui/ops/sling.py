@@ -108,10 +108,15 @@ def _attach(store: BeadStore, bead_id: str, agent: str, formula: str, dispatched
 
 def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
           force: bool = False, formula: str | None = None, agent: str | None = None,
-          no_convoy: bool = False, on_progress: Callable[[str], None] | None = None
-          ) -> list[SlingResult]:
-    """Sling one or more beads to a rig (one fresh polecat each) or to a running agent."""
+          no_convoy: bool = False, on_progress: Callable[[str], None] | None = None,
+          account: str | None = None) -> list[SlingResult]:
+    """Sling one or more beads to a rig (one fresh polecat each) or to a running agent.
+    `account`: the Claude account new polecats run on (ops/accounts.py)."""
     _guard_caller()
+    if account:
+        from gastown_tui.ops.accounts import resolve
+
+        resolve(town, account)  # an unknown handle fails before anything is made
     if not bead_ids:
         raise ValidationError("nothing to sling", fix="name at least one bead")
     for bead_id in bead_ids:
@@ -144,7 +149,7 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
                                          formula=formula_name, agent=agent,
                                          dispatched_by=dispatched_by,
                                          make_convoy=not no_convoy and not batch_convoy,
-                                         say=say))
+                                         say=say, account=account))
         if batch_convoy:
             results = [SlingResult(**{**r.as_json(), "convoy": r.convoy or batch_convoy})
                        for r in results]
@@ -185,7 +190,7 @@ def _ensure_convoy(town: Town, store: BeadStore, bead: dict[str, Any], owner: st
 
 def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, force: bool,
                   formula: str, agent: str | None, dispatched_by: str, make_convoy: bool,
-                  say: Callable[[str], None]) -> SlingResult:
+                  say: Callable[[str], None], account: str | None = None) -> SlingResult:
     with _bead_lock(town, bead_id):
         bead = _guard_bead(store, bead_id, None, force)
         previous = (bead["status"],)
@@ -211,7 +216,7 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
                 "status": previous[0], "assignee": bead.get("assignee") or ""}))
             say(f"  polecat {name}: starting {runtime.name} session")
             session, alias = start_agent(town, addr, path, agent=agent, branch=branch,
-                                         topic_suffix=bead_id)
+                                         topic_suffix=bead_id, account=account)
             undo.append(lambda: tmux_for(town).kill_session(session))
             screen = settle_new_agent(town, session, runtime, f"polecat {name}", say)
             convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""

@@ -43,6 +43,17 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         report.fed = [f["bead"] for f in feed(town, store)]
     except GasTownError as exc:
         report.problems.append(f"convoys: {exc.problem}")
+    try:  # a limited Mayor holds up the whole town (upstream #1668): rotate it when allowed
+        from gastown_tui.ops.quota import on_limited, scan
+
+        for seen in scan(town, only=["hq-mayor"]):
+            if seen.rate_limited:
+                done = on_limited(town, store, seen.session, seen.matched_line, seen.resets_at)
+                if done:
+                    log_event(town.root, "mayor_limited", actor="deacon",
+                              payload={"action": done, "evidence": seen.matched_line})
+    except GasTownError as exc:
+        report.problems.append(f"quota: {exc.problem}")
     try:  # the usage ledger keeps what transcripts held after the runtimes delete them
         from gastown_tui.ops.costs import refresh
 

@@ -146,9 +146,11 @@ class Witness:
             tmux_for(self.town).kill_session(info.session_name)
             v.action = "killed zombie session"
         elif info.state == "rate-limited":
-            # Nudging a limited agent only burns what is left; it goes on when the limit resets.
+            # Nudging a limited agent only burns what is left; it goes on when the limit resets,
+            # or on a free account when the town rotates (ops/quota.py).
             mem.progress_at = now
             v.evidence = f"{info.evidence}; waiting, not nudged"
+            v.action = self._limited(info)
         elif info.state == "blocked":
             mem.progress_at = now
             v.action = self._unblock(info, mem)
@@ -177,6 +179,18 @@ class Witness:
                       payload={"polecat": info.address, "state": v.state, "action": v.action,
                                "evidence": v.evidence})
         return v
+
+    def _limited(self, info: PolecatInfo) -> str:
+        import re
+
+        from gastown_tui.ops.quota import on_limited
+
+        found = re.match(r"until (.+?): ", info.evidence)
+        until = found.group(1) if found else ""
+        try:
+            return on_limited(self.town, self.store, info.session_name, info.evidence, until)
+        except GasTownError as exc:
+            return f"quota: {exc.problem}"
 
     def _unblock(self, info: PolecatInfo, mem: Memory) -> str:
         """A dialog holds the agent: answer it if it is one upstream answers (trust, the

@@ -239,17 +239,24 @@ class TownTmux:
         return proc.stdout.strip().splitlines()[0]
 
     def respawn(self, name: str, cwd: Path | str, argv: Sequence[str],
-                path: str | None = None) -> None:
+                path: str | None = None, env: Mapping[str, str] | None = None) -> None:
         """Restart the session's active pane in place with `argv` (respawn-pane -k).
 
         The pane keeps its id, its session environment and its place on screen; tmux ends the
         old process and starts the new one in one step, so the caller may be a process of that
-        very pane (an agent running `gt handoff`)."""
+        very pane (an agent running `gt handoff`). `env` is set for the new process only, over
+        the session's (an account's config dir after a rotation)."""
         if not Path(cwd).is_dir():
             raise TmuxError(f"working directory {cwd} does not exist",
                             fix="create it or choose another one")
+        env_args: list[str] = []
+        for key, value in sorted((env or {}).items()):
+            if not _ENV_NAME.match(key) or "\x00" in value:
+                raise TmuxError(f"invalid environment variable {key!r}",
+                                fix="use names of letters, digits and '_' and values without NUL")
+            env_args += ["-e", f"{key}={value}"]
         proc = self._exec(tmux_argv(self.socket, "respawn-pane", "-k", "-t",
-                                    f"{session_target(name)}:", "-c", str(cwd),
+                                    f"{session_target(name)}:", "-c", str(cwd), *env_args,
                                     _command_string(argv)), path=path)
         if proc.returncode != 0:
             raise self._failure(["respawn-pane"], proc.stderr)
