@@ -61,6 +61,7 @@ class GtGroup(LazyGroup):
         "costs": "gastown_tui.cli.gt_costs:costs",
         "account": "gastown_tui.cli.gt_account:account",
         "quota": "gastown_tui.cli.gt_account:quota",
+        "scheduler": "gastown_tui.cli.gt_scheduler:scheduler",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

@@ -54,6 +54,10 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
         echo_json([r.as_json() for r in results])
         return
     for r in results:
+        if r.queued:
+            click.echo(f"⏳ {r.bead} queued for {target} (context {r.queued}; it starts as a "
+                       "slot frees: gt scheduler status)")
+            continue
         how = f"new polecat, session {r.session}" if r.spawned else f"hooked, {r.session} nudged"
         convoy = f", convoy {r.convoy}" if r.convoy else ""
         echo(f"🎯 {r.bead} → {r.agent} ({how}{convoy})")

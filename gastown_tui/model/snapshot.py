@@ -264,6 +264,7 @@ class TownSnapshot(Frozen):
     needs_you: tuple[AttentionItem, ...] = ()
     banners: tuple[Banner, ...] = ()
     costs: CostsView = CostsView()
+    queued: tuple[str, ...] = ()  # beads the scheduler holds until a slot frees (oldest first)
 
     @classmethod
     def empty(cls, root: str, name: str = "", taken_at: datetime | None = None) -> TownSnapshot:

@@ -31,6 +31,7 @@ from gastown_tui.model.parts import (
     patch_hook_titles,
     worktree_update,
 )
+from gastown_tui.model.queue import read_queue
 from gastown_tui.model.snapshot import (
     AgentView,
     Banner,
@@ -132,6 +133,7 @@ class TownModel:
         self._mail: list[MailView] = []
         self._escalations: list[dict[str, Any]] = []
         self._costs = CostsView()
+        self._queued: tuple[str, ...] = ()
         self._costs_at = 0.0  # monotonic time of the last ledger read (0: never)
         self._banners: dict[str, Banner] = {}
         self._snapshot: TownSnapshot | None = None
@@ -503,6 +505,8 @@ class TownModel:
             self._mail = src.read_mail(store)
         if full or "gt:escalation" in labels:
             self._escalations = src.read_escalations(store)
+        if full or "gt:sling-context" in labels:
+            self._queued = read_queue(store)
         self._refresh_convoys(store, {c["id"] for c in changed}, full)
 
     def _refresh_convoys(self, store: BeadStore, changed_ids: set[str], full: bool) -> None:
@@ -588,7 +592,7 @@ class TownModel:
                 tuple(self._refinery.items()), tuple((k, tuple(v)) for k, v in self._mq.items()),
                 tuple(self._mail), tuple(self._events.events),
                 tuple(b["id"] + b.get("updated_at", "") for b in self._escalations),
-                tuple(self._banners.items()), self._costs)
+                tuple(self._banners.items()), self._costs, self._queued)
 
     def _publish(self) -> TownSnapshot:
         self._generation += 1
@@ -616,7 +620,7 @@ class TownModel:
                              for r in self._rig_infos),
             mail=tuple(self._mail), events=tuple(self._events.events),
             needs_you=attention(self._escalations, mq, self._polecats, self._mail),
-            banners=tuple(self._banners.values()), costs=self._costs)
+            banners=tuple(self._banners.values()), costs=self._costs, queued=self._queued)
         self._snapshot = snapshot
         return snapshot
 

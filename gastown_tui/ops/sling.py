@@ -49,6 +49,7 @@ class SlingResult:
     worktree: str = ""
     formula: str = ""
     screen: str = ""  # what the new agent's screen showed once started: ready, busy, blocked…
+    queued: str = ""  # the sling context it waits in when the scheduler has no slot yet
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,9 +110,11 @@ def _attach(store: BeadStore, bead_id: str, agent: str, formula: str, dispatched
 def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
           force: bool = False, formula: str | None = None, agent: str | None = None,
           no_convoy: bool = False, on_progress: Callable[[str], None] | None = None,
-          account: str | None = None) -> list[SlingResult]:
+          account: str | None = None, schedule: bool = True) -> list[SlingResult]:
     """Sling one or more beads to a rig (one fresh polecat each) or to a running agent.
-    `account`: the Claude account new polecats run on (ops/accounts.py)."""
+    `account`: the Claude account new polecats run on (ops/accounts.py). With the scheduler
+    on (ops/scheduler.py) beads for a rig queue and start as slots free; `schedule=False` is
+    the dispatcher's own sling."""
     _guard_caller()
     if account:
         from gastown_tui.ops.accounts import resolve
@@ -135,6 +138,12 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
                     f"({rig.prefix})", fix=f"create the bead inside {rig.name} (cd into it; bd create)")
             _guard_bead(store, bead_id, None, force)
         formula_name = _formula_for(town, rig, formula)
+        if schedule:
+            from gastown_tui.ops import scheduler
+
+            if scheduler.config(town).deferred(rig.name):
+                return _scheduled(town, store, bead_ids, rig, formula_name, agent, account,
+                                  no_convoy, force, dispatched_by, say)
         batch_convoy = ""
         if len(bead_ids) > 1 and not no_convoy:
             untracked = [b for b in bead_ids if not _tracking_convoy(store, b)]
@@ -158,6 +167,33 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
     return [_sling_to_agent(town, store, b, addr, force=force, formula=formula,
                             dispatched_by=dispatched_by, make_convoy=not no_convoy)
             for b in bead_ids]
+
+
+def _scheduled(town: Town, store: BeadStore, bead_ids: list[str], rig: RigInfo,
+               formula: str, agent: str | None, account: str | None, no_convoy: bool,
+               force: bool, dispatched_by: str, say: Callable[[str], None]
+               ) -> list[SlingResult]:
+    """Queue the beads with the scheduler, then dispatch what the free slots allow."""
+    from gastown_tui.ops import scheduler
+
+    contexts = scheduler.schedule(town, store, bead_ids, rig, formula=formula, agent=agent,
+                                  account=account, no_convoy=no_convoy, force=force,
+                                  dispatched_by=dispatched_by,
+                                  guard=lambda b: _guard_bead(store, b, None, force))
+    report = scheduler.dispatch(town, store, actor=dispatched_by, say=say)
+    started = {d["bead"]: d for d in report.dispatched}
+    out = []
+    for bead_id, ctx in zip(bead_ids, contexts, strict=True):
+        if bead_id in started and started[bead_id].get("result"):
+            result = started[bead_id]["result"]
+            out.append(SlingResult(**{**result, "convoy": result["convoy"]
+                                      or _tracking_convoy(store, bead_id)}))
+        else:
+            say(f"{bead_id} queued for {rig.name} ({report.reason or 'waiting'})")
+            out.append(SlingResult(bead=bead_id, agent="", session="", spawned=False,
+                                   convoy=_tracking_convoy(store, bead_id), formula=formula,
+                                   queued=ctx))
+    return out
 
 
 def _owner(dispatched_by: str) -> str:

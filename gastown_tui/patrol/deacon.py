@@ -24,6 +24,7 @@ class DeaconReport:
     restarted: list[str] = field(default_factory=list)
     landed: list[str] = field(default_factory=list)
     fed: list[str] = field(default_factory=list)
+    dispatched: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -43,6 +44,14 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         report.fed = [f["bead"] for f in feed(town, store)]
     except GasTownError as exc:
         report.problems.append(f"convoys: {exc.problem}")
+    try:  # queued beads start as slots free (the scheduler's caps and gate)
+        from gastown_tui.ops import scheduler
+
+        if scheduler.config(town).active or scheduler.contexts(store):
+            report.dispatched = [d["bead"] for d in scheduler.dispatch(
+                town, store, actor="deacon").dispatched]
+    except GasTownError as exc:
+        report.problems.append(f"scheduler: {exc.problem}")
     try:  # a limited Mayor holds up the whole town (upstream #1668): rotate it when allowed
         from gastown_tui.ops.quota import on_limited, scan
 

@@ -34,6 +34,9 @@ def header_text(snapshot: TownSnapshot | None, cpu: float | None, title: str = "
     if snapshot.merging:
         queue.append(f" ({snapshot.merging}{'▶' if compact else ' merging'})", style="green")
     parts.append(queue)
+    if snapshot.queued:  # the scheduler holds these until a slot frees
+        parts.append(Text(f"⏳ {len(snapshot.queued)}" if compact
+                          else f"⏳ {len(snapshot.queued)} queued", style="yellow"))
     open_convoys = sum(1 for c in snapshot.convoys if not c.landed)
     parts.append(Text(f"{open_convoys} cv" if compact else plural(open_convoys, "convoy")))
     costs = snapshot.costs
