@@ -62,6 +62,7 @@ class GtGroup(LazyGroup):
         "account": "gastown_tui.cli.gt_account:account",
         "quota": "gastown_tui.cli.gt_account:quota",
         "scheduler": "gastown_tui.cli.gt_scheduler:scheduler",
+        "cycle": "gastown_tui.cli.gt_cycle:cycle",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

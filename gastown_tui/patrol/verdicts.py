@@ -40,6 +40,8 @@ class Memory:
     restarts: int = 0
     escalated: bool = False
     idle_since: float = 0.0
+    cycle_told_at: float = 0.0  # told to hand off for a full context (ops/context_cycle.py)
+    cycle_conversation: str = ""  # the conversation it was told in
 
 
 @dataclass

@@ -154,6 +154,8 @@ class Witness:
         elif info.state == "blocked":
             mem.progress_at = now
             v.action = self._unblock(info, mem)
+        elif info.state == "working" and (cycled := self._context(info, mem, now)):
+            v.action = cycled
         elif info.state == "working":
             mem.idle_since = 0.0
             if moved:
@@ -179,6 +181,36 @@ class Witness:
                       payload={"polecat": info.address, "state": v.state, "action": v.action,
                                "evidence": v.evidence})
         return v
+
+    def _context(self, info: PolecatInfo, mem: Memory, now: float) -> str:
+        """A context past the town's threshold: tell the agent to hand off; cycle it when it
+        has not within the grace period. '' when there is nothing to do."""
+        from gastown_tui.ops import context_cycle as cc
+
+        cfg = cc.cycle_config(self.town)
+        if not cfg.on or info.runtime != "claude":
+            return ""
+        use = cc.context_of(self.town, info.session_name, Path(info.worktree), cfg.window)
+        if use is None or use.share < cfg.threshold:
+            return ""
+        addr = Address("polecat", self.rig.name, info.name)
+        if mem.cycle_conversation != use.conversation:
+            mem.cycle_conversation, mem.cycle_told_at = use.conversation, now
+            try:
+                status = cc.tell(self.town, addr, use, cfg, self.address)
+            except GasTownError as exc:
+                return f"context {use.share:.0%}: telling it failed: {exc.problem}"
+            return f"context {use.share:.0%} full: told to hand off ({status})"
+        if now - mem.cycle_told_at < cfg.grace:
+            return ""  # told; its grace to hand off by itself runs (GUPP goes on as usual)
+        try:
+            cc.cycle(self.town, self.store, addr, actor=self.address,
+                     why=f"context {use.share:.0%} full ({use.tokens} tokens) and no handoff "
+                         f"within {_age(cfg.grace)}")
+        except GasTownError as exc:
+            return f"context cycle failed: {exc.problem}"
+        mem.progress_at = now
+        return f"cycled: context {use.share:.0%} full, no handoff; hook kept, note left"
 
     def _limited(self, info: PolecatInfo) -> str:
         import re
