@@ -63,6 +63,9 @@ class GtGroup(LazyGroup):
         "quota": "gastown_tui.cli.gt_account:quota",
         "scheduler": "gastown_tui.cli.gt_scheduler:scheduler",
         "cycle": "gastown_tui.cli.gt_cycle:cycle",
+        "broadcast": "gastown_tui.cli.gt_comms:broadcast",
+        "dnd": "gastown_tui.cli.gt_comms:dnd",
+        "notify": "gastown_tui.cli.gt_comms:notify",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

@@ -72,10 +72,11 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
               default="wait-idle", show_default=True)
 @click.option("--priority", type=click.Choice(["normal", "urgent"]), default="normal")
 @click.option("--drain", is_flag=True, help="Print and clear this session's queued nudges.")
+@click.option("-f", "--force", is_flag=True, help="Send even if the target has DND on.")
 @json_option
 @pass_cli
 def nudge(cli: CliContext, target, message, message_opt, from_stdin, mode, priority, drain,
-          as_json) -> None:
+          force, as_json) -> None:
     """Send text to a running agent: typed literally into its pane, or queued."""
     import os
 
@@ -95,11 +96,11 @@ def nudge(cli: CliContext, target, message, message_opt, from_stdin, mode, prior
     if not target:
         raise click.UsageError("usage: gt nudge <address> <message>")
     text = sys.stdin.read() if from_stdin else (message_opt or " ".join(message))
-    result = ops.nudge(town, target, text, mode=mode, priority=priority)
+    result = ops.nudge(town, target, text, mode=mode, priority=priority, force=force)
     if as_json:
         echo_json(result.as_json())
     else:
-        mark = {"delivered": "✓", "queued": "⏳", "failed": "✗"}[result.status]
+        mark = {"delivered": "✓", "queued": "⏳", "failed": "✗", "skipped": "○"}[result.status]
         echo(f"{mark} {result.status}: {target} ({result.session}) {result.detail}")
     if result.status == "failed":
         raise click.exceptions.Exit(1)

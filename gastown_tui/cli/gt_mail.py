@@ -208,3 +208,12 @@ def archive(cli: CliContext, refs, identity, as_json) -> None:
         echo_json({"archived": done})
     else:
         echo(f"✓ Archived {', '.join(done)}")
+
+
+def _attach_routes() -> None:
+    from gastown_tui.cli.gt_comms import attach
+
+    attach(mail)
+
+
+_attach_routes()  # gt mail queue|claim|release|channel (cli/gt_comms.py)

@@ -32,7 +32,7 @@ class NudgeError(GasTownError):
 
 @dataclass(frozen=True)
 class NudgeResult:
-    status: str  # delivered | queued | failed
+    status: str  # delivered | queued | failed | skipped (DND)
     session: str
     detail: str = ""
 
@@ -151,7 +151,9 @@ def wait_idle(tmux, session: str, spec: ScreenSpec, timeout: float) -> Reading:
 
 def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
           sender: str | None = None, priority: str = "normal", timeout: float = 15.0,
-          settle: float = 0.6) -> NudgeResult:
+          settle: float = 0.6, force: bool = True) -> NudgeResult:
+    """`force=False` (gt nudge, gt broadcast) skips a target in Do Not Disturb (`gt dnd`), as
+    upstream; the town's own machinery passes force."""
     if mode not in MODES:
         raise ValidationError(f"unknown nudge mode {mode!r}", fix=f"use {', '.join(MODES)}")
     if priority not in TTL:
@@ -160,6 +162,8 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
         raise ValidationError("nudge text is empty", fix="pass the message to send")
     addr, session = resolve_target(town, target)
     sender = sender or sender_label()
+    if not force and _muted(town, addr):
+        return NudgeResult("skipped", session, "DND enabled (muted); --force sends anyway")
     tmux = tmux_for(town)
     if not tmux.has_session(session):
         raise NudgeError(f"{addr} is not running (no tmux session {session})",
@@ -217,3 +221,17 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
 def pending(town: Town, session: str) -> int:
     folder = queue_dir(town, session)
     return len(list(folder.glob("*.json"))) if folder.is_dir() else 0
+
+
+def _muted(town: Town, addr: Address) -> bool:
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.ops.notify import muted
+
+    try:
+        store = open_store(town)
+    except GasTownError:
+        return False
+    try:
+        return muted(town, store, addr)
+    finally:
+        store.close_connection()

@@ -141,6 +141,11 @@ class RelationsMixin:
     def remove_label(self, issue_id: str, label: str) -> None:
         self._labels(issue_id, remove=(label,))
 
+    def relabel(self, issue_id: str, *, add: tuple[str, ...] = (),
+                remove: tuple[str, ...] = ()) -> None:
+        """Add and remove labels in one transaction."""
+        self._labels(issue_id, tuple(add), tuple(remove))
+
     def _labels(self, issue_id: str, add: tuple[str, ...] = (),
                 remove: tuple[str, ...] = ()) -> None:
         try:
