@@ -90,8 +90,11 @@ def test_a_queue_gives_each_message_to_one_claimer(cli: Cli):
     assert "unknown queue: nope" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
-def test_a_channel_keeps_its_messages_and_copies_them_to_subscribers(cli: Cli):
+def test_a_channel_keeps_its_messages_and_copies_them_to_subscribers(cli: Cli, rig_town):
     cli.json("gt", "mail", "channel", "create", "alerts", "--retain-count", "2")
+    nowhere = cli.gt("mail", "channel", "subscribe", "alerts", "--address", "ghost/polecats/x",
+                     ok=False)
+    assert "unknown rig 'ghost'" in nowhere.stderr  # its copies would wait forever, unread
     cli.gt("mail", "channel", "subscribe", "alerts", "--address", "mayor/")
     cli.gt("mail", "channel", "subscribe", "alerts", "--address", "gastown/polecats/nux")
     assert cli.json("gt", "mail", "channel", "subscribers", "alerts") == ["mayor/",

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
 
 
 @click.group()
@@ -38,19 +34,19 @@ def account_list(cli: CliContext, as_json) -> None:
         echo_json([a.as_json() for a in found])
         return
     if not found:
-        click.echo("No accounts configured.\n\nTo add an account:\n  gt account add <handle>")
+        echo("No accounts configured.\n\nTo add an account:\n  gt account add <handle>")
         return
-    click.echo("Claude Code Accounts\n")
+    echo("Claude Code Accounts\n")
     for a in found:
-        line = f"{'* ' if a.is_default else '  '}{_safe(a.handle)}"
+        line = f"{'* ' if a.is_default else '  '}{str(a.handle)}"
         if a.email:
-            line += f"  {_safe(a.email)}"
+            line += f"  {str(a.email)}"
         if a.is_default:
             line += "  (default)"
-        click.echo(line)
+        echo(line)
         if a.description:
-            click.echo(f"    {_safe(a.description)}")
-        click.echo(f"    {_safe(a.config_dir)}")
+            echo(f"    {str(a.description)}")
+        echo(f"    {str(a.config_dir)}")
 
 
 @account.command(name="add")
@@ -71,11 +67,11 @@ def account_add(cli: CliContext, handle, email, description, config_dir, as_json
     if as_json:
         echo_json(found.as_json())
         return
-    click.echo(f"Added account '{found.handle}'\nConfig directory: {found.config_dir}\n\n"
+    echo(f"Added account '{found.handle}'\nConfig directory: {found.config_dir}\n\n"
                f"To complete login, run:\n  CLAUDE_CONFIG_DIR={found.config_dir} claude\n"
                "Then use /login to authenticate.")
     if found.is_default:
-        click.echo(f"'{found.handle}' is the default account (the first one added).")
+        echo(f"'{found.handle}' is the default account (the first one added).")
 
 
 @account.command(name="default")
@@ -87,7 +83,7 @@ def account_default(cli: CliContext, handle) -> None:
 
     set_default(cli.town(), handle)
     cli.log("account_default", {"account": handle}, source="gt")
-    click.echo(f"Default account set to '{handle}'")
+    echo(f"Default account set to '{handle}'")
 
 
 @account.command(name="status")
@@ -105,13 +101,13 @@ def account_status(cli: CliContext, as_json) -> None:
         echo_json({**(found.as_json() if found else {"handle": ""}), "source": why})
         return
     if found is None:
-        click.echo("No account configured: sessions use your own ~/.claude.\n\n"
+        echo("No account configured: sessions use your own ~/.claude.\n\n"
                    "To add an account:\n  gt account add <handle>")
         return
-    click.echo(f"Current Account\n\nHandle:     {_safe(found.handle)}")
+    echo(f"Current Account\n\nHandle:     {str(found.handle)}")
     if found.email:
-        click.echo(f"Email:      {_safe(found.email)}")
-    click.echo(f"Config Dir: {_safe(found.config_dir)}\n\n"
+        echo(f"Email:      {str(found.email)}")
+    echo(f"Config Dir: {str(found.config_dir)}\n\n"
                f"({'set via GT_ACCOUNT environment variable' if why == 'GT_ACCOUNT' else 'default account'})")
 
 
@@ -133,9 +129,9 @@ def account_switch(cli: CliContext, handle, as_json) -> None:
         echo_json({"default": handle, "sessions_elsewhere": [
             {"session": r.session, "account": r.account_handle} for r in others]})
         return
-    click.echo(f"Switched the default account to '{handle}': new sessions run on it.")
+    echo(f"Switched the default account to '{handle}': new sessions run on it.")
     for r in others:
-        click.echo(f"  {r.session} still runs on {r.account_handle or 'your own ~/.claude'} "
+        echo(f"  {r.session} still runs on {r.account_handle or 'your own ~/.claude'} "
                    f"(gt quota rotate --from {r.account_handle or '<handle>'} moves it)")
 
 
@@ -164,20 +160,20 @@ def quota_status(cli: CliContext, as_json) -> None:
         echo_json(items)
         return
     if not items:
-        click.echo("No accounts configured.\n\nTo add an account:\n  gt account add <handle>")
+        echo("No accounts configured.\n\nTo add an account:\n  gt account add <handle>")
         return
-    click.echo("Account Quota Status\n")
+    echo("Account Quota Status\n")
     free = 0
     for item in items:
         badge = item["status"]
         if badge == "available":
             free += 1
         elif item.get("resets_at"):
-            badge += f" (resets {_safe(item['resets_at'])})"
-        email = f" <{_safe(item['email'])}>" if item.get("email") else ""
-        click.echo(f" {'*' if item['is_default'] else ' '} {_safe(item['handle']):<12} "
+            badge += f" (resets {str(item['resets_at'])})"
+        email = f" <{str(item['email'])}>" if item.get("email") else ""
+        echo(f" {'*' if item['is_default'] else ' '} {str(item['handle']):<12} "
                    f"{badge}{email}")
-    click.echo(f"\n Summary: {free} available, {len(items) - free} limited")
+    echo(f"\n Summary: {free} available, {len(items) - free} limited")
 
 
 @quota.command(name="scan")
@@ -198,16 +194,16 @@ def quota_scan(cli: CliContext, update, as_json) -> None:
     limited = [r for r in results if r.rate_limited]
     near = [r for r in results if r.near_limit]
     for r in limited:
-        resets = f" resets {_safe(r.resets_at)}" if r.resets_at else ""
-        click.echo(f" ! {r.session:<25} account: {_safe(r.account_handle) or '(own ~/.claude)'}"
-                   f"{resets}  [{r.source}: {_safe(r.matched_line)}]")
+        resets = f" resets {str(r.resets_at)}" if r.resets_at else ""
+        echo(f" ! {r.session:<25} account: {str(r.account_handle) or '(own ~/.claude)'}"
+                   f"{resets}  [{r.source}: {str(r.matched_line)}]")
     for r in near:
-        click.echo(f" ~ {r.session:<25} account: {_safe(r.account_handle) or '(own ~/.claude)'}"
-                   f" ({_safe(r.matched_line)})")
+        echo(f" ~ {r.session:<25} account: {str(r.account_handle) or '(own ~/.claude)'}"
+                   f" ({str(r.matched_line)})")
     if not limited and not near:
-        click.echo(f" ✓ No rate-limited sessions detected ({len(results)} scanned)")
+        echo(f" ✓ No rate-limited sessions detected ({len(results)} scanned)")
     else:
-        click.echo(f"\n Summary: {len(limited)} limited, {len(near)} near-limit of "
+        echo(f"\n Summary: {len(limited)} limited, {len(near)} near-limit of "
                    f"{len(results)} sessions")
 
 
@@ -229,28 +225,28 @@ def quota_rotate(cli: CliContext, from_account, idle, dry_run, as_json) -> None:
         echo_json(the_plan.as_json() if dry_run else [r.as_json() for r in done])
         return
     if not the_plan.limited_sessions:
-        click.echo(f" ✓ No sessions found using account {from_account!r}" if from_account
+        echo(f" ✓ No sessions found using account {from_account!r}" if from_account
                    else " ✓ No rate-limited sessions detected")
         return
     if not the_plan.assignments:
-        click.echo(f" ⚠ {len(the_plan.limited_sessions)} session(s) limited but no free account "
+        echo(f" ⚠ {len(the_plan.limited_sessions)} session(s) limited but no free account "
                    "to rotate to (gt quota status)")
         return
-    click.echo("Rotation Plan\n")
+    echo("Rotation Plan\n")
     old = {r.session: r.account_handle for r in the_plan.limited_sessions}
     for session, new in sorted(the_plan.assignments.items()):
-        click.echo(f" → {session:<25} {_safe(old.get(session) or '(own ~/.claude)')} → {new}")
+        echo(f" → {session:<25} {str(old.get(session) or '(own ~/.claude)')} → {new}")
     for handle, why in the_plan.skipped_accounts.items():
-        click.echo(f" ⚠ Skipped {handle} — {why}")
+        echo(f" ⚠ Skipped {handle} — {why}")
     if dry_run:
-        click.echo("\n (dry run — no changes made)")
+        echo("\n (dry run — no changes made)")
         return
-    click.echo("")
+    echo("")
     for r in done:
         if r.rotated:
-            click.echo(f" ✓ {r.session} → {r.new_account} (restarted, hook kept, note {r.note})")
+            echo(f" ✓ {r.session} → {r.new_account} (restarted, hook kept, note {r.note})")
         else:
-            click.echo(f" ✗ {r.session}: {_safe(r.error)}")
+            echo(f" ✗ {r.session}: {str(r.error)}")
 
 
 @quota.command(name="clear")
@@ -262,6 +258,6 @@ def quota_clear(cli: CliContext, handles) -> None:
 
     cleared = clear(cli.town(), list(handles) or None)
     for handle in cleared:
-        click.echo(f" ✓ {handle} → available")
+        echo(f" ✓ {handle} → available")
     if not cleared:
-        click.echo(" ✓ No limited accounts to clear")
+        echo(" ✓ No limited accounts to clear")

@@ -55,7 +55,7 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
         return
     for r in results:
         if r.queued:
-            click.echo(f"⏳ {r.bead} queued for {target} (context {r.queued}; it starts as a "
+            echo(f"⏳ {r.bead} queued for {target} (context {r.queued}; it starts as a "
                        "slot frees: gt scheduler status)")
             continue
         how = f"new polecat, session {r.session}" if r.spawned else f"hooked, {r.session} nudged"

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
 
 
 def _me(cli: CliContext, agent: str | None):
@@ -45,29 +41,29 @@ def broadcast(cli: CliContext, message, rig, everyone, dry_run, as_json) -> None
         echo_json(report.as_json())
         return
     if not report.targets:
-        click.echo("No workers running to broadcast to." + (f"\n  (filtered by rig: {rig})"
+        echo("No workers running to broadcast to." + (f"\n  (filtered by rig: {rig})"
                                                             if rig else ""))
         return
     if dry_run:
-        click.echo(f"Would broadcast to {len(report.targets)} agent(s):\n")
+        echo(f"Would broadcast to {len(report.targets)} agent(s):\n")
         for agent in report.targets:
-            click.echo(f"  {agent}")
-        click.echo(f"\nMessage: {_safe(message)}")
+            echo(f"  {agent}")
+        echo(f"\nMessage: {str(message)}")
         return
-    click.echo(f"Broadcasting to {len(report.targets)} agent(s)...\n")
+    echo(f"Broadcasting to {len(report.targets)} agent(s)...\n")
     for agent in report.delivered:
-        click.echo(f"  ✓ {agent}")
+        echo(f"  ✓ {agent}")
     for agent in report.queued:
-        click.echo(f"  ⏳ {agent} (queued for its next prompt)")
+        echo(f"  ⏳ {agent} (queued for its next prompt)")
     for agent in report.skipped:
-        click.echo(f"  ○ {agent} (DND: muted)")
+        echo(f"  ○ {agent} (DND: muted)")
     for item in report.failed:
-        click.echo(f"  ✗ {item['agent']}: {_safe(item['error'])}")
+        echo(f"  ✗ {item['agent']}: {str(item['error'])}")
     ok = len(report.delivered) + len(report.queued)
     summary = f"Broadcast complete: {ok} succeeded, {len(report.failed)} failed"
     if report.skipped:
         summary += f", {len(report.skipped)} skipped (DND)"
-    click.echo(f"\n{'⚠' if report.failed else '✓'} {summary}")
+    echo(f"\n{'⚠' if report.failed else '✓'} {summary}")
     if report.failed:
         raise click.exceptions.Exit(1)
 
@@ -95,12 +91,12 @@ def dnd(cli: CliContext, action, agent, as_json) -> None:
         echo_json({"agent": str(addr), "level": new, "dnd": new == "muted"})
         return
     if action == "status":
-        click.echo(f"{'🔕' if new == 'muted' else '🔔'} Notification level: {new}")
+        echo(f"{'🔕' if new == 'muted' else '🔔'} Notification level: {new}")
     elif new == "muted":
-        click.echo("✓ DND enabled - notifications muted\n  Run gt dnd off to resume "
+        echo("✓ DND enabled - notifications muted\n  Run gt dnd off to resume "
                    "notifications")
     else:
-        click.echo("✓ DND disabled - notifications resumed")
+        echo("✓ DND disabled - notifications resumed")
 
 
 @click.command()
@@ -119,9 +115,9 @@ def notify(cli: CliContext, new_level, agent, as_json) -> None:
     if as_json:
         echo_json({"agent": str(addr), "level": value})
         return
-    click.echo(f"✓ Notification level set to {value}" if new_level
+    echo(f"✓ Notification level set to {value}" if new_level
                else f"🔔 Notification level: {value}")
-    click.echo(f"  {DESCRIBE[value]}")
+    echo(f"  {DESCRIBE[value]}")
 
 
 # ---------------------------------------------------------------------------- mail queues
@@ -150,7 +146,7 @@ def queue_create(cli: CliContext, name, claimers, as_json) -> None:
     if as_json:
         echo_json(info)
     else:
-        click.echo(f"✓ Created queue {name} ({info['id']}), claimers: {_safe(claimers)}")
+        echo(f"✓ Created queue {name} ({info['id']}), claimers: {str(claimers)}")
 
 
 @mail_queue.command(name="show")
@@ -165,11 +161,11 @@ def queue_show(cli: CliContext, name, as_json) -> None:
     if as_json:
         echo_json(info)
         return
-    click.echo(f"Queue {name} ({info['status']}), claimers: {_safe(info['claim_pattern'])}")
-    click.echo(f"  {info['available_count']} available, {info['processing_count']} claimed")
+    echo(f"Queue {name} ({info['status']}), claimers: {str(info['claim_pattern'])}")
+    echo(f"  {info['available_count']} available, {info['processing_count']} claimed")
     for m in info["messages"]:
         who = f"  claimed by {m['claimed_by']}" if m["claimed_by"] else ""
-        click.echo(f"  {m['id']}  {_safe(m['subject'])}  from {_safe(m['from'])}{who}")
+        echo(f"  {m['id']}  {str(m['subject'])}  from {str(m['from'])}{who}")
 
 
 @mail_queue.command(name="list")
@@ -184,10 +180,10 @@ def queue_list(cli: CliContext, as_json) -> None:
         echo_json(found)
         return
     if not found:
-        click.echo("No queues. Create one: gt mail queue create <name> --claimers '*'")
+        echo("No queues. Create one: gt mail queue create <name> --claimers '*'")
     for q in found:
-        click.echo(f"  {q['name']:<20} {q['available_count']} available, "
-                   f"{q['processing_count']} claimed  (claimers: {_safe(q['claim_pattern'])})")
+        echo(f"  {q['name']:<20} {q['available_count']} available, "
+                   f"{q['processing_count']} claimed  (claimers: {str(q['claim_pattern'])})")
 
 
 @mail_queue.command(name="delete")
@@ -198,7 +194,7 @@ def queue_delete(cli: CliContext, name) -> None:
     from gastown_tui.ops.mail_routes import delete_queue
 
     delete_queue(cli.town(), cli.store(), name, _caller())
-    click.echo(f"✓ Deleted queue {name}")
+    echo(f"✓ Deleted queue {name}")
 
 
 @click.command(name="claim")
@@ -215,13 +211,13 @@ def mail_claim(cli: CliContext, queue_name, as_json) -> None:
         echo_json({"queue": name, "claimed": msg, "caller": caller})
         return
     if msg is None:
-        click.echo(f"○ No messages to claim in queue {name}" if name else
+        echo(f"○ No messages to claim in queue {name}" if name else
                    f"○ No queues available for claiming (caller: {caller})")
         return
-    click.echo(f"✓ Claimed message from queue {name}\n  ID: {msg['id']}\n  Subject: "
-               f"{_safe(msg['subject'])}\n  From: {_safe(msg['from'])}")
+    echo(f"✓ Claimed message from queue {name}\n  ID: {msg['id']}\n  Subject: "
+               f"{str(msg['subject'])}\n  From: {str(msg['from'])}")
     if msg["body"]:
-        click.echo(f"  Preview: {_safe(msg['body'].splitlines()[0][:80])}")
+        echo(f"  Preview: {str(msg['body'].splitlines()[0][:80])}")
 
 
 @click.command(name="release")
@@ -232,7 +228,7 @@ def mail_release(cli: CliContext, message_id) -> None:
     from gastown_tui.ops.mail_routes import release
 
     name = release(cli.town(), cli.store(), _caller(), message_id)
-    click.echo(f"✓ Released {message_id} back to queue {name}")
+    echo(f"✓ Released {message_id} back to queue {name}")
 
 
 # ---------------------------------------------------------------------------- channels
@@ -265,9 +261,9 @@ def channel_list(cli: CliContext, as_json) -> None:
         echo_json(found)
         return
     if not found:
-        click.echo("No channels. Create one: gt mail channel create <name>")
+        echo("No channels. Create one: gt mail channel create <name>")
     for c in found:
-        click.echo(f"  {c['name']:<20} {c['message_count']} messages, "
+        echo(f"  {c['name']:<20} {c['message_count']} messages, "
                    f"{len(c['subscribers'])} subscribers")
 
 
@@ -283,10 +279,10 @@ def channel_show(cli: CliContext, name, as_json) -> None:
     if as_json:
         echo_json(info)
         return
-    click.echo(f"Channel {name}: {len(info['messages'])} messages, subscribers: "
+    echo(f"Channel {name}: {len(info['messages'])} messages, subscribers: "
                f"{', '.join(info['subscribers']) or 'none'}")
     for m in info["messages"]:
-        click.echo(f"  {m['timestamp']}  {_safe(m['from'])}: {_safe(m['subject'])}")
+        echo(f"  {m['timestamp']}  {str(m['from'])}: {str(m['subject'])}")
 
 
 @mail_channel.command(name="create")
@@ -304,7 +300,7 @@ def channel_create(cli: CliContext, name, retain_count, retain_hours, as_json) -
     if as_json:
         echo_json(info)
     else:
-        click.echo(f"✓ Created channel {name} ({info['id']})")
+        echo(f"✓ Created channel {name} ({info['id']})")
 
 
 @mail_channel.command(name="delete")
@@ -315,7 +311,7 @@ def channel_delete(cli: CliContext, name) -> None:
     from gastown_tui.ops.mail_routes import delete_channel
 
     delete_channel(cli.town(), cli.store(), name, _caller())
-    click.echo(f"✓ Deleted channel {name}")
+    echo(f"✓ Deleted channel {name}")
 
 
 def _subscription(on: bool):
@@ -327,7 +323,7 @@ def _subscription(on: bool):
 
         who = address or _caller()
         subscribe(cli.town(), cli.store(), name, who, on=on)
-        click.echo(f"✓ {'Subscribed' if on else 'Unsubscribed'} {who} "
+        echo(f"✓ {'Subscribed' if on else 'Unsubscribed'} {who} "
                    f"{'to' if on else 'from'} channel {name}")
 
     return command
@@ -350,7 +346,7 @@ def channel_subscribers(cli: CliContext, name, as_json) -> None:
     if as_json:
         echo_json(subs)
     else:
-        click.echo("\n".join(subs) if subs else f"No subscribers to {name}")
+        echo("\n".join(subs) if subs else f"No subscribers to {name}")
 
 
 def attach(mail: click.Group) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 GROUPS = {"role": "by_role", "rig": "by_rig", "agent": "by_agent", "bead": "by_bead",
@@ -78,47 +78,42 @@ def costs(ctx: click.Context, today, week, by_role, by_rig, by_agent, by_bead, b
         echo_json(out)
         return
     label = f" ({out['period']})" if out["period"] else ""
-    click.echo(f"📊 Cost Summary{label}\n")
-    click.echo(f"Total: {ops.usd(total.usd)}  ({ops.tokens_text(total.tokens)}, "
+    echo(f"📊 Cost Summary{label}\n")
+    echo(f"Total: {ops.usd(total.usd)}  ({ops.tokens_text(total.tokens)}, "
                f"{total.messages} messages)")
     if not rep.entries:
-        click.echo("No usage recorded yet: costs come from the agents' Claude Code transcripts.")
+        echo("No usage recorded yet: costs come from the agents' Claude Code transcripts.")
     for name in wanted:
-        click.echo(f"\nBy {name}:")
+        echo(f"\nBy {name}:")
         for key, spend in getattr(rep, GROUPS[name])().items():
-            click.echo(f"  {_safe(key):<32} {ops.usd(spend.usd):>10}  {ops.tokens_text(spend.tokens)}")
+            echo(f"  {str(key):<32} {ops.usd(spend.usd):>10}  {ops.tokens_text(spend.tokens)}")
     if verbose or by_model:
         _print_prices(out["prices"])
 
 
-def _safe(text: str) -> str:
-    """Stored text (a branch's bead, a model name) never reaches the terminal raw."""
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
-
-
 def _print_live(rows, total, tokens, ops) -> None:
     if not rows:
-        click.echo("No Gas Town sessions running (gt costs --today shows what ran today).")
+        echo("No Gas Town sessions running (gt costs --today shows what ran today).")
         return
-    click.echo("💰 Live Session Costs\n")
-    click.echo(f"{'Session':<22} {'Role':<9} {'Rig/Worker':<22} {'Cost':>10} {'Today':>10}  "
+    echo("💰 Live Session Costs\n")
+    echo(f"{'Session':<22} {'Role':<9} {'Rig/Worker':<22} {'Cost':>10} {'Today':>10}  "
                "Tokens (current conversation)")
-    click.echo("─" * 100)
+    echo("─" * 100)
     for r in rows:
         who = "/".join(x for x in (r["rig"], r["worker"]) if x)
-        click.echo(f"{_safe(r['session']):<22} {r['role']:<9} {_safe(who):<22} "
+        echo(f"{str(r['session']):<22} {r['role']:<9} {str(who):<22} "
                    f"{ops.usd(r['cost_usd']):>10} {ops.usd(r['today_usd']):>10}  "
                    f"{ops.tokens_text(r['tokens'])}{'' if r['running'] else '  (dead pane)'}")
-    click.echo("─" * 100)
-    click.echo(f"Total: {ops.usd(total)}  ({ops.tokens_text(tokens)})")
+    echo("─" * 100)
+    echo(f"Total: {ops.usd(total)}  ({ops.tokens_text(tokens)})")
 
 
 def _print_prices(prices: dict) -> None:
-    click.echo("\nPrices (USD per million tokens):")
+    echo("\nPrices (USD per million tokens):")
     for model, p in prices.items():
-        click.echo(f"  {_safe(model):<28} in {p['input']:g}  out {p['output']:g}  cache read "
+        echo(f"  {str(model):<28} in {p['input']:g}  out {p['output']:g}  cache read "
                    f"{p['cache_read']:g}  cache write {p['cache_creation']:g}  "
-                   f"(matched {_safe(p['matched'])})")
+                   f"(matched {str(p['matched'])})")
 
 
 @costs.command(name="record")
@@ -138,16 +133,16 @@ def costs_record(cli: CliContext, session, work_item, verbose) -> None:
     session = session or os.environ.get("GT_SESSION", "")
     if not session:
         if verbose:
-            click.echo(f"✓ ledger refreshed: {result.messages} new messages")
+            echo(f"✓ ledger refreshed: {result.messages} new messages")
         return
     rows = {r["session"]: r for r in ops.live(town, store)}
     mine = rows.get(session)
     if mine is None:
         if verbose:
-            click.echo(f"[costs] no running session {session}; ledger refreshed")
+            echo(f"[costs] no running session {session}; ledger refreshed")
         return
     work = f" (work: {work_item})" if work_item else ""
-    click.echo(f"✓ Recorded {ops.usd(mine['cost_usd'])} for {session}{work}")
+    echo(f"✓ Recorded {ops.usd(mine['cost_usd'])} for {session}{work}")
 
 
 @costs.command(name="digest")
@@ -168,10 +163,10 @@ def costs_digest(cli: CliContext, yesterday, date_text, dry_run, as_json) -> Non
         return
     prefix = "[DRY RUN] Would create" if dry_run else "✓ Created"
     if not result["session_count"]:
-        click.echo(f"○ No usage recorded for {result['date']}")
+        echo(f"○ No usage recorded for {result['date']}")
         return
-    click.echo(f"📊 {prefix} Cost Report {result['date']}"
+    echo(f"📊 {prefix} Cost Report {result['date']}"
                + (f" ({result['id']})" if result.get("id") else ""))
-    click.echo(f"  Total: ${result['total_usd']:.2f}  Sessions: {result['session_count']}")
+    echo(f"  Total: ${result['total_usd']:.2f}  Sessions: {result['session_count']}")
     for role, value in result["by_role"].items():
-        click.echo(f"  {role}: ${value:.2f}")
+        echo(f"  {role}: ${value:.2f}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -52,7 +52,7 @@ def _switch(cli: CliContext, step: int, session: str | None, client: str | None)
     sessions = [s.name for s in tmux.list_sessions()]
     group = _group(sessions, current, {r.prefix: r.name for r in town.rigs()})
     if current not in group or len(group) < 2:
-        click.echo(f"○ {current}: no other session in its group")
+        echo(f"○ {current}: no other session in its group")
         return
     target = group[(group.index(current) + step) % len(group)]
     args = ["switch-client", "-t", f"={target}"] + (["-c", client] if client else [])
@@ -96,15 +96,15 @@ def cycle_status(cli: CliContext, as_json) -> None:
                    "agents": rows})
         return
     limit = f"cycles at {cfg.threshold:.0%}" if cfg.on else "cycling off (cycle.context_threshold)"
-    click.echo(f"Context use ({limit} of {cfg.window} tokens)\n")
+    echo(f"Context use ({limit} of {cfg.window} tokens)\n")
     if not rows:
-        click.echo("  no Claude agents running")
+        echo("  no Claude agents running")
     for row in rows:
         if "tokens" not in row:
-            click.echo(f"  {row['agent']:<32} (no transcript yet)")
+            echo(f"  {row['agent']:<32} (no transcript yet)")
             continue
         flag = "  ⚠ over" if row.get("over") else ""
-        click.echo(f"  {row['agent']:<32} {row['share']:>6.1%}  {row['tokens']} tokens{flag}")
+        echo(f"  {row['agent']:<32} {row['share']:>6.1%}  {row['tokens']} tokens{flag}")
 
 
 @cycle.command(name="now")
@@ -124,5 +124,5 @@ def cycle_now(cli: CliContext, agent, message, as_json) -> None:
     if as_json:
         echo_json(result)
         return
-    click.echo(f"✓ Cycled {result['agent']} (session {result['session']}; note "
+    echo(f"✓ Cycled {result['agent']} (session {result['session']}; note "
                f"{result['note']}; hook kept)")

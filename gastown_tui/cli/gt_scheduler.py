@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isprintable() else "?" for ch in str(text))
 
 
 @click.group()
@@ -42,23 +38,23 @@ def scheduler_status(cli: CliContext, as_json) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo("Scheduler Status\n")
-    state = f"PAUSED (by {_safe(data.get('paused_by', '?'))})" if data["paused"] else "active"
+    echo("Scheduler Status\n")
+    state = f"PAUSED (by {str(data.get('paused_by', '?'))})" if data["paused"] else "active"
     if not data["deferred"]:
         state += " (no caps set: slings start at once)"
-    click.echo(f"  State:     {state}")
+    echo(f"  State:     {state}")
     cap = data["max_polecats"] if data["max_polecats"] > 0 else "no cap"
-    click.echo(f"  Active:    {data['active_polecats']} polecats (town cap: {cap})")
+    echo(f"  Active:    {data['active_polecats']} polecats (town cap: {cap})")
     for rig, info in data["rigs"].items():
         rig_cap = info["max_polecats"] if info["max_polecats"] > 0 else "no cap"
-        click.echo(f"    {rig}: {info['active']} active, cap {rig_cap}")
-    click.echo(f"  Queued:    {data['queued_total']} total, {data['queued_ready']} ready")
+        echo(f"    {rig}: {info['active']} active, cap {rig_cap}")
+    echo(f"  Queued:    {data['queued_total']} total, {data['queued_ready']} ready")
     gate = data["gate"]
     mem = f"{gate['memory_free_mb']} MB free" if gate["memory_free_mb"] is not None else "?"
-    click.echo(f"  Gate:      {'open' if gate['open'] else 'CLOSED: ' + gate['reason']} "
+    echo(f"  Gate:      {'open' if gate['open'] else 'CLOSED: ' + gate['reason']} "
                f"({mem}, load {gate['load_per_cpu']} per CPU)")
     if data.get("last_dispatch_at"):
-        click.echo(f"  Last dispatch: {data['last_dispatch_at']} "
+        echo(f"  Last dispatch: {data['last_dispatch_at']} "
                    f"({data['last_dispatch_count']} beads)")
 
 
@@ -74,17 +70,17 @@ def scheduler_list(cli: CliContext, as_json) -> None:
         echo_json(beads)
         return
     if not beads:
-        click.echo("No beads scheduled.\nEnable deferred dispatch with: gt config set "
+        echo("No beads scheduled.\nEnable deferred dispatch with: gt config set "
                    "scheduler.max_polecats <N>")
         return
-    click.echo(f"Scheduled Work ({len(beads)} beads)\n")
+    echo(f"Scheduled Work ({len(beads)} beads)\n")
     rigs: dict[str, list[dict]] = {}
     for bead in beads:
         rigs.setdefault(bead["target_rig"], []).append(bead)
     for rig, items in rigs.items():
-        click.echo(f"  {rig} ({len(items)}):")
+        echo(f"  {rig} ({len(items)}):")
         for b in items:
-            click.echo(f"    {'⏸' if b.get('blocked') else '○'} {b['id']}: {_safe(b['title'])}")
+            echo(f"    {'⏸' if b.get('blocked') else '○'} {b['id']}: {str(b['title'])}")
 
 
 @scheduler.command(name="run")
@@ -107,16 +103,16 @@ def scheduler_run(cli: CliContext, batch, dry_run, as_json) -> None:
         return
     verb = "Would dispatch" if dry_run else "Dispatched"
     for item in report.dispatched:
-        click.echo(f"  ✓ {verb.lower()} {item['bead']} → {item['agent'] or item['rig']}")
+        echo(f"  ✓ {verb.lower()} {item['bead']} → {item['agent'] or item['rig']}")
     for item in report.failed:
-        click.echo(f"  ✗ {item['bead']}: {_safe(item['error'])}")
+        echo(f"  ✗ {item['bead']}: {str(item['error'])}")
     if report.dispatched or report.failed:
-        click.echo(f"\n✓ {verb} {len(report.dispatched)}, failed {len(report.failed)}"
+        echo(f"\n✓ {verb} {len(report.dispatched)}, failed {len(report.failed)}"
                    + (f"; {report.waiting} waiting ({report.reason})" if report.waiting else ""))
     elif report.waiting:
-        click.echo(f"○ {report.waiting} bead(s) waiting: {report.reason}")
+        echo(f"○ {report.waiting} bead(s) waiting: {report.reason}")
     else:
-        click.echo("No ready beads scheduled for dispatch")
+        echo("No ready beads scheduled for dispatch")
 
 
 @scheduler.command(name="pause")
@@ -128,9 +124,9 @@ def scheduler_pause(cli: CliContext) -> None:
 
     town = cli.town()
     if pause(town, default_actor()):
-        click.echo("⏸ Scheduler paused")
+        echo("⏸ Scheduler paused")
     else:
-        click.echo(f"○ Scheduler is already paused (by {load_state(town).get('paused_by')})")
+        echo(f"○ Scheduler is already paused (by {load_state(town).get('paused_by')})")
 
 
 @scheduler.command(name="resume")
@@ -140,7 +136,7 @@ def scheduler_resume(cli: CliContext) -> None:
     from gastown_tui.ops.context import default_actor
     from gastown_tui.ops.scheduler import resume
 
-    click.echo("▶ Scheduler resumed" if resume(cli.town(), default_actor())
+    echo("▶ Scheduler resumed" if resume(cli.town(), default_actor())
                else "○ Scheduler is not paused")
 
 
@@ -153,8 +149,8 @@ def scheduler_clear(cli: CliContext, bead) -> None:
 
     closed = clear(cli.town(), cli.store(), bead)
     if bead:
-        click.echo(f"✓ Removed {bead} from scheduler (closed {closed} context(s))" if closed
+        echo(f"✓ Removed {bead} from scheduler (closed {closed} context(s))" if closed
                    else f"○ No sling context found for {bead}")
     else:
-        click.echo(f"✓ Cleared {closed} context bead(s) from scheduler" if closed
+        echo(f"✓ Cleared {closed} context bead(s) from scheduler" if closed
                    else "Scheduler is already empty.")

@@ -303,9 +303,10 @@ def delete_channel(town: Town, store: BeadStore, name: str, actor: str) -> None:
 
 def subscribe(town: Town, store: BeadStore, name: str, address: str, *, on: bool = True
               ) -> list[str]:
+    from gastown_tui.ops.mail import _known
     from gastown_tui.town.names import normalize_mail_address
 
-    who = normalize_mail_address(address)
+    who = _known(town, normalize_mail_address(address)) if on else normalize_mail_address(address)
     bead = _channel_bead(store, name)
     subs = _subscribers(parse_fields(bead.get("description", "")))
     if on and who not in subs:
