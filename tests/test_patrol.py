@@ -133,3 +133,31 @@ def test_witness_loop_runs_once_and_refuses_a_second_instance(witness_env, tmp_p
         fcntl.flock(fh, fcntl.LOCK_EX)
         proc = cli.gt("witness", "run", "gastown", "--once", ok=False)
         assert "already running" in proc.stderr
+
+
+def test_escalate_stale_bumps_unacknowledged_escalations_once_each(cli):
+    """Upstream's `gt escalate stale`: what nobody acknowledged within the threshold goes up a
+    severity and is mailed to its new route (it used to file an escalation titled "stale")."""
+    settings = cli.cwd / "settings" / "escalation.json"
+    config = json.loads(settings.read_text())
+    settings.write_text(json.dumps({**config, "stale_threshold": "1s", "max_reescalations": 1}))
+    assert cli.json("gt", "escalate", "stale") == []  # nothing yet
+    low = cli.json("gt", "escalate", "flaky", "test", "-s", "low")["id"]
+    seen = cli.json("gt", "escalate", "ci", "down", "-s", "medium")["id"]
+    cli.gt("escalate", "ack", seen)
+    dry = wait_for(lambda: cli.json("gt", "escalate", "stale", "--dry-run"), what="stale")
+    assert [(r["ID"], r["OldSeverity"], r["NewSeverity"]) for r in dry] == [(low, "low",
+                                                                              "medium")]
+    assert "severity: low" in cli.json("bd", "show", low)[0]["description"]  # dry run
+    done = cli.json("gt", "escalate", "stale")
+    assert done[0]["ReescalationNum"] == 1 and not done[0]["Skipped"]
+    shown = cli.json("bd", "show", low)[0]
+    assert "severity: medium" in shown["description"] and shown["priority"] == 2
+    assert "severity:medium" in shown["labels"] and "severity:low" not in shown["labels"]
+    mayor = [m["subject"] for m in cli.json("gt", "mail", "inbox", "mayor/")]
+    assert "[LOW→MEDIUM] Re-escalated: flaky test" in mayor
+    again = cli.json("gt", "escalate", "stale")  # at max_reescalations now
+    assert again[0]["Skipped"] and "max reescalations (1)" in again[0]["SkipReason"]
+    assert "No escalations re-escalated (1 at max level)" in cli.gt("escalate", "stale").stdout
+    titles = [b["title"] for b in cli.json("gt", "escalate", "list")]
+    assert "stale" not in titles and len(titles) == 2

@@ -95,7 +95,7 @@ def deacon_cleanup_orphans(cli: CliContext, grace) -> None:
 @click.group(cls=DefaultGroup)
 def escalate() -> None:
     """Raise something that needs a human or the Mayor (routes: settings/escalation.json):
-    `gt escalate "what" -s HIGH -m "details"`; also list, show, ack, close."""
+    `gt escalate "what" -s HIGH -m "details"`; also list, show, ack, close, stale."""
 
 
 @escalate.command(name="raise")
@@ -160,6 +160,50 @@ def escalate_list(cli: CliContext, include_all, as_json) -> None:
         acked = f" (acked by {fields['acked_by']})" if fields.get("acked_by") else ""
         echo(f"⚠ {bead['id']} [{fields.get('severity', '?')}] {bead['status']} "
                    f"{bead['title']}  from {fields.get('escalated_by', '?')}{acked}")
+
+
+@escalate.command(name="stale")
+@click.option("-n", "--dry-run", is_flag=True, help="Show what would be re-escalated.")
+@json_option
+@pass_cli
+def escalate_stale(cli: CliContext, dry_run, as_json) -> None:
+    """Re-escalate stale unacknowledged escalations: each one older than the stale threshold
+    (settings/escalation.json stale_threshold, default 4h) goes up one severity (at most
+    max_reescalations times, default 2) and its new route is mailed."""
+    from dataclasses import asdict
+
+    from gastown_tui.ops.context import default_actor
+    from gastown_tui.ops.escalate import reescalate_stale, stale_threshold
+
+    town = cli.town()
+    results = reescalate_stale(town, cli.store(), by=default_actor(), dry_run=dry_run)
+    if as_json:
+        echo_json([asdict(r) for r in results])
+        return
+    hours = stale_threshold(town) / 3600
+    limit = f"{hours:g}h"
+    if not results:
+        echo(f"No stale escalations (threshold: {limit})")
+        return
+    if dry_run:
+        echo(f"Would re-escalate {len(results)} stale escalations (threshold: {limit}):\n")
+        for r in results:
+            if r.Skipped:
+                echo(f"  {r.ID} [SKIP] {r.Title}\n     {r.SkipReason}")
+            else:
+                echo(f"  {r.ID} {r.Title}\n     {r.OldSeverity} → {r.NewSeverity} "
+                     f"(reescalation {r.ReescalationNum})")
+        return
+    done = [r for r in results if not r.Skipped]
+    skipped = len(results) - len(done)
+    if not done:
+        echo(f"No escalations re-escalated ({skipped} at max level)")
+        return
+    echo(f"🔄 Re-escalated {len(done)} stale escalations:\n")
+    for r in done:
+        echo(f"  {r.ID}: {r.OldSeverity} → {r.NewSeverity} (reescalation {r.ReescalationNum})")
+    if skipped:
+        echo(f"\n  ({skipped} skipped - at max level)")
 
 
 @escalate.command(name="show")
