@@ -53,8 +53,14 @@ def send(cli: CliContext, to, subject, body, from_stdin, to_self, human, priorit
             raise click.UsageError("use --stdin or -m, not both")
         body = sys.stdin.read()
     prio = 0 if urgent else (priority if priority is not None else 2)
-    msg = ops.send(cli.town(), store, to, subject, body, sender=sender, priority=prio,
-                   msg_type=msg_type, cc=list(cc), reply_to=reply_to)
+    from gastown_tui.ops import mail_routes
+
+    if mail_routes.routed(to):  # a queue or a channel (cli/gt_comms.py)
+        msg = mail_routes.send_routed(cli.town(), store, to, subject, body, sender=sender,
+                                      priority=prio)
+    else:
+        msg = ops.send(cli.town(), store, to, subject, body, sender=sender, priority=prio,
+                       msg_type=msg_type, cc=list(cc), reply_to=reply_to)
     if as_json:
         echo_json(msg)
     else:

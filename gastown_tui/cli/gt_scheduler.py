@@ -92,9 +92,10 @@ def scheduler_run(cli: CliContext, batch, dry_run, as_json) -> None:
     """Dispatch queued beads now, as far as the caps and the gate allow."""
     from gastown_tui.ops.context import default_actor
     from gastown_tui.ops.scheduler import dispatch
+    from gastown_tui.ops.sling import sling
 
     report = dispatch(cli.town(), cli.store(), batch=batch or None, dry_run=dry_run,
-                      actor=default_actor())
+                      actor=default_actor(), start=sling)
     if as_json:
         out = report.as_json()
         for item in out["dispatched"]:

@@ -205,3 +205,28 @@ def close(town: Town, store: BeadStore, convoy_id: str, *, reason: str = "",
     store.set_status(convoy_id, "closed", reason=reason or "Closed", force=True)
     log_event(town.root, "convoy_closed", actor=store.actor, payload={"convoy": convoy_id})
     return status(store, convoy_id)
+
+
+def tracking_convoy(store: BeadStore, bead_id: str) -> str:
+    """The open convoy that tracks the bead, or ''."""
+    for dep in store.dependent_records(bead_id):
+        if dep["type"] == "tracks":
+            try:
+                if store.get(dep["issue_id"])["status"] != "closed":
+                    return dep["issue_id"]
+            except GasTownError:
+                continue
+    return ""
+
+
+def ensure_convoy(town: Town, store: BeadStore, bead: dict[str, Any], owner: str) -> str:
+    """The bead's open convoy, or a new one tracking it (owned by the agent that slung it,
+    else by the human: overseer)."""
+    existing = tracking_convoy(store, bead["id"])
+    if existing:
+        return existing
+    if "/" not in owner and owner not in ("mayor", "deacon"):
+        owner = "overseer"
+    convoy = create(town, store, f"Work: {bead['title']}", [bead["id"]], owner=owner,
+                    summary=f"Auto-created convoy tracking {bead['id']}")
+    return convoy["id"]

@@ -45,13 +45,9 @@ def send(town: Town, store: BeadStore, to: str, subject: str, body: str = "", *,
         raise ValidationError("mail needs a subject", fix="pass -s 'subject'")
     if msg_type not in MSG_TYPES:
         raise ValidationError(f"unknown message type {msg_type!r}", fix=f"use {', '.join(MSG_TYPES)}")
-    if to.startswith(("queue:", "channel:")):  # one claimable copy, or a channel's fan-out
-        from gastown_tui.ops import mail_routes
-
-        who = normalize_mail_address(sender) if sender else _self_identity(store)
-        kind, _, name = to.partition(":")
-        deliver = mail_routes.send_to_queue if kind == "queue" else mail_routes.post
-        return deliver(town, store, name, subject, body, sender=who, priority=priority)
+    if to.startswith(("queue:", "channel:")):
+        raise ValidationError(f"{to} is a queue or channel, not a mailbox",
+                              fix=f"gt mail send {to} (ops.mail_routes.send_routed)")
     recipient = _known(town, normalize_mail_address(to))
     from_addr = normalize_mail_address(sender) if sender else _self_identity(store)
     thread = f"thread-{secrets.token_hex(6)}"

@@ -61,6 +61,24 @@ def _caller_forms(caller: str) -> list[str]:
     return list(dict.fromkeys(forms))
 
 
+def routed(to: str) -> bool:
+    return to.startswith(("queue:", "channel:"))
+
+
+def send_routed(town: Town, store: BeadStore, to: str, subject: str, body: str, *,
+                sender: str | None, priority: int = 2) -> dict[str, Any]:
+    """`gt mail send queue:<name>` (one claimable copy) or `channel:<name>` (the fan-out)."""
+    from gastown_tui.ops.mail import _self_identity
+    from gastown_tui.town.names import normalize_mail_address
+
+    if not subject.strip():
+        raise ValidationError("mail needs a subject", fix="pass -s 'subject'")
+    who = normalize_mail_address(sender) if sender else _self_identity(store)
+    kind, _, name = to.partition(":")
+    deliver = send_to_queue if kind == "queue" else post
+    return deliver(town, store, name, subject, body, sender=who, priority=priority)
+
+
 # ---------------------------------------------------------------------------- queues
 def queue_id(name: str) -> str:
     return f"hq-q-{name}"

@@ -247,10 +247,14 @@ def scan(town: Town, only: list[str] | None = None) -> list[ScanResult]:
     (screen or transcript), near its limit (screen), or neither."""
     from gastown_tui.ops.agent_screen import read_agent, runtime_of
     from gastown_tui.ops.handoff import agent_cwd
-    from gastown_tui.ops.polecats import live_sessions
+    from gastown_tui.ops.sessions import tmux_for
 
+    try:  # (not polecats.live_sessions: polecats reads limits from here)
+        live = {s.name: not s.pane_dead for s in tmux_for(town).list_sessions()}
+    except GasTownError:
+        live = {}
     out = []
-    for session, alive in sorted(live_sessions(town).items()):
+    for session, alive in sorted(live.items()):
         addr = address_of(town, session)
         if addr is None or not alive or (only is not None and session not in only):
             continue

@@ -246,9 +246,8 @@ def schedule(town: Town, store: BeadStore, bead_ids: list[str], rig: RigInfo, *,
     out = []
     batch_convoy = ""
     if len(bead_ids) > 1 and not no_convoy:
-        from gastown_tui.ops.sling import _tracking_convoy
-
-        untracked = [b for b in bead_ids if b not in existing and not _tracking_convoy(store, b)]
+        untracked = [b for b in bead_ids
+                     if b not in existing and not convoy_ops.tracking_convoy(store, b)]
         if untracked:
             batch_convoy = convoy_ops.create(town, store, f"Batch: {len(untracked)} beads to "
                                              f"{rig.name}", untracked,
@@ -271,9 +270,8 @@ def schedule(town: Town, store: BeadStore, bead_ids: list[str], rig: RigInfo, *,
         if force:
             fields["force"] = True
         if not no_convoy:
-            from gastown_tui.ops.sling import _ensure_convoy
-
-            fields["convoy"] = batch_convoy or _ensure_convoy(town, store, bead, dispatched_by)
+            fields["convoy"] = batch_convoy or convoy_ops.ensure_convoy(town, store, bead,
+                                                                        dispatched_by)
         title = f"sling-context: {bead['title']}"[:200]
         ctx = store.create(title, prefix=rig.prefix, description=json.dumps(fields),
                            issue_type="task", labels=[LABEL], ephemeral=True,
@@ -300,25 +298,25 @@ class DispatchReport:
         return asdict(self)
 
 
-def dispatch(town: Town, store: BeadStore, *, batch: int | None = None, dry_run: bool = False,
-             actor: str = "scheduler", say: Callable[[str], None] | None = None
-             ) -> DispatchReport:
+def dispatch(town: Town, store: BeadStore, *, start: Callable[..., list[Any]],
+             batch: int | None = None, dry_run: bool = False, actor: str = "scheduler",
+             say: Callable[[str], None] | None = None) -> DispatchReport:
     """Sling the ready queued beads while there is room, oldest first (one dispatcher at a
-    time: a second one returns at once with nothing done)."""
+    time: a second one returns at once with nothing done). `start` is ops.sling.sling, passed
+    in because sling queues here: the two modules must not import each other."""
     report = DispatchReport()
     try:
         with try_lock(town.runtime_dir / "locks" / "scheduler-dispatch.flock",
                       busy="another dispatch is running", fix="", town_root=town.root):
-            return _dispatch(town, store, report, batch, dry_run, actor, say)
+            return _dispatch(town, store, report, batch, dry_run, actor, say, start)
     except ConflictError:
         report.reason = "another dispatch is running"
         return report
 
 
 def _dispatch(town: Town, store: BeadStore, report: DispatchReport, batch: int | None,
-              dry_run: bool, actor: str, say: Callable[[str], None] | None) -> DispatchReport:
-    from gastown_tui.ops.sling import sling
-
+              dry_run: bool, actor: str, say: Callable[[str], None] | None,
+              sling: Callable[..., list[Any]]) -> DispatchReport:
     state = load_state(town)
     pending = [q for q in queued(town, store) if not q.get("blocked")]
     report.waiting = len(pending)

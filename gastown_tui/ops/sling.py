@@ -14,6 +14,8 @@ from typing import Any
 from gastown_tui.ops import convoy as convoy_ops
 from gastown_tui.ops.agent_screen import settle_new_agent
 from gastown_tui.ops.agents import ensure_agent_bead
+from gastown_tui.ops.convoy import ensure_convoy as _ensure_convoy
+from gastown_tui.ops.convoy import tracking_convoy as _tracking_convoy
 from gastown_tui.ops.namepool import allocate
 from gastown_tui.ops.rig_state import refuse_if_asleep
 from gastown_tui.ops.sessions import agent_path, session_name, start_agent, tmux_for
@@ -180,7 +182,7 @@ def _scheduled(town: Town, store: BeadStore, bead_ids: list[str], rig: RigInfo,
                                   account=account, no_convoy=no_convoy, force=force,
                                   dispatched_by=dispatched_by,
                                   guard=lambda b: _guard_bead(store, b, None, force))
-    report = scheduler.dispatch(town, store, actor=dispatched_by, say=say)
+    report = scheduler.dispatch(town, store, actor=dispatched_by, say=say, start=sling)
     started = {d["bead"]: d for d in report.dispatched}
     out = []
     for bead_id, ctx in zip(bead_ids, contexts, strict=True):
@@ -201,27 +203,6 @@ def _owner(dispatched_by: str) -> str:
     if "/" in dispatched_by or dispatched_by in ("mayor", "deacon"):
         return dispatched_by
     return "overseer"
-
-
-def _tracking_convoy(store: BeadStore, bead_id: str) -> str:
-    for dep in store.dependent_records(bead_id):
-        if dep["type"] == "tracks":
-            try:
-                if store.get(dep["issue_id"])["status"] != "closed":
-                    return dep["issue_id"]
-            except GasTownError:
-                continue
-    return ""
-
-
-def _ensure_convoy(town: Town, store: BeadStore, bead: dict[str, Any], owner: str) -> str:
-    existing = _tracking_convoy(store, bead["id"])
-    if existing:
-        return existing
-    convoy = convoy_ops.create(town, store, f"Work: {bead['title']}", [bead["id"]],
-                               owner=_owner(owner),
-                               summary=f"Auto-created convoy tracking {bead['id']}")
-    return convoy["id"]
 
 
 def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, force: bool,

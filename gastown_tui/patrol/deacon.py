@@ -46,10 +46,11 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         report.problems.append(f"convoys: {exc.problem}")
     try:  # queued beads start as slots free (the scheduler's caps and gate)
         from gastown_tui.ops import scheduler
+        from gastown_tui.ops.sling import sling
 
         if scheduler.config(town).active or scheduler.contexts(store):
             report.dispatched = [d["bead"] for d in scheduler.dispatch(
-                town, store, actor="deacon").dispatched]
+                town, store, actor="deacon", start=sling).dispatched]
     except GasTownError as exc:
         report.problems.append(f"scheduler: {exc.problem}")
     try:  # a limited Mayor holds up the whole town (upstream #1668): rotate it when allowed
