@@ -211,3 +211,15 @@ def bead_line(issue: dict[str, Any]) -> str:
     labels = f" [{', '.join(issue['labels'])}]" if issue.get("labels") else ""
     return (f"{icon} {issue['id']} [P{issue.get('priority', 2)}] [{issue.get('issue_type', 'task')}]"
             f" {issue.get('status', '')}{who} - {issue['title']}{labels}")
+
+
+def rig_here(cli: CliContext, rig_name: str | None):
+    """The rig a command is about: named, else GT_RIG, else the one the cwd is in."""
+    town = cli.town()
+    name = rig_name or os.environ.get("GT_RIG")
+    if name:
+        return town.rig(name)
+    found = town.rig_at(cli.cwd)
+    if found is None:
+        raise click.UsageError("which rig? name it, or run the command inside the rig")
+    return found

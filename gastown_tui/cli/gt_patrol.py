@@ -244,3 +244,13 @@ def escalate_close(cli: CliContext, escalation_id, reason) -> None:
     bead = close_escalation(cli.town(), cli.store(), escalation_id, by=default_actor(),
                             reason=reason)
     echo(f"✓ Closed {bead['id']}: {bead.get('close_reason', '')}")
+
+
+def _attach_lifecycle() -> None:
+    from gastown_tui.cli.gt_lifecycle import add_role_verbs
+
+    add_role_verbs(witness, "witness")
+    add_role_verbs(deacon, "deacon")
+
+
+_attach_lifecycle()  # gt witness|deacon start|stop|restart|attach (cli/gt_lifecycle.py)

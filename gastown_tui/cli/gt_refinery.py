@@ -63,6 +63,15 @@ def status_cmd(cli: CliContext, rig_name: str, as_json: bool) -> None:
                + (f"; next {data['next']}" if data["next"] else ""))
 
 
+def _attach_lifecycle() -> None:
+    from gastown_tui.cli.gt_lifecycle import add_role_verbs
+
+    add_role_verbs(refinery, "refinery")
+
+
+_attach_lifecycle()  # gt refinery start|stop|restart|attach (cli/gt_lifecycle.py)
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m gastown_tui.cli.gt_refinery …`: the group on its own (tests, before gt wires it)."""
     from gastown_tui.cli.common import run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext, echo
+from gastown_tui.cli.common import CliContext, echo, rig_here
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -97,17 +97,7 @@ def _state_command(name: str, state: str, on: bool, doc: str):
     return command
 
 
-def _rig_here(cli: CliContext, rig_name: str | None):
-    import os
-
-    town = cli.town()
-    name = rig_name or os.environ.get("GT_RIG")
-    if name:
-        return town.rig(name)
-    found = town.rig_at(cli.cwd)
-    if found is None:
-        raise click.UsageError("which rig? name it, or run the command inside the rig")
-    return found
+_rig_here = rig_here
 
 
 _state_command("park", "parked", True,
@@ -179,3 +169,12 @@ def rig_config_show(cli: CliContext, rig_name, as_json) -> None:
     else:
         for key, value in sorted(cfg.items()):
             echo(f"{key}: {value}")
+
+
+def _attach_lifecycle() -> None:
+    from gastown_tui.cli.gt_lifecycle import add_rig_verbs
+
+    add_rig_verbs(rig)
+
+
+_attach_lifecycle()  # gt rig status|boot|reboot|restart|shutdown (cli/gt_lifecycle.py)

@@ -228,3 +228,12 @@ def worktree_remove(cli: CliContext, target, force) -> None:
                                    "other rigs are not built here")
     for result in nuke(town, cli.store(), [target], force=force):
         echo(f"✓ removed {result.worktree}")
+
+
+def _attach_lifecycle() -> None:
+    from gastown_tui.cli.gt_lifecycle import add_session_verbs
+
+    add_session_verbs(session)
+
+
+_attach_lifecycle()  # gt session list|capture|inject|check (cli/gt_lifecycle.py)

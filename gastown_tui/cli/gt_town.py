@@ -225,6 +225,15 @@ def polecat_list(cli: CliContext, rig, as_json) -> None:
         echo(line)
 
 
+def _attach_mayor_restart() -> None:
+    from gastown_tui.cli.gt_lifecycle import add_role_verbs
+
+    add_role_verbs(mayor, "mayor", verbs=("restart",))
+
+
+_attach_mayor_restart()  # gt mayor restart (cli/gt_lifecycle.py)
+
+
 def _attach_nuke_commands() -> None:
     try:
         from gastown_tui.cli.gt_polecat_nuke import graveyard, nuke

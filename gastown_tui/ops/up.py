@@ -80,11 +80,15 @@ def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[
     for rig in town.rigs():
         steps += start_rig_loops(town, rig, skip_asleep=True)
     if importlib.util.find_spec("gastown_tui.patrol.deacon") is not None:
-        steps.append(_start_loop(town, Address("deacon"), "hq-deacon", town.root / "deacon",
-                                 gt_argv("deacon", "run")))
+        steps.append(start_deacon(town))
     if polecats:
         steps += resume_polecats(town)
     return steps
+
+
+def start_deacon(town: Town) -> SessionStep:
+    return _start_loop(town, Address("deacon"), "hq-deacon", town.root / "deacon",
+                       gt_argv("deacon", "run"))
 
 
 RIG_LOOPS = {
@@ -93,12 +97,15 @@ RIG_LOOPS = {
 }
 
 
-def start_rig_loops(town: Town, rig, *, skip_asleep: bool = False) -> list[SessionStep]:
-    """The rig's refinery and witness sessions; a parked or docked rig's stay stopped when
-    `skip_asleep` (gt up, the Deacon)."""
+def start_rig_loops(town: Town, rig, *, skip_asleep: bool = False,
+                    roles: tuple[str, ...] = tuple(RIG_LOOPS)) -> list[SessionStep]:
+    """The rig's refinery and witness sessions (or only `roles`); a parked or docked rig's
+    stay stopped when `skip_asleep` (gt up, the Deacon)."""
     state = asleep(rig) if skip_asleep else ""
     steps = []
     for role, (module, verb) in RIG_LOOPS.items():
+        if role not in roles:
+            continue
         addr = Address(role, rig.name)
         session = addr.session_name(rig.prefix)
         if state:
