@@ -89,7 +89,8 @@ def fuzz_town(tmp_path_factory) -> Iterator[Path]:
     root = base / "town"
     saved = dict(os.environ)
     socket = f"gtfuzz-{uuid.uuid4().hex[:8]}"
-    for key in [k for k in os.environ if k.startswith(("GT_", "BD_", "BEADS_"))]:
+    # (TMUX too: gt feed --window would open a window in the tmux the tests run in)
+    for key in [k for k in os.environ if k.startswith(("GT_", "BD_", "BEADS_")) or k == "TMUX"]:
         os.environ.pop(key)
     os.environ.update({"GT_TMUX_SOCKET": socket, "HOME": str(base / "home"), "USER": "fuzz"})
     (base / "home").mkdir()

@@ -66,6 +66,9 @@ class GtGroup(LazyGroup):
         "broadcast": "gastown_tui.cli.gt_comms:broadcast",
         "dnd": "gastown_tui.cli.gt_comms:dnd",
         "notify": "gastown_tui.cli.gt_comms:notify",
+        "agents": "gastown_tui.cli.gt_problems:agents",
+        "health": "gastown_tui.cli.gt_problems:health",
+        "vitals": "gastown_tui.cli.gt_problems:vitals",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

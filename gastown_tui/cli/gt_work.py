@@ -28,19 +28,49 @@ def _since(text: str | None) -> float | None:
 @click.option("--type", "types", multiple=True, help="Only these event types.")
 @click.option("--plain", is_flag=True, help="No icons (for scripts and agents).")
 @click.option("-f", "--follow", is_flag=True, help="Keep printing new events.")
+@click.option("--rig", default=None, help="Only this rig's events (or problems).")
+@click.option("-p", "--problems", is_flag=True,
+              help="What needs someone now instead of the log: stuck, blocked, rate-limited "
+                   "or dead agents, stopped loops, unacknowledged escalations.")
+@click.option("-w", "--window", is_flag=True,
+              help="Open the followed feed in a new tmux window named 'feed' (inside tmux).")
 @json_option
 @pass_cli
-def feed(cli: CliContext, since, limit, types, plain, follow, as_json) -> None:
+def feed(cli: CliContext, since, limit, types, plain, follow, rig, problems, window,
+         as_json) -> None:
     """What happened in the town: the event log (.events.jsonl), newest last."""
     from datetime import datetime
 
     from gastown_tui.town.events import read_events
 
     town = cli.town()
+    if rig:
+        town.rig(rig)  # an unknown rig: one line naming the rigs there are
+    if window:
+        _feed_window(rig, plain, problems)
+        return
+    if problems:
+        from gastown_tui.cli.gt_problems import print_problems
+        from gastown_tui.ops.problems import problems as find
+
+        found = find(town, cli.store(), rig)
+        if as_json:
+            echo_json(found)
+        else:
+            print_problems(found, rig=rig)
+        return
     cutoff = _since(since)
+
+    def of_rig(event: dict) -> bool:
+        payload = event.get("payload") or {}
+        named = [str(event.get("actor") or ""), str(payload.get("agent") or ""),
+                 str(payload.get("worker") or "")]
+        return payload.get("rig") == rig or any(n.startswith(rig + "/") for n in named)
 
     def wanted(event: dict) -> bool:
         if types and event.get("type") not in types:
+            return False
+        if rig and not of_rig(event):
             return False
         if cutoff is not None:
             try:
@@ -89,6 +119,28 @@ def feed(cli: CliContext, since, limit, types, plain, follow, as_json) -> None:
                             echo(line(event))
         except KeyboardInterrupt:
             return
+
+
+def _feed_window(rig: str | None, plain: bool, problems: bool) -> None:
+    """`gt feed --window`: the followed feed in a tmux window of the tmux you are in."""
+    import os
+    import shutil
+    import subprocess
+
+    from gastown_tui.ops.up import gt_argv
+
+    if not os.environ.get("TMUX") or not shutil.which("tmux"):
+        raise click.ClickException("--window opens a tmux window: run it inside tmux "
+                                   "(or drop --window)")
+    if problems:
+        raise click.UsageError("--window follows the event log; run --problems on its own")
+    argv = gt_argv("feed", "--follow", *(["--rig", rig] if rig else []),
+                   *(["--plain"] if plain else []))
+    proc = subprocess.run(["tmux", "new-window", "-n", "feed", "--", *argv],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise click.ClickException(f"tmux new-window failed: {proc.stderr.strip()[:200]}")
+    echo("✓ Feed opened in tmux window 'feed'")
 
 
 @click.command()
