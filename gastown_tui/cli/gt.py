@@ -69,6 +69,10 @@ class GtGroup(LazyGroup):
         "agents": "gastown_tui.cli.gt_problems:agents",
         "health": "gastown_tui.cli.gt_problems:health",
         "vitals": "gastown_tui.cli.gt_problems:vitals",
+        "config": "gastown_tui.cli.gt_settings:config",
+        "whoami": "gastown_tui.cli.gt_settings:whoami",
+        "info": "gastown_tui.cli.gt_settings:info",
+        "version": "gastown_tui.cli.gt_settings:version",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

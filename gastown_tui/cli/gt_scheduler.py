@@ -23,7 +23,7 @@ def scheduler() -> None:
       gt config set scheduler.max_polecats 5      town-wide cap (-1: no cap, direct dispatch)
       gt config set scheduler.min_free_memory_mb 2048   wait while less memory is free
       gt config set scheduler.max_load_per_cpu 1.5      wait while the load is higher
-      gt rig config set <rig> scheduler.max_polecats 2  a rig's cap
+      gt config set --rig <rig> scheduler.max_polecats 2  a rig's cap
     """
 
 
