@@ -141,6 +141,17 @@ class Runner:
         finally:
             store.close_connection()
 
+    def new_gate(self) -> str:
+        from gastown_tui.ops import gates
+        from gastown_tui.town.layout import Town
+
+        store = self._store()
+        try:
+            return gates.create(Town(self.town.root), store, self.new_bead(),
+                                reason="made by the command-form test")["id"]
+        finally:
+            store.close_connection()
+
     # -- who runs it ---------------------------------------------------------------------
     def role_env(self, role: str) -> tuple[dict[str, str], Path]:
         t = self.town
@@ -179,7 +190,7 @@ class Runner:
             form, stdin = form.split("<<'BODY'")[0].strip(), "a body from stdin\n"
         values = {"rig": t.rig, "polecat": t.polecat, "formula": "mol-polecat-work",
                   "agent": "mayor/", "hqbead": "", "bead": "", "mail": "", "mr": "",
-                  "convoy": ""}
+                  "convoy": "", "gate": ""}
         while "{bead}" in form:  # each occurrence its own bead (bd dep add {bead} {bead})
             form = form.replace("{bead}", self.new_bead(), 1)
         if "{hqbead}" in form:
@@ -190,6 +201,8 @@ class Runner:
             values["mr"] = self.new_mr()
         if "{convoy}" in form:
             values["convoy"] = self.new_convoy()
+        if "{gate}" in form:
+            values["gate"] = self.new_gate()
         text = form
         for key, value in values.items():
             text = text.replace("{" + key + "}", value)

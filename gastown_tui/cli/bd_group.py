@@ -24,7 +24,8 @@ class BdGroup(LazyGroup):
     """bd's verbs; `bd formula` (pydantic, tomlkit) and `bd backup` load only when they run."""
 
     LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula",
-            "backup": "gastown_tui.cli.bd_backup:backup"}
+            "backup": "gastown_tui.cli.bd_backup:backup",
+            "gate": "gastown_tui.cli.bd_gate:gate"}
     ALIASES = {"new": "create"}
 
 

@@ -26,13 +26,18 @@ from gastown_tui.town.errors import GasTownError
 @click.option("--include-deferred", is_flag=True)
 @click.option("--include-ephemeral", is_flag=True)
 @click.option("--claim", is_flag=True, help="Atomically claim the first ready bead.")
+@click.option("--gated", is_flag=True,
+              help="Molecules whose gate closed and whose next step is ready (gate resume).")
 @click.option("--any-prefix", is_flag=True)
 @pass_cli
 def ready(cli: CliContext, limit, sort, assignee, unassigned, types, labels, label_any,
           exclude_label, exclude_type, parent, include_deferred, include_ephemeral, claim,
-          any_prefix) -> None:
+          gated, any_prefix) -> None:
     """Beads ready to work on: open, unblocked, not deferred, not infrastructure."""
     store = cli.store()
+    if gated:
+        _ready_gated(cli, store)
+        return
     prefixes = None if any_prefix else [scope_prefix(cli)]
     issues = store.ready(prefixes=prefixes, limit=0 if claim else limit, sort=sort,
                          assignee=assignee, unassigned=unassigned,
@@ -60,6 +65,26 @@ def ready(cli: CliContext, limit, sort, assignee, unassigned, types, labels, lab
         echo("No ready work.")
     for issue in issues:
         echo(bead_line(issue))
+
+
+def _ready_gated(cli: CliContext, store) -> None:
+    """bd ready --gated (upstream's mol_ready_gated.go): {molecules, count}."""
+    from gastown_tui.ops.gates import gate_ready_molecules
+
+    molecules = gate_ready_molecules(store)
+    if cli.json_output:
+        emit_json({"molecules": molecules, "count": len(molecules)}, schema=True)
+        return
+    if not molecules:
+        click.echo("No molecules ready for gate-resume dispatch")
+        return
+    click.echo(f"Molecules ready for gate-resume dispatch ({len(molecules)}):\n")
+    for n, mol in enumerate(molecules, start=1):
+        gate = mol["closed_gate"]
+        click.echo(f"{n}. {mol['molecule_id']}: {mol['molecule_title']}\n"
+                   f"   Gate closed: {gate['id']} ({gate.get('await_type', '')})\n"
+                   f"   Ready step: {mol['ready_step']['id']} - {mol['ready_step']['title']}\n")
+    click.echo("To dispatch a step: gt sling <step-id> <rig>")
 
 
 @bd.command()

@@ -129,7 +129,17 @@ def step_done_cmd(cli: CliContext, step_id, as_json) -> None:
     echo(f"✓ {step_id} done")
     if result.progress is not None:
         nxt = result.progress.current
-        echo(f"Next step: {nxt}" if nxt else "All steps done: run gt done.")
+        parked = [g for g in result.gates if g["status"] != "closed"]
+        if nxt:
+            echo(f"Next step: {nxt}")
+        elif parked:
+            gate = parked[0]
+            echo(f"⏸ Next step {gate['step']} is parked on gate {gate['id']}: "
+                       f"{gate['state']}.\nStop here: you are nudged (GATE_OPEN) when it opens.")
+        elif result.progress.complete:
+            echo("All steps done: run gt done.")
+        else:
+            echo("No step is ready: the rest wait on others (gt mol status).")
 
 
 def _await_signal(cli: CliContext, timeout: str, quiet: bool, as_json: bool) -> None:

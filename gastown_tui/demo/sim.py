@@ -80,8 +80,9 @@ class Polecat:
         self.worktree = Path.cwd()
         self.bead: dict | None = None
         self.script: Script | None = None
-        self.resume_at = 0  # index of the action after a `hang`
+        self.resume_at = 0  # index of the action after a `hang` or a `gate`
         self.hanging = False
+        self.parked_gate = ""  # the gate it waits on (a `gate:` action), until GATE_OPEN
 
     def start(self) -> None:
         from gastown_tui.ops.prime import prime
@@ -131,6 +132,9 @@ class Polecat:
                 self.resume_at = index + 1
                 say("[sim] hanging (no commit, no gt done) until a GUPP nudge")
                 return
+            elif key == "gate":
+                self.park(value, index + 1)
+                return
             elif key == "exit":
                 say(f"[sim] exiting with {value}")
                 sys.exit(int(value or 1))
@@ -138,10 +142,37 @@ class Polecat:
             return
         self.submit(script.flag("commit") or f"sim: {bead['title']}")
 
+    def park(self, spec: str, resume_at: int) -> None:
+        """`gate: timer 30s`, `gate: human`, `gate: gh:run <run-id>`, `gate: bead <id>`: park
+        the work on a gate as an agent does by hand (bd gate create --blocks <my bead>
+        --waiter <me>), and go on only when GATE_OPEN for it arrives."""
+        from gastown_tui.ops import gates
+
+        assert self.bead is not None
+        kind, _, rest = spec.strip().partition(" ")
+        existing = gates.gates_on(self.store, self.bead["id"])
+        if existing:
+            gate = existing[0]
+        else:
+            gate = gates.create(
+                self.town, self.store, self.bead["id"], gate_type=kind,
+                timeout=rest.strip() if kind == "timer" else "",
+                await_id="" if kind in ("timer", "human") else rest.strip(),
+                waiters=[os.environ.get("GT_ROLE", "")], reason="sim parks here")
+        self.parked_gate = gate["id"]
+        self.resume_at = resume_at
+        say(f"[sim] parked on gate {gate['id']} ({gates.describe(gate)})")
+
     def on_message(self, text: str) -> None:
-        """Nudges: a GUPP nudge wakes a hanging polecat; a conflict makes it redo its change
-        on top of the new main and resubmit (its version of the conflicting lines wins)."""
-        if "GUPP" in text and self.hanging and self.script is not None:
+        """Nudges: a GUPP nudge wakes a hanging polecat; GATE_OPEN for its gate wakes a parked
+        one; a conflict makes it redo its change on top of the new main and resubmit (its
+        version of the conflicting lines wins)."""
+        if self.parked_gate and f"GATE_OPEN {self.parked_gate}" in text and \
+                self.script is not None:
+            say(f"[sim] gate {self.parked_gate} opened: continuing")
+            self.parked_gate = ""
+            self.run_actions(self.script, self.resume_at)
+        elif "GUPP" in text and self.hanging and self.script is not None:
             self.hanging = False
             say("[sim] nudged awake: continuing")
             self.run_actions(self.script, self.resume_at)

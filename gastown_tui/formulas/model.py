@@ -50,6 +50,21 @@ class Input(FormulaRecord):
     default: StrictStr | None = None
 
 
+class StepGate(FormulaRecord):
+    """`[steps.gate]`: the async wait a step parks on (beads' formula Gate): `type` is human,
+    timer, gh:run, gh:pr, bead or mail; `timeout` a duration; `await_id` (or `id`) what it
+    waits for, e.g. a workflow name, a PR number or a bead id."""
+
+    type: StrictStr
+    id: StrictStr = ""
+    await_id: StrictStr = ""
+    timeout: StrictStr = ""
+
+    @property
+    def awaits(self) -> str:
+        return self.await_id or self.id
+
+
 class Step(FormulaRecord):
     """A workflow step (`[[steps]]`) or an expansion template step (`[[template]]`)."""
 
@@ -65,6 +80,7 @@ class Step(FormulaRecord):
     labels: tuple[StrictStr, ...] = ()
     # beads' nested steps: the parent is a container finished when its children are.
     children: tuple[Step, ...] = ()
+    gate: StepGate | None = None
 
     @property
     def all_needs(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ class StepState(StrEnum):
     READY = "ready"  # not started, everything it needs is done
     WAITING = "waiting"  # not started, waits on steps not done yet
     BLOCKED = "blocked"  # its bead says blocked
+    GATED = "gated"  # parked on an open gate (a timer, a person, a CI run, another bead)
     DEFERRED = "deferred"
 
 
@@ -61,6 +62,7 @@ _MARKS = {
     StepState.READY: "[ ]",
     StepState.WAITING: "[ ]",
     StepState.BLOCKED: "[!]",
+    StepState.GATED: "[⏸]",
     StepState.DEFERRED: "[-]",
 }
 
@@ -93,6 +95,8 @@ def molecule_progress(
             state = StepState.ACTIVE
         elif status == "blocked":
             state = StepState.BLOCKED
+        elif status == "gated":  # the caller's word for "an open gate blocks this step"
+            state = StepState.GATED
         elif status == "deferred":
             state = StepState.DEFERRED
         else:

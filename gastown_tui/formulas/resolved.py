@@ -118,10 +118,16 @@ class ResolvedFormula(BaseModel):
                 return None
             return model.model_copy(update={k: substitute(getattr(model, k), filled) for k in keys})
 
+        def fill_step(step: Any) -> Any:
+            done = fill(step, "title", "description", "acceptance")
+            if step.gate is not None:  # a gate may await {{pr}} or {{workflow}}
+                done = done.model_copy(update={"gate": fill(step.gate, "id", "await_id")})
+            return done
+
         return self.model_copy(
             update={
                 "description": substitute(self.description, filled),
-                "steps": tuple(fill(s, "title", "description", "acceptance") for s in self.steps),
+                "steps": tuple(fill_step(s) for s in self.steps),
                 "legs": tuple(fill(leg, "title", "focus", "description") for leg in self.legs),
                 "synthesis": fill(self.synthesis, "title", "description"),
                 "output": fill(self.output, "directory", "leg_pattern", "synthesis"),

@@ -55,10 +55,10 @@ def patch_beads(records: tuple[BeadView, ...], changed: Iterable[dict[str, Any]]
 
 
 def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[MergeView],
-              polecats: Sequence[AgentView], mail: Sequence[MailView]
-              ) -> tuple[AttentionItem, ...]:
+              polecats: Sequence[AgentView], mail: Sequence[MailView],
+              gates: Sequence[dict[str, Any]] = ()) -> tuple[AttentionItem, ...]:
     """What needs the overseer, most urgent kind first: escalations, merge conflicts and
-    failures, stalled and zombie polecats, then unread mail."""
+    failures, stalled and zombie polecats, gates waiting for a person, then unread mail."""
     items: list[AttentionItem] = []
     for bead in escalations:
         severity = parse_fields(bead.get("description", "") or "").get("severity", "")
@@ -80,6 +80,13 @@ def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[Merge
             items.append(AttentionItem(kind=agent.state, key=agent.address,
                                        text=f"{agent.label} {agent.state}: {agent.evidence}",
                                        ts=agent.hooked_since))
+    for gate in gates:
+        held = gate.get("blocks") or ""
+        items.append(AttentionItem(kind="gate", key=gate["id"],
+                                   text=f"gate {gate['id']} waits for you"
+                                        + (f" (holds {held})" if held else "")
+                                        + ": bd gate resolve",
+                                   ts=gate.get("created_at", "") or ""))
     for message in mail:
         items.append(AttentionItem(kind="mail", key=message.id,
                                    text=f"mail from {message.sender}: {message.subject}",

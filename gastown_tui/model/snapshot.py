@@ -19,7 +19,8 @@ from gastown_tui.runtimes.screen import ScreenSpec
 
 AgentRole = Literal["mayor", "deacon", "witness", "refinery", "polecat", "crew"]
 BannerKind = Literal["town_missing", "store_locked", "store_error", "tmux_down", "error"]
-AttentionKind = Literal["escalation", "conflict", "failed", "stalled", "zombie", "mail"]
+AttentionKind = Literal["escalation", "conflict", "failed", "stalled", "zombie", "gate",
+                        "warrant", "mail"]
 DONE_STATUSES = ("closed", "tombstone")
 
 

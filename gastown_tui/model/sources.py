@@ -311,6 +311,19 @@ def read_escalations(store: BeadStore) -> list[dict[str, Any]]:
     return out
 
 
+def read_human_gates(store: BeadStore) -> list[dict[str, Any]]:
+    """Open gates that wait for a person (human approval), with the beads they hold."""
+    gates = store.list_issues(issue_types=["gate"], statuses=["open"], limit=200,
+                              sort="created", counts=False)
+    out = []
+    for gate in gates:
+        if gate.get("await_type") == "human":
+            held = [d["issue_id"] for d in store.dependent_records(gate["id"])
+                    if d["type"] == "blocks"]
+            out.append({**gate, "blocks": ", ".join(held)})
+    return out
+
+
 # ------------------------------------------------------------------ events
 def event_view(event: dict[str, Any]) -> EventView:
     payload = event.get("payload") or {}

@@ -135,6 +135,7 @@ class TownModel:
         self._costs = CostsView()
         self._queued: tuple[str, ...] = ()
         self._costs_at = 0.0  # monotonic time of the last ledger read (0: never)
+        self._gates: list[dict[str, Any]] = []  # open human gates (Needs-you)
         self._banners: dict[str, Banner] = {}
         self._snapshot: TownSnapshot | None = None
         self._queue: asyncio.Queue[ChangeSet] | None = None
@@ -507,6 +508,8 @@ class TownModel:
             self._escalations = src.read_escalations(store)
         if full or "gt:sling-context" in labels:
             self._queued = read_queue(store)
+        if full or "gate" in types:
+            self._gates = src.read_human_gates(store)
         self._refresh_convoys(store, {c["id"] for c in changed}, full)
 
     def _refresh_convoys(self, store: BeadStore, changed_ids: set[str], full: bool) -> None:
@@ -592,6 +595,7 @@ class TownModel:
                 tuple(self._refinery.items()), tuple((k, tuple(v)) for k, v in self._mq.items()),
                 tuple(self._mail), tuple(self._events.events),
                 tuple(b["id"] + b.get("updated_at", "") for b in self._escalations),
+                tuple(b["id"] + b.get("updated_at", "") for b in self._gates),
                 tuple(self._banners.items()), self._costs, self._queued)
 
     def _publish(self) -> TownSnapshot:
@@ -619,7 +623,8 @@ class TownModel:
             refineries=tuple(self._refinery.get(r.name, RefineryView(rig=r.name))
                              for r in self._rig_infos),
             mail=tuple(self._mail), events=tuple(self._events.events),
-            needs_you=attention(self._escalations, mq, self._polecats, self._mail),
+            needs_you=attention(self._escalations, mq, self._polecats, self._mail,
+                                self._gates),
             banners=tuple(self._banners.values()), costs=self._costs, queued=self._queued)
         self._snapshot = snapshot
         return snapshot

@@ -23,6 +23,12 @@ def close(town: Town, store: BeadStore, ids: list[str], *, reasons: list[str] | 
         log_event(town.root, "bead_closed", actor=store.actor,
                   payload={"bead": bead["id"], "reason": bead.get("close_reason", "")})
     landed = convoy_ops.check_for_issues(town, store, [b["id"] for b in closed])
+    gates = [b["id"] for b in closed if b.get("issue_type") == "gate"]
+    if gates:  # a gate closed by hand opens like a resolved one: its waiters are told now
+        from gastown_tui.ops.gates import wake
+
+        for gate_id in gates:
+            wake(town, store, gate_id)
     return closed, landed
 
 

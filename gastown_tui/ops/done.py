@@ -106,6 +106,15 @@ def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | 
     bead = store.get(source) if source else None
     agent_bead = addr.agent_bead_id(rig.prefix)
     mr_id, created, note = "", False, ""
+    if status == "COMPLETED" and bead is not None and bead["status"] != "closed":
+        from gastown_tui.ops.gates import describe, gates_on
+
+        parked = gates_on(store, bead["id"])
+        if parked:  # a step of this work waits on a gate: the work is not done yet
+            raise ValidationError(f"{bead['id']} is parked on gate {parked[0]['id']} "
+                                  f"({describe(parked[0])})",
+                                  fix="wait for GATE_OPEN, or use --status DEFERRED to hand "
+                                      "it back")
     if status == "COMPLETED":
         if state.ahead:
             if bead is None:

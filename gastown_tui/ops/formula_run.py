@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from gastown_tui.ops import convoy as convoy_ops
-from gastown_tui.town.errors import ValidationError
+from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.fields import format_fields, parse_fields
 from gastown_tui.town.layout import RigInfo, Town
@@ -26,6 +26,8 @@ class PlannedBead:
     needs: list[str] = field(default_factory=list)
     bead: str = ""
     slung_to: str = ""
+    gate: dict[str, str] | None = None  # the step's [steps.gate], as type/await_id/timeout
+    gate_bead: str = ""
 
 
 @dataclass
@@ -50,8 +52,11 @@ def plan(town: Town, rig: RigInfo, name: str, values: dict[str, str]):
     planned: list[PlannedBead] = []
     if resolved.type == "workflow":
         for step in resolved.steps:
+            gate = None if step.gate is None else {
+                "type": step.gate.type, "await_id": step.gate.awaits,
+                "timeout": step.gate.timeout}
             planned.append(PlannedBead(step.id, step.title or step.id, step.description.strip(),
-                                       list(step.all_needs)))
+                                       list(step.all_needs), gate=gate))
     elif resolved.type == "convoy":
         for leg in resolved.legs:
             prompt = resolved.leg_prompt(leg.id, {"review_target": _target(values),
@@ -97,11 +102,18 @@ def run(town: Town, store: BeadStore, rig: RigInfo, name: str, values: dict[str,
         bead = store.create(item.title, prefix=rig.prefix, description=description, deps=deps,
                             labels=["gt:molecule-step"])
         item.bead = ids[item.key] = bead["id"]
+        if item.gate is not None:  # the step parks on its gate until the gate opens
+            from gastown_tui.ops.gates import create as create_gate
+
+            item.gate_bead = create_gate(
+                town, store, bead["id"], gate_type=item.gate["type"],
+                await_id=item.gate["await_id"], timeout=item.gate["timeout"],
+                step=item.key, molecule=convoy["id"])["id"]
     convoy_ops.add(town, store, convoy["id"], [item.bead for item in planned])
     log_event(town.root, "formula_run", actor=store.actor,
               payload={"formula": resolved.name, "convoy": convoy["id"], "rig": rig.name,
                        "beads": [i.bead for i in planned]})
-    roots = [item for item in planned if not item.needs]
+    roots = [item for item in planned if not item.needs and not item.gate_bead]
     if sling_roots and roots:
         from gastown_tui.ops.sling import sling
 
@@ -114,6 +126,14 @@ def run(town: Town, store: BeadStore, rig: RigInfo, name: str, values: dict[str,
 
 def _owner(store: BeadStore) -> str:
     return store.actor if "/" in store.actor or store.actor in ("mayor", "deacon") else "overseer"
+
+
+def _open_gate(store: BeadStore, bead_id: str) -> bool:
+    try:
+        bead = store.get(bead_id)
+    except GasTownError:
+        return False
+    return bead.get("issue_type") == "gate" and bead["status"] != "closed"
 
 
 def molecule_progress(store: BeadStore, convoy_id: str):
@@ -130,5 +150,8 @@ def molecule_progress(store: BeadStore, convoy_id: str):
         needs = tuple(by_bead[d["depends_on_id"]] for d in store.dependency_records(bead_id)
                       if d["type"] == "blocks" and d["depends_on_id"] in by_bead)
         steps.append(Step(id=by_bead[bead_id], title=bead["title"], needs=needs))
-        statuses[by_bead[bead_id]] = bead["status"]
+        gated = bead["status"] == "open" and any(
+            d["type"] == "blocks" and d["depends_on_id"] not in by_bead
+            and _open_gate(store, d["depends_on_id"]) for d in store.dependency_records(bead_id))
+        statuses[by_bead[bead_id]] = "gated" if gated else bead["status"]
     return progress(steps, statuses)

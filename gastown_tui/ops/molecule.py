@@ -11,11 +11,18 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gastown_tui.ops import gates as gates_ops
 from gastown_tui.ops import hook as hook_ops
 from gastown_tui.ops import mail as mail_ops
 from gastown_tui.ops.formula_run import molecule_progress as run_progress
-from gastown_tui.ops.prime import formula_vars, steps_done
-from gastown_tui.town.errors import BeadNotFoundError, GasTownError, ValidationError
+from gastown_tui.ops.prime import steps_done
+from gastown_tui.ops.step_gates import _formula_steps, park_gated_steps, step_gates
+from gastown_tui.town.errors import (
+    BeadNotFoundError,
+    ConflictError,
+    GasTownError,
+    ValidationError,
+)
 from gastown_tui.town.events import log_event
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.layout import Town, now_rfc3339
@@ -40,6 +47,9 @@ def _agent_bead(town: Town | None, addr: Address) -> str:
 def _next_action(view: MoleculeView) -> str:
     if view.hooked is None:
         return "check your mail: gt mail inbox"
+    parked = [g for g in view.gates if g["status"] != "closed"]
+    if parked and view.progress is not None and view.progress.current is None:
+        return f"parked on gate {parked[0]['id']} ({parked[0]['state']}): wait for GATE_OPEN"
     if view.progress is None:
         return f"work on {view.hooked['id']}, then gt done"
     if view.progress.complete:
@@ -56,6 +66,7 @@ class MoleculeView:
     convoy: str = ""  # the formula run's convoy, for a molecule of step beads
     progress: MoleculeProgress | None = None
     notes: list[str] = field(default_factory=list)
+    gates: list[dict[str, Any]] = field(default_factory=list)  # the steps parked on gates
 
     def as_json(self) -> dict[str, Any]:
         """Upstream's MoleculeStatusInfo (gt hook --json, gt mol status --json), with the
@@ -87,10 +98,12 @@ class MoleculeView:
                 "in_progress_steps": sum(1 for i in items if i.state is StepState.ACTIVE),
                 "ready_steps": [i.id for i in items if i.state is StepState.READY],
                 "blocked_steps": [i.id for i in items
-                                  if i.state in (StepState.BLOCKED, StepState.WAITING)],
+                                  if i.state in (StepState.BLOCKED, StepState.WAITING,
+                                                 StepState.GATED)],
                 "percent_complete": int(100 * progress.fraction), "complete": progress.complete,
                 "steps": [{"id": i.id, "title": i.title, "state": i.state.value} for i in items],
             }
+        info["gates"] = self.gates
         info["next_action"] = _next_action(self)
         return info
 
@@ -104,20 +117,12 @@ class MoleculeView:
         from gastown_tui.formulas.progress import format_checklist
 
         kind = f"formula {self.formula}" if self.formula else f"formula run {self.convoy}"
-        return f"{head}\n  {kind}: {self.progress.done}/{self.progress.total} steps done\n" + \
+        text = f"{head}\n  {kind}: {self.progress.done}/{self.progress.total} steps done\n" + \
             "\n".join("  " + line for line in format_checklist(self.progress).splitlines())
-
-
-def _formula_steps(town: Town, addr: Address, bead: dict[str, Any]):
-    # Lazy, as every formulas import here: pydantic and tomlkit cost `gt hook` (which agents
-    # call constantly) ~130 ms, and only a hook with a formula attached needs them.
-    from gastown_tui.formulas.resolve import FormulaLibrary
-    name = parse_fields(bead.get("description", "")).get("attached_formula", "")
-    if not name:
-        return "", []
-    resolved = FormulaLibrary(town.root, addr.rig).resolve(name, formula_vars(town, addr, bead),
-                                                           require_all=False)
-    return name, list(resolved.steps)
+        for gate in self.gates:
+            if gate["status"] != "closed":
+                text += f"\n  ⏸ step {gate['step']} parked on gate {gate['id']}: {gate['state']}"
+        return text
 
 
 def _run_convoy(store: BeadStore, bead_id: str) -> str:
@@ -135,7 +140,12 @@ def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
         from gastown_tui.formulas.progress import molecule_progress
 
         out.formula = name
-        out.progress = molecule_progress(steps, {s: "closed" for s in steps_done(bead)})
+        statuses = {s: "closed" for s in steps_done(bead)}
+        out.gates = step_gates(store, bead["id"])
+        for gate in out.gates:
+            if gate["status"] != "closed" and gate["step"] not in statuses:
+                statuses[gate["step"]] = "gated"
+        out.progress = molecule_progress(steps, statuses)
         return out
     convoy = _run_convoy(store, bead["id"])
     if convoy:
@@ -169,11 +179,28 @@ def step_done(town: Town, store: BeadStore, addr: Address, step: str) -> Molecul
         known = ", ".join(ids) or "none"
         raise ValidationError(f"{step!r} is not a step of {name or 'your hooked bead'} "
                               f"(steps: {known})", fix="see gt mol status")
+    spec = next(s for s in steps if s.id == step)
+    if spec.gate is not None:  # a gated step is done only after its gate opened
+        gate = gates_ops.step_gate(store, hooked["id"], step)
+        if gate is None:
+            made = park_gated_steps(town, store, addr, hooked, steps)
+            gate = next((g for g in made if parse_fields(g.get("description", "")).get("step")
+                         == step), None)
+        if gate is None:
+            raise ConflictError(f"step {step} is not reached yet: it waits on a "
+                                f"{spec.gate.type} gate after {', '.join(spec.all_needs)}",
+                                fix="finish the steps before it first; see gt mol status")
+        if gate["status"] != "closed":
+            raise ConflictError(f"step {step} is parked on gate {gate['id']} "
+                                f"({gates_ops.describe(gate)})",
+                                fix="wait for GATE_OPEN, you are nudged; or a person runs "
+                                    f"'bd gate resolve {gate['id']}'")
     done = steps_done(hooked)
     if step not in done:
         store.update(hooked["id"], description_fields={"steps_done": ",".join([*done, step])})
     log_event(town.root, "mol_step_done", actor=str(addr),
               payload={"bead": hooked["id"], "formula": name, "step": step})
+    park_gated_steps(town, store, addr, store.get(hooked["id"]), steps)
     return view(town, store, addr)
 
 

@@ -33,6 +33,7 @@ class PolecatInfo:
     active_mr: str
     evidence: str
     runtime: str = ""  # the runtime its session was started with (claude, codex, sim, …)
+    parked_on: str = ""  # the open gate its hooked work waits on (it is not stuck)
 
     @property
     def zombie(self) -> bool:
@@ -157,6 +158,14 @@ def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,
                                    agent_state=fields.get("agent_state", ""),
                                    active_mr=fields.get("active_mr", ""),
                                    reading=readings.get(session))
+    parked = ""
+    if hooked is not None and state == "working":
+        from gastown_tui.ops.gates import describe, gates_on
+
+        gates = gates_on(store, hooked["id"])
+        if gates:
+            parked = gates[0]["id"]
+            evidence = f"hooked {hooked['id']}, parked on gate {parked} ({describe(gates[0])})"
     beat = read_heartbeat(town, session) or {}
     return PolecatInfo(rig=rig.name, name=name, address=str(addr), session_name=session,
                        session_running=running, state=state,
@@ -165,4 +174,5 @@ def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,
                        agent_state=fields.get("agent_state", ""), branch=fields.get("branch", ""),
                        worktree=str(worktree), worktree_exists=exists,
                        heartbeat=str(beat.get("ts", "")), active_mr=fields.get("active_mr", ""),
-                       evidence=evidence, runtime=str(beat.get("runtime", "")))
+                       evidence=evidence, runtime=str(beat.get("runtime", "")),
+                       parked_on=parked)

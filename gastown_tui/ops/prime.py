@@ -63,8 +63,10 @@ def steps_done(bead: dict[str, Any]) -> list[str]:
     return [s for s in (x.strip() for x in raw.split(",")) if s]
 
 
-def formula_steps(town: Town, addr: Address, bead: dict[str, Any]) -> tuple[str, list[str]]:
-    """(formula name, rendered step lines) for the bead's attached formula, if any."""
+def formula_steps(town: Town, addr: Address, bead: dict[str, Any],
+                  parked: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """(formula name, rendered step lines) for the bead's attached formula, if any; `parked`
+    maps a step to the open gate it waits on (shown on the step)."""
     name = parse_fields(bead.get("description", "")).get("attached_formula", "")
     if not name:
         return "", []
@@ -79,8 +81,12 @@ def formula_steps(town: Town, addr: Address, bead: dict[str, Any]) -> tuple[str,
     done = set(steps_done(bead))
     for number, step in enumerate(resolved.steps, start=1):
         needs = f"  (after {', '.join(step.needs)})" if step.needs else ""
-        mark = "[x]" if step.id in done else "[ ]"
+        gate = (parked or {}).get(step.id, "")
+        mark = "[x]" if step.id in done else "[⏸]" if gate else "[ ]"
         lines.append(f"{number}. {mark} [{step.id}] {step.title}{needs}")
+        if gate:
+            lines.append(f"     PARKED on gate {gate}. Stop here: you are nudged "
+                         "(GATE_OPEN) when it opens, then do this step.")
         for text in step.description.strip().splitlines():
             lines.append(f"     {text}")
     return name, lines
@@ -132,7 +138,7 @@ def prime(town: Town, store: BeadStore, *, cwd: Path | None = None, hook_only: b
                 "Check your mail (`gt mail inbox`), then wait for instructions."]
     else:
         out["hook"] = {"id": bead["id"], "title": bead["title"], "status": bead["status"]}
-        hook = _hook_section(town, addr, bead, out)
+        hook = _hook_section(town, addr, bead, out, store)
     handoff: list[str] = []
     if notes:
         latest = notes[0]
@@ -207,7 +213,7 @@ def hook_text(addr: Address, tags: list[str], where: list[str], hook: list[str],
 
 
 def _hook_section(town: Town, addr: Address, bead: dict[str, Any],
-                  out: dict[str, Any]) -> list[str]:
+                  out: dict[str, Any], store: BeadStore | None = None) -> list[str]:
     fields = parse_fields(bead.get("description", ""))
     lines = [f"## On your hook: {bead['id']} — {bead['title']} [{bead['status']}]", ""]
     if "gt:message" in bead.get("labels", []):
@@ -218,7 +224,15 @@ def _hook_section(town: Town, addr: Address, bead: dict[str, Any],
     lines += [bead.get("description", "").strip(), ""]
     if bead.get("notes"):
         lines += ["### Notes saved on the bead", bead["notes"].strip(), ""]
-    name, steps = formula_steps(town, addr, bead)
+    parked: dict[str, str] = {}
+    if store is not None and fields.get("attached_formula"):
+        from gastown_tui.ops.gates import describe, gates_on
+
+        for gate in gates_on(store, bead["id"]):
+            step = parse_fields(gate.get("description", "")).get("step", "")
+            if step:
+                parked[step] = f"{gate['id']} ({describe(gate)})"
+    name, steps = formula_steps(town, addr, bead, parked)
     if name:
         out["formula"] = name
         out["steps"] = steps

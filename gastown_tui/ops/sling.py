@@ -196,6 +196,19 @@ def _scheduled(town: Town, store: BeadStore, bead_ids: list[str], rig: RigInfo,
                                    convoy=_tracking_convoy(store, bead_id), formula=formula,
                                    queued=ctx))
     return out
+def _park_first_steps(town: Town, store: BeadStore, addr: Address, bead_id: str,
+                      formula: str) -> list[str]:
+    """A formula whose first step has a gate parks there at once (its timer starts now)."""
+    if not formula:
+        return []
+    from gastown_tui.ops.step_gates import park_gated_steps
+
+    return [g["id"] for g in park_gated_steps(town, store, addr, store.get(bead_id))]
+
+
+def _unpark(store: BeadStore, gate_id: str) -> None:
+    store.set_status(gate_id, "closed", reason="sling rolled back", force=True)
+    store.update(gate_id, description_fields={"woken": "nobody (sling rolled back)"})
 
 
 def _owner(dispatched_by: str) -> str:
@@ -231,6 +244,8 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
             _attach(store, bead_id, str(addr), formula, dispatched_by, previous)
             undo.append(lambda: store.update(bead_id, changes={
                 "status": previous[0], "assignee": bead.get("assignee") or ""}))
+            for gate in _park_first_steps(town, store, addr, bead_id, formula):
+                undo.append(lambda g=gate: _unpark(store, g))
             say(f"  polecat {name}: starting {runtime.name} session")
             session, alias = start_agent(town, addr, path, agent=agent, branch=branch,
                                          topic_suffix=bead_id, account=account)
@@ -282,6 +297,7 @@ def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *
         formula_name = _formula_for(town, rig, formula) if formula else ""
         if not (bead["status"] == "hooked" and bead.get("assignee") == agent):
             _attach(store, bead_id, agent, formula_name, dispatched_by, (bead["status"],))
+            _park_first_steps(town, store, addr, bead_id, formula_name)
         convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
     log_event(town.root, "sling", actor=dispatched_by, payload={"bead": bead_id, "target": agent})
     try:

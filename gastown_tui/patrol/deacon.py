@@ -1,8 +1,10 @@
 """The Deacon (`gt deacon run`): keeps the town's sessions alive and its convoys moving.
 
 Each patrol: the Mayor and every rig's witness and refinery sessions are running (restarted if
-they died); convoys whose tracked beads are all closed land (their owner gets mail); beads that
-became ready in a convoy are slung (a molecule's next steps)."""
+they died); gates whose condition holds open (timers, CI runs, beads) and whoever waits on them
+is woken; convoys whose tracked beads are all closed land (their owner gets mail); beads that
+became ready in a convoy are slung (a molecule's next steps), and so are the steps of molecules
+a gate released."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
-from gastown_tui.ops.convoy_feed import feed
+from gastown_tui.ops import gates as gates_ops
+from gastown_tui.ops.convoy_feed import dispatch_gated, feed
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.ops.sessions import tmux_for, write_heartbeat
 from gastown_tui.town.errors import GasTownError
@@ -24,6 +27,7 @@ class DeaconReport:
     restarted: list[str] = field(default_factory=list)
     landed: list[str] = field(default_factory=list)
     fed: list[str] = field(default_factory=list)
+    gates_opened: list[str] = field(default_factory=list)
     dispatched: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -39,6 +43,13 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
                     report.restarted.append(step.session)
         except GasTownError as exc:
             report.problems.append(f"keep-alive: {exc.problem}")
+    try:
+        results = gates_ops.check(town, store, escalate=True)
+        report.gates_opened = [r.gate["id"] for r in results if r.resolved and not r.error]
+        report.problems += [f"gate {r.gate['id']}: {r.error}" for r in results if r.error]
+        report.gates_opened += [gid for gid, _ in gates_ops.sweep_closed(town, store)]
+    except GasTownError as exc:
+        report.problems.append(f"gates: {exc.problem}")
     try:
         report.landed = [c["id"] for c in convoy_ops.check(town, store)]
         report.fed = [f["bead"] for f in feed(town, store)]
@@ -70,6 +81,11 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         refresh(town, store)
     except GasTownError as exc:
         report.problems.append(f"costs: {exc.problem}")
+    try:
+        report.dispatched += [d["step"] for d in dispatch_gated(town, store)
+                             if d.get("agent")]
+    except GasTownError as exc:
+        report.problems.append(f"gated molecules: {exc.problem}")
     handle_nudges(town, "hq-deacon", "deacon/", say=print)
     mail = handle_inbox(town, store, "deacon/")
     report.problems += mail.problems
@@ -77,6 +93,16 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         log_event(town.root, "session_restarted", actor="deacon", payload={"session": session})
     write_heartbeat(town, "hq-deacon", "patrolling", agent="deacon", runtime="gt")
     return report
+
+
+def say(report: DeaconReport) -> None:
+    """What a patrol did, one line each, for the Deacon's pane."""
+    for label, items in (("restarted", report.restarted), ("opened gate", report.gates_opened),
+                         ("landed convoy", report.landed), ("fed", report.fed),
+                         ("dispatched gated step", report.dispatched),
+                         ("problem", report.problems)):
+        for item in items:
+            print(f"deacon: {label} {item}", flush=True)
 
 
 def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: bool = True,
@@ -92,7 +118,7 @@ def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: b
         next_care = time.monotonic() + care_interval()
         while True:
             if not gone.missing():  # a patrol writes state files: never into a vanished town
-                patrol(town, store, keep_alive=keep_alive and tmux_for(town).is_running())
+                say(patrol(town, store, keep_alive=keep_alive and tmux_for(town).is_running()))
                 if time.monotonic() >= next_care:
                     # A backup and a short WAL, every few minutes: whatever a damaged WAL
                     # could lose is then minutes of work, and the backup still has it.

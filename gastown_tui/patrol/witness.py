@@ -154,6 +154,12 @@ class Witness:
         elif info.state == "blocked":
             mem.progress_at = now
             v.action = self._unblock(info, mem)
+        elif info.state == "working" and info.parked_on:
+            # Parked on a gate on purpose: silence is expected until the gate opens.
+            mem.idle_since = 0.0
+            mem.nudges = 0
+            mem.progress_at = now
+            v.evidence = info.evidence
         elif info.state == "working" and (cycled := self._context(info, mem, now)):
             v.action = cycled
         elif info.state == "working":

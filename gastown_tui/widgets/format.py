@@ -26,7 +26,8 @@ STAGE_STYLE = {"queued": "dim", "claimed": "cyan", "rebasing": "cyan", "merging"
 ATTENTION_GLYPH = {"escalation": ("⚠", "bold red"), "conflict": ("✗", "red"),
                    "failed": ("✗", "red"), "stalled": ("⏸", "yellow"),
                    "zombie": ("☠", "red"), "blocked": ("⛔", "bold red"),
-                   "rate-limited": ("⏳", "magenta"), "mail": ("✉", "cyan")}
+                   "rate-limited": ("⏳", "magenta"), "gate": ("⏸", "bold yellow"),
+                   "warrant": ("⚖", "bold red"), "mail": ("✉", "cyan")}
 GLYPH_STYLE = {"✓": "green", "▶": "cyan", "○": "dim", "✗": "red", "?": "yellow"}
 # C0 (tab aside), DEL and C1: what is left of a sequence Text.from_ansi could not parse.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")

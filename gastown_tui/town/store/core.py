@@ -38,7 +38,8 @@ _UPDATABLE = frozenset({
     "title", "description", "design", "acceptance_criteria", "notes", "status", "priority",
     "issue_type", "assignee", "owner", "estimated_minutes", "due_at", "defer_until",
     "external_ref", "metadata", "pinned", "ephemeral", "wisp_type", "mol_type", "close_reason",
-    "spec_id", "sender",
+    "spec_id", "sender", "await_type", "await_id", "timeout", "waiters", "is_template",
+    "no_history",
 })
 
 
