@@ -152,6 +152,18 @@ class Runner:
         finally:
             store.close_connection()
 
+    def new_molecule(self) -> str:
+        from gastown_tui.ops.mol_spawn import spawn
+        from gastown_tui.town.layout import Town
+
+        store = self._store()
+        try:
+            return spawn(Town(self.town.root), store, "shiny", prefix=self.town.prefix,
+                         values={"feature": "taught"}, ephemeral=True,
+                         rig=self.town.rig).new_epic_id
+        finally:
+            store.close_connection()
+
     # -- who runs it ---------------------------------------------------------------------
     def role_env(self, role: str) -> tuple[dict[str, str], Path]:
         t = self.town
@@ -190,7 +202,7 @@ class Runner:
             form, stdin = form.split("<<'BODY'")[0].strip(), "a body from stdin\n"
         values = {"rig": t.rig, "polecat": t.polecat, "formula": "mol-polecat-work",
                   "agent": "mayor/", "hqbead": "", "bead": "", "mail": "", "mr": "",
-                  "convoy": "", "gate": ""}
+                  "convoy": "", "gate": "", "molecule": ""}
         while "{bead}" in form:  # each occurrence its own bead (bd dep add {bead} {bead})
             form = form.replace("{bead}", self.new_bead(), 1)
         if "{hqbead}" in form:
@@ -203,6 +215,8 @@ class Runner:
             values["convoy"] = self.new_convoy()
         if "{gate}" in form:
             values["gate"] = self.new_gate()
+        if "{molecule}" in form:
+            values["molecule"] = self.new_molecule()
         text = form
         for key, value in values.items():
             text = text.replace("{" + key + "}", value)

@@ -25,8 +25,9 @@ class BdGroup(LazyGroup):
 
     LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula",
             "backup": "gastown_tui.cli.bd_backup:backup",
-            "gate": "gastown_tui.cli.bd_gate:gate"}
-    ALIASES = {"new": "create"}
+            "gate": "gastown_tui.cli.bd_gate:gate", "mol": "gastown_tui.cli.bd_mol:mol",
+            "cook": "gastown_tui.cli.bd_mol:cook"}
+    ALIASES = {"new": "create", "protomolecule": "mol"}
 
 
 @click.group(cls=BdGroup, context_settings={"help_option_names": ["-h", "--help"]})

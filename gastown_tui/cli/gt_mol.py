@@ -212,3 +212,200 @@ def await_signal(cli: CliContext, timeout, quiet, backoff_base, backoff_mult, ba
                  agent_bead, as_json) -> None:
     """Same as gt mol step await-signal."""
     _await_signal(cli, timeout, quiet, as_json)
+
+
+def _target(target: str | None):
+    return _agent(target)
+
+
+@mol.command(name="burn")
+@click.argument("target", required=False)
+@json_option
+@pass_cli
+def mol_burn(cli: CliContext, target, as_json) -> None:
+    """Discard the molecule attached to your work (or TARGET's) without a digest."""
+    from gastown_tui.ops.mol_lifecycle import burn
+
+    result = burn(cli.town(), cli.store(), _target(target))
+    if as_json:
+        echo_json(result)
+    elif not result["burned"]:
+        click.echo(f"ℹ No molecule attached to {result['from']} - nothing to burn")
+    else:
+        click.echo(f"🔥 Burned molecule {result['burned']} from {result['from']}"
+                   + (f"\n  Closed {result['children_closed']} step issues"
+                      if result["children_closed"] else ""))
+
+
+@mol.command(name="squash")
+@click.argument("target", required=False)
+@click.option("--summary", default="", help="A summary for the digest (what the cycle found).")
+@click.option("--no-digest", is_flag=True, help="Close it without a digest bead.")
+@click.option("--jitter", default="", help="Sleep up to this long first (e.g. 10s).")
+@json_option
+@pass_cli
+def mol_squash(cli: CliContext, target, summary, no_digest, jitter, as_json) -> None:
+    """Condense the molecule attached to your work into a digest (a permanent-enough record,
+    aggregated daily by gt patrol digest)."""
+    import random
+
+    from gastown_tui.ops.mol_lifecycle import squash
+    from gastown_tui.town.durations import parse_duration
+
+    if jitter:
+        time.sleep(random.uniform(0, parse_duration(jitter, what="--jitter")))
+    result = squash(cli.town(), cli.store(), _target(target), summary=summary,
+                    no_digest=no_digest)
+    if as_json:
+        echo_json(result)
+    elif not result["squashed"]:
+        click.echo(f"ℹ No molecule attached to {result['from']} - nothing to squash")
+    else:
+        click.echo(f"📦 Squashed molecule {result['squashed']}"
+                   + (" (no digest)" if no_digest else f" → digest {result['digest']}"))
+
+
+@mol.command(name="dag")
+@click.argument("molecule_id")
+@click.option("--tiers", is_flag=True, help="Group by execution tier.")
+@click.option("--tree", is_flag=True, default=True, hidden=True)
+@json_option
+@pass_cli
+def mol_dag(cli: CliContext, molecule_id, tiers, tree, as_json) -> None:
+    """A molecule's steps as a dependency DAG in execution tiers."""
+    from gastown_tui.ops.mol_lifecycle import dag
+
+    info = dag(cli.store(), molecule_id)
+    if as_json:
+        echo_json(info)
+        return
+    marks = {"closed": "✓", "in_progress": "⧖", "hooked": "⧖"}
+    click.echo(f"{info['root_id']}: {info['root_title']} ({info['total_nodes']} steps, "
+               f"{info['tiers']} tiers)")
+    for number, group in enumerate(info["tier_groups"]):
+        click.echo(f"  Tier {number}:")
+        for node_id in group:
+            node = info["nodes"][node_id]
+            mark = marks.get(node["status"], "◌" if node.get("dependencies") and any(
+                info["nodes"][d]["status"] != "closed" for d in node["dependencies"]) else "○")
+            click.echo(f"    {mark} {node_id} {node['title']}")
+    if info["critical_path"]:
+        click.echo(f"  Critical path: {' → '.join(info['critical_path'])}")
+
+
+@mol.command(name="attach")
+@click.argument("first")
+@click.argument("second", required=False)
+@json_option
+@pass_cli
+def mol_attach(cli: CliContext, first, second, as_json) -> None:
+    """Attach a molecule to a bead: `gt mol attach <bead> <molecule>`, or `<molecule>` for
+    the bead on your hook."""
+    from gastown_tui.ops.hook import hooked_for, self_address
+    from gastown_tui.ops.mol_lifecycle import attach
+
+    store = cli.store()
+    if second is None:
+        hooked = hooked_for(store, self_address())
+        if hooked is None:
+            raise click.UsageError("nothing on your hook: name the bead, "
+                                   "gt mol attach <bead> <molecule>")
+        pinned, molecule = hooked["id"], first
+    else:
+        pinned, molecule = first, second
+    result = attach(cli.town(), store, pinned, molecule)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"✓ Attached {molecule} to {pinned}\n  attached_at: "
+                   f"{result.get('attached_at', '')}")
+
+
+@mol.command(name="detach")
+@click.argument("pinned")
+@json_option
+@pass_cli
+def mol_detach(cli: CliContext, pinned, as_json) -> None:
+    """Remove the molecule attachment from a bead."""
+    from gastown_tui.ops.mol_lifecycle import detach
+
+    result = detach(cli.town(), cli.store(), pinned)
+    if as_json:
+        echo_json(result)
+    elif result["detached"]:
+        click.echo(f"✓ Detached {result['detached']} from {pinned}")
+    else:
+        click.echo(f"ℹ No molecule attached to {pinned}")
+
+
+@mol.command(name="attachment")
+@click.argument("pinned")
+@json_option
+@pass_cli
+def mol_attachment(cli: CliContext, pinned, as_json) -> None:
+    """Which molecule a bead carries."""
+    from gastown_tui.ops.mol_lifecycle import attachment
+
+    result = attachment(cli.store(), pinned)
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"{result['issue_id']}: {result['issue_title']}\nStatus: {result['status']}")
+    if result.get("attached_molecule"):
+        click.echo(f"\nAttached Molecule:\n  ID: {result['attached_molecule']}"
+                   + (f"\n  Attached at: {result['attached_at']}"
+                      if result.get("attached_at") else ""))
+    else:
+        click.echo("\nNo molecule attached")
+
+
+@step.command(name="emit-event")
+@click.option("--channel", required=True, help="Event channel (e.g. refinery).")
+@click.option("--type", "event_type", required=True, help="Event type (e.g. MERGE_READY).")
+@click.option("--payload", "payload", multiple=True, help="key=value (repeatable).")
+@json_option
+@pass_cli
+def step_emit_event(cli: CliContext, channel, event_type, payload, as_json) -> None:
+    """Write an event file to <town>/events/<channel>/ for await-event subscribers."""
+    from gastown_tui.ops.channel_events import emit
+
+    path = emit(cli.town(), channel, event_type, list(payload))
+    if as_json:
+        echo_json({"path": str(path), "channel": channel, "type": event_type})
+    else:
+        click.echo(str(path))
+
+
+@step.command(name="await-event")
+@click.option("--channel", required=True, help="Event channel to watch.")
+@click.option("--timeout", default="60s", show_default=True)
+@click.option("--backoff-base", default="", help="Backoff base (e.g. 60s).")
+@click.option("--backoff-mult", type=int, default=2, show_default=True)
+@click.option("--backoff-max", default="", help="Backoff cap (e.g. 10m).")
+@click.option("--agent-bead", default="", help="Agent bead tracking idle cycles.")
+@click.option("--quiet", is_flag=True)
+@click.option("--cleanup", is_flag=True, help="Delete the event files read.")
+@json_option
+@pass_cli
+def step_await_event(cli: CliContext, channel, timeout, backoff_base, backoff_mult,
+                     backoff_max, agent_bead, quiet, cleanup, as_json) -> None:
+    """Wait for event files on a channel (pending ones return at once), or the timeout."""
+    from gastown_tui.ops.channel_events import await_events
+
+    result = await_events(cli.town(), cli.store(), channel, timeout=timeout,
+                          backoff_base=backoff_base, backoff_mult=backoff_mult,
+                          backoff_max=backoff_max, agent_bead=agent_bead, cleanup=cleanup)
+    if as_json:
+        echo_json(result)
+        return
+    if quiet:
+        return
+    if result["reason"] == "event":
+        click.echo(f"✓ {len(result['events'])} event(s) received")
+        for event in result["events"]:
+            click.echo(f"  → {event['content'].get('type', '?')}")
+    else:
+        click.echo(f"⏱ Timeout (idle cycle: {result.get('idle_cycles', 0)})")
+    click.echo("\nEFFORT: full Run full patrol." if result["effort_level"] == "full" else
+               "\nEFFORT: reduced Run ABBREVIATED patrol: quick checks only, skip optional "
+               "steps.")

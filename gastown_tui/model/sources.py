@@ -45,7 +45,7 @@ from gastown_tui.town.store import BeadStore
 
 # Bead types the screens list as work (the rest have their own panes or are bookkeeping).
 NOT_LISTED_TYPES = frozenset({"merge-request", "convoy", "message", "agent", "role", "rig",
-                              "event", "gate"})
+                              "event", "gate", "molecule"})
 LOG_TAIL_LINES = 12
 LOG_TAIL_BYTES = 8192
 RECENT_LANDED_HOURS = 24.0

@@ -145,6 +145,7 @@ def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | 
         store.update(source, changes={"status": "blocked"},
                      append_notes=f"ESCALATED by {addr}: waiting for help (gt done "
                                   "--status ESCALATED)")
+    digest = _squash_molecule(town, store, addr, source, status, mr_id)
     exit_state = "stuck" if status == "ESCALATED" else "idle"
     if store.exists(agent_bead):
         fields: dict[str, str | None] = {
@@ -157,7 +158,8 @@ def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | 
         store.update(agent_bead, description_fields=fields)
     log_event(town.root, "done", actor=str(addr),
               payload={"bead": source, "mr": mr_id, "branch": state.branch, "exit": status,
-                       **({"note": note} if note else {})})
+                       **({"note": note} if note else {}),
+                       **({"digest": digest} if digest else {})})
     if mr_id:
         _notify(town, f"{rig.name}/refinery", "MERGE_READY received - check inbox for pending work")
     _notify(town, f"{rig.name}/witness", f"POLECAT_DONE {addr.name} exit={status}")
@@ -165,6 +167,24 @@ def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | 
     return DoneResult(mr=mr_id, created=created, branch=state.branch, commit_sha=state.head,
                       source_issue=source, commits=state.ahead, auto_committed=auto,
                       exit=status, issue_status=after, agent_state=exit_state, note=note)
+
+
+def _squash_molecule(town: Town, store: BeadStore, addr: Address, source: str, status: str,
+                     mr_id: str) -> str:
+    """The molecule the work ran under ends with it (upstream closes it; we also keep a
+    digest of how far its steps got). A deferred one stays attached, to be resumed."""
+    if status == "DEFERRED" or not source:
+        return ""
+    from gastown_tui.ops.mol_lifecycle import attached_molecule, squash
+
+    try:
+        bead = store.get(source)
+        if not attached_molecule(bead):
+            return ""
+        summary = f"gt done --status {status}" + (f"; merge request {mr_id}" if mr_id else "")
+        return squash(town, store, addr, summary=summary, bead=bead)["digest"]
+    except GasTownError:
+        return ""  # the submission stands; a molecule left open is gt doctor's to find
 
 
 def _no_merge_reason(bead: dict[str, Any] | None, cleanup_status: str | None) -> str:

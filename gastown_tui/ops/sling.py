@@ -101,10 +101,12 @@ def _formula_for(town: Town, rig: RigInfo | None, formula: str | None) -> str:
 
 
 def _attach(store: BeadStore, bead_id: str, agent: str, formula: str, dispatched_by: str,
-            previous: tuple[str, ...]) -> None:
+            previous: tuple[str, ...], molecule: str = "") -> None:
     fields = {"dispatched_by": dispatched_by, "attached_at": now_rfc3339()}
     if formula:
         fields["attached_formula"] = formula
+    if molecule:
+        fields["attached_molecule"] = molecule
     store.update(bead_id, changes={"status": "hooked", "assignee": agent},
                  description_fields=fields, expect_status=previous)
 
@@ -196,6 +198,23 @@ def _scheduled(town: Town, store: BeadStore, bead_ids: list[str], rig: RigInfo,
                                    convoy=_tracking_convoy(store, bead_id), formula=formula,
                                    queued=ctx))
     return out
+
+
+def _wisp_for(town: Town, store: BeadStore, addr: Address, bead: dict[str, Any],
+              formula: str) -> str:
+    """Upstream's `bd mol wisp <formula> --root-only`: the molecule the work runs under, one
+    ephemeral root whose steps gt prime shows inline; gt done squashes it into a digest."""
+    if not formula or not addr.rig:
+        return ""
+    from gastown_tui.ops.mol_spawn import spawn
+    from gastown_tui.ops.prime import formula_vars
+
+    rig = town.rig(addr.rig)
+    return spawn(town, store, formula, prefix=rig.prefix, ephemeral=True, root_only=True,
+                 values=formula_vars(town, addr, bead), assignee=str(addr), rig=rig.name,
+                 require_all=False).new_epic_id
+
+
 def _park_first_steps(town: Town, store: BeadStore, addr: Address, bead_id: str,
                       formula: str) -> list[str]:
     """A formula whose first step has a gate parks there at once (its timer starts now)."""
@@ -240,8 +259,12 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
                 "cleanup_status": "clean", "active_mr": None})
             undo.append(lambda: store.update(agent_bead["id"], description_fields={
                 "agent_state": "nuked", "hook_bead": None}))
+            # The formula's molecule: a root-only wisp, its steps inlined by gt prime.
+            molecule = _wisp_for(town, store, addr, bead, formula)
+            if molecule:
+                undo.append(lambda: store.delete_issues([molecule]))
             # Hook before the session starts, so the agent's first `gt prime --hook` sees it.
-            _attach(store, bead_id, str(addr), formula, dispatched_by, previous)
+            _attach(store, bead_id, str(addr), formula, dispatched_by, previous, molecule)
             undo.append(lambda: store.update(bead_id, changes={
                 "status": previous[0], "assignee": bead.get("assignee") or ""}))
             for gate in _park_first_steps(town, store, addr, bead_id, formula):
@@ -296,7 +319,9 @@ def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *
         bead = _guard_bead(store, bead_id, agent, force)
         formula_name = _formula_for(town, rig, formula) if formula else ""
         if not (bead["status"] == "hooked" and bead.get("assignee") == agent):
-            _attach(store, bead_id, agent, formula_name, dispatched_by, (bead["status"],))
+            molecule = _wisp_for(town, store, addr, bead, formula_name)
+            _attach(store, bead_id, agent, formula_name, dispatched_by, (bead["status"],),
+                    molecule)
             _park_first_steps(town, store, addr, bead_id, formula_name)
         convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
     log_event(town.root, "sling", actor=dispatched_by, payload={"bead": bead_id, "target": agent})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -164,3 +164,63 @@ def read_events(town_root: Path, *, limit: int | None = None) -> Iterator[dict[s
                    "visibility": "audit"}
             continue
         yield event
+
+
+def prune_events(town_root: Path, expired: Callable[[dict[str, Any]], bool], *,
+                 min_retain: int = 0, dry_run: bool = False) -> dict[str, Any]:
+    """Drop the log lines `expired` says are past their time (KRC), keeping at least the
+    `min_retain` newest lines. Under the log's flock, written to a temporary file that
+    replaces the log in one rename (as quarantine_bad_lines): a crash loses nothing, and
+    writers waiting for the lock append to the new file. Lines that do not parse are kept."""
+    root = Path(town_root)
+    path = root / ".events.jsonl"
+    result: dict[str, Any] = {"events_processed": 0, "events_pruned": 0,
+                              "events_retained": 0, "bytes_before": 0, "bytes_after": 0,
+                              "pruned_by_type": {}}
+    if not path.exists():
+        return result
+    fd = _open_locked(path)
+    try:
+        data = path.read_bytes()
+        lines = [line for line in data.split(b"\n") if line.strip()]
+        verdicts: list[tuple[bytes, str | None]] = []  # (line, type when expired)
+        for raw in lines:
+            try:
+                event = json.loads(raw)
+            except (ValueError, RecursionError):
+                verdicts.append((raw, None))
+                continue
+            kind = str(event.get("type", "")) if isinstance(event, dict) else ""
+            drop = isinstance(event, dict) and expired(event)
+            verdicts.append((raw, kind if drop else None))
+        keep_flags = [kind is None for _, kind in verdicts]
+        short = min_retain - sum(keep_flags)
+        for index in range(len(verdicts) - 1, -1, -1):  # the newest expired come back first
+            if short <= 0:
+                break
+            if not keep_flags[index]:
+                keep_flags[index] = True
+                short -= 1
+        pruned: dict[str, int] = {}
+        for (_raw, kind), keep in zip(verdicts, keep_flags, strict=True):
+            if not keep and kind is not None:
+                pruned[kind] = pruned.get(kind, 0) + 1
+        out = b"".join(raw + b"\n" for (raw, _), keep in zip(verdicts, keep_flags, strict=True)
+                       if keep)
+        result.update(events_processed=len(lines), events_pruned=sum(pruned.values()),
+                      events_retained=sum(keep_flags), bytes_before=len(data),
+                      bytes_after=len(out), pruned_by_type=pruned)
+        if dry_run or not pruned:
+            return result
+        tmp = root / f".events.jsonl.{os.getpid()}.tmp"
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.fchmod(handle, os.fstat(fd).st_mode & 0o777)
+            _write_all(handle, out)
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        os.replace(tmp, path)
+        return result
+    finally:
+        os.close(fd)

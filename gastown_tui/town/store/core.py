@@ -19,6 +19,7 @@ from gastown_tui.town.names import bead_prefix, validate_bead_id
 from gastown_tui.town.store import ids
 from gastown_tui.town.store.backend import connect
 from gastown_tui.town.store.connection import translate
+from gastown_tui.town.store.lifecycle import LifecycleMixin
 from gastown_tui.town.store.queries import QueriesMixin
 from gastown_tui.town.store.records import (
     CORE_COLUMNS,
@@ -43,7 +44,7 @@ _UPDATABLE = frozenset({
 })
 
 
-class BeadStore(QueriesMixin, RelationsMixin):
+class BeadStore(QueriesMixin, RelationsMixin, LifecycleMixin):
     """The town's one bead store. `actor` is written to created_by, events and comments."""
 
     def __init__(self, location: Path | str, *, actor: str = "", create: bool = False,

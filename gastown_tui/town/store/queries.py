@@ -59,6 +59,7 @@ class QueriesMixin:
         def dependency_records(self, issue_id: str) -> list[dict[str, Any]]: ...
         def dependent_records(self, issue_id: str) -> list[dict[str, Any]]: ...
         def get(self, bead_id: str) -> dict[str, Any]: ...
+        def deleted_since(self, seq: int) -> list[dict[str, Any]]: ...
 
     # ---------------------------------------------------------------- helpers
     def _decorate(self, rows: Sequence[sqlite3.Row], *, counts: bool = True) -> list[dict[str, Any]]:
@@ -137,6 +138,8 @@ class QueriesMixin:
             _add_in(where, params, "issue_type", type_list)
         elif not include_infra:
             where.append("issue_type NOT IN ('agent', 'rig', 'role', 'message', 'gate')")
+            # wisp molecules live in bd's wisps table, which bd list leaves out
+            where.append("NOT (issue_type = 'molecule' AND ephemeral = 1)")
         if not include_ephemeral:
             where.append("ephemeral = 0")
         if assignee is not None:
@@ -316,7 +319,8 @@ class QueriesMixin:
         current = self.current_seq()
         rows = self.conn.read("SELECT * FROM issues WHERE change_seq > ? ORDER BY change_seq",
                               (seq,))
-        return current, self._decorate(rows, counts=False)
+        # Removed beads come as tombstone stubs, so readers drop them too.
+        return current, self._decorate(rows, counts=False) + self.deleted_since(seq)
 
     def integrity_check(self) -> list[str]:
         problems = list(self.conn.integrity_problems())

@@ -106,3 +106,17 @@ CREATE TABLE IF NOT EXISTS usage_files (
 """
 
 DDL += USAGE_DDL
+
+# Beads removed for good (bd delete, a squash, a burn, KRC pruning): their ids stay here with
+# the change sequence of the removal, so readers following `changed_since` learn of it. Made
+# by the first delete (older stores do not have it yet; readers treat it as empty).
+DELETED_DDL = """
+CREATE TABLE IF NOT EXISTS deleted_issues (
+    id         TEXT PRIMARY KEY,
+    issue_type TEXT NOT NULL DEFAULT '',
+    labels     TEXT NOT NULL DEFAULT '[]',
+    deleted_at TEXT NOT NULL,
+    change_seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS deleted_change_seq ON deleted_issues(change_seq)
+"""
