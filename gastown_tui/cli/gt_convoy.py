@@ -1,4 +1,4 @@
-"""`gt convoy create/add/status/list/check/close`."""
+"""`gt convoy create|add|status|list|check|close|feed|watch|unwatch|stranded|land|stage|launch`."""
 
 from __future__ import annotations
 
@@ -87,7 +87,8 @@ def status_cmd(cli: CliContext, convoy_id, as_json) -> None:
 
 @convoy.command(name="list")
 @click.option("--all", "include_all", is_flag=True, help="Landed convoys too.")
-@click.option("--status", "status_filter", type=click.Choice(["open", "closed"]), default=None)
+@click.option("--status", "status_filter", default=None,
+              type=click.Choice(["open", "closed", "staged_ready", "staged_warnings"]))
 @json_option
 @pass_cli
 def list_cmd(cli: CliContext, include_all, status_filter, as_json) -> None:
@@ -157,3 +158,186 @@ def feed_cmd(cli: CliContext, convoy_id, as_json) -> None:
         echo("Nothing ready to feed.")
     for f in fed:
         echo(f"🎯 {f['bead']} → {f['agent']} (convoy {f['convoy']})")
+
+
+def _me(addr: str) -> str:
+    if addr:
+        return addr
+    import os
+
+    who = os.environ.get("GT_ROLE") or os.environ.get("BD_ACTOR") or ""
+    if not who:
+        raise click.UsageError("could not tell who you are; pass --addr")
+    return who
+
+
+@convoy.command(name="watch")
+@click.argument("convoy_id")
+@click.option("--nudge", "by_nudge", is_flag=True, help="A nudge instead of mail on landing.")
+@click.option("--addr", default="", help="Who to tell (default: you).")
+@json_option
+@pass_cli
+def watch(cli: CliContext, convoy_id, by_nudge, addr, as_json) -> None:
+    """Be told when the convoy lands (all its tracked work closed)."""
+    from gastown_tui.ops import convoy as ops
+
+    result = ops.watch(cli.town(), cli.store(), convoy_id, _me(addr), nudge=by_nudge)
+    if as_json:
+        echo_json(result)
+    elif result["status"] == "already_watching":
+        echo(f"○ {result['address']} is already watching convoy {convoy_id} "
+                   f"({result['watch_type']})")
+    else:
+        echo(f"{'🔔' if by_nudge else '📬'} {result['address']} subscribed to convoy "
+                   f"{convoy_id} ({result['watch_type']} notification)")
+
+
+@convoy.command(name="unwatch")
+@click.argument("convoy_id")
+@click.option("--addr", default="", help="Who to remove (default: you).")
+@json_option
+@pass_cli
+def unwatch(cli: CliContext, convoy_id, addr, as_json) -> None:
+    """Stop being told when the convoy lands."""
+    from gastown_tui.ops import convoy as ops
+
+    result = ops.unwatch(cli.town(), cli.store(), convoy_id, _me(addr))
+    if as_json:
+        echo_json(result)
+    elif result["status"] == "unsubscribed":
+        echo(f"✓ {result['address']} unsubscribed from convoy {convoy_id}")
+    else:
+        echo(f"○ {result['address']} was not watching convoy {convoy_id}")
+
+
+@convoy.command(name="stranded")
+@json_option
+@pass_cli
+def stranded(cli: CliContext, as_json) -> None:
+    """Open convoys nobody is moving: ready work unassigned, stuck work, or empty."""
+    from gastown_tui.ops import convoy as ops
+
+    items = ops.stranded(cli.town(), cli.store())
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        echo("No stranded convoys.")
+    for item in items:
+        what = (f"{item['ready_count']} ready: {', '.join(item['ready_issues'])}"
+                if item["ready_count"] else "empty" if not item["tracked_count"] else "stuck")
+        echo(f"🚚 {item['id']} {item['title']} ({item['tracked_count']} tracked; {what})")
+    if items:
+        echo("Feed them: gt convoy feed; land empty ones: gt convoy check")
+
+
+@convoy.command(name="land")
+@click.argument("convoy_id")
+@click.option("-f", "--force", is_flag=True, help="Land with open tracked work.")
+@click.option("--keep-worktrees", is_flag=True, help="Leave the polecats' worktrees.")
+@click.option("--dry-run", is_flag=True)
+@json_option
+@pass_cli
+def land(cli: CliContext, convoy_id, force, keep_worktrees, dry_run, as_json) -> None:
+    """Land an owned (--owned) convoy: clean up its polecats, close it, tell its watchers."""
+    from gastown_tui.ops import convoy as ops
+
+    result = ops.land(cli.town(), cli.store(), convoy_id, force=force,
+                      keep_worktrees=keep_worktrees, dry_run=dry_run)
+    if as_json:
+        echo_json(result)
+    elif result.get("already_closed"):
+        echo(f"○ Convoy {convoy_id} is already closed")
+    elif dry_run:
+        echo(f"Dry run — would land convoy 🚚 {convoy_id}: {result['title']}\n"
+                   f"  Tracked: {result['tracked']} ({len(result['open'])} open)\n"
+                   f"  Worktrees to clean: {len(result['worktrees'])}")
+    else:
+        echo(f"✓ Landed convoy 🚚 {convoy_id}: {result['title']}\n  Reason: Landed by "
+                   f"owner" + (f"\n  Cleaned: {', '.join(result['worktrees'])}"
+                               if result["worktrees"] else ""))
+
+
+def _print_stage(result: dict) -> None:
+    if result["status"] == "error":
+        for finding in result["errors"]:
+            echo(f"✗ {finding['category']}: {finding['message']}", err=True)
+        return
+    echo(f"🚚 Staged convoy {result['convoy_id']} ({result['status']})")
+    for wave in result["waves"]:
+        echo(f"  Wave {wave['number']}:")
+        for task in wave["tasks"]:
+            after = f"  ← {', '.join(task['blocked_by'])}" if task.get("blocked_by") else ""
+            echo(f"    {task['id']}  {task['title']}  ({task['rig']}){after}")
+    for gated in result.get("gated", []):
+        echo(f"  Gated: {gated['id']} {gated['title']} ← "
+                   f"{', '.join(gated['gated_by']) or '(transitively)'}")
+    for finding in result["warnings"]:
+        echo(f"  ⚠ {finding['message']}")
+    if "launch" not in result:
+        echo(f"Launch it: gt convoy launch {result['convoy_id']}")
+
+
+@convoy.command(name="stage")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--launch", "launch_now", is_flag=True, help="Launch it right away.")
+@click.option("--title", default="", help="The convoy's title.")
+@click.option("--force", is_flag=True, hidden=True)
+@click.option("--no-validate", is_flag=True, hidden=True)
+@json_option
+@pass_cli
+def stage(cli: CliContext, ids, launch_now, title, force, no_validate, as_json) -> None:
+    """Plan an epic (or tasks, or a staged convoy) as waves in a staged convoy."""
+    from gastown_tui.ops.convoy_stage import stage as do_stage
+
+    result = do_stage(cli.town(), cli.store(), list(ids), title=title, launch_now=launch_now,
+                      force=force)
+    if as_json:
+        echo_json(result)
+    else:
+        _print_stage(result)
+        if "launch" in result:
+            _print_launch(result["launch"])
+    if result["status"] == "error":
+        raise SystemExit(1)
+
+
+def _print_launch(result: dict) -> None:
+    echo(f"Convoy launched: {result['convoy_id']} (status: open)\n"
+               f"  Monitor: gt convoy status {result['convoy_id']}\n\nDispatched (Wave 1):")
+    for item in result["dispatched"]:
+        mark = "✓" if item["success"] else "✗"
+        echo(f"  {mark} {item['bead']}  (rig: {item['rig']})"
+                   + (f"  → {item['agent']}" if item.get("agent") else
+                      f"    error: {item.get('error')}"))
+    echo("\nLater waves are slung by the Deacon as their blockers close.")
+
+
+@convoy.command(name="launch")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--force", is_flag=True, help="Launch even with warnings.")
+@json_option
+@pass_cli
+def launch(cli: CliContext, ids, force, as_json) -> None:
+    """Launch a staged convoy (open it, sling wave 1); an epic or tasks are staged first."""
+    from gastown_tui.ops.convoy_stage import STAGED
+    from gastown_tui.ops.convoy_stage import launch as do_launch
+    from gastown_tui.ops.convoy_stage import stage as do_stage
+
+    store = cli.store()
+    first = store.get(ids[0])
+    if len(ids) == 1 and first.get("issue_type") == "convoy" and first["status"] in STAGED:
+        result = do_launch(cli.town(), store, ids[0], force=force)
+    else:
+        staged = do_stage(cli.town(), store, list(ids), launch_now=True, force=force)
+        if staged["status"] == "error":
+            if as_json:
+                echo_json(staged)
+            else:
+                _print_stage(staged)
+            raise SystemExit(1)
+        result = staged["launch"]
+    if as_json:
+        echo_json(result)
+    else:
+        _print_launch(result)

@@ -18,6 +18,7 @@ from gastown_tui.town.names import is_bead_id
 from gastown_tui.town.store import BeadStore
 
 DONE_STATUSES = ("closed", "tombstone")
+SLINGABLE = ("task", "bug", "feature", "chore", "spike", "story")
 
 
 def tracked_id(depends_on_id: str) -> str:
@@ -140,6 +141,12 @@ def list_convoys(store: BeadStore, *, include_all: bool = False,
 
 def _land(town: Town, store: BeadStore, convoy: dict[str, Any]) -> None:
     store.set_status(convoy["id"], "closed", reason="All tracked issues completed", force=True)
+    notify_landed(town, store, convoy, reason="All tracked issues completed")
+
+
+def notify_landed(town: Town, store: BeadStore, convoy: dict[str, Any], *, reason: str) -> None:
+    """Mail Owner, Notify and Watchers; nudge nudge_watchers (upstream's
+    notifyConvoyCompletion)."""
     fields = parse_fields(convoy.get("description", ""))
     recipients: list[str] = []
     for key in ("owner", "notify", "watchers"):
@@ -154,8 +161,113 @@ def _land(town: Town, store: BeadStore, convoy: dict[str, Any]) -> None:
                           sender="deacon/", msg_type="notification")
         except GasTownError:
             continue  # an owner address we cannot parse must not stop the landing
+    nudged = []
+    for addr in _split(fields.get("nudge_watchers", "")):
+        from gastown_tui.ops.nudge import nudge
+
+        try:
+            nudge(town, addr, f"🚚 Convoy landed: {convoy['title']}", mode="queue",
+                  sender="deacon")
+            nudged.append(addr)
+        except GasTownError:
+            continue
     log_event(town.root, "convoy_landed", actor=store.actor,
-              payload={"convoy": convoy["id"], "title": convoy["title"], "notified": recipients})
+              payload={"convoy": convoy["id"], "title": convoy["title"], "notified": recipients,
+                       "nudged": nudged, "reason": reason})
+
+
+def _split(text: str) -> list[str]:
+    return [a.strip() for a in (text or "").split(",") if a.strip()]
+
+
+def watch(town: Town, store: BeadStore, convoy_id: str, address: str, *,
+          nudge: bool = False) -> dict[str, Any]:
+    """gt convoy watch: be told when the convoy lands (mail, or a nudge)."""
+    convoy = _convoy(store, convoy_id)
+    key = "nudge_watchers" if nudge else "Watchers"
+    current = _split(parse_fields(convoy.get("description", "")).get(key.lower(), ""))
+    out = {"convoy_id": convoy_id, "address": address, "watch_type": "nudge" if nudge else "mail"}
+    if address in current:
+        return {**out, "status": "already_watching"}
+    store.update(convoy_id, description_fields={key: ",".join([*current, address])})
+    log_event(town.root, "convoy_watch", actor=store.actor,
+              payload={"convoy": convoy_id, "address": address, "type": out["watch_type"]})
+    return {**out, "status": "subscribed"}
+
+
+def unwatch(town: Town, store: BeadStore, convoy_id: str, address: str) -> dict[str, Any]:
+    convoy = _convoy(store, convoy_id)
+    fields = parse_fields(convoy.get("description", ""))
+    changed: dict[str, str | None] = {}
+    for key in ("Watchers", "nudge_watchers"):
+        current = _split(fields.get(key.lower(), ""))
+        if address in current:
+            changed[key] = ",".join(a for a in current if a != address) or None
+    if changed:
+        store.update(convoy_id, description_fields=changed)
+    return {"convoy_id": convoy_id, "address": address,
+            "status": "unsubscribed" if changed else "not_watching"}
+
+
+def stranded(town: Town, store: BeadStore) -> list[dict[str, Any]]:
+    """Open convoys nobody is moving: ready work unassigned, stuck work, or nothing tracked
+    (upstream's shape: ready = open, unassigned, unblocked, a slingable type)."""
+    out = []
+    for convoy in store.list_issues(issue_types=["convoy"], statuses=["open"], limit=0,
+                                    sort="oldest", counts=False):
+        items = tracked(store, convoy["id"])
+        live = [i for i in items if i["status"] not in DONE_STATUSES]
+        ready = [i["id"] for i in live if i["status"] == "open" and not i["assignee"]
+                 and not i["blocked"] and i["issue_type"] in SLINGABLE]
+        moving = any(i["status"] in ("hooked", "in_progress") for i in live)
+        if ready or not items or (live and not moving):
+            fields = parse_fields(convoy.get("description", ""))
+            out.append({"id": convoy["id"], "title": convoy["title"],
+                        "tracked_count": len(items), "ready_count": len(ready),
+                        "ready_issues": ready, "created_at": convoy.get("created_at", ""),
+                        **({"base_branch": fields["base_branch"]}
+                           if fields.get("base_branch") else {})})
+    return out
+
+
+def land(town: Town, store: BeadStore, convoy_id: str, *, force: bool = False,
+         keep_worktrees: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    """gt convoy land: the owner of a caller-managed (gt:owned) convoy lands it: its
+    polecats' worktrees are cleaned up, the convoy closed and its watchers told."""
+    convoy = _convoy(store, convoy_id)
+    if "gt:owned" not in convoy.get("labels", []):
+        raise ValidationError(f"convoy {convoy_id} is not an owned convoy",
+                              fix="only convoys created with --owned are landed; use "
+                                  "gt convoy close for the others")
+    items = tracked(store, convoy_id)
+    open_items = [i["id"] for i in items if i["status"] not in DONE_STATUSES]
+    result = {"id": convoy_id, "title": convoy["title"], "tracked": len(items),
+              "open": open_items, "worktrees": [], "dry_run": dry_run, "landed": False}
+    if convoy["status"] == "closed":
+        return {**result, "already_closed": True}
+    if open_items and not force:
+        raise ValidationError(f"convoy {convoy_id} has {len(open_items)} open issue(s): "
+                              f"{', '.join(open_items)}", fix="finish them, or pass --force")
+    polecats = sorted({i["assignee"] for i in items if "/polecats/" in (i["assignee"] or "")})
+    if not keep_worktrees:
+        result["worktrees"] = polecats
+    if dry_run:
+        return result
+    if not keep_worktrees and polecats:
+        from gastown_tui.ops.nuke import nuke
+
+        cleaned = []
+        for polecat in polecats:
+            rig, _, name = polecat.partition("/polecats/")
+            try:
+                nuke(town, store, [f"{rig}/{name}"], force=True)
+                cleaned.append(polecat)
+            except GasTownError:
+                continue  # already gone, or another rig's: the landing stands
+        result["worktrees"] = cleaned
+    store.set_status(convoy_id, "closed", reason="Landed by owner", force=True)
+    notify_landed(town, store, store.get(convoy_id), reason="Landed by owner")
+    return {**result, "landed": True}
 
 
 def check(town: Town, store: BeadStore, convoy_id: str | None = None, *,

@@ -57,7 +57,8 @@ def set_fields(description: str, updates: dict[str, str | None], *, null_empty: 
         if m:
             last_field_index = len(out)
         out.append(line)
-    missing = [f"{k}: {v}" for k, v in wanted.items() if k not in seen]
+    spelled = {_norm(k): k.strip() for k in updates}  # a new line keeps the caller's case
+    missing = [f"{spelled[k]}: {v}" for k, v in wanted.items() if k not in seen]
     if missing:
         if last_field_index >= 0:
             out[last_field_index + 1:last_field_index + 1] = missing

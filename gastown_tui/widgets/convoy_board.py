@@ -31,6 +31,9 @@ def convoy_lines(convoy: ConvoyView, width: int) -> list[Text]:
     if convoy.landed:
         title.stylize("dim")
         progress = Text("landed ✓", style="green")
+    elif convoy.status.startswith("staged"):  # planned, not launched (gt convoy launch)
+        progress = Text(f"{convoy.status.replace('_', ' ')} · {convoy.total} planned",
+                        style="yellow")
     else:
         progress = Text.assemble(f"{convoy.completed}/{convoy.total} ",
                                  (progress_bar(convoy.completed, convoy.total), "green"))
