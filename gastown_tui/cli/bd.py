@@ -19,6 +19,7 @@ from gastown_tui.cli.common import (
     run,
     split_csv,
 )
+from gastown_tui.town.errors import GasTownError
 
 
 @bd.command()
@@ -187,21 +188,42 @@ def show(cli: CliContext, ids: tuple[str, ...]) -> None:
 @click.option("--defer", default=None)
 @click.option("--due", default=None)
 @click.option("--metadata", default=None, help="JSON object.")
+@click.option("--set-metadata", "set_metadata", multiple=True, help="key=value into metadata.")
+@click.option("--unset-metadata", "unset_metadata", multiple=True, help="Drop a metadata key.")
+@click.option("--parent", default=None, help="New parent bead ('' removes the parent).")
+@click.option("--ephemeral", is_flag=True, help="Make it a wisp (not exported, prunable).")
+@click.option("--persistent", is_flag=True, help="Make a wisp permanent.")
 @pass_cli
 def update(cli: CliContext, ids, status, claim, assignee, title, description, notes, append_notes,
            design, acceptance, add_label, remove_label, set_labels, priority, issue_type, defer,
-           due, metadata) -> None:
+           due, metadata, set_metadata, unset_metadata, parent, ephemeral, persistent) -> None:
     """Update beads."""
+    if ephemeral and persistent:
+        raise click.UsageError("--ephemeral and --persistent contradict each other")
     changes = {k: v for k, v in {
         "status": status, "assignee": assignee, "title": title, "description": description,
         "notes": notes, "design": design, "acceptance_criteria": acceptance,
         "priority": priority, "issue_type": issue_type, "defer_until": defer,
         "due_at": due, "metadata": metadata}.items() if v is not None}
+    if ephemeral or persistent:
+        changes["ephemeral"] = bool(ephemeral)
     store = cli.store()
-    out = [store.update(bead_id, changes=changes, append_notes=append_notes,
-                        add_labels=split_csv(add_label), remove_labels=split_csv(remove_label),
-                        set_labels=split_csv([set_labels]) if set_labels is not None else None,
-                        claim=claim) for bead_id in ids]
+    out = []
+    for bead_id in ids:
+        mine = dict(changes)
+        if set_metadata or unset_metadata:
+            from gastown_tui.ops.bd_edits import merged_metadata
+
+            mine["metadata"] = merged_metadata(store.get(bead_id), set_metadata, unset_metadata)
+        out.append(store.update(bead_id, changes=mine, append_notes=append_notes,
+                                add_labels=split_csv(add_label),
+                                remove_labels=split_csv(remove_label),
+                                set_labels=split_csv([set_labels]) if set_labels is not None
+                                else None, claim=claim))
+    if parent is not None:
+        from gastown_tui.ops.bd_edits import reparent
+
+        out = [reparent(store, bead_id, parent) for bead_id in ids]
     cli.log("bead_updated", {"beads": [i["id"] for i in out],
                              "fields": sorted(changes) + (["claim"] if claim else [])})
     if cli.json_output:
@@ -214,21 +236,74 @@ def update(cli: CliContext, ids, status, claim, assignee, title, description, no
 @bd.command()
 @click.argument("ids", nargs=-1, required=True)
 @click.option("-r", "--reason", "reasons", multiple=True, help="One per id, or one for all.")
+@click.option("-m", "--message", "--resolution", "--comment", "alias_reasons", multiple=True,
+              hidden=True)
+@click.option("--reason-file", type=click.File("r"), default=None,
+              help="Read the reason from a file (- for stdin).")
 @click.option("-f", "--force", is_flag=True, help="Close despite open children or blockers.")
+@click.option("--continue", "advance", is_flag=True,
+              help="Go on to the molecule's next step (claimed unless --no-auto).")
+@click.option("--no-auto", is_flag=True, help="With --continue: show it, do not claim it.")
+@click.option("--suggest-next", is_flag=True, help="Show what closing this unblocked.")
+@click.option("--claim-next", is_flag=True, help="Claim the next ready bead.")
+@click.option("--session", default=None, help="The runtime session closing it.")
 @pass_cli
-def close(cli: CliContext, ids, reasons, force) -> None:
+def close(cli: CliContext, ids, reasons, alias_reasons, reason_file, force, advance, no_auto,
+          suggest_next, claim_next, session) -> None:
     """Close beads (and land convoys whose work is all closed)."""
+    from gastown_tui.ops import bd_views
     from gastown_tui.ops import beads as bead_ops
 
-    closed, landed = bead_ops.close(cli.town(), cli.store(), list(ids), reasons=list(reasons),
-                                    force=force)
+    reasons = list(reasons) + list(alias_reasons)
+    if reason_file is not None:
+        reasons.append(reason_file.read().strip())
+    if (advance or suggest_next) and len(ids) > 1:
+        raise click.UsageError("--continue and --suggest-next work when closing a single issue")
+    store = cli.store()
+    closed, landed = bead_ops.close(cli.town(), store, list(ids), reasons=reasons, force=force)
+    import os
+
+    session = session or os.environ.get("CLAUDE_SESSION_ID", "")
+    if session:  # which runtime session closed it (bd's closed_by_session)
+        closed = [store.update(issue["id"], changes={"closed_by_session": session})
+                  for issue in closed]
+    extra: dict = {}
+    if suggest_next:
+        extra["unblocked"] = bd_views.newly_unblocked(store, closed[0]["id"])
+    if advance:
+        result = bd_views.advance(store, closed[0]["id"], claim=not no_auto)
+        if result is not None:
+            extra["continue"] = result
+    if claim_next and not advance:
+        for issue in store.ready(prefixes=[scope_prefix(cli)], limit=0):
+            try:
+                extra["claimed"] = store.update(issue["id"], claim=True)
+                break
+            except GasTownError:
+                continue
     if cli.json_output:
-        emit_json(closed)
+        emit_json({"closed": closed, **extra} if extra else closed)
         return
     for issue in closed:
         echo(f"✓ Closed {issue['id']}: {issue.get('close_reason', '')}")
     for convoy in landed:
         echo(f"🚚 Convoy landed: {convoy['id']} {convoy['title']}")
+    if extra.get("unblocked"):
+        echo("\nNewly unblocked:")
+        for issue in extra["unblocked"]:
+            echo(f"  • {issue['id']}: {issue['title']} (P{issue.get('priority', 2)})")
+    step = extra.get("continue")
+    if step:
+        if step["molecule_complete"]:
+            echo(f"\n✓ Molecule {step['molecule_id']} complete")
+        elif step.get("next_step"):
+            verb = "Claimed" if step["auto_advanced"] else "Next"
+            echo(f"\n→ {verb} step: {step['next_step']['id']}: "
+                       f"{step['next_step']['title']}")
+        else:
+            echo("\nNo step is ready yet: the rest wait on others")
+    if extra.get("claimed"):
+        echo(f"✓ Auto-claimed next ready issue: {extra['claimed']['id']}")
 
 
 @bd.command()

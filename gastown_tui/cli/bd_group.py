@@ -26,8 +26,13 @@ class BdGroup(LazyGroup):
     LAZY = {"formula": "gastown_tui.cli.formula_cmd:formula",
             "backup": "gastown_tui.cli.bd_backup:backup",
             "gate": "gastown_tui.cli.bd_gate:gate", "mol": "gastown_tui.cli.bd_mol:mol",
-            "cook": "gastown_tui.cli.bd_mol:cook"}
-    ALIASES = {"new": "create", "protomolecule": "mol"}
+            "cook": "gastown_tui.cli.bd_mol:cook",
+            **{verb: f"gastown_tui.cli.bd_extra:{attr}" for verb, attr in (
+                ("children", "children"), ("count", "count"), ("status", "status"),
+                ("delete", "delete"), ("defer", "defer"), ("undefer", "undefer"),
+                ("edit", "edit"), ("epic", "epic"), ("q", "quick"), ("kv", "kv"),
+                ("where", "where"), ("version", "version"), ("doctor", "doctor"))}}
+    ALIASES = {"new": "create", "protomolecule": "mol", "stats": "status"}
 
 
 @click.group(cls=BdGroup, context_settings={"help_option_names": ["-h", "--help"]})

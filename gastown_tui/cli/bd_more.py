@@ -28,15 +28,25 @@ from gastown_tui.town.errors import GasTownError
 @click.option("--claim", is_flag=True, help="Atomically claim the first ready bead.")
 @click.option("--gated", is_flag=True,
               help="Molecules whose gate closed and whose next step is ready (gate resume).")
+@click.option("--explain", is_flag=True, help="Why each bead is ready or blocked.")
+@click.option("--mol", "molecule", default=None, help="Ready steps of this molecule.")
 @click.option("--any-prefix", is_flag=True)
 @pass_cli
 def ready(cli: CliContext, limit, sort, assignee, unassigned, types, labels, label_any,
           exclude_label, exclude_type, parent, include_deferred, include_ephemeral, claim,
-          gated, any_prefix) -> None:
+          gated, explain, molecule, any_prefix) -> None:
     """Beads ready to work on: open, unblocked, not deferred, not infrastructure."""
     store = cli.store()
     if gated:
         _ready_gated(cli, store)
+        return
+    if explain:
+        if claim:
+            raise click.UsageError("--claim cannot be combined with --explain")
+        _ready_explain(cli, store, None if any_prefix else [scope_prefix(cli)])
+        return
+    if molecule:
+        _ready_mol(cli, store, molecule)
         return
     prefixes = None if any_prefix else [scope_prefix(cli)]
     issues = store.ready(prefixes=prefixes, limit=0 if claim else limit, sort=sort,
@@ -65,6 +75,43 @@ def ready(cli: CliContext, limit, sort, assignee, unassigned, types, labels, lab
         echo("No ready work.")
     for issue in issues:
         echo(bead_line(issue))
+
+
+def _ready_explain(cli: CliContext, store, prefixes) -> None:
+    from gastown_tui.ops.bd_views import explain
+
+    data = explain(store, prefixes)
+    if cli.json_output:
+        emit_json(data, schema=True)
+        return
+    click.echo(f"Ready ({data['summary']['total_ready']}):")
+    for item in data["ready"]:
+        click.echo(f"  {item['id']} [P{item.get('priority', 2)}] {item['title']}\n"
+                   f"    Reason: {item['reason']}")
+    click.echo(f"\nBlocked ({data['summary']['total_blocked']}):")
+    for item in data["blocked"]:
+        by = ", ".join(f"{b['id']} [{b['status']}]" for b in item["blocked_by"])
+        click.echo(f"  {item['id']} {item['title']}\n    Blocked by: {by}")
+    for cycle in data.get("cycles", []):
+        click.echo(f"\n⚠ Cycle: {' → '.join(cycle)}")
+
+
+def _ready_mol(cli: CliContext, store, molecule: str) -> None:
+    """bd ready --mol: the molecule's steps ready now, with their parallel groups."""
+    root = store.get(molecule)
+    children = [c for c in store.descendants(molecule)]
+    ready = {b["id"]: b for b in store.ready(limit=0, include_ephemeral=True,
+                                             parent=molecule)}
+    steps = [{"issue": ready[c], "parallel_info": None} for c in children if c in ready]
+    data = {"molecule_id": molecule, "molecule_title": root["title"],
+            "total_steps": len(children), "ready_steps": len(steps), "steps": steps,
+            "parallel_groups": {"ready": [s["issue"]["id"] for s in steps]} if steps else {}}
+    if cli.json_output:
+        emit_json(data, schema=True)
+        return
+    click.echo(f"{molecule}: {len(steps)} of {len(children)} steps ready")
+    for step in steps:
+        click.echo(bead_line(step["issue"]))
 
 
 def _ready_gated(cli: CliContext, store) -> None:
@@ -130,6 +177,53 @@ def dep_add(cli: CliContext, issue_id, depends_on, dep_type, blocked_by, depends
         emit_json({**result, "status": "added"}, schema=True)
     else:
         echo(f"✓ {issue_id} now depends on {target} ({dep_type})")
+
+
+@dep.command(name="tree")
+@click.argument("issue_id")
+@click.option("--direction", type=click.Choice(["down", "up", "both"]), default="down",
+              show_default=True, help="down: what it depends on; up: what depends on it.")
+@click.option("--reverse", is_flag=True, help="Same as --direction=up.")
+@click.option("-d", "--max-depth", type=int, default=50, show_default=True)
+@click.option("--status", default="", help="Only beads with this status (the root always).")
+@click.option("--show-all-paths", is_flag=True, help="Repeat nodes reached twice.")
+@click.option("--format", "fmt", type=click.Choice(["", "mermaid"]), default="")
+@pass_cli
+def dep_tree(cli: CliContext, issue_id, direction, reverse, max_depth, status,
+             show_all_paths, fmt) -> None:
+    """The dependency tree under (or above) a bead."""
+    from gastown_tui.ops.bd_views import mermaid, tree
+
+    nodes = tree(cli.store(), issue_id, direction="up" if reverse else direction,
+                 max_depth=max_depth, status=status, all_paths=show_all_paths)
+    if cli.json_output:
+        emit_json(nodes)
+        return
+    if fmt == "mermaid":
+        click.echo(mermaid(nodes))
+        return
+    for node in nodes:
+        edge = f"({node['edge_from_parent']}) " if node.get("edge_from_parent") else ""
+        more = " …" if node["truncated"] else ""
+        click.echo("  " * node["depth"] + ("└─ " if node["depth"] else "") + edge
+                   + bead_line(node) + more)
+
+
+@dep.command(name="cycles")
+@pass_cli
+def dep_cycles(cli: CliContext) -> None:
+    """Every cycle of blocking dependencies in the store."""
+    from gastown_tui.ops.bd_views import cycles
+
+    store = cli.store()
+    found = cycles(store)
+    if cli.json_output:
+        emit_json([[store.get(i) for i in cycle] for cycle in found])
+        return
+    if not found:
+        click.echo("✓ No dependency cycles")
+    for cycle in found:
+        click.echo("⚠ " + " → ".join([*cycle, cycle[0]]))
 
 
 @dep.command(name="remove")

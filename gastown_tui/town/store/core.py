@@ -40,7 +40,7 @@ _UPDATABLE = frozenset({
     "issue_type", "assignee", "owner", "estimated_minutes", "due_at", "defer_until",
     "external_ref", "metadata", "pinned", "ephemeral", "wisp_type", "mol_type", "close_reason",
     "spec_id", "sender", "await_type", "await_id", "timeout", "waiters", "is_template",
-    "no_history",
+    "no_history", "closed_by_session",
 })
 
 

@@ -186,3 +186,74 @@ class LifecycleMixin:
         except sqlite3.Error as exc:
             raise translate(exc, self.conn.path) from exc
         return mapping
+
+    # ---------------------------------------------------------------- whole-store reads
+    def edges(self, types: Sequence[str]) -> list[tuple[str, str, str]]:
+        """Every (issue_id, depends_on_id, type) edge of the given types."""
+        marks = ",".join("?" * len(types))
+        return [(r[0], r[1], r[2]) for r in self.conn.read(
+            f"SELECT issue_id, depends_on_id, type FROM dependencies WHERE type IN ({marks}) "
+            "ORDER BY issue_id, depends_on_id", list(types))]
+
+    def count_by(self, column: str, where: str = "", params: Sequence[Any] = ()
+                 ) -> dict[str, int]:
+        """Bead counts grouped by a core column (status, priority, issue_type, assignee)."""
+        if column not in ("status", "priority", "issue_type", "assignee", "prefix"):
+            raise ValueError(f"cannot group by {column}")
+        sql = f"SELECT {column}, count(*) FROM issues"
+        if where:
+            sql += f" WHERE {where}"
+        return {str(r[0]): int(r[1]) for r in self.conn.read(sql + f" GROUP BY {column}",
+                                                             list(params))}
+
+    # ---------------------------------------------------------------- key-value
+    def kv_get(self, key: str) -> str | None:
+        rows = self.conn.read("SELECT value FROM meta WHERE key = ?", (f"kv.{key}",))
+        return rows[0][0] if rows else None
+
+    def kv_set(self, key: str, value: str | None) -> None:
+        """Set (or with None, clear) a user key in one transaction (bd kv)."""
+        try:
+            with self.conn.write() as db:
+                if value is None:
+                    db.execute("DELETE FROM meta WHERE key = ?", (f"kv.{key}",))
+                else:
+                    db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) "
+                               "DO UPDATE SET value = excluded.value", (f"kv.{key}", value))
+        except sqlite3.Error as exc:
+            raise translate(exc, self.conn.path) from exc
+
+    def kv_all(self) -> dict[str, str]:
+        return {r[0][3:]: r[1] for r in self.conn.read(
+            "SELECT key, value FROM meta WHERE key LIKE 'kv.%' ORDER BY key")}
+
+    # ---------------------------------------------------------------- consistency (bd doctor)
+    def dangling_dependencies(self) -> list[tuple[str, str]]:
+        """Edges whose target bead is gone (external:… targets are meant to be elsewhere)."""
+        return [(r[0], r[1]) for r in self.conn.read(
+            "SELECT d.issue_id, d.depends_on_id FROM dependencies d LEFT JOIN issues t "
+            "ON t.id = d.depends_on_id WHERE t.id IS NULL "
+            "AND d.depends_on_id NOT LIKE 'external:%'")]
+
+    def orphan_records(self) -> list[str]:
+        """Ids with labels or comments but no bead."""
+        return [r[0] for r in self.conn.read(
+            "SELECT DISTINCT l.issue_id FROM labels l LEFT JOIN issues i ON i.id = l.issue_id "
+            "WHERE i.id IS NULL UNION SELECT DISTINCT c.issue_id FROM comments c "
+            "LEFT JOIN issues i ON i.id = c.issue_id WHERE i.id IS NULL")]
+
+    def purge_orphans(self) -> int:
+        try:
+            with self.conn.write() as db:
+                labels = db.execute("DELETE FROM labels WHERE issue_id NOT IN "
+                                    "(SELECT id FROM issues)").rowcount
+                comments = db.execute("DELETE FROM comments WHERE issue_id NOT IN "
+                                      "(SELECT id FROM issues)").rowcount
+        except sqlite3.Error as exc:
+            raise translate(exc, self.conn.path) from exc
+        return labels + comments
+
+    def recent_events(self, limit: int = 20000) -> list[tuple[str, str]]:
+        """(event_type, created_at) of the store's audit events, newest first."""
+        return [(r[0], r[1]) for r in self.conn.read(
+            "SELECT event_type, created_at FROM events ORDER BY id DESC LIMIT ?", (limit,))]
