@@ -179,8 +179,10 @@ class Runner:
             return {"GT_ROLE": f"{t.rig}/{role}", "BD_ACTOR": f"{t.rig}/{role}",
                     "GT_RIG": t.rig, "GT_SESSION": f"{t.prefix}-{role}"}, cwd
         if role == "crew":
+            clone = t.root / t.rig / "crew" / "peer"
             return {"GT_ROLE": f"{t.rig}/crew/peer", "BD_ACTOR": f"{t.rig}/crew/peer",
-                    "GT_RIG": t.rig}, t.root / t.rig
+                    "GT_RIG": t.rig, "GT_CREW": "peer"}, clone if clone.is_dir() else \
+                t.root / t.rig
         return {"GT_ROLE": "deacon", "BD_ACTOR": "deacon", "GT_SESSION": "hq-deacon"}, \
             t.root / "deacon"
 

@@ -30,6 +30,7 @@ FORMS_FILE = Path(__file__).parent / "fixtures" / "upstream_command_forms.tsv"
 # Our guides' placeholders, as the test fills them (most specific first).
 GUIDE_PLACEHOLDERS = [
     (r"\$\{rig\}", "{rig}"), (r"\$\{polecat\}", "{polecat}"), (r"\$\{prefix\}-a3f", "{bead}"),
+    (r"\$\{name\}", "peer"), (r"\$\{default_branch\}", "main"),
     (r"hq-x7k", "{hqbead}"), (r"formula show <name>", "formula show {formula}"),
     (r"formula run <formula>", "formula run shiny"), (r"<rig>/<name>", "{rig}/{polecat}"),
     (r"<mail-id>", "{mail}"), (r"<convoy-id>", "{convoy}"), (r"<gate-id>", "{gate}"),
@@ -47,6 +48,7 @@ GUIDE_PLACEHOLDERS = [
 def town(rig_town: Path, sim_town: Cli) -> TownFixture:
     cli = sim_town
     cli.json("gt", "up")
+    cli.gt("crew", "add", "peer", "--rig", "gastown")  # the crew member crew forms run as
     bead = cli.json("bd", "create", "Hang around", "-d", "```sim\nhang: true\n```")["id"]
     slung = cli.json("gt", "sling", bead, "gastown")[0]
     name = slung["agent"].rsplit("/", 1)[1]

@@ -57,7 +57,7 @@ class GtGroup(LazyGroup):
         "dog": "gastown_tui.cli.gt_upstream:dog",
         "patrol": "gastown_tui.cli.gt_upstream:patrol",
         "tap": "gastown_tui.cli.gt_upstream:tap",
-        "crew": "gastown_tui.cli.gt_upstream:crew",
+        "crew": "gastown_tui.cli.gt_crew:crew",
         "costs": "gastown_tui.cli.gt_costs:costs",
         "account": "gastown_tui.cli.gt_account:account",
         "quota": "gastown_tui.cli.gt_account:quota",

@@ -16,8 +16,8 @@ from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 @click.option("--formula", default=None, help="Workflow to attach (default: the rig's).")
 @click.option("--agent", default=None, help="Runtime alias for a spawned polecat (e.g. sim).")
 @click.option("--no-convoy", is_flag=True, help="Do not create a tracking convoy.")
-@click.option("--crew", default=None, help="Upstream's crew member as the target (crew is not "
-                                          "built here).")
+@click.option("--crew", default=None, help="Hook it on this crew member of the rig: "
+                                          "<rig> becomes <rig>/crew/<name>.")
 @click.option("--account", default=None, help="The Claude account new polecats run on "
                                               "(gt account list; default: GT_ACCOUNT, then "
                                               "the default account).")
@@ -37,10 +37,12 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
 
     from gastown_tui.ops.sling import sling as do_sling
 
-    if crew:
-        raise click.ClickException(f"--crew {crew}: crew workspaces are not built here; sling "
-                                   "to the rig instead and a polecat takes it")
     beads, target = list(args[:-1]), args[-1]
+    if crew:
+        if len(args) == 1 or "/" in target:
+            raise click.UsageError("--crew needs the rig as the target: "
+                                   "gt sling <bead> <rig> --crew <name>")
+        target = f"{target}/crew/{crew}"
     if len(args) == 1:
         me = os.environ.get("GT_ROLE", "")
         if not me:
@@ -58,7 +60,8 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
             echo(f"⏳ {r.bead} queued for {target} (context {r.queued}; it starts as a "
                        "slot frees: gt scheduler status)")
             continue
-        how = f"new polecat, session {r.session}" if r.spawned else f"hooked, {r.session} nudged"
+        how = (f"new polecat, session {r.session}" if r.spawned else
+               f"hooked, {r.session} nudged" if r.session else "hooked")
         convoy = f", convoy {r.convoy}" if r.convoy else ""
         echo(f"🎯 {r.bead} → {r.agent} ({how}{convoy})")
 

@@ -1,6 +1,6 @@
 """Commands upstream's prompts teach for machinery this town does differently: Dolt (here one
-SQLite file), the reaper, Boot, dogs, patrol molecules (here deterministic loops), crew, and
-the PreToolUse guards (`gt tap guard`). Each answers in one line with what this town does
+SQLite file), the reaper, Boot, dogs, patrol molecules (here deterministic loops), and the
+PreToolUse guards (`gt tap guard`). Each answers in one line with what this town does
 instead, or does the equivalent for real; none says "no such command"."""
 
 from __future__ import annotations
@@ -213,34 +213,3 @@ def tap_guard(name) -> None:
         return
     echo(f"Blocked by gt tap guard {name}: {why}", err=True)
     sys.exit(2)
-
-
-@click.group(cls=DefaultGroup, default="about", invoke_without_command=True)
-@click.pass_context
-def crew(ctx: click.Context) -> None:
-    """Upstream's crew (human-guided workers with their own clones) is not built here."""
-    if ctx.invoked_subcommand is None:
-        echo(ctx.get_help())
-
-
-@crew.command(name="about", hidden=True, context_settings={"ignore_unknown_options": True,
-                                                           "allow_extra_args": True})
-@click.pass_context
-def crew_about(ctx: click.Context) -> None:
-    what = " ".join(ctx.args)
-    raise click.ClickException(
-        f"gt crew {what}: crew workspaces are not built in this town; work goes to polecats "
-        "(gt sling <bead> <rig>) and the Mayor (gt mayor attach)")
-
-
-@crew.command(name="stop", context_settings={"ignore_unknown_options": True,
-                                             "allow_extra_args": True})
-@click.pass_context
-def crew_stop(ctx: click.Context) -> None:
-    """Nothing to stop: no crew sessions here."""
-    echo(f"✓ No crew sessions in this town; nothing to stop ({' '.join(ctx.args)})")
-
-
-@crew.command(name="list")
-def crew_list() -> None:
-    echo("No crew in this town (crew workspaces are not built; see gt polecat list).")

@@ -276,6 +276,11 @@ class TownSnapshot(Frozen):
     def polecats(self) -> tuple[AgentView, ...]:
         return tuple(a for a in self.agents if a.role == "polecat")
 
+    @property
+    def workers(self) -> tuple[AgentView, ...]:
+        """Polecats and crew: the rigs' workers, shown side by side on the wall."""
+        return tuple(a for a in self.agents if a.role in ("polecat", "crew"))
+
     def agent(self, address: str) -> AgentView | None:
         return next((a for a in self.agents if a.address == address), None)
 

@@ -149,6 +149,44 @@ def read_polecats(town: Town, store: BeadStore, hooked: Iterable[dict[str, Any]]
     return out
 
 
+def read_crew(town: Town, rigs: list[RigInfo], hooked: Iterable[dict[str, Any]],
+              sessions: dict[str, bool]) -> list[AgentView]:
+    """Each rig's crew members (a clone at <rig>/crew/<name>), shown beside its polecats:
+    working with a bead on the hook and a session, idle with a session, else away."""
+    from gastown_tui.ops.crew import names
+
+    hooks = {b.get("assignee", ""): b for b in hooked}
+    out = []
+    for rig in rigs:
+        for name in names(rig):
+            address = f"{rig.name}/crew/{name}"
+            session = f"{rig.prefix}-crew-{name}"
+            alive = bool(sessions.get(session))
+            bead = hooks.get(address)
+            if alive:
+                state = "working" if bead else "idle"
+                evidence = f"hooked {bead['id']}, session alive" if bead else "session alive"
+            else:
+                state = "away"
+                evidence = (f"hooked {bead['id']}; no session (a person may work the clone)"
+                            if bead else "no session: gt crew at " + name)
+            head = rig.path / "crew" / name / ".git" / "HEAD"
+            try:
+                ref = head.read_text(encoding="utf-8").strip()
+            except OSError:
+                ref = ""
+            beat = read_heartbeat(town, session) or {}
+            out.append(AgentView(
+                address=address, role="crew", rig=rig.name, name=name, session=session,
+                session_running=alive, state=state, evidence=evidence,
+                hooked_bead=bead["id"] if bead else "",
+                hooked_title=bead["title"] if bead else "",
+                hooked_since=attached_at(bead) if bead else "",
+                branch=ref.removeprefix("ref: refs/heads/"), worktree_exists=True,
+                heartbeat=str(beat.get("ts", "")), pending_nudges=pending(town, session)))
+    return out
+
+
 def read_roles(town: Town, rigs: list[RigInfo], sessions: dict[str, bool]) -> list[AgentView]:
     """The Mayor, the Deacon, and each rig's Witness and Refinery, from their sessions."""
     wanted: list[tuple[str, str, str, str]] = [("mayor", "mayor", "", "hq-mayor"),

@@ -119,6 +119,7 @@ class TownModel:
         self._sessions: dict[str, bool] = {}
         self._polecats: list[AgentView] = []
         self._roles: list[AgentView] = []
+        self._crew: list[AgentView] = []
         self._worktrees: dict[tuple[str, str], dict[str, Any]] = {}
         self._beads: tuple[BeadView, ...] = ()
         self._counts = BeadCounts()
@@ -541,6 +542,7 @@ class TownModel:
         self._polecats = src.read_polecats(self.town, store, self._hooked,
                                            None if tmux_error else self._sessions)
         self._roles = src.read_roles(self.town, self._rig_infos, self._sessions)
+        self._crew = src.read_crew(self.town, self._rig_infos, self._hooked, self._sessions)
 
     def _patch_agents(self, changes: ChangeSet) -> None:
         """Heartbeats and nudge queues change one field of one agent: no full re-read."""
@@ -557,6 +559,7 @@ class TownModel:
 
         self._polecats = [patched(a) for a in self._polecats]
         self._roles = [patched(a) for a in self._roles]
+        self._crew = [patched(a) for a in self._crew]
 
     def _refresh_worktrees(self, changes: ChangeSet, agents_refreshed: bool) -> None:
         rigs = {r.name: r for r in self._rig_infos}
@@ -591,6 +594,7 @@ class TownModel:
     # ------------------------------------------------------------------ publishing
     def _parts(self) -> tuple[Any, ...]:
         return (self._name, tuple(self._rig_infos), tuple(self._polecats), tuple(self._roles),
+                tuple(self._crew),
                 self._beads, self._counts, tuple(self._convoys.values()),
                 tuple(self._refinery.items()), tuple((k, tuple(v)) for k, v in self._mq.items()),
                 tuple(self._mail), tuple(self._events.events),
@@ -606,7 +610,7 @@ class TownModel:
                      for r in self._rig_infos)
         mq = tuple(m for r in self._rig_infos for m in self._mq.get(r.name, ()))
         convoys = tuple(self._convoys.values())
-        agents = (*self._roles[:1], *self._polecats, *self._roles[1:])
+        agents = (*self._roles[:1], *self._polecats, *self._crew, *self._roles[1:])
         if self._costs.known:
             spent, cv_spent = dict(self._costs.sessions), dict(self._costs.convoys)
             agents = tuple(a if a.spend == spent.get(a.session, 0.0)

@@ -129,6 +129,9 @@ def _classify_rig(rig: str, parts: list[str], out: ChangeSet) -> ChangeSet | Non
         return None
     if second == ".repo.git":
         return _classify_bare_repo(rig, parts[2:], out)
+    if second == "crew" and len(parts) == 3 and not parts[2].startswith("."):
+        out.polecat_dirs.add(rig)  # a crew member came or went: the workers are read again
+        return out
     if second == "polecats" and len(parts) >= 3 and not parts[2].startswith("."):
         if len(parts) == 3:
             out.polecat_dirs.add(rig)

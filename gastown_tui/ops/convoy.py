@@ -19,6 +19,7 @@ from gastown_tui.town.store import BeadStore
 
 DONE_STATUSES = ("closed", "tombstone")
 SLINGABLE = ("task", "bug", "feature", "chore", "spike", "story")
+AUTO_LANDED = "All tracked issues completed"
 
 
 def tracked_id(depends_on_id: str) -> str:
@@ -140,8 +141,8 @@ def list_convoys(store: BeadStore, *, include_all: bool = False,
 
 
 def _land(town: Town, store: BeadStore, convoy: dict[str, Any]) -> None:
-    store.set_status(convoy["id"], "closed", reason="All tracked issues completed", force=True)
-    notify_landed(town, store, convoy, reason="All tracked issues completed")
+    store.set_status(convoy["id"], "closed", reason=AUTO_LANDED, force=True)
+    notify_landed(town, store, convoy, reason=AUTO_LANDED)
 
 
 def notify_landed(town: Town, store: BeadStore, convoy: dict[str, Any], *, reason: str) -> None:
@@ -173,7 +174,8 @@ def notify_landed(town: Town, store: BeadStore, convoy: dict[str, Any], *, reaso
             continue
     log_event(town.root, "convoy_landed", actor=store.actor,
               payload={"convoy": convoy["id"], "title": convoy["title"], "notified": recipients,
-                       "nudged": nudged, "reason": reason})
+                       **({"nudged": nudged} if nudged else {}),
+                       **({"reason": reason} if reason != AUTO_LANDED else {})})
 
 
 def _split(text: str) -> list[str]:

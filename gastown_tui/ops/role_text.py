@@ -14,7 +14,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address
 
 ROLES_DIR = Path(__file__).resolve().parent.parent / "runtimes" / "roles"
-GUIDES = ("polecat", "mayor")  # roles with a full guide; the others are deterministic loops
+GUIDES = ("polecat", "mayor", "crew")  # roles with a full guide; the others are loops
 
 LOOP_NOTES = {
     "deacon": "You are the Deacon. In this town the Deacon is a deterministic loop "
@@ -28,8 +28,6 @@ LOOP_NOTES = {
                 "deterministic loop (`gt refinery run ${rig}`): it merges the queue one MR "
                 "at a time after the rig's gates. Its queue: `gt mq list ${rig}`; its state: "
                 "`gt refinery status ${rig}`.",
-    "crew": "You are ${name}, crew of rig ${rig}: a human-guided worker. Work in your own "
-            "clone, file beads with `bd create`, and sling work with `gt sling <bead> ${rig}`.",
 }
 
 
@@ -49,6 +47,8 @@ def role_values(town: Town, addr: Address, *, worktree: Path | None = None,
         values.update(prefix=rig.prefix, default_branch=rig.default_branch)
         if addr.role == "polecat" and worktree is None:
             values["worktree"] = str(rig.polecat_worktree(str(addr.name)))
+        if addr.role == "crew" and worktree is None:
+            values["worktree"] = str(rig.path / "crew" / str(addr.name))
     rigs = town.rigs()
     values["rigs"] = ", ".join(f"{r.name} (prefix {r.prefix}-)" for r in rigs) or \
         "none yet (add one with `gt rig add <name> <git-url-or-path>`)"

@@ -308,13 +308,22 @@ def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *
     agent = str(addr)
     rig = town.rig(addr.rig) if addr.rig else None
     session = session_name(town, addr)
-    if not tmux_for(town).has_session(session):
+    running = tmux_for(town).has_session(session)
+    if not running:
         if addr.role == "polecat" and rig is not None:
             # A dead polecat target gets a fresh polecat in its rig, as upstream.
             return sling(town, store, [bead_id], rig.name, force=force, formula=formula,
                          no_convoy=not make_convoy)[0]
-        raise ValidationError(f"{agent} is not running (no session {session})",
-                              fix="start it first (gt up / gt mayor start)")
+        if addr.role == "crew" and rig is not None:
+            from gastown_tui.ops.crew import crew_path
+
+            if not crew_path(rig, str(addr.name)).is_dir():
+                raise ValidationError(f"no crew {addr.name} in {rig.name}",
+                                      fix=f"gt crew add {addr.name} --rig {rig.name}")
+            # A person may work a crew clone without a session: the hook is the assignment.
+        else:
+            raise ValidationError(f"{agent} is not running (no session {session})",
+                                  fix="start it first (gt up / gt mayor start)")
     with _bead_lock(town, bead_id):
         bead = _guard_bead(store, bead_id, agent, force)
         formula_name = _formula_for(town, rig, formula) if formula else ""
@@ -325,10 +334,11 @@ def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *
             _park_first_steps(town, store, addr, bead_id, formula_name)
         convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
     log_event(town.root, "sling", actor=dispatched_by, payload={"bead": bead_id, "target": agent})
-    try:
-        nudge(town, agent, WORK_SLUNG.format(bead=bead_id), mode="wait-idle",
-              sender=dispatched_by, timeout=5)
-    except GasTownError:
-        pass  # the hook is set; the agent finds it at its next prompt
-    return SlingResult(bead=bead_id, agent=agent, session=session, spawned=False,
-                       convoy=convoy_id, formula=formula_name)
+    if running:
+        try:
+            nudge(town, agent, WORK_SLUNG.format(bead=bead_id), mode="wait-idle",
+                  sender=dispatched_by, timeout=5)
+        except GasTownError:
+            pass  # the hook is set; the agent finds it at its next prompt
+    return SlingResult(bead=bead_id, agent=agent, session=session if running else "",
+                       spawned=False, convoy=convoy_id, formula=formula_name)

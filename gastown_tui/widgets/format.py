@@ -18,7 +18,7 @@ from gastown_tui.model.snapshot import parse_ts
 STATE_STYLE = {
     "working": "bold green", "idle": "dim", "stalled": "bold yellow", "zombie": "bold red",
     "done": "bold cyan", "running": "green", "stopped": "dim", "blocked": "bold red",
-    "rate-limited": "bold magenta",
+    "rate-limited": "bold magenta", "away": "dim",
 }
 STAGE_STYLE = {"queued": "dim", "claimed": "cyan", "rebasing": "cyan", "merging": "bold green",
                "pushing": "bold green", "conflict": "bold red", "failed": "bold red",

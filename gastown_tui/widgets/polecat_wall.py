@@ -50,6 +50,8 @@ def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = Fal
         badge = Text.assemble((money(agent.spend), "dim"), " ", badge)
     head = Text("◆ " if marked else "▣ ", style="bold magenta" if marked else "dim")
     head.append(agent.name, style="bold")
+    if agent.role == "crew":
+        head.append(" (crew)", style="magenta")
     if agent.hooked_bead:
         head.append(f"  {agent.hooked_bead} ", style="cyan")
         head.append(agent.hooked_title)
@@ -186,7 +188,9 @@ class PolecatWall(ScrollView, can_focus=True):
     def show(self, snapshot: TownSnapshot, screens: dict[str, tuple[str, ...]],
              quiet: dict[str, int]) -> None:
         self._last = (snapshot, screens, quiet)
-        self._agents = sorted(snapshot.polecats, key=lambda a: (a.rig, a.name))
+        # polecats first, then the rig's crew, each rig under its own heading
+        self._agents = sorted(snapshot.workers, key=lambda a: (a.rig, a.role != "polecat",
+                                                               a.name))
         agents = self._visible = self._filtered()
         rows: list[tuple[str, str]] = []
         for n, agent in enumerate(agents):  # sorted by rig: a heading where the rig changes
