@@ -26,7 +26,8 @@ ROLE_ORDER = ("polecat", "polecat-CLAUDE", "mayor", "witness", "refinery", "deac
               "dog", "boot")
 # Forms that change the town for good run last, in this order (by their first words).
 LAST = ("gt handoff", "gt session stop", "gt crew stop", "gt rig stop", "gt rig park",
-        "gt rig dock", "gt done", "gt polecat nuke", "gt polecat remove", "gt mayor stop",
+        "gt rig dock", "gt done", "gt warrant execute", "gt polecat nuke",
+        "gt polecat remove", "gt mayor stop",
         "bd rename-prefix")
 UPSTREAM_ONLY = ("gt dolt", "gt reaper", "gt boot", "gt dog")
 

@@ -73,6 +73,7 @@ class GtGroup(LazyGroup):
         "whoami": "gastown_tui.cli.gt_settings:whoami",
         "info": "gastown_tui.cli.gt_settings:info",
         "version": "gastown_tui.cli.gt_settings:version",
+        "warrant": "gastown_tui.cli.gt_warrant:warrant",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

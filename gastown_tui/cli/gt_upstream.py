@@ -88,50 +88,71 @@ def reaper_any(ctx: click.Context) -> None:
 
 @click.group()
 def boot() -> None:
-    """Upstream's Boot triages a degraded Deacon; here the Deacon is a deterministic loop that
-    `gt up` (and the Deacon itself) keep running."""
+    """Boot: the watchdog of the Deacon. Upstream runs an AI session each daemon tick; here
+    it is a deterministic triage (observe, decide, act) that witnesses run when the Deacon's
+    heartbeat goes stale, and that executes pending death warrants."""
 
 
 @boot.command(name="status")
 @json_option
 @pass_cli
 def boot_status(cli: CliContext, as_json) -> None:
-    """Is the Deacon (what Boot watches) running?"""
-    from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+    """Boot's last triage and what it saw of the Deacon."""
+    from gastown_tui.ops.boot import last_status, observe
 
     town = cli.town()
-    running = tmux_for(town).has_session("hq-deacon")
-    beat = read_heartbeat(town, "hq-deacon") or {}
+    seen = observe(town)
+    last = last_status(town)
     if as_json:
-        echo_json({"boot": "not needed", "deacon_running": running, "deacon_heartbeat": beat})
+        echo_json({"running": False, "session_alive": False, "degraded": False,
+                   "deacon_running": seen["deacon_running"],
+                   "deacon_heartbeat": seen["heartbeat"], "last": last})
+        return
+    click.echo("Boot: idle (a triage runs on demand: gt boot triage)\n"
+               f"  Deacon: {'running' if seen['deacon_running'] else 'NOT running'}"
+               + (f", last beat {seen['heartbeat']}" if seen["heartbeat"] else ""))
+    if last:
+        click.echo(f"  Last triage: {last.get('completed_at')} action "
+                   f"{last.get('last_action')} → {last.get('target')}"
+                   + (f"  error: {last['error']}" if last.get("error") else ""))
     else:
-        echo(f"✓ No Boot here: the Deacon is a plain loop, {'running' if running else 'NOT running (gt up)'}"
-                   + (f", last beat {beat.get('ts')}" if beat else ""))
+        click.echo("  (no executions recorded)")
 
 
 @boot.command(name="spawn")
+@click.option("--agent", default=None, hidden=True)
 @pass_cli
-def boot_spawn(cli: CliContext) -> None:
-    """Start what Boot would: the Deacon, if it is not running."""
-    from gastown_tui.ops.up import up
+def boot_spawn(cli: CliContext, agent) -> None:
+    """Run a triage now (what spawning Boot does upstream)."""
+    from gastown_tui.ops.boot import triage
 
-    steps = [s for s in up(cli.town()) if s.session == "hq-deacon"]
-    action = steps[0].action if steps else "skipped"
-    echo(f"✓ No Boot here; the Deacon is {action} (gt up keeps it alive)")
+    status = triage(cli.town(), cli.store("deacon-boot"))
+    click.echo(f"✓ Boot triage: {status['last_action']} → deacon"
+               + (f"; executed warrants: {', '.join(status['warrants_executed'])}"
+                  if status["warrants_executed"] else ""))
 
 
 @boot.command(name="triage")
-@click.option("--degraded", is_flag=True)
+@click.option("--degraded", is_flag=True, help="Accepted for upstream's form (always "
+                                               "mechanical here).")
+@json_option
 @pass_cli
-def boot_triage(cli: CliContext, degraded) -> None:
-    """One Deacon patrol now (what Boot's triage ends in)."""
-    from gastown_tui.patrol.deacon import patrol
+def boot_triage(cli: CliContext, degraded, as_json) -> None:
+    """Observe the Deacon, decide (start, restart, nudge, nothing), act; execute warrants."""
+    from gastown_tui.ops.boot import triage
 
-    store = cli.store()
-    report = patrol(cli.town(), store, keep_alive=True)
-    echo(f"✓ Deacon patrol: restarted {', '.join(report.restarted) or 'nothing'}; "
-               f"landed {len(report.landed)} convoy(s)"
-               + (f"; problems: {'; '.join(report.problems)}" if report.problems else ""))
+    status = triage(cli.town(), cli.store("deacon-boot"))
+    if as_json:
+        echo_json(status)
+        return
+    seen = status["observed"]
+    click.echo(f"✓ Boot triage: Deacon {'running' if seen['deacon_running'] else 'not running'}"
+               + (f", heartbeat {seen['heartbeat_age_s']}s old"
+                  if seen["heartbeat_age_s"] is not None else "")
+               + f" → {status['last_action']}"
+               + (f"; executed warrants: {', '.join(status['warrants_executed'])}"
+                  if status["warrants_executed"] else "")
+               + (f"; error: {status['error']}" if status.get("error") else ""))
 
 
 @click.group()

@@ -56,9 +56,11 @@ def patch_beads(records: tuple[BeadView, ...], changed: Iterable[dict[str, Any]]
 
 def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[MergeView],
               polecats: Sequence[AgentView], mail: Sequence[MailView],
-              gates: Sequence[dict[str, Any]] = ()) -> tuple[AttentionItem, ...]:
+              gates: Sequence[dict[str, Any]] = (), warrants: Sequence[dict[str, Any]] = ()
+              ) -> tuple[AttentionItem, ...]:
     """What needs the overseer, most urgent kind first: escalations, merge conflicts and
-    failures, stalled and zombie polecats, gates waiting for a person, then unread mail."""
+    failures, pending death warrants, stalled and zombie polecats, gates waiting for a
+    person, then unread mail."""
     items: list[AttentionItem] = []
     for bead in escalations:
         severity = parse_fields(bead.get("description", "") or "").get("severity", "")
@@ -75,6 +77,11 @@ def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[Merge
             items.append(AttentionItem(kind="failed", key=mr.id,
                                        text=f"MR gates failed {mr.id} ({mr.source_issue})",
                                        ts=mr.created_at))
+    for warrant in warrants:
+        items.append(AttentionItem(kind="warrant", key=str(warrant.get("target", "")),
+                                   text=f"warrant for {warrant.get('target', '?')}: "
+                                        f"{warrant.get('reason', '')}",
+                                   ts=str(warrant.get("filed_at", ""))))
     for agent in polecats:
         if agent.state in ("stalled", "zombie", "blocked", "rate-limited"):
             items.append(AttentionItem(kind=agent.state, key=agent.address,

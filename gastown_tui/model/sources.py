@@ -362,6 +362,13 @@ def read_human_gates(store: BeadStore) -> list[dict[str, Any]]:
     return out
 
 
+def read_warrants(town: Town) -> list[dict[str, Any]]:
+    """Pending death warrants (gt warrant file), oldest first."""
+    from gastown_tui.ops.warrants import list_warrants
+
+    return list_warrants(town)
+
+
 # ------------------------------------------------------------------ events
 def event_view(event: dict[str, Any]) -> EventView:
     payload = event.get("payload") or {}

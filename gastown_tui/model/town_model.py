@@ -137,6 +137,7 @@ class TownModel:
         self._queued: tuple[str, ...] = ()
         self._costs_at = 0.0  # monotonic time of the last ledger read (0: never)
         self._gates: list[dict[str, Any]] = []  # open human gates (Needs-you)
+        self._warrants: list[dict[str, Any]] = []  # pending death warrants (Needs-you)
         self._banners: dict[str, Banner] = {}
         self._snapshot: TownSnapshot | None = None
         self._queue: asyncio.Queue[ChangeSet] | None = None
@@ -451,6 +452,8 @@ class TownModel:
     def _refresh(self, changes: ChangeSet) -> None:
         if changes.events:
             self._events.update()
+        if changes.events or changes.full:  # filing or executing one logs an event
+            self._warrants = src.read_warrants(self.town)
         store = self._open_store()
         changed: list[dict[str, Any]] = []
         if changes.full:
@@ -600,6 +603,7 @@ class TownModel:
                 tuple(self._mail), tuple(self._events.events),
                 tuple(b["id"] + b.get("updated_at", "") for b in self._escalations),
                 tuple(b["id"] + b.get("updated_at", "") for b in self._gates),
+                tuple(w.get("id", "") for w in self._warrants),
                 tuple(self._banners.items()), self._costs, self._queued)
 
     def _publish(self) -> TownSnapshot:
@@ -628,7 +632,7 @@ class TownModel:
                              for r in self._rig_infos),
             mail=tuple(self._mail), events=tuple(self._events.events),
             needs_you=attention(self._escalations, mq, self._polecats, self._mail,
-                                self._gates),
+                                self._gates, self._warrants),
             banners=tuple(self._banners.values()), costs=self._costs, queued=self._queued)
         self._snapshot = snapshot
         return snapshot

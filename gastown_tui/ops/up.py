@@ -62,6 +62,11 @@ def _start_loop(town: Town, addr: Address, session: str, cwd: Path, argv: list[s
     return SessionStep(str(addr), session, "started", " ".join(argv[-3:]))
 
 
+def start_deacon(town: Town) -> SessionStep:
+    return _start_loop(town, Address("deacon"), "hq-deacon", town.root / "deacon",
+                       gt_argv("deacon", "run"))
+
+
 def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[SessionStep]:
     """Start the Mayor, each rig's refinery and witness, and the Deacon; with `polecats`, also
     every polecat that `gt down` stopped with work on its hook (its worktree still there).
@@ -84,11 +89,6 @@ def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[
     if polecats:
         steps += resume_polecats(town)
     return steps
-
-
-def start_deacon(town: Town) -> SessionStep:
-    return _start_loop(town, Address("deacon"), "hq-deacon", town.root / "deacon",
-                       gt_argv("deacon", "run"))
 
 
 RIG_LOOPS = {

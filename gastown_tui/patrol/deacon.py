@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
 from gastown_tui.ops import gates as gates_ops
+from gastown_tui.ops import warrants
 from gastown_tui.ops.convoy_feed import dispatch_gated, feed
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.ops.sessions import tmux_for, write_heartbeat
@@ -28,6 +29,7 @@ class DeaconReport:
     landed: list[str] = field(default_factory=list)
     fed: list[str] = field(default_factory=list)
     gates_opened: list[str] = field(default_factory=list)
+    executed: list[str] = field(default_factory=list)  # warrants carried out
     dispatched: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -36,6 +38,13 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
     from gastown_tui.ops.up import up
 
     report = DeaconReport()
+    # Warrants first (upstream's Boot triage): an agent ended on purpose is not then
+    # restarted by the keep-alive below, except a witness or refinery, which must run.
+    for done in warrants.execute_pending(town, store):
+        if done.get("error"):
+            report.problems.append(f"warrant {done['target']}: {done['error']}")
+        else:
+            report.executed.append(done["target"])
     if keep_alive:
         try:
             for step in up(town):
@@ -97,7 +106,8 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
 
 def say(report: DeaconReport) -> None:
     """What a patrol did, one line each, for the Deacon's pane."""
-    for label, items in (("restarted", report.restarted), ("opened gate", report.gates_opened),
+    for label, items in (("executed warrant", report.executed),
+                         ("restarted", report.restarted), ("opened gate", report.gates_opened),
                          ("landed convoy", report.landed), ("fed", report.fed),
                          ("dispatched gated step", report.dispatched),
                          ("problem", report.problems)):

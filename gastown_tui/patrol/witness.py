@@ -310,6 +310,7 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None 
         while True:
             if not gone.missing():  # a patrol writes state files: never into a vanished town
                 witness.patrol(state)
+                _watch_deacon(town, store)
             if once:
                 return
             stopped, why = wait_out(gone, every, stop)
@@ -318,3 +319,16 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None 
                 return
             if stopped:
                 return
+
+
+def _watch_deacon(town: Town, store: BeadStore) -> None:
+    """Boot's job, from here: the Deacon watches everyone, and the witnesses watch it."""
+    from gastown_tui.ops.boot import watch_deacon
+
+    try:
+        status = watch_deacon(town, store)
+    except GasTownError as exc:
+        print(f"witness: boot triage failed: {exc.problem}", flush=True)
+        return
+    if status is not None:
+        print(f"witness: boot triage of the Deacon: {status['last_action']}", flush=True)

@@ -134,7 +134,7 @@ class MainScreen(TownScreen):
         item = self.query_one(NeedsYou).selected_item
         if item is None:
             return
-        if item.kind in ("stalled", "zombie", "blocked", "rate-limited"):
+        if item.kind in ("stalled", "zombie", "blocked", "rate-limited", "warrant"):
             self.town_app.open_screen(f"polecat:{item.key}")
         elif item.kind == "mail":
             self.town_app.open_screen("mail")
