@@ -184,6 +184,9 @@ class Runner:
             return {"GT_ROLE": f"{t.rig}/crew/peer", "BD_ACTOR": f"{t.rig}/crew/peer",
                     "GT_RIG": t.rig, "GT_CREW": "peer"}, clone if clone.is_dir() else \
                 t.root / t.rig
+        if role == "dog":
+            return {"GT_ROLE": "dog", "BD_ACTOR": "deacon/dogs/alpha", "GT_DOG_NAME": "alpha",
+                    "GT_SESSION": "hq-dog-alpha"}, t.root / "deacon" / "dogs" / "alpha"
         return {"GT_ROLE": "deacon", "BD_ACTOR": "deacon", "GT_SESSION": "hq-deacon"}, \
             t.root / "deacon"
 

@@ -49,6 +49,7 @@ def town(rig_town: Path, sim_town: Cli) -> TownFixture:
     cli = sim_town
     cli.json("gt", "up")
     cli.gt("crew", "add", "peer", "--rig", "gastown")  # the crew member crew forms run as
+    cli.gt("dog", "add", "alpha")  # the dog dog forms run as
     bead = cli.json("bd", "create", "Hang around", "-d", "```sim\nhang: true\n```")["id"]
     slung = cli.json("gt", "sling", bead, "gastown")[0]
     name = slung["agent"].rsplit("/", 1)[1]

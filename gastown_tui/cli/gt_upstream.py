@@ -1,6 +1,6 @@
 """Commands upstream's prompts teach for machinery this town does differently: Dolt (here one
-SQLite file), the reaper, Boot, dogs, patrol molecules (here deterministic loops), and the
-PreToolUse guards (`gt tap guard`). Each answers in one line with what this town does
+SQLite file), the reaper, Boot (a deterministic triage), patrol molecules (here deterministic
+loops), and the PreToolUse guards (`gt tap guard`). Each answers in one line with what this town does
 instead, or does the equivalent for real; none says "no such command"."""
 
 from __future__ import annotations
@@ -153,25 +153,6 @@ def boot_triage(cli: CliContext, degraded, as_json) -> None:
                + (f"; executed warrants: {', '.join(status['warrants_executed'])}"
                   if status["warrants_executed"] else "")
                + (f"; error: {status['error']}" if status.get("error") else ""))
-
-
-@click.group()
-def dog() -> None:
-    """Upstream's dogs run plugins for the Deacon; this town has none (its maintenance is
-    the Deacon's and `gt doctor`'s)."""
-
-
-@dog.command(name="done", context_settings={"ignore_unknown_options": True,
-                                            "allow_extra_args": True})
-def dog_done() -> None:
-    """Nothing to return: there are no dogs here."""
-    echo("✓ No dogs in this town: nothing to mark done (maintenance is the Deacon's "
-               "loop and gt doctor)")
-
-
-@dog.command(name="list")
-def dog_list() -> None:
-    echo("No dogs in this town (the Deacon's loop and gt doctor do their work).")
 
 
 @click.group()

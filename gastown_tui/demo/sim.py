@@ -218,6 +218,39 @@ class Polecat:
                 self.submit("sim: fix the failing test")
 
 
+class Dog:
+    """A dog given a plugin: run.sh is run as it is (the receipt is recorded for it);
+    instructions alone are "read" and recorded; then `gt dog done`."""
+
+    def __init__(self) -> None:
+        self.town, self.store = _town_and_store()
+
+    def start(self) -> None:
+        from gastown_tui.ops import dogs, plugins
+        from gastown_tui.town.errors import GasTownError
+
+        name = os.environ.get("GT_DOG_NAME", "")
+        work = dogs.load(self.town, name).get("work", "")
+        say(f"[sim] dog {name}: {work or 'no work'}")
+        if work.startswith("plugin:"):
+            try:
+                plugin = plugins.get(self.town, work.removeprefix("plugin:"))
+                if plugin.has_run_script:
+                    outcome = plugins.run_script(self.town, self.store, plugin,
+                                                 by=f"deacon/dogs/{name}")
+                    say(f"[sim] run.sh: {outcome.result} (exit {outcome.exit_code}), "
+                        f"receipt {outcome.receipt}")
+                else:
+                    receipt = plugins.record_run(self.town, self.store, plugin, "success",
+                                                 "sim dog: instructions read",
+                                                 by=f"deacon/dogs/{name}")
+                    say(f"[sim] instructions read, receipt {receipt}")
+            except GasTownError as exc:
+                say(f"[sim] plugin failed: {exc}")
+        dogs.done(self.town, name)
+        say(f"[sim] gt dog done ({name})")
+
+
 class Mayor:
     def __init__(self) -> None:
         self.town, self.store = _town_and_store()
@@ -260,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         agent.start()
     elif role in ("mayor", "mayor/"):
         agent = Mayor()
+    elif role == "dog":
+        Dog().start()
     from gastown_tui.ops.nudge import drain
 
     session = os.environ.get("GT_SESSION", "")

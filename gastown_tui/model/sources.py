@@ -29,11 +29,13 @@ from gastown_tui.model.snapshot import (
     parse_ts,
 )
 from gastown_tui.ops.convoy import DONE_STATUSES, tracked
+from gastown_tui.ops.crew import names as crew_names
 from gastown_tui.ops.escalate import open_escalations
 from gastown_tui.ops.mail import inbox
 from gastown_tui.ops.nudge import pending
 from gastown_tui.ops.polecats import polecats
 from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+from gastown_tui.ops.warrants import list_warrants
 from gastown_tui.ops.worktrees import inspect
 from gastown_tui.refinery.score import queue
 from gastown_tui.runtimes.presets import runtime_named
@@ -153,12 +155,10 @@ def read_crew(town: Town, rigs: list[RigInfo], hooked: Iterable[dict[str, Any]],
               sessions: dict[str, bool]) -> list[AgentView]:
     """Each rig's crew members (a clone at <rig>/crew/<name>), shown beside its polecats:
     working with a bead on the hook and a session, idle with a session, else away."""
-    from gastown_tui.ops.crew import names
-
     hooks = {b.get("assignee", ""): b for b in hooked}
     out = []
     for rig in rigs:
-        for name in names(rig):
+        for name in crew_names(rig):
             address = f"{rig.name}/crew/{name}"
             session = f"{rig.prefix}-crew-{name}"
             alive = bool(sessions.get(session))
@@ -364,8 +364,6 @@ def read_human_gates(store: BeadStore) -> list[dict[str, Any]]:
 
 def read_warrants(town: Town) -> list[dict[str, Any]]:
     """Pending death warrants (gt warrant file), oldest first."""
-    from gastown_tui.ops.warrants import list_warrants
-
     return list_warrants(town)
 
 

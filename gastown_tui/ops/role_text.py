@@ -18,8 +18,11 @@ GUIDES = ("polecat", "mayor", "crew")  # roles with a full guide; the others are
 
 LOOP_NOTES = {
     "deacon": "You are the Deacon. In this town the Deacon is a deterministic loop "
-              "(`gt deacon run`): it keeps the Mayor, witnesses and refineries alive and "
-              "lands finished convoys. Its state: `gt status`; its log: `gt feed`.",
+              "(`gt deacon run`): it keeps the Mayor, witnesses and refineries alive, "
+              "executes death warrants (`gt warrant list`), opens gates whose condition holds "
+              "(`bd gate check`), lands and feeds convoys, hands due plugins to dogs "
+              "(`gt plugin list`, `gt dog list`) and prunes old records (`gt krc prune`). "
+              "Its state: `gt status`; its log: `gt feed`.",
     "witness": "You are the Witness of rig ${rig}. In this town the Witness is a "
                "deterministic loop (`gt witness run ${rig}`): it watches the polecats, "
                "nudges stalled ones (GUPP), restarts dead sessions, answers HELP mail and "

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
+from gastown_tui.ops import dogs, warrants
 from gastown_tui.ops import gates as gates_ops
-from gastown_tui.ops import warrants
 from gastown_tui.ops.convoy_feed import dispatch_gated, feed
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.ops.sessions import tmux_for, write_heartbeat
@@ -30,6 +30,8 @@ class DeaconReport:
     fed: list[str] = field(default_factory=list)
     gates_opened: list[str] = field(default_factory=list)
     executed: list[str] = field(default_factory=list)  # warrants carried out
+    plugins: list[str] = field(default_factory=list)  # "plugin → dog" dispatched
+    dogs: list[str] = field(default_factory=list)  # kennel upkeep done
     dispatched: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -95,6 +97,15 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
                              if d.get("agent")]
     except GasTownError as exc:
         report.problems.append(f"gated molecules: {exc.problem}")
+    try:  # dog-pool maintenance, then plugin-run: due plugins go to idle dogs
+        report.dogs = dogs.maintain(town)
+        for sent in dogs.run_due_plugins(town, store):
+            if sent.get("error"):
+                report.problems.append(f"plugin {sent['plugin']}: {sent['error']}")
+            else:
+                report.plugins.append(f"{sent['plugin']} → {sent['dog']}")
+    except GasTownError as exc:
+        report.problems.append(f"plugins: {exc.problem}")
     handle_nudges(town, "hq-deacon", "deacon/", say=print)
     mail = handle_inbox(town, store, "deacon/")
     report.problems += mail.problems
@@ -110,6 +121,7 @@ def say(report: DeaconReport) -> None:
                          ("restarted", report.restarted), ("opened gate", report.gates_opened),
                          ("landed convoy", report.landed), ("fed", report.fed),
                          ("dispatched gated step", report.dispatched),
+                         ("plugin", report.plugins), ("kennel", report.dogs),
                          ("problem", report.problems)):
         for item in items:
             print(f"deacon: {label} {item}", flush=True)
