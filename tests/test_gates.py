@@ -59,10 +59,10 @@ def test_gate_verbs_block_and_release_ready_work(cli: Cli, rig_town: Path):
     rig = rig_town / "gastown"
     work = cli.json("bd", "create", "Ship it", cwd=rig)["id"]
     timer = cli.json("bd", "gate", "create", "--blocks", work, "--type", "timer",
-                     "--timeout", "1s", "--reason", "cool down", cwd=rig)
+                     "--timeout", "6s", "--reason", "cool down", cwd=rig)
     # bd's shape: an Issue of type gate with its await fields; timeout in nanoseconds
     assert timer["issue_type"] == "gate" and timer["await_type"] == "timer"
-    assert timer["timeout"] == 1_000_000_000 and timer["title"] == "Gate: timer"
+    assert timer["timeout"] == 6_000_000_000 and timer["title"] == "Gate: timer"
     assert timer["schema_version"] == 1
     assert work not in [b["id"] for b in cli.json("bd", "ready", cwd=rig)]
     assert [b["id"] for b in cli.json("bd", "blocked", cwd=rig)] == [work]
@@ -71,7 +71,7 @@ def test_gate_verbs_block_and_release_ready_work(cli: Cli, rig_town: Path):
     pending = cli.json("bd", "gate", "check", "--type=timer")
     assert pending["checked"] == 1 and pending["resolved"] == 0
     done = wait_for(lambda: cli.json("bd", "gate", "check", "--type=timer")["resolved"] == 1,
-                    timeout=10, what="the timer gate to expire")
+                    timeout=20, what="the timer gate to expire")
     assert done
     assert work in [b["id"] for b in cli.json("bd", "ready", cwd=rig)]
     closed = gates(cli, "--all")[0]

@@ -1,6 +1,6 @@
 """Commands upstream's prompts teach for machinery this town does differently: Dolt (here one
-SQLite file), the reaper, Boot (a deterministic triage), patrol molecules (here deterministic
-loops), and the PreToolUse guards (`gt tap guard`). Each answers in one line with what this town does
+SQLite file), the reaper (KRC prunes here), Boot (a deterministic triage), and the PreToolUse
+guards (`gt tap guard`). Each answers in one line with what this town does
 instead, or does the equivalent for real; none says "no such command"."""
 
 from __future__ import annotations
@@ -68,8 +68,8 @@ for _verb in ("start", "stop", "restart"):
 
 @click.group(cls=DefaultGroup, default="any", context_settings={"ignore_unknown_options": True})
 def reaper() -> None:
-    """Upstream's reaper purges Dolt wisp tables; here closed wisps stay in SQLite (nothing is
-    deleted) and `gt doctor` checks the store."""
+    """Upstream's reaper purges Dolt wisp tables; here KRC prunes closed wisps and old events
+    from the one SQLite store (`gt krc prune`, run by the Deacon every patrol)."""
 
 
 @reaper.command(name="any", hidden=True, context_settings={"ignore_unknown_options": True,
@@ -78,8 +78,8 @@ def reaper() -> None:
 def reaper_any(ctx: click.Context) -> None:
     what = " ".join(ctx.args) or "(nothing)"
     as_json = "--json" in ctx.args
-    message = ("no reaper here: beads are in one SQLite store and closed wisps are kept, "
-               "never purged; `gt doctor --fix` repairs the store")
+    message = ("no reaper here: beads are in one SQLite store and KRC prunes closed wisps "
+               "past their TTL (gt krc prune; the Deacon runs it every patrol)")
     if as_json:
         echo_json({"reaped": 0, "purged": 0, "databases": [], "note": message})
     else:
@@ -153,32 +153,6 @@ def boot_triage(cli: CliContext, degraded, as_json) -> None:
                + (f"; executed warrants: {', '.join(status['warrants_executed'])}"
                   if status["warrants_executed"] else "")
                + (f"; error: {status['error']}" if status.get("error") else ""))
-
-
-@click.group()
-def patrol() -> None:
-    """Upstream's patrol molecules for AI witnesses, refineries and deacons; here those roles
-    are deterministic loops that patrol by themselves and write heartbeats."""
-
-
-@patrol.command(name="new", context_settings={"ignore_unknown_options": True,
-                                              "allow_extra_args": True})
-def patrol_new() -> None:
-    """No patrol wisp to create: the loops patrol on their own."""
-    echo("✓ No patrol molecule needed: the witness, refinery and deacon here are loops "
-               "(gt witness run, gt refinery run, gt deacon run) that patrol on their own")
-
-
-@patrol.command(name="report")
-@click.option("--summary", default="", help="What this cycle found.")
-@pass_cli
-def patrol_report(cli: CliContext, summary) -> None:
-    """Record a patrol summary on the town's feed (the loops' own reports are heartbeats)."""
-    from gastown_tui.ops.context import default_actor
-
-    actor = default_actor()
-    cli.log("patrol_report", {"summary": summary}, source="gt")
-    echo(f"✓ Patrol report from {actor} recorded" + (f": {summary}" if summary else ""))
 
 
 @click.group()

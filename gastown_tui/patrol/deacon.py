@@ -4,7 +4,8 @@ Each patrol: the Mayor and every rig's witness and refinery sessions are running
 they died); gates whose condition holds open (timers, CI runs, beads) and whoever waits on them
 is woken; convoys whose tracked beads are all closed land (their owner gets mail); beads that
 became ready in a convoy are slung (a molecule's next steps), and so are the steps of molecules
-a gate released."""
+a gate released; KRC prunes what outlived its TTL, and yesterday's patrol digests become one
+Patrol Report. A patrol that did something leaves a digest of itself."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import time
 from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
-from gastown_tui.ops import dogs, warrants
+from gastown_tui.ops import dogs, krc, patrol_digest, warrants
 from gastown_tui.ops import gates as gates_ops
 from gastown_tui.ops.convoy_feed import dispatch_gated, feed
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
+from gastown_tui.ops.patrol_digest import record_loop_cycle
 from gastown_tui.ops.sessions import tmux_for, write_heartbeat
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
@@ -33,6 +35,8 @@ class DeaconReport:
     plugins: list[str] = field(default_factory=list)  # "plugin → dog" dispatched
     dogs: list[str] = field(default_factory=list)  # kennel upkeep done
     dispatched: list[str] = field(default_factory=list)
+    pruned: int = 0  # KRC: events and closed wisps past their TTL
+    digested: str = ""  # yesterday's Patrol Report, when this patrol wrote it
     problems: list[str] = field(default_factory=list)
 
 
@@ -106,23 +110,46 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
                 report.plugins.append(f"{sent['plugin']} → {sent['dog']}")
     except GasTownError as exc:
         report.problems.append(f"plugins: {exc.problem}")
+    _upkeep(town, store, report)
     handle_nudges(town, "hq-deacon", "deacon/", say=print)
     mail = handle_inbox(town, store, "deacon/")
     report.problems += mail.problems
     for session in report.restarted:
         log_event(town.root, "session_restarted", actor="deacon", payload={"session": session})
+    actions = [f"{label} {item}" for label, items in _lines(report) if label != "problem"
+               for item in items]
+    record_loop_cycle(town, store, "deacon", actions)
     write_heartbeat(town, "hq-deacon", "patrolling", agent="deacon", runtime="gt")
     return report
 
 
+def _upkeep(town: Town, store: BeadStore, report: DeaconReport) -> None:
+    """KRC's auto-prune (when its interval passed) and yesterday's daily patrol digest."""
+    try:
+        result, _ = krc.auto_prune(town, store)
+        if result:
+            report.pruned = result["events_pruned"] + result["beads_pruned"]
+        made = patrol_digest.daily(town, store)
+        if made and made.get("created"):
+            report.digested = made["report"]
+    except (GasTownError, OSError) as exc:
+        report.problems.append(f"krc: {exc}")
+
+
+def _lines(report: DeaconReport) -> list[tuple[str, list[str]]]:
+    return [("executed warrant", report.executed),
+            ("restarted", report.restarted), ("opened gate", report.gates_opened),
+            ("landed convoy", report.landed), ("fed", report.fed),
+            ("dispatched gated step", report.dispatched),
+            ("plugin", report.plugins), ("kennel", report.dogs),
+            ("pruned", [f"{report.pruned} record(s)"] if report.pruned else []),
+            ("wrote patrol report", [report.digested] if report.digested else []),
+            ("problem", report.problems)]
+
+
 def say(report: DeaconReport) -> None:
     """What a patrol did, one line each, for the Deacon's pane."""
-    for label, items in (("executed warrant", report.executed),
-                         ("restarted", report.restarted), ("opened gate", report.gates_opened),
-                         ("landed convoy", report.landed), ("fed", report.fed),
-                         ("dispatched gated step", report.dispatched),
-                         ("plugin", report.plugins), ("kennel", report.dogs),
-                         ("problem", report.problems)):
+    for label, items in _lines(report):
         for item in items:
             print(f"deacon: {label} {item}", flush=True)
 

@@ -298,6 +298,7 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None 
         stop=None) -> None:
     """The loop of `gt witness run`; one per rig (a second one exits at once)."""
     from gastown_tui.ops.context import open_store
+    from gastown_tui.ops.patrol_digest import record_loop_cycle
     from gastown_tui.patrol.loops import GoneWatch, say_gone, single_instance, wait_out
 
     with single_instance(rig.path / ".runtime" / "witness" / "loop.lock", f"witness of {rig.name}",
@@ -309,7 +310,9 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None 
         gone = GoneWatch(town, rig.name)
         while True:
             if not gone.missing():  # a patrol writes state files: never into a vanished town
-                witness.patrol(state)
+                verdicts = witness.patrol(state)
+                record_loop_cycle(town, store, "witness",
+                                  [f"{v.polecat}: {v.action}" for v in verdicts if v.action])
                 _watch_deacon(town, store)
             if once:
                 return
