@@ -85,3 +85,21 @@ def test_boot_triage_starts_a_missing_deacon(sim_town: Cli):
                         ".boot-status.json").read_text())
     assert saved["last_action"] == "start" and saved["target"] == "deacon"
     assert cli.json("gt", "boot", "triage")["last_action"] == "nothing"
+
+
+def test_witnesses_leave_a_deacon_that_never_ran_or_just_beat_alone(
+        town: Path, monkeypatch: pytest.MonkeyPatch):
+    """Boot from a witness starts a Deacon only when one ran and died: not before `gt up`
+    started one, and not while a `gt deacon run --once` heartbeat is fresh."""
+    from gastown_tui.ops.boot import watch_deacon
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.ops.sessions import write_heartbeat
+    from gastown_tui.town.layout import Town
+
+    monkeypatch.delenv("GT_TMUX_SOCKET", raising=False)
+    here = Town(town)
+    store = open_store(here, "gastown/witness")
+    assert watch_deacon(here, store) is None
+    write_heartbeat(here, "hq-deacon", "patrolling", agent="deacon", runtime="gt")
+    assert watch_deacon(here, store) is None
+    assert not (town / "deacon" / "dogs" / "boot" / ".boot-status.json").exists()

@@ -22,6 +22,7 @@ from gastown_tui.town.store import BeadStore
 STALE = 5 * 60.0  # a heartbeat this old: nudge the Deacon
 VERY_STALE = 20 * 60.0  # this old: restart it
 COOLDOWN = 2 * 60.0
+GONE_AFTER = 90.0  # no session and no beat for this long: the Deacon died; start it
 
 
 def boot_dir(town: Town) -> Path:
@@ -105,6 +106,11 @@ def watch_deacon(town: Town, store: BeadStore) -> dict[str, Any] | None:
     seen = observe(town)
     if decide(seen) == "nothing":
         return None
+    age = seen["heartbeat_age_s"]
+    if age is None:
+        return None  # no Deacon ever ran here: starting one is `gt up`'s call, not Boot's
+    if not seen["deacon_running"] and age < GONE_AFTER:
+        return None  # it beat a moment ago (a `--once` run, a restart under way): wait
     last = last_status(town).get("completed_at", "")
     age = _age(last, datetime.now(UTC)) if last else None
     if age is not None and age < COOLDOWN:
