@@ -101,11 +101,17 @@ def test_sling_refusals_create_nothing(sim_town: Cli, rig_town: Path):
 def test_sling_that_fails_half_way_rolls_back(sim_town: Cli, rig_town: Path, tmp_path: Path):
     cli = sim_town
     bead = cli.json("bd", "create", "doomed")["id"]
-    no_tmux = tmp_path / "empty-bin"
-    no_tmux.mkdir()
-    proc = cli.gt("sling", bead, "gastown", ok=False, env={"PATH": str(no_tmux)})
+    # a tmux that fails every call (a missing tmux is minimal mode: sling then hooks the
+    # work without a session, see test_minimal_mode)
+    broken = tmp_path / "broken-bin"
+    broken.mkdir()
+    fake = broken / "tmux"
+    fake.write_text("#!/bin/sh\necho 'fatal: tmux is broken' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    proc = cli.gt("sling", bead, "gastown", ok=False, env={"PATH": str(broken)})
     errors = [line for line in proc.stderr.splitlines() if line.startswith("Error")]
-    assert len(errors) == 1 and "tmux is not installed" in errors[0]
+    assert len(errors) == 1 and "tmux is broken" in errors[0]
+    assert "creating worktree" in proc.stderr and "starting sim session" in proc.stderr
     assert "Traceback" not in proc.stderr
     shown = cli.json("bd", "show", bead)[0]
     assert shown["status"] == "open" and "assignee" not in shown

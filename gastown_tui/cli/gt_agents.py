@@ -60,10 +60,14 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
             echo(f"⏳ {r.bead} queued for {target} (context {r.queued}; it starts as a "
                        "slot frees: gt scheduler status)")
             continue
-        how = (f"new polecat, session {r.session}" if r.spawned else
+        how = (f"new polecat, session {r.session}" if r.spawned and r.session else
+               "new polecat, no session" if r.spawned else
                f"hooked, {r.session} nudged" if r.session else "hooked")
         convoy = f", convoy {r.convoy}" if r.convoy else ""
         echo(f"🎯 {r.bead} → {r.agent} ({how}{convoy})")
+        if r.manual:
+            echo(f"   minimal mode: start its agent by hand with `sh {r.manual}`, or "
+                       f"work in {r.worktree} yourself (gt prime, commit, gt done)")
 
 
 @click.command()

@@ -21,7 +21,7 @@ def _print_steps(steps) -> None:
     for s in steps:
         mark = {"started": "▶", "running": "●", "stopped": "■", "absent": "·",
                 "skipped": "…", "kept": "●", "would stop": "□", "failed": "✗",
-                "rested": "■"}.get(s.action, "?")
+                "rested": "■", "manual": "✋"}.get(s.action, "?")
         echo(f"{mark} {s.address:<22} {s.session:<18} {s.action} {s.detail}")
 
 

@@ -15,11 +15,30 @@ HOOK_STATUSES = ("hooked", "in_progress")
 
 
 def self_address() -> str:
-    role = os.environ.get("GT_ROLE") or os.environ.get("BD_ACTOR") or ""
+    role = os.environ.get("GT_ROLE") or os.environ.get("BD_ACTOR") or _worker_here()
     if not role:
         raise ValidationError("no agent identity here (GT_ROLE is not set)",
                               fix="name the agent, e.g. 'gt hook <bead> gastown/polecats/toast'")
     return canonical_agent(role)
+
+
+def _worker_here() -> str:
+    """The polecat or crew member whose workspace this is (someone working it by hand, as in
+    minimal mode, has no GT_ROLE), or ""."""
+    from pathlib import Path
+
+    from gastown_tui.town.errors import GasTownError
+
+    try:
+        town = Town.find()
+        cwd = Path.cwd().resolve()
+        rig = town.rig_at(cwd)
+        rel = cwd.relative_to(rig.path.resolve()).parts if rig is not None else ()
+    except (GasTownError, OSError, ValueError):
+        return ""
+    if len(rel) > 1 and rel[0] in ("polecats", "crew"):
+        return f"{rig.name}/{rel[0]}/{rel[1]}"
+    return ""
 
 
 def canonical_agent(text: str) -> str:

@@ -34,6 +34,8 @@ def identity(town: Town, cwd: Path) -> Address:
             rel = Path()
         if rel.parts[:1] == ("polecats",) and len(rel.parts) > 1:
             return Address("polecat", rig.name, rel.parts[1])
+        if rel.parts[:1] == ("crew",) and len(rel.parts) > 1:
+            return Address("crew", rig.name, rel.parts[1])
         if rel.parts[:1] in (("witness",), ("refinery",)):
             return Address(rel.parts[0], rig.name)
     return Address("mayor")

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gastown_tui.ops import convoy as convoy_ops
+from gastown_tui.ops import minimal
 from gastown_tui.ops.agent_screen import settle_new_agent
 from gastown_tui.ops.agents import ensure_agent_bead
 from gastown_tui.ops.convoy import ensure_convoy as _ensure_convoy
@@ -52,9 +53,13 @@ class SlingResult:
     formula: str = ""
     screen: str = ""  # what the new agent's screen showed once started: ready, busy, blocked…
     queued: str = ""  # the sling context it waits in when the scheduler has no slot yet
+    manual: str = ""  # minimal mode: the script that starts the agent by hand
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.manual:
+            out.pop("manual")
+        return out
 
 
 @contextmanager
@@ -269,11 +274,19 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
                 "status": previous[0], "assignee": bead.get("assignee") or ""}))
             for gate in _park_first_steps(town, store, addr, bead_id, formula):
                 undo.append(lambda g=gate: _unpark(store, g))
-            say(f"  polecat {name}: starting {runtime.name} session")
-            session, alias = start_agent(town, addr, path, agent=agent, branch=branch,
-                                         topic_suffix=bead_id, account=account)
-            undo.append(lambda: tmux_for(town).kill_session(session))
-            screen = settle_new_agent(town, session, runtime, f"polecat {name}", say)
+            manual, screen = "", ""
+            if minimal.active(town):  # no session: a person starts the agent by hand
+                _, _, script = minimal.write_manual_start(town, addr, path, agent=agent,
+                                                          branch=branch, topic_suffix=bead_id)
+                session, manual = "", str(script)
+                say(f"  polecat {name}: minimal mode ({minimal.reason(town)}): "
+                    f"no session; start {runtime.name} by hand: sh {script}")
+            else:
+                say(f"  polecat {name}: starting {runtime.name} session")
+                session, alias = start_agent(town, addr, path, agent=agent, branch=branch,
+                                             topic_suffix=bead_id, account=account)
+                undo.append(lambda: tmux_for(town).kill_session(session))
+                screen = settle_new_agent(town, session, runtime, f"polecat {name}", say)
             convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
             store.update(agent_bead["id"], description_fields={"agent_state": "working"})
         except BaseException:
@@ -285,10 +298,11 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
             raise
     log_event(town.root, "sling", actor=dispatched_by,
               payload={"bead": bead_id, "target": str(addr), "rig": rig.name, "formula": formula})
-    _poke_witness(town, rig, name)
+    if session:
+        _poke_witness(town, rig, name)
     return SlingResult(bead=bead_id, agent=str(addr), session=session, spawned=True,
                        convoy=convoy_id, branch=branch, worktree=str(path), formula=formula,
-                       screen=screen)
+                       screen=screen, manual=manual)
 
 
 def _poke_witness(town: Town, rig: RigInfo, name: str) -> None:
@@ -308,8 +322,9 @@ def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *
     agent = str(addr)
     rig = town.rig(addr.rig) if addr.rig else None
     session = session_name(town, addr)
-    running = tmux_for(town).has_session(session)
-    if not running:
+    minimal_mode = minimal.active(town)
+    running = not minimal_mode and tmux_for(town).has_session(session)
+    if not running and not minimal_mode:  # minimal mode: the hook is the assignment
         if addr.role == "polecat" and rig is not None:
             # A dead polecat target gets a fresh polecat in its rig, as upstream.
             return sling(town, store, [bead_id], rig.name, force=force, formula=formula,

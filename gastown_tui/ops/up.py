@@ -22,7 +22,7 @@ from gastown_tui.town.names import Address
 class SessionStep:
     address: str
     session: str
-    action: str  # started | running | stopped | absent | skipped | kept | failed
+    action: str  # started | running | stopped | absent | skipped | kept | failed | manual
     detail: str = ""
 
 
@@ -70,11 +70,18 @@ def start_deacon(town: Town) -> SessionStep:
 def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[SessionStep]:
     """Start the Mayor, each rig's refinery and witness, and the Deacon; with `polecats`, also
     every polecat that `gt down` stopped with work on its hook (its worktree still there).
-    The town's own PostgreSQL (gt install --store postgres) starts first: everything needs it."""
+    The town's own PostgreSQL (gt install --store postgres) starts first: everything needs it.
+    In minimal mode nothing else starts: each step says what to run by hand."""
+    from gastown_tui.ops import minimal
+
     steps = []
     store = store_step(town, start=True)
     if store is not None:
         steps.append(store)
+    why = minimal.reason(town)
+    if why:
+        return steps + [SessionStep(who, "", "manual", f"minimal mode ({why}): {command}")
+                        for who, command in minimal.loop_commands(town)]
     from gastown_tui.ops.settings_shape import check_settings
 
     try:

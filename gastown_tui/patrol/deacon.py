@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from gastown_tui.ops import convoy as convoy_ops
-from gastown_tui.ops import dogs, krc, patrol_digest, warrants
+from gastown_tui.ops import dogs, krc, minimal, patrol_digest, warrants
 from gastown_tui.ops import gates as gates_ops
 from gastown_tui.ops.convoy_feed import dispatch_gated, feed
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
@@ -167,7 +167,8 @@ def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: b
         next_care = time.monotonic() + care_interval()
         while True:
             if not gone.missing():  # a patrol writes state files: never into a vanished town
-                say(patrol(town, store, keep_alive=keep_alive and tmux_for(town).is_running()))
+                alive = keep_alive and not minimal.active(town) and tmux_for(town).is_running()
+                say(patrol(town, store, keep_alive=alive))
                 if time.monotonic() >= next_care:
                     # A backup and a short WAL, every few minutes: whatever a damaged WAL
                     # could lose is then minutes of work, and the backup still has it.

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown_tui.ops import minimal
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
 from gastown_tui.ops.polecats import PolecatInfo, polecats
 from gastown_tui.ops.sessions import start_agent, tmux_for, write_heartbeat
@@ -62,6 +63,7 @@ class Witness:
         self.town, self.store, self.rig = town, store, rig
         self.config = config or WitnessConfig.for_rig(rig)
         self.address = f"{rig.name}/witness"
+        self.minimal = False  # minimal mode (set each patrol): sessionless polecats are fine
 
     def _observe(self, info: PolecatInfo, mem: Memory, now: float) -> list[str]:
         """What moved since the last patrol: the evidence of progress."""
@@ -95,6 +97,7 @@ class Witness:
 
     def patrol(self, state: WitnessState, now: float | None = None) -> list[Verdict]:
         now = time.time() if now is None else now
+        self.minimal = minimal.active(self.town)
         infos = polecats(self.town, self.store, self.rig, screens=True)
         verdicts = []
         for info in infos:
@@ -174,6 +177,8 @@ class Witness:
                 v.action = self._gupp(info, mem, silent)
             else:
                 v.evidence = f"hooked {info.issue}; quiet for {_age(silent)}"
+        elif info.state == "stalled" and not info.session_running and self.minimal:
+            v.evidence = f"{info.evidence}; minimal mode: a person starts it by hand"
         elif info.state == "stalled":
             v.action = self._revive(info, mem)
         elif info.session_running and info.state in ("idle", "done"):
@@ -325,8 +330,12 @@ def run(town: Town, rig: RigInfo, *, once: bool = False, interval: float | None 
 
 
 def _watch_deacon(town: Town, store: BeadStore) -> None:
-    """Boot's job, from here: the Deacon watches everyone, and the witnesses watch it."""
+    """Boot's job, from here: the Deacon watches everyone, and the witnesses watch it (not in
+    minimal mode, where a person runs the Deacon)."""
     from gastown_tui.ops.boot import watch_deacon
+
+    if minimal.active(town):
+        return
 
     try:
         status = watch_deacon(town, store)
