@@ -167,8 +167,9 @@ def session_restart(cli: CliContext, target) -> None:
 @click.pass_context
 def worktree(ctx: click.Context) -> None:
     """Git worktrees of the town: `gt worktree list`, `gt worktree remove <rig>/<name>`.
-    (Upstream's crew members make worktrees of other rigs; crew is not built here, so the
-    worktrees are the refineries' and the polecats'.)"""
+    (Upstream's crew members also make worktrees of other rigs; here a crew member works in
+    its own rig's clone (gt crew add), so the worktrees are the refineries' and the
+    polecats'.)"""
     if ctx.invoked_subcommand is None:
         echo(ctx.get_help())
 
@@ -181,8 +182,8 @@ def worktree_of_rig(cli: CliContext, rig) -> None:
     cli.town().rig(rig)  # an unknown rig says so first
     raise click.ClickException(
         f"gt worktree {rig}: crew worktrees in other rigs are not built here; to work on "
-        f"{rig}, file a bead there (bd create --rig {rig} \"...\") and sling it "
-        f"(gt sling <bead> {rig}): a polecat gets its own worktree")
+        f"{rig}, add a crew member there (gt crew add <name> --rig {rig}) or file a bead "
+        f"there (bd create --rig {rig} \"...\") and sling it (gt sling <bead> {rig})")
 
 
 def _worktrees(cli: CliContext) -> list[dict]:
