@@ -193,7 +193,8 @@ def test_unknown_keys_are_kept_everywhere() -> None:
     assert f.unknown_keys == {"future_field": {"a": 1}, "presets": {"gate": {"legs": ["x"]}}}
     step = f.steps[0]
     assert step.unknown_keys["output"] == "design.md"
-    assert step.unknown_keys["gate"] == {"type": "human", "timeout": "1h"}
+    assert "gate" not in step.unknown_keys  # modelled: the step parks on it
+    assert (step.parks_on.type, step.parks_on.timeout) == ("human", "1h")
     assert step.unknown_keys["requirements"] == {"needs": ["code analysis"], "cognition": "basic"}
     assert f.vars["v"].unknown_keys == {"enumish": [1, 2]}
 

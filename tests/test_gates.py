@@ -55,6 +55,13 @@ def gates(cli: Cli, *extra: str) -> list[dict]:
     return cli.json("bd", "gate", "list", *extra)
 
 
+def test_the_gate_types_formulas_park_on_are_the_ones_bd_gate_makes():
+    from gastown_tui.formulas.model import AWAITABLE_GATES
+    from gastown_tui.ops.gates import GATE_TYPES
+
+    assert GATE_TYPES == AWAITABLE_GATES
+
+
 def test_gate_verbs_block_and_release_ready_work(cli: Cli, rig_town: Path):
     rig = rig_town / "gastown"
     work = cli.json("bd", "create", "Ship it", cwd=rig)["id"]

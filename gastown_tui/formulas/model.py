@@ -50,6 +50,11 @@ class Input(FormulaRecord):
     default: StrictStr | None = None
 
 
+# The gate types a step can park on (bd's await types); others (upstream's `conditional`, …)
+# are kept as written and park nothing.
+AWAITABLE_GATES = ("human", "timer", "gh:run", "gh:pr", "bead", "mail")
+
+
 class StepGate(FormulaRecord):
     """`[steps.gate]`: the async wait a step parks on (beads' formula Gate): `type` is human,
     timer, gh:run, gh:pr, bead or mail; `timeout` a duration; `await_id` (or `id`) what it
@@ -81,6 +86,11 @@ class Step(FormulaRecord):
     # beads' nested steps: the parent is a container finished when its children are.
     children: tuple[Step, ...] = ()
     gate: StepGate | None = None
+
+    @property
+    def parks_on(self) -> StepGate | None:
+        """The gate this step parks on: its `[steps.gate]` when of a type a gate can await."""
+        return self.gate if self.gate is not None and self.gate.type in AWAITABLE_GATES else None
 
     @property
     def all_needs(self) -> tuple[str, ...]:

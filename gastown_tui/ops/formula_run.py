@@ -52,9 +52,9 @@ def plan(town: Town, rig: RigInfo, name: str, values: dict[str, str]):
     planned: list[PlannedBead] = []
     if resolved.type == "workflow":
         for step in resolved.steps:
-            gate = None if step.gate is None else {
-                "type": step.gate.type, "await_id": step.gate.awaits,
-                "timeout": step.gate.timeout}
+            gate = None if step.parks_on is None else {
+                "type": step.parks_on.type, "await_id": step.parks_on.awaits,
+                "timeout": step.parks_on.timeout}
             planned.append(PlannedBead(step.id, step.title or step.id, step.description.strip(),
                                        list(step.all_needs), gate=gate))
     elif resolved.type == "convoy":

@@ -31,6 +31,7 @@ from gastown_tui.town.layout import Town
 from gastown_tui.town.names import bead_prefix, parse_address
 from gastown_tui.town.store import BeadStore
 
+# The same as formulas.model.AWAITABLE_GATES (not imported: gt hook must not load pydantic)
 GATE_TYPES = ("human", "timer", "gh:run", "gh:pr", "bead", "mail")
 CHECK_FILTERS = ("", "all", "gh", "gh:run", "gh:pr", "timer", "bead")
 GH_TIMEOUT = 30.0

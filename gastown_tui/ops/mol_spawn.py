@@ -73,17 +73,17 @@ def _plan(resolved, prefix: str, values: dict[str, str], *, ephemeral: bool, roo
         edges.append((key, root_key, "parent-child"))
         for need in step.all_needs:
             edges.append((key, f"{resolved.name}.{need}", "blocks"))
-        if step.gate is not None:
+        gate = step.parks_on
+        if gate is not None:
             gate_key = f"{resolved.name}.gate-{step.id}"
-            awaits = step.gate.awaits
-            extra: dict[str, Any] = {"await_type": step.gate.type}
+            awaits = gate.awaits
+            extra: dict[str, Any] = {"await_type": gate.type}
             if awaits:
                 extra["await_id"] = awaits
-            if step.gate.timeout:
-                extra["timeout"] = to_nanos(parse_duration(step.gate.timeout,
-                                                           what="a gate's timeout"))
+            if gate.timeout:
+                extra["timeout"] = to_nanos(parse_duration(gate.timeout, what="a gate's timeout"))
             nodes.append({"key": gate_key, "prefix": prefix, "id_infix": infix,
-                          "title": f"Gate: {step.gate.type} {awaits}".rstrip(),
+                          "title": f"Gate: {gate.type} {awaits}".rstrip(),
                           "issue_type": "gate", "ephemeral": ephemeral, "fields": extra,
                           "description": set_fields(f"Async gate for step {step.id}",
                                                     {"step": step.id})})

@@ -180,7 +180,7 @@ def step_done(town: Town, store: BeadStore, addr: Address, step: str) -> Molecul
         raise ValidationError(f"{step!r} is not a step of {name or 'your hooked bead'} "
                               f"(steps: {known})", fix="see gt mol status")
     spec = next(s for s in steps if s.id == step)
-    if spec.gate is not None:  # a gated step is done only after its gate opened
+    if spec.parks_on is not None:  # a gated step is done only after its gate opened
         gate = gates_ops.step_gate(store, hooked["id"], step)
         if gate is None:
             made = park_gated_steps(town, store, addr, hooked, steps)
@@ -188,7 +188,7 @@ def step_done(town: Town, store: BeadStore, addr: Address, step: str) -> Molecul
                          == step), None)
         if gate is None:
             raise ConflictError(f"step {step} is not reached yet: it waits on a "
-                                f"{spec.gate.type} gate after {', '.join(spec.all_needs)}",
+                                f"{spec.parks_on.type} gate after {', '.join(spec.all_needs)}",
                                 fix="finish the steps before it first; see gt mol status")
         if gate["status"] != "closed":
             raise ConflictError(f"step {step} is parked on gate {gate['id']} "

@@ -50,12 +50,12 @@ def park_gated_steps(town: Town, store: BeadStore, addr: Address, bead: dict[str
     for step in steps:
         reached = all(n in done for n in step.all_needs) if step.all_needs else previous_done
         previous_done = step.id in done
-        if step.id in done or step.gate is None or not reached:
+        if step.id in done or step.parks_on is None or not reached:
             continue
         if gates_ops.step_gate(store, bead["id"], step.id) is not None:
             continue
         made.append(gates_ops.create(
-            town, store, bead["id"], gate_type=step.gate.type, await_id=step.gate.awaits,
-            timeout=step.gate.timeout, waiters=[str(addr)], step=step.id,
+            town, store, bead["id"], gate_type=step.parks_on.type,
+            await_id=step.parks_on.awaits, timeout=step.parks_on.timeout, waiters=[str(addr)], step=step.id,
             molecule=bead["id"], reason=f"step {step.id} of {bead['id']} waits here"))
     return made
