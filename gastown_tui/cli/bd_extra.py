@@ -378,8 +378,13 @@ def kv_list(cli: CliContext) -> None:
 def where(cli: CliContext) -> None:
     """Which store bd is using here, and which prefix."""
     town = cli.town()
+    database = town.store_location
+    if town.store_is_shared:  # a PostgreSQL URL: never print its password
+        from gastown_tui.town.store.pg import describe
+
+        database = describe(database)
     out = {"path": str(town.beads_dir), "prefix": scope_prefix(cli),
-           "database_path": str(town.db_path)}
+           "database_path": database}
     if cli.json_output:
         emit_json(out, schema=True)
     else:

@@ -275,7 +275,7 @@ def stats(town: Town, store: BeadStore, *, now: float | None = None) -> dict[str
                         "event_count": count},
         "by_type": by_type, "by_age": by_age, "oldest_event": iso(oldest),
         "newest_event": iso(newest), "ttl_breakdown": ttl_info,
-        "store": {"path": str(town.db_path), "closed_wisps": len(closed_wisps),
+        "store": {"backend": store.backend, "closed_wisps": len(closed_wisps),
                   "by_class": by_class, "expired": len(store_expired)},
     }
 

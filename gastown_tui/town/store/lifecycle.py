@@ -1,5 +1,6 @@
 """Removing beads for good (bd delete, mol burn/squash, KRC pruning) and building a bead graph
-in one transaction (bd mol pour/wisp): the store's writes beyond one bead at a time."""
+in one transaction (bd mol pour/wisp): the store's writes beyond one bead at a time. The SQL
+is SQLite's dialect, which sql.to_pg turns into PostgreSQL's (as the other mixins')."""
 
 from __future__ import annotations
 
@@ -57,9 +58,10 @@ class LifecycleMixin:
         removed: list[str] = []
         try:
             with self.conn.write() as db:
-                for statement in DELETED_DDL.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                if self.conn.kind == "sqlite":  # PostgreSQL's schema has it from the start
+                    for statement in DELETED_DDL.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
                 seq = self.conn.next_seq()
                 now = now_iso()
                 for chunk in _chunks(ids):
@@ -80,11 +82,14 @@ class LifecycleMixin:
                         f"SELECT issue_id FROM dependencies WHERE depends_on_id IN ({fmarks}) "
                         f"UNION SELECT depends_on_id FROM dependencies WHERE issue_id IN "
                         f"({fmarks})", found + found)} - set(found)
-                    db.executemany(
-                        "INSERT OR REPLACE INTO deleted_issues(id, issue_type, labels, "
-                        "deleted_at, change_seq) VALUES (?, ?, ?, ?, ?)",
-                        [(r["id"], r["issue_type"], json.dumps(labels.get(r["id"], [])), now, seq)
-                         for r in rows])
+                    for r in rows:
+                        db.execute(
+                            "INSERT INTO deleted_issues(id, issue_type, labels, deleted_at, "
+                            "change_seq) VALUES (?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+                            "issue_type = excluded.issue_type, labels = excluded.labels, "
+                            "deleted_at = excluded.deleted_at, change_seq = excluded.change_seq",
+                            (r["id"], r["issue_type"], json.dumps(labels.get(r["id"], [])), now,
+                             seq))
                     for table, column in (("labels", "issue_id"), ("comments", "issue_id"),
                                           ("dependencies", "issue_id"),
                                           ("dependencies", "depends_on_id"),
@@ -101,19 +106,19 @@ class LifecycleMixin:
 
     def deleted_since(self, seq: int) -> list[dict[str, Any]]:
         """Beads removed after `seq`, as minimal records ({id, status: tombstone, ...})."""
-        try:
-            rows = self.conn.db.execute(
-                "SELECT id, issue_type, labels, deleted_at FROM deleted_issues "
-                "WHERE change_seq > ? ORDER BY change_seq", (seq,)).fetchall()
-        except sqlite3.OperationalError as exc:
-            if "no such table" in str(exc):
-                return []  # nothing was ever deleted from this store
-            raise translate(exc, self.conn.path) from exc
-        except sqlite3.Error as exc:
-            raise translate(exc, self.conn.path) from exc
+        if self.conn.kind == "sqlite" and not self._has_deleted_table():
+            return []  # nothing was ever deleted from this store
+        rows = self.conn.read("SELECT id, issue_type, labels, deleted_at FROM deleted_issues "
+                              "WHERE change_seq > ? ORDER BY change_seq", (seq,))
         return [{"id": r["id"], "title": "", "status": "tombstone", "priority": 2,
                  "issue_type": r["issue_type"], "labels": json.loads(r["labels"] or "[]"),
                  "updated_at": r["deleted_at"], "deleted": True} for r in rows]
+
+    def _has_deleted_table(self) -> bool:
+        if not getattr(self, "_deleted_table_seen", False):
+            self._deleted_table_seen = bool(self.conn.read(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'deleted_issues'"))
+        return self._deleted_table_seen
 
     def descendants(self, root: str) -> list[str]:
         """Every bead under `root` by parent-child edges (children first, loops guarded)."""
@@ -125,7 +130,8 @@ class LifecycleMixin:
             children = [r[0] for r in self.conn.read(  # in the order they were made
                 f"SELECT d.issue_id FROM dependencies d JOIN issues i ON i.id = d.issue_id "
                 f"WHERE d.depends_on_id IN ({marks}) AND d.type = 'parent-child' "
-                "ORDER BY i.rowid", frontier)]
+                "ORDER BY i.created_at, (SELECT min(e.id) FROM events e WHERE e.issue_id = "
+                "i.id), i.id", frontier)]
             frontier = [c for c in children if c not in seen]
             seen.update(frontier)
             order.extend(frontier)

@@ -110,6 +110,7 @@ DDL += USAGE_DDL
 # Beads removed for good (bd delete, a squash, a burn, KRC pruning): their ids stay here with
 # the change sequence of the removal, so readers following `changed_since` learn of it. Made
 # by the first delete (older stores do not have it yet; readers treat it as empty).
+# pg_schema.py has the same table from the start.
 DELETED_DDL = """
 CREATE TABLE IF NOT EXISTS deleted_issues (
     id         TEXT PRIMARY KEY,
