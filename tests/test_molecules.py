@@ -188,7 +188,10 @@ def test_burned_beads_leave_the_control_room(cli: Cli, rig: Path, rig_town: Path
 
 def test_a_polecat_works_under_a_wisp_that_gt_done_squashes(sim_town: Cli):
     cli = sim_town
-    bead = cli.json("bd", "create", "Small change")["id"]
+    # the sleep keeps the sim from finishing before the hooked bead is read (sling returns
+    # once the agent's screen settled, and a sim polecat is quick)
+    bead = cli.json("bd", "create", "Small change", "-d",
+                    "```sim\nsleep: 3\nwrite: small.txt | small\n```")["id"]
     slung = cli.json("gt", "sling", bead, "gastown")[0]
     hooked = show(cli, bead)
     molecule = hooked["description"].split("attached_molecule: ")[1].split("\n")[0]
