@@ -7,7 +7,7 @@ from __future__ import annotations
 import click
 
 from gastown_tui.cli.bd_group import pass_cli, scope_prefix
-from gastown_tui.cli.common import CliContext, bead_line, emit_json, split_csv
+from gastown_tui.cli.common import CliContext, bead_line, echo, emit_json, split_csv
 
 
 def _prefixes(cli: CliContext, any_prefix: bool) -> list[str] | None:
@@ -27,9 +27,9 @@ def children(cli: CliContext, parent_id: str) -> None:
         emit_json(issues)
         return
     if not issues:
-        click.echo(f"No children of {parent_id}.")
+        echo(f"No children of {parent_id}.")
     for issue in issues:
-        click.echo(bead_line(issue))
+        echo(bead_line(issue))
 
 
 _GROUPS = {"by_status": "status", "by_priority": "priority", "by_type": "issue_type",
@@ -72,7 +72,7 @@ def count(cli: CliContext, statuses, priority, assignee, types, labels, label_an
         if cli.json_output:
             emit_json({"count": len(issues)}, schema=True)
         else:
-            click.echo(len(issues))
+            echo(len(issues))
         return
     groups: dict[str, int] = {}
     for issue in issues:
@@ -86,9 +86,9 @@ def count(cli: CliContext, statuses, priority, assignee, types, labels, label_an
     if cli.json_output:
         emit_json({"total": len(issues), "groups": out}, schema=True)
         return
-    click.echo(f"Total: {len(issues)}\n")
+    echo(f"Total: {len(issues)}\n")
     for group in out:
-        click.echo(f"{group['group']}: {group['count']}")
+        echo(f"{group['group']}: {group['count']}")
 
 
 @click.command(name="status")
@@ -114,16 +114,16 @@ def status(cli: CliContext, include_all, assigned, no_activity, any_prefix) -> N
     if cli.json_output:
         emit_json(out, schema=True)
         return
-    click.echo(f"Issues: {summary['total_issues']} total, {summary['open_issues']} open, "
+    echo(f"Issues: {summary['total_issues']} total, {summary['open_issues']} open, "
                f"{summary['in_progress_issues']} in progress, {summary['blocked_issues']} "
                f"blocked, {summary['closed_issues']} closed")
-    click.echo(f"Ready: {summary['ready_issues']}  Deferred: {summary['deferred_issues']}  "
+    echo(f"Ready: {summary['ready_issues']}  Deferred: {summary['deferred_issues']}  "
                f"Pinned: {summary['pinned_issues']}  Epics ready to close: "
                f"{summary['epics_eligible_for_closure']}")
-    click.echo(f"Average lead time: {summary['average_lead_time_hours']}h")
+    echo(f"Average lead time: {summary['average_lead_time_hours']}h")
     if "recent_activity" in out:
         act = out["recent_activity"]
-        click.echo(f"Last 24h: {act['issues_created']} created, {act['issues_closed']} "
+        echo(f"Last 24h: {act['issues_created']} created, {act['issues_closed']} "
                    f"closed, {act['issues_updated']} updated")
 
 
@@ -150,17 +150,17 @@ def delete(cli: CliContext, ids, force, cascade, dry_run, from_file) -> None:
         emit_json(result, schema=True)
         return
     if result.get("dry_run"):
-        click.echo(f"Would delete {result['deleted_count']} bead(s): "
+        echo(f"Would delete {result['deleted_count']} bead(s): "
                    f"{', '.join(result['deleted'])}")
         if result["orphaned_issues"]:
-            click.echo(f"  ⚠ would orphan: {', '.join(result['orphaned_issues'])}")
-        click.echo("To proceed: bd delete " + " ".join(wanted) + (" --cascade" if cascade
+            echo(f"  ⚠ would orphan: {', '.join(result['orphaned_issues'])}")
+        echo("To proceed: bd delete " + " ".join(wanted) + (" --cascade" if cascade
                                                                    else "") + " --force")
         return
-    click.echo(f"✓ Deleted {result['deleted_count']} issue(s)\n  Removed "
+    echo(f"✓ Deleted {result['deleted_count']} issue(s)\n  Removed "
                f"{result['dependencies_removed']} dependency link(s)")
     if result["orphaned_issues"]:
-        click.echo(f"  ⚠ Orphaned {len(result['orphaned_issues'])} issue(s): "
+        echo(f"  ⚠ Orphaned {len(result['orphaned_issues'])} issue(s): "
                    f"{', '.join(result['orphaned_issues'])}")
 
 
@@ -178,7 +178,7 @@ def defer(cli: CliContext, ids, until) -> None:
         emit_json(out)
         return
     for bead in out:
-        click.echo(f"❄ Deferred {bead['id']}" + (f" until {bead['defer_until']}"
+        echo(f"❄ Deferred {bead['id']}" + (f" until {bead['defer_until']}"
                                                  if bead.get("defer_until") else ""))
 
 
@@ -194,7 +194,7 @@ def undefer(cli: CliContext, ids) -> None:
         emit_json(out)
         return
     for bead in out:
-        click.echo(f"✓ Undeferred {bead['id']}")
+        echo(f"✓ Undeferred {bead['id']}")
 
 
 _EDIT_FIELDS = {"title": "title", "description": "description", "design": "design",
@@ -244,14 +244,14 @@ def edit(cli: CliContext, bead_id, field_title, field_description, field_design,
     finally:
         os.unlink(path)
     if text == (bead.get(key) or ""):
-        click.echo(f"No changes to {bead_id} ({chosen[0]})")
+        echo(f"No changes to {bead_id} ({chosen[0]})")
         return
     updated = store.update(bead_id, changes={key: text})
     cli.log("bead_updated", {"beads": [bead_id], "fields": [key]})
     if cli.json_output:
         emit_json([updated])
     else:
-        click.echo(f"✓ Updated {bead_id} ({chosen[0]})")
+        echo(f"✓ Updated {bead_id} ({chosen[0]})")
 
 
 @click.group(name="epic")
@@ -272,10 +272,10 @@ def epic_status(cli: CliContext, eligible_only, any_prefix) -> None:
         emit_json(epics)
         return
     if not epics:
-        click.echo("No epics.")
+        echo("No epics.")
     for item in epics:
         mark = "✓" if item["eligible_for_close"] else "○"
-        click.echo(f"{mark} {item['epic']['id']} {item['epic']['title']}: "
+        echo(f"{mark} {item['epic']['id']} {item['epic']['title']}: "
                    f"{item['closed_children']}/{item['total_children']} children closed")
 
 
@@ -298,7 +298,7 @@ def epic_close_eligible(cli: CliContext, dry_run, any_prefix) -> None:
         emit_json({"closed": [] if dry_run else ids, "count": len(ids), "dry_run": dry_run}
                   if ids else [])
         return
-    click.echo(("Would close" if dry_run else "Closed") + f" {len(ids)} epic(s)"
+    echo(("Would close" if dry_run else "Closed") + f" {len(ids)} epic(s)"
                + (f": {', '.join(ids)}" if ids else ""))
 
 
@@ -314,7 +314,7 @@ def quick(cli: CliContext, title_words, priority, issue_type, labels) -> None:
     issue = store.create(" ".join(title_words), prefix=scope_prefix(cli), priority=priority,
                          issue_type=issue_type, labels=split_csv(labels))
     cli.log("bead_created", {"bead": issue["id"], "title": issue["title"]})
-    click.echo(issue["id"])
+    echo(issue["id"])
 
 
 @click.group(name="kv")
@@ -331,7 +331,7 @@ def kv_set(cli: CliContext, key, value) -> None:
     if cli.json_output:
         emit_json({"key": key, "value": value}, schema=True)
     else:
-        click.echo(f"Set {key} = {value}")
+        echo(f"Set {key} = {value}")
 
 
 @kv.command(name="get")
@@ -342,9 +342,9 @@ def kv_get(cli: CliContext, key) -> None:
     if cli.json_output:
         emit_json({"key": key, "value": value or "", "found": value is not None}, schema=True)
     elif value is None:
-        click.echo(f"{key} (not set)", err=True)
+        echo(f"{key} (not set)", err=True)
     else:
-        click.echo(value)
+        echo(value)
     if value is None:
         raise SystemExit(1)
 
@@ -357,7 +357,7 @@ def kv_clear(cli: CliContext, key) -> None:
     if cli.json_output:
         emit_json({"key": key, "deleted": "true"}, schema=True)
     else:
-        click.echo(f"Deleted {key}")
+        echo(f"Deleted {key}")
 
 
 @kv.command(name="list")
@@ -368,9 +368,9 @@ def kv_list(cli: CliContext) -> None:
         emit_json(pairs, schema=True)
         return
     if not pairs:
-        click.echo("No keys set.")
+        echo("No keys set.")
     for key, value in pairs.items():
-        click.echo(f"{key} = {value}")
+        echo(f"{key} = {value}")
 
 
 @click.command(name="where")
@@ -388,7 +388,7 @@ def where(cli: CliContext) -> None:
     if cli.json_output:
         emit_json(out, schema=True)
     else:
-        click.echo(f"{out['path']}\n  prefix: {out['prefix']}\n  database: "
+        echo(f"{out['path']}\n  prefix: {out['prefix']}\n  database: "
                    f"{out['database_path']}")
 
 
@@ -406,7 +406,7 @@ def version(cli: CliContext) -> None:
     if cli.json_output:
         emit_json({"version": number, "build": "gastown-tui (sqlite)"}, schema=True)
     else:
-        click.echo(f"bd version {number} (gastown-tui, sqlite)")
+        echo(f"bd version {number} (gastown-tui, sqlite)")
 
 
 @click.command(name="doctor")
@@ -432,8 +432,8 @@ def doctor(cli: CliContext, fix, yes, verbose, dry_run) -> None:
             if check["status"] == "ok" and not verbose:
                 continue
             mark = {"ok": "✓", "warning": "⚠", "error": "✗"}[check["status"]]
-            click.echo(f"{mark} {check['name']}: {check['message']}"
+            echo(f"{mark} {check['name']}: {check['message']}"
                        + (f"\n    fix: {check['fix']}" if check.get("fix") else ""))
-        click.echo("✓ All checks passed" if ok else "Problems found (bd doctor --fix)")
+        echo("✓ All checks passed" if ok else "Problems found (bd doctor --fix)")
     if not ok:
         raise SystemExit(1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from gastown_tui.cli.bd_group import pass_cli
-from gastown_tui.cli.common import CliContext, emit_json
+from gastown_tui.cli.common import CliContext, echo, emit_json
 
 
 @click.group(name="gate")
@@ -51,21 +51,21 @@ def gate_list(cli: CliContext, include_all: bool, limit: int) -> None:
         emit_json(gates)
         return
     if not gates:
-        click.echo("No gates found.")
+        echo("No gates found.")
         return
     opened = [g for g in gates if g["status"] != "closed"]
     closed = [g for g in gates if g["status"] == "closed"]
     for heading, group in (("⏳ Open Gates", opened), ("● Closed Gates", closed)):
         if not group:
             continue
-        click.echo(f"\n{heading} ({len(group)}):\n")
+        echo(f"\n{heading} ({len(group)}):\n")
         for g in group:
-            click.echo(_line(g))
+            echo(_line(g))
             held = blocked_by(store, g["id"])
             if held:
-                click.echo(f"  Blocks: {', '.join(held)}")
-            click.echo(f"  {describe(g)}")
-    click.echo("\nTo resolve a gate: bd gate resolve <gate-id>")
+                echo(f"  Blocks: {', '.join(held)}")
+            echo(f"  {describe(g)}")
+    echo("\nTo resolve a gate: bd gate resolve <gate-id>")
 
 
 @gate.command(name="create")
@@ -86,12 +86,12 @@ def gate_create(cli: CliContext, blocks, gate_type, reason, await_id, timeout, w
     if cli.json_output:
         emit_json(g, schema=True)
         return
-    click.echo(f"✓ Created gate {g['id']} (type: {gate_type})\n  Blocks: {blocks}")
+    echo(f"✓ Created gate {g['id']} (type: {gate_type})\n  Blocks: {blocks}")
     if reason:
-        click.echo(f"  Reason: {reason}")
+        echo(f"  Reason: {reason}")
     if timeout:
-        click.echo(f"  Timeout: {timeout}")
-    click.echo(f"\nResolve with: bd gate resolve {g['id']}")
+        echo(f"  Timeout: {timeout}")
+    echo(f"\nResolve with: bd gate resolve {g['id']}")
 
 
 @gate.command(name="show")
@@ -107,18 +107,18 @@ def gate_show(cli: CliContext, gate_id: str) -> None:
         emit_json(g, schema=True)
         return
     mark = "●" if g["status"] == "closed" else "○"
-    click.echo(f"{mark} {g['id']} - {g['title']}\n  Status: {g['status']}\n"
+    echo(f"{mark} {g['id']} - {g['title']}\n  Status: {g['status']}\n"
                f"  Await Type: {g.get('await_type', '')}")
     if g.get("await_id"):
-        click.echo(f"  Await ID: {g['await_id']}")
-    click.echo(f"  State: {describe(g)}")
+        echo(f"  Await ID: {g['await_id']}")
+    echo(f"  State: {describe(g)}")
     held = blocked_by(store, gate_id)
     if held:
-        click.echo(f"  Blocks: {', '.join(held)}")
+        echo(f"  Blocks: {', '.join(held)}")
     if g.get("waiters"):
-        click.echo("  Waiters:\n" + "\n".join(f"    - {w}" for w in g["waiters"]))
+        echo("  Waiters:\n" + "\n".join(f"    - {w}" for w in g["waiters"]))
     if g.get("description"):
-        click.echo("  Description: " + g["description"].replace("\n", "\n    "))
+        echo("  Description: " + g["description"].replace("\n", "\n    "))
 
 
 def _resolve(cli: CliContext, gate_id: str, reason: str) -> None:
@@ -131,11 +131,11 @@ def _resolve(cli: CliContext, gate_id: str, reason: str) -> None:
     if cli.json_output:
         emit_json({**store.get(gate_id), "woken": woken}, schema=True)
         return
-    click.echo(f"✓ Gate resolved: {gate_id}")
+    echo(f"✓ Gate resolved: {gate_id}")
     if reason:
-        click.echo(f"  Reason: {reason}")
+        echo(f"  Reason: {reason}")
     if woken:
-        click.echo(f"  Woke: {', '.join(woken)}")
+        echo(f"  Woke: {', '.join(woken)}")
 
 
 @gate.command(name="resolve")
@@ -177,21 +177,21 @@ def gate_check(cli: CliContext, type_filter, dry_run, escalate, limit) -> None:
         emit_json({**counts, "gates": [r.as_json() for r in results]}, schema=True)
         return
     if not results:
-        click.echo(f"No open gates of type '{type_filter}' found." if type_filter else
+        echo(f"No open gates of type '{type_filter}' found." if type_filter else
                    "No open gates found.")
         return
     for r in results:
         gid = r.gate["id"]
         if r.error:
-            click.echo(f"✗ {gid}: error checking - {r.error}", err=True)
+            echo(f"✗ {gid}: error checking - {r.error}", err=True)
         elif r.resolved:
-            click.echo(f"✓ {gid}: {'would resolve' if dry_run else 'resolved'} - {r.reason}"
+            echo(f"✓ {gid}: {'would resolve' if dry_run else 'resolved'} - {r.reason}"
                        + (f" (woke {', '.join(r.woken)})" if r.woken else ""))
         elif r.escalated:
-            click.echo(f"⚠ {gid}: {'would escalate' if dry_run else 'ESCALATE'} - {r.reason}")
+            echo(f"⚠ {gid}: {'would escalate' if dry_run else 'ESCALATE'} - {r.reason}")
         else:
-            click.echo(f"○ {gid}: pending - {r.reason}")
-    click.echo(f"\nChecked {counts['checked']} gates: {counts['resolved']} resolved, "
+            echo(f"○ {gid}: pending - {r.reason}")
+    echo(f"\nChecked {counts['checked']} gates: {counts['resolved']} resolved, "
                f"{counts['escalated']} escalated, {counts['errors']} errors")
 
 
@@ -207,9 +207,9 @@ def gate_add_waiter(cli: CliContext, gate_id: str, waiter: str) -> None:
     if cli.json_output:
         emit_json({**g, "added": added}, schema=True)
     elif added:
-        click.echo(f"✓ Added waiter to gate {gate_id}: {waiter}")
+        echo(f"✓ Added waiter to gate {gate_id}: {waiter}")
     else:
-        click.echo(f"Waiter already registered on gate {gate_id}")
+        echo(f"Waiter already registered on gate {gate_id}")
 
 
 @gate.command(name="discover")
@@ -233,7 +233,7 @@ def gate_discover(cli: CliContext, dry_run: bool, branch: str, limit: int) -> No
             args += ["--branch", branch]
         runs, err = _gh(args, _gh_cwd(town, g))
         if err or not isinstance(runs, list) or not runs:
-            click.echo(f"○ {g['id']}: {err or 'no runs found'}", err=bool(err))
+            echo(f"○ {g['id']}: {err or 'no runs found'}", err=bool(err))
             continue
         run_id = str(runs[0].get("databaseId", ""))
         if not dry_run:
@@ -243,6 +243,6 @@ def gate_discover(cli: CliContext, dry_run: bool, branch: str, limit: int) -> No
         emit_json({"matched": matched, "dry_run": dry_run}, schema=True)
         return
     for m in matched:
-        click.echo(f"✓ {m['gate']}: run {m['run_id']}" + (" (dry run)" if dry_run else ""))
+        echo(f"✓ {m['gate']}: run {m['run_id']}" + (" (dry run)" if dry_run else ""))
     if not matched:
-        click.echo("No gh:run gates without a run id.")
+        echo("No gh:run gates without a run id.")

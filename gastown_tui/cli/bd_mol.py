@@ -3,12 +3,10 @@ into molecules of beads, with bd's flags and --json shapes."""
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from gastown_tui.cli.bd_group import pass_cli, scope_prefix
-from gastown_tui.cli.common import CliContext, DefaultGroup, emit_json
+from gastown_tui.cli.common import CliContext, DefaultGroup, dumps, echo, emit_json
 
 
 def _vars(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -54,13 +52,13 @@ def _spawn(cli: CliContext, proto: str, pairs, assignee, dry_run, *, ephemeral: 
         emit_json(result.as_json(), schema=True)
         return
     if dry_run:
-        click.echo(f"Dry run: would create {len(result.planned)} issue(s) from {proto}")
+        echo(f"Dry run: would create {len(result.planned)} issue(s) from {proto}")
         for item in result.planned:
-            click.echo(f"  - {item['title']} ({item['issue_type']})")
+            echo(f"  - {item['title']} ({item['issue_type']})")
         return
-    click.echo(f"✓ Created {'wisp' if ephemeral else 'molecule'}: {result.created} issues\n"
+    echo(f"✓ Created {'wisp' if ephemeral else 'molecule'}: {result.created} issues\n"
                f"  Root issue: {result.new_epic_id}\n  Phase: {result.phase}")
-    click.echo(f"\nNext steps:\n  bd ready --mol {result.new_epic_id}   # runnable steps\n"
+    echo(f"\nNext steps:\n  bd ready --mol {result.new_epic_id}   # runnable steps\n"
                f"  bd mol squash {result.new_epic_id}    # condense to a digest\n"
                f"  bd mol burn {result.new_epic_id}      # discard")
 
@@ -115,9 +113,9 @@ def wisp_list(cli: CliContext, include_all: bool) -> None:
         emit_json(data, schema=True)
         return
     if not data["wisps"]:
-        click.echo("No wisps.")
+        echo("No wisps.")
     for item in data["wisps"]:
-        click.echo(f"{item['id']} [{item['status']}] {item['title']}"
+        echo(f"{item['id']} [{item['status']}] {item['title']}"
                    + ("  (old)" if item.get("old") else ""))
 
 
@@ -136,7 +134,7 @@ def wisp_gc(cli: CliContext, age: str, closed: bool, dry_run: bool) -> None:
         emit_json(result, schema=True)
         return
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"✓ {verb} {result['pruned']} closed wisp(s) older than {age}")
+    echo(f"✓ {verb} {result['pruned']} closed wisp(s) older than {age}")
 
 
 @mol.command(name="bond")
@@ -163,7 +161,7 @@ def bond(cli: CliContext, a, b, bond_type, pairs, ephemeral, pour_flag, as_title
         emit_json(result, schema=True)
         return
     spawned = f", spawned {result['spawned']}" if result.get("spawned") else ""
-    click.echo(f"✓ Bonded {a} + {b} ({bond_type}{spawned}) → {result['result_id']}")
+    echo(f"✓ Bonded {a} + {b} ({bond_type}{spawned}) → {result['result_id']}")
 
 
 @mol.command(name="squash")
@@ -182,17 +180,17 @@ def squash(cli: CliContext, molecule_id, summary, keep_children, dry_run) -> Non
         emit_json(result.as_json(), schema=True)
         return
     if not result.squashed_count:
-        click.echo(f"No ephemeral children found for molecule {molecule_id}")
+        echo(f"No ephemeral children found for molecule {molecule_id}")
     elif dry_run:
-        click.echo(f"Dry run: would squash {result.squashed_count} ephemeral children of "
+        echo(f"Dry run: would squash {result.squashed_count} ephemeral children of "
                    f"{molecule_id}")
     else:
-        click.echo(f"✓ Squashed molecule: {result.squashed_count} children → 1 digest\n"
+        echo(f"✓ Squashed molecule: {result.squashed_count} children → 1 digest\n"
                    f"  Digest ID: {result.digest_id}")
         if result.deleted_count:
-            click.echo(f"  Deleted: {result.deleted_count} wisps")
+            echo(f"  Deleted: {result.deleted_count} wisps")
         if result.wisp_squash:
-            click.echo(f"  Root auto-closed: {molecule_id}")
+            echo(f"  Root auto-closed: {molecule_id}")
 
 
 @mol.command(name="burn")
@@ -210,9 +208,9 @@ def burn(cli: CliContext, molecule_ids, dry_run, force) -> None:
         return
     for item in result["results"]:
         if item.get("error"):
-            click.echo(f"✗ {item['molecule_id']}: {item['error']}", err=True)
+            echo(f"✗ {item['molecule_id']}: {item['error']}", err=True)
         else:
-            click.echo(f"🔥 {'Would burn' if dry_run else 'Burned'} {item['molecule_id']}: "
+            echo(f"🔥 {'Would burn' if dry_run else 'Burned'} {item['molecule_id']}: "
                        f"{item['deleted_count']} issue(s)")
     if result["failed_count"]:
         raise SystemExit(1)
@@ -229,10 +227,10 @@ def show(cli: CliContext, molecule_id) -> None:
     if cli.json_output:
         emit_json({"root": root, "steps": steps, "count": len(steps)}, schema=True)
         return
-    click.echo(f"{root['id']} [{root['status']}] {root['title']}")
+    echo(f"{root['id']} [{root['status']}] {root['title']}")
     for step in steps:
         mark = "✓" if step["status"] == "closed" else "○"
-        click.echo(f"  {mark} {step['id']} [{step.get('issue_type')}] {step['title']}")
+        echo(f"  {mark} {step['id']} [{step.get('issue_type')}] {step['title']}")
 
 
 @mol.command(name="progress")
@@ -252,7 +250,7 @@ def progress(cli: CliContext, molecule_id) -> None:
     if cli.json_output:
         emit_json(data, schema=True)
     else:
-        click.echo(f"{molecule_id}: {done}/{len(steps)} steps ({data['percent']}%)")
+        echo(f"{molecule_id}: {done}/{len(steps)} steps ({data['percent']}%)")
 
 
 @mol.command(name="ready")
@@ -296,9 +294,9 @@ def cook(cli: CliContext, formula, pairs, mode, dry_run, persist, force, proto_p
     resolved = do_cook(cli.town(), formula, values, rig=_rig_name(cli), runtime=runtime)
     data = show_json(resolved)
     if dry_run:
-        click.echo(f"Dry run: {resolved.name} ({resolved.type}), {len(resolved.steps)} steps")
+        echo(f"Dry run: {resolved.name} ({resolved.type}), {len(resolved.steps)} steps")
         for step in resolved.steps:
-            click.echo(f"  - {step.id}: {step.title}")
+            echo(f"  - {step.id}: {step.title}")
         return
     if persist:
         result = spawn(cli.town(), cli.store(), formula, prefix=scope_prefix(cli),
@@ -311,6 +309,6 @@ def cook(cli: CliContext, formula, pairs, mode, dry_run, persist, force, proto_p
         if cli.json_output:
             emit_json(out, schema=True)
         else:
-            click.echo(f"✓ Cooked proto {result.new_epic_id} ({result.created} issues)")
+            echo(f"✓ Cooked proto {result.new_epic_id} ({result.created} issues)")
         return
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(dumps(data))  # bd cook prints the compiled formula as JSON

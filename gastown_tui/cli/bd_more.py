@@ -84,16 +84,16 @@ def _ready_explain(cli: CliContext, store, prefixes) -> None:
     if cli.json_output:
         emit_json(data, schema=True)
         return
-    click.echo(f"Ready ({data['summary']['total_ready']}):")
+    echo(f"Ready ({data['summary']['total_ready']}):")
     for item in data["ready"]:
-        click.echo(f"  {item['id']} [P{item.get('priority', 2)}] {item['title']}\n"
+        echo(f"  {item['id']} [P{item.get('priority', 2)}] {item['title']}\n"
                    f"    Reason: {item['reason']}")
-    click.echo(f"\nBlocked ({data['summary']['total_blocked']}):")
+    echo(f"\nBlocked ({data['summary']['total_blocked']}):")
     for item in data["blocked"]:
         by = ", ".join(f"{b['id']} [{b['status']}]" for b in item["blocked_by"])
-        click.echo(f"  {item['id']} {item['title']}\n    Blocked by: {by}")
+        echo(f"  {item['id']} {item['title']}\n    Blocked by: {by}")
     for cycle in data.get("cycles", []):
-        click.echo(f"\n⚠ Cycle: {' → '.join(cycle)}")
+        echo(f"\n⚠ Cycle: {' → '.join(cycle)}")
 
 
 def _ready_mol(cli: CliContext, store, molecule: str) -> None:
@@ -109,9 +109,9 @@ def _ready_mol(cli: CliContext, store, molecule: str) -> None:
     if cli.json_output:
         emit_json(data, schema=True)
         return
-    click.echo(f"{molecule}: {len(steps)} of {len(children)} steps ready")
+    echo(f"{molecule}: {len(steps)} of {len(children)} steps ready")
     for step in steps:
-        click.echo(bead_line(step["issue"]))
+        echo(bead_line(step["issue"]))
 
 
 def _ready_gated(cli: CliContext, store) -> None:
@@ -123,15 +123,15 @@ def _ready_gated(cli: CliContext, store) -> None:
         emit_json({"molecules": molecules, "count": len(molecules)}, schema=True)
         return
     if not molecules:
-        click.echo("No molecules ready for gate-resume dispatch")
+        echo("No molecules ready for gate-resume dispatch")
         return
-    click.echo(f"Molecules ready for gate-resume dispatch ({len(molecules)}):\n")
+    echo(f"Molecules ready for gate-resume dispatch ({len(molecules)}):\n")
     for n, mol in enumerate(molecules, start=1):
         gate = mol["closed_gate"]
-        click.echo(f"{n}. {mol['molecule_id']}: {mol['molecule_title']}\n"
+        echo(f"{n}. {mol['molecule_id']}: {mol['molecule_title']}\n"
                    f"   Gate closed: {gate['id']} ({gate.get('await_type', '')})\n"
                    f"   Ready step: {mol['ready_step']['id']} - {mol['ready_step']['title']}\n")
-    click.echo("To dispatch a step: gt sling <step-id> <rig>")
+    echo("To dispatch a step: gt sling <step-id> <rig>")
 
 
 @bd.command()
@@ -200,12 +200,12 @@ def dep_tree(cli: CliContext, issue_id, direction, reverse, max_depth, status,
         emit_json(nodes)
         return
     if fmt == "mermaid":
-        click.echo(mermaid(nodes))
+        echo(mermaid(nodes))
         return
     for node in nodes:
         edge = f"({node['edge_from_parent']}) " if node.get("edge_from_parent") else ""
         more = " …" if node["truncated"] else ""
-        click.echo("  " * node["depth"] + ("└─ " if node["depth"] else "") + edge
+        echo("  " * node["depth"] + ("└─ " if node["depth"] else "") + edge
                    + bead_line(node) + more)
 
 
@@ -221,9 +221,9 @@ def dep_cycles(cli: CliContext) -> None:
         emit_json([[store.get(i) for i in cycle] for cycle in found])
         return
     if not found:
-        click.echo("✓ No dependency cycles")
+        echo("✓ No dependency cycles")
     for cycle in found:
-        click.echo("⚠ " + " → ".join([*cycle, cycle[0]]))
+        echo("⚠ " + " → ".join([*cycle, cycle[0]]))
 
 
 @dep.command(name="remove")

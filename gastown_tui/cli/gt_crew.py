@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -53,7 +53,7 @@ def crew_add(cli: CliContext, names, rig_name, branch, as_json) -> None:
         echo_json(made if len(made) > 1 else made[0])
         return
     for state in made:
-        click.echo(f"✓ Created crew workspace {state['rig']}/{state['name']}\n"
+        echo(f"✓ Created crew workspace {state['rig']}/{state['name']}\n"
                    f"  Path: {state['clone_path']}\n  Branch: {state['branch']}\n"
                    f"  Start it: gt crew at {state['name']} --rig {state['rig']}")
 
@@ -85,11 +85,11 @@ def crew_list(cli: CliContext, rig_arg, rig_name, all_rigs, as_json) -> None:
         echo_json(items)
         return
     if not items:
-        click.echo("No crew workspaces found. Add one: gt crew add <name> --rig <rig>")
+        echo("No crew workspaces found. Add one: gt crew add <name> --rig <rig>")
         return
-    click.echo("Crew Workspaces\n")
+    echo("Crew Workspaces\n")
     for item in items:
-        click.echo(f"  {'●' if item['has_session'] else '○'} {item['rig']}/{item['name']}\n"
+        echo(f"  {'●' if item['has_session'] else '○'} {item['rig']}/{item['name']}\n"
                    f"    Branch: {item['branch']}  Git: "
                    f"{'clean' if item['git_clean'] else 'dirty'}\n    {item['path']}")
 
@@ -111,12 +111,12 @@ def crew_status(cli: CliContext, name, rig_name, as_json) -> None:
         echo_json(items[0] if name else items)
         return
     if not items:
-        click.echo(f"No crew in {rig.name}.")
+        echo(f"No crew in {rig.name}.")
     for item in items:
         git = "clean" if item["git_clean"] else (
             f"{len(item.get('git_modified', []))} modified, "
             f"{len(item.get('git_untracked', []))} untracked")
-        click.echo(f"{item['rig']}/{item['name']}  {'● running' if item['has_session'] else '○'}"
+        echo(f"{item['rig']}/{item['name']}  {'● running' if item['has_session'] else '○'}"
                    f"\n  Path: {item['path']}\n  Branch: {item['branch']}  Git: {git}"
                    f"  Unpushed: {item['unpushed']}\n  Hook: {item['hook'] or '-'}"
                    f"  Mail: {item['mail_unread']} unread of {item['mail_total']}")
@@ -157,7 +157,7 @@ def crew_start(cli: CliContext, args, rig_name, all_names, agent, account, resum
         echo_json(results)
         return
     for r in results:
-        click.echo(f"{'✓ Started' if r['action'] == 'started' else '○ Already running'} "
+        echo(f"{'✓ Started' if r['action'] == 'started' else '○ Already running'} "
                    f"{r['session']}")
 
 
@@ -185,7 +185,7 @@ def crew_stop(cli: CliContext, names, rig_name, all_names, dry_run, force, as_js
         echo_json(results)
         return
     for r in results:
-        click.echo({"stopped": "✓ Stopped", "would stop": "Would stop",
+        echo({"stopped": "✓ Stopped", "would stop": "Would stop",
                     "absent": "○ Not running"}[r["action"]] + f" {r['session']}")
 
 
@@ -203,10 +203,10 @@ def crew_restart(cli: CliContext, names, rig_name, all_names, dry_run) -> None:
     rig = _rig(cli, rig_name)
     for name in _names(cli, rig, names, all_names):
         if dry_run:
-            click.echo(f"Would restart {ops.session_of(rig, name)}")
+            echo(f"Would restart {ops.session_of(rig, name)}")
             continue
         ops.stop(town, rig, name)
-        click.echo(f"✓ Restarted {ops.start(town, rig, name)['session']}")
+        echo(f"✓ Restarted {ops.start(town, rig, name)['session']}")
 
 
 @crew.command(name="at")
@@ -239,11 +239,11 @@ def crew_at(cli: CliContext, name, rig_name, no_tmux, detached, agent, account, 
     if no_tmux:
         if not path.is_dir():
             raise click.ClickException(f"no crew {name} in {rig.name}: gt crew add {name}")
-        click.echo(str(path))
+        echo(str(path))
         return
     result = ops.start(cli.town(), rig, name, agent=agent)
     if detached:
-        click.echo(f"✓ {result['session']} {result['action']} (attach: gt crew at {name})")
+        echo(f"✓ {result['session']} {result['action']} (attach: gt crew at {name})")
         return
     tmux = tmux_for(cli.town())
     verb = "switch-client" if os.environ.get("TMUX") else "attach-session"
@@ -269,7 +269,7 @@ def crew_remove(cli: CliContext, names, rig_name, force, purge, as_json) -> None
         echo_json(results)
         return
     for r in results:
-        click.echo(f"✓ Removed crew {r['rig']}/{r['name']}"
+        echo(f"✓ Removed crew {r['rig']}/{r['name']}"
                    + (f"; released {', '.join(r['released'])}" if r["released"] else ""))
 
 
@@ -297,7 +297,7 @@ def crew_pristine(cli: CliContext, name, rig_name, as_json) -> None:
         echo_json(out)
         return
     for item in out:
-        click.echo(f"{'✓' if item['pulled'] else '○'} {item['name']}"
+        echo(f"{'✓' if item['pulled'] else '○'} {item['name']}"
                    + ("" if item["pulled"] else f": {item['reason']}"))
 
 
@@ -305,7 +305,7 @@ def _answer(verb: str, text: str):
     @crew.command(name=verb, hidden=True, context_settings={"ignore_unknown_options": True,
                                                             "allow_extra_args": True})
     def command() -> None:
-        click.echo(text)
+        echo(text)
 
     command.__doc__ = text
     return command

@@ -7,7 +7,7 @@ import os
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -31,7 +31,7 @@ def dog_add(cli: CliContext, name, as_json) -> None:
     if as_json:
         echo_json(state)
     else:
-        click.echo(f"✓ Added dog {name} to the kennel")
+        echo(f"✓ Added dog {name} to the kennel")
 
 
 @dog.command(name="remove")
@@ -49,7 +49,7 @@ def dog_remove(cli: CliContext, names, all_dogs, force) -> None:
         raise click.UsageError("name the dogs to remove (or --all)")
     for name in wanted:
         dogs.remove(town, cli.store(), name, force=force)
-        click.echo(f"✓ Removed dog {name}")
+        echo(f"✓ Removed dog {name}")
 
 
 @dog.command(name="list")
@@ -64,15 +64,15 @@ def dog_list(cli: CliContext, as_json) -> None:
         echo_json([{k: v for k, v in d.items() if k != "session_running"} for d in dogs])
         return
     if not dogs:
-        click.echo("No dogs in kennel (the Deacon makes one when a plugin is due; "
+        echo("No dogs in kennel (the Deacon makes one when a plugin is due; "
                    "or gt dog add <name>)")
         return
-    click.echo("The Pack\n")
+    echo("The Pack\n")
     for d in dogs:
         icon = "●" if d["state"] == "working" else "○"
-        click.echo(f"  {icon} {d['name']}" + (f" → {d['work']}" if d.get("work") else ""))
+        echo(f"  {icon} {d['name']}" + (f" → {d['work']}" if d.get("work") else ""))
     idle = sum(1 for d in dogs if d["state"] == "idle")
-    click.echo(f"\n  {idle} idle, {len(dogs) - idle} working")
+    echo(f"\n  {idle} idle, {len(dogs) - idle} working")
 
 
 @dog.command(name="status")
@@ -89,7 +89,7 @@ def dog_status(cli: CliContext, name, as_json) -> None:
         if as_json:
             echo_json(data)
         else:
-            click.echo(f"Pack Status\n\n  {data['total']} dogs: {data['idle']} idle, "
+            echo(f"Pack Status\n\n  {data['total']} dogs: {data['idle']} idle, "
                        f"{data['working']} working\n  Kennel: {data['kennel_dir']}")
         return
     state = dogs.load(town, name)
@@ -98,7 +98,7 @@ def dog_status(cli: CliContext, name, as_json) -> None:
         echo_json({**state, "path": str(dogs.dog_dir(town, name)),
                    "session_running": running})
         return
-    click.echo(f"Dog: {name}\n  State:       {state.get('state')}\n  Work:        "
+    echo(f"Dog: {name}\n  State:       {state.get('state')}\n  Work:        "
                f"{state.get('work') or '(none)'}\n  Path:        {dogs.dog_dir(town, name)}\n"
                f"  Last Active: {state.get('last_active')}\n  Created:     "
                f"{state.get('created_at')}" + (f"\n\nSession: {dogs.session_of(name)} (running)"
@@ -120,7 +120,7 @@ def dog_done(cli: CliContext, name, as_json) -> None:
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"✓ Dog {name} done" + (f" ({result['previous_work']})"
+        echo(f"✓ Dog {name} done" + (f" ({result['previous_work']})"
                                            if result["previous_work"] else "")
                    + "; back to idle")
 
@@ -134,7 +134,7 @@ def dog_clear(cli: CliContext, name, force) -> None:
     from gastown_tui.ops.dogs import clear
 
     clear(cli.town(), name, force=force)
-    click.echo(f"✓ Dog {name} cleared; idle")
+    echo(f"✓ Dog {name} cleared; idle")
 
 
 @dog.command(name="call")
@@ -147,9 +147,9 @@ def dog_call(cli: CliContext, name, all_dogs) -> None:
 
     sent = run_due_plugins(cli.town(), cli.store())
     if not sent:
-        click.echo("○ Nothing due: no plugin's gate is open (gt plugin list)")
+        echo("○ Nothing due: no plugin's gate is open (gt plugin list)")
     for item in sent:
-        click.echo(f"✓ {item['plugin']} → {item['dog']}" if not item.get("error") else
+        echo(f"✓ {item['plugin']} → {item['dog']}" if not item.get("error") else
                    f"✗ {item['plugin']}: {item['error']}")
 
 
@@ -174,7 +174,7 @@ def dog_dispatch(cli: CliContext, plugin_name, rig, dog_name, create, agent, dry
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"{'Would dispatch' if dry_run else '✓ Dispatched'} {plugin_name} → "
+        echo(f"{'Would dispatch' if dry_run else '✓ Dispatched'} {plugin_name} → "
                    f"{result['dog']}" + (" (new dog)" if result.get("dog_created") else ""))
 
 
@@ -201,7 +201,7 @@ def dog_health(cli: CliContext, name, auto_clear, max_inactivity, as_json) -> No
         echo_json({"dogs": results, "needs_attention": attention})
         return
     for r in results:
-        click.echo(f"{'✓' if r['healthy'] else '⚠'} {r['name']}: "
+        echo(f"{'✓' if r['healthy'] else '⚠'} {r['name']}: "
                    f"{r.get('problem') or r['state']}")
     if not results:
-        click.echo("No dogs in kennel")
+        echo("No dogs in kennel")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -38,24 +38,24 @@ def krc_stats(cli: CliContext, as_json) -> None:
     if as_json:
         echo_json(data)
         return
-    click.echo(f"Key Record Chronicle Statistics\n\nFiles:\n  Events: "
+    echo(f"Key Record Chronicle Statistics\n\nFiles:\n  Events: "
                f"{_size(data['events_file']['size'])} ({data['events_file']['event_count']} "
                f"events)\n  Store:  {data['store']['closed_wisps']} closed wisps "
                f"({data['store']['expired']} past their TTL)\n\nAge Distribution:")
     for bucket in ("0-1d", "1-7d", "7-30d", "30d+"):
         if data["by_age"].get(bucket):
-            click.echo(f"  {bucket + ':':<8} {data['by_age'][bucket]} events")
+            echo(f"  {bucket + ':':<8} {data['by_age'][bucket]} events")
     if data["oldest_event"]:
-        click.echo(f"\nOldest event: {data['oldest_event']}\nNewest event: "
+        echo(f"\nOldest event: {data['oldest_event']}\nNewest event: "
                    f"{data['newest_event']}")
-    click.echo("\nTTL Status by Type:")
+    echo("\nTTL Status by Type:")
     rows = sorted(data["ttl_breakdown"].items(), key=lambda kv: (-kv[1]["expired"], kv[0]))
     for kind, info in rows:
         status = f"{info['expired']} expired" if info["expired"] else "OK"
-        click.echo(f"  {kind:<22} TTL: {ops.human(info['ttl'] / 1e9):<6} Count: "
+        echo(f"  {kind:<22} TTL: {ops.human(info['ttl'] / 1e9):<6} Count: "
                    f"{info['count']:<5} {status}")
     for kind, count in sorted(data["store"]["by_class"].items()):
-        click.echo(f"  store:{kind:<16} Count: {count}")
+        echo(f"  store:{kind:<16} Count: {count}")
 
 
 @krc.command(name="prune")
@@ -73,9 +73,9 @@ def krc_prune(cli: CliContext, dry_run, auto, as_json) -> None:
         if as_json:
             echo_json({"ran": result is not None, "result": result, "state": state})
         elif result is None:
-            click.echo("○ Auto-prune skipped (not due yet: gt krc auto-prune-status)")
+            echo("○ Auto-prune skipped (not due yet: gt krc auto-prune-status)")
         else:
-            click.echo(f"✓ Auto-pruned {result['events_pruned']} events and "
+            echo(f"✓ Auto-pruned {result['events_pruned']} events and "
                        f"{result['beads_pruned']} beads")
         return
     result = ops.prune(town, store, dry_run=dry_run)
@@ -83,17 +83,17 @@ def krc_prune(cli: CliContext, dry_run, auto, as_json) -> None:
         echo_json(result)
         return
     if not result["events_pruned"] and not result["beads_pruned"]:
-        click.echo("No expired records to prune.")
+        echo("No expired records to prune.")
         return
     head = "Dry run - would prune:" if dry_run else "Prune complete:"
-    click.echo(f"{head}\n  Events processed: {result['events_processed']}\n  Events pruned:    "
+    echo(f"{head}\n  Events processed: {result['events_processed']}\n  Events pruned:    "
                f"{result['events_pruned']}\n  Events retained:  {result['events_retained']}\n"
                f"  Space saved:      {_size(result['bytes_before'] - result['bytes_after'])}\n"
                f"  Beads pruned:     {result['beads_pruned']}")
     for kind, count in sorted(result["pruned_by_type"].items(), key=lambda kv: -kv[1]):
-        click.echo(f"  {kind:<22} {count}")
+        echo(f"  {kind:<22} {count}")
     for kind, count in sorted(result["beads_by_class"].items()):
-        click.echo(f"  store:{kind:<16} {count}")
+        echo(f"  store:{kind:<16} {count}")
 
 
 @krc.group(name="config", invoke_without_command=True)
@@ -111,12 +111,12 @@ def krc_config(ctx: click.Context, as_json) -> None:
     if as_json:
         echo_json(config.as_json())
         return
-    click.echo(f"KRC Configuration\n\nConfig file: {ops.config_path(town)}\n\nDefault TTL:     "
+    echo(f"KRC Configuration\n\nConfig file: {ops.config_path(town)}\n\nDefault TTL:     "
                f"{ops.human(config.default_ttl)}\nPrune interval:  "
                f"{ops.human(config.prune_interval)}\nMin retain:      {config.min_retain} "
                "events\n\nTTLs by pattern:")
     for pattern, ttl in sorted(config.ttls.items()):
-        click.echo(f"  {pattern:<22} {ops.human(ttl)}")
+        echo(f"  {pattern:<22} {ops.human(ttl)}")
 
 
 @krc_config.command(name="set")
@@ -130,7 +130,7 @@ def krc_config_set(cli: CliContext, pattern, ttl) -> None:
 
     config = ops.set_ttl(cli.town(), pattern, ttl)
     value = config.default_ttl if pattern == "default" else config.ttls[pattern]
-    click.echo(f"Set {'default TTL' if pattern == 'default' else f'TTL for {pattern!r}'} to "
+    echo(f"Set {'default TTL' if pattern == 'default' else f'TTL for {pattern!r}'} to "
                f"{ops.human(value)}")
 
 
@@ -141,7 +141,7 @@ def krc_config_reset(cli: CliContext) -> None:
     from gastown_tui.ops import krc as ops
 
     ops.save_config(cli.town(), ops.Config())
-    click.echo("Reset KRC configuration to defaults.")
+    echo("Reset KRC configuration to defaults.")
 
 
 @krc.command(name="decay")
@@ -155,11 +155,11 @@ def krc_decay(cli: CliContext, as_json) -> None:
     if as_json:
         echo_json(report)
         return
-    click.echo(f"Forensic value: {report['total_events']} events, average score "
+    echo(f"Forensic value: {report['total_events']} events, average score "
                f"{report['total_score']}, {report['at_risk']} at risk, {report['expired']} "
                "expired\n")
     for item in report["types"]:
-        click.echo(f"  {item['event_type']:<22} {item['curve']:<7} avg {item['avg_score']:<5} "
+        echo(f"  {item['event_type']:<22} {item['curve']:<7} avg {item['avg_score']:<5} "
                    f"count {item['count']}")
 
 
@@ -176,8 +176,8 @@ def krc_auto_status(cli: CliContext, as_json) -> None:
         echo_json(state)
         return
     if not state:
-        click.echo("○ No automatic prune has run yet (the Deacon runs one each prune interval)")
+        echo("○ No automatic prune has run yet (the Deacon runs one each prune interval)")
         return
-    click.echo(f"Last prune: {state.get('last_prune_time')}\nPrunes: {state.get('prune_count')}"
+    echo(f"Last prune: {state.get('last_prune_time')}\nPrunes: {state.get('prune_count')}"
                f"  Records removed: {state.get('total_pruned')}  Bytes freed: "
                f"{_size(int(state.get('total_bytes_freed', 0)))}")

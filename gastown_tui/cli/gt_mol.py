@@ -230,9 +230,9 @@ def mol_burn(cli: CliContext, target, as_json) -> None:
     if as_json:
         echo_json(result)
     elif not result["burned"]:
-        click.echo(f"ℹ No molecule attached to {result['from']} - nothing to burn")
+        echo(f"ℹ No molecule attached to {result['from']} - nothing to burn")
     else:
-        click.echo(f"🔥 Burned molecule {result['burned']} from {result['from']}"
+        echo(f"🔥 Burned molecule {result['burned']} from {result['from']}"
                    + (f"\n  Closed {result['children_closed']} step issues"
                       if result["children_closed"] else ""))
 
@@ -259,9 +259,9 @@ def mol_squash(cli: CliContext, target, summary, no_digest, jitter, as_json) -> 
     if as_json:
         echo_json(result)
     elif not result["squashed"]:
-        click.echo(f"ℹ No molecule attached to {result['from']} - nothing to squash")
+        echo(f"ℹ No molecule attached to {result['from']} - nothing to squash")
     else:
-        click.echo(f"📦 Squashed molecule {result['squashed']}"
+        echo(f"📦 Squashed molecule {result['squashed']}"
                    + (" (no digest)" if no_digest else f" → digest {result['digest']}"))
 
 
@@ -280,17 +280,17 @@ def mol_dag(cli: CliContext, molecule_id, tiers, tree, as_json) -> None:
         echo_json(info)
         return
     marks = {"closed": "✓", "in_progress": "⧖", "hooked": "⧖"}
-    click.echo(f"{info['root_id']}: {info['root_title']} ({info['total_nodes']} steps, "
+    echo(f"{info['root_id']}: {info['root_title']} ({info['total_nodes']} steps, "
                f"{info['tiers']} tiers)")
     for number, group in enumerate(info["tier_groups"]):
-        click.echo(f"  Tier {number}:")
+        echo(f"  Tier {number}:")
         for node_id in group:
             node = info["nodes"][node_id]
             mark = marks.get(node["status"], "◌" if node.get("dependencies") and any(
                 info["nodes"][d]["status"] != "closed" for d in node["dependencies"]) else "○")
-            click.echo(f"    {mark} {node_id} {node['title']}")
+            echo(f"    {mark} {node_id} {node['title']}")
     if info["critical_path"]:
-        click.echo(f"  Critical path: {' → '.join(info['critical_path'])}")
+        echo(f"  Critical path: {' → '.join(info['critical_path'])}")
 
 
 @mol.command(name="attach")
@@ -317,7 +317,7 @@ def mol_attach(cli: CliContext, first, second, as_json) -> None:
     if as_json:
         echo_json(result)
     else:
-        click.echo(f"✓ Attached {molecule} to {pinned}\n  attached_at: "
+        echo(f"✓ Attached {molecule} to {pinned}\n  attached_at: "
                    f"{result.get('attached_at', '')}")
 
 
@@ -333,9 +333,9 @@ def mol_detach(cli: CliContext, pinned, as_json) -> None:
     if as_json:
         echo_json(result)
     elif result["detached"]:
-        click.echo(f"✓ Detached {result['detached']} from {pinned}")
+        echo(f"✓ Detached {result['detached']} from {pinned}")
     else:
-        click.echo(f"ℹ No molecule attached to {pinned}")
+        echo(f"ℹ No molecule attached to {pinned}")
 
 
 @mol.command(name="attachment")
@@ -350,13 +350,13 @@ def mol_attachment(cli: CliContext, pinned, as_json) -> None:
     if as_json:
         echo_json(result)
         return
-    click.echo(f"{result['issue_id']}: {result['issue_title']}\nStatus: {result['status']}")
+    echo(f"{result['issue_id']}: {result['issue_title']}\nStatus: {result['status']}")
     if result.get("attached_molecule"):
-        click.echo(f"\nAttached Molecule:\n  ID: {result['attached_molecule']}"
+        echo(f"\nAttached Molecule:\n  ID: {result['attached_molecule']}"
                    + (f"\n  Attached at: {result['attached_at']}"
                       if result.get("attached_at") else ""))
     else:
-        click.echo("\nNo molecule attached")
+        echo("\nNo molecule attached")
 
 
 @step.command(name="emit-event")
@@ -373,7 +373,7 @@ def step_emit_event(cli: CliContext, channel, event_type, payload, as_json) -> N
     if as_json:
         echo_json({"path": str(path), "channel": channel, "type": event_type})
     else:
-        click.echo(str(path))
+        echo(str(path))
 
 
 @step.command(name="await-event")
@@ -401,11 +401,11 @@ def step_await_event(cli: CliContext, channel, timeout, backoff_base, backoff_mu
     if quiet:
         return
     if result["reason"] == "event":
-        click.echo(f"✓ {len(result['events'])} event(s) received")
+        echo(f"✓ {len(result['events'])} event(s) received")
         for event in result["events"]:
-            click.echo(f"  → {event['content'].get('type', '?')}")
+            echo(f"  → {event['content'].get('type', '?')}")
     else:
-        click.echo(f"⏱ Timeout (idle cycle: {result.get('idle_cycles', 0)})")
-    click.echo("\nEFFORT: full Run full patrol." if result["effort_level"] == "full" else
+        echo(f"⏱ Timeout (idle cycle: {result.get('idle_cycles', 0)})")
+    echo("\nEFFORT: full Run full patrol." if result["effort_level"] == "full" else
                "\nEFFORT: reduced Run ABBREVIATED patrol: quick checks only, skip optional "
                "steps.")

@@ -8,7 +8,7 @@ import os
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -40,7 +40,7 @@ def patrol_report(cli: CliContext, summary, steps, as_json) -> None:
     if as_json:
         echo_json({"role": role, "digest": digest, "summary": summary})
     else:
-        click.echo(f"✓ Patrol report from {who} recorded as {digest}"
+        echo(f"✓ Patrol report from {who} recorded as {digest}"
                    + (f": {summary}" if summary else ""))
 
 
@@ -61,21 +61,21 @@ def patrol_digest(cli: CliContext, yesterday, date, dry_run, verbose, as_json) -
         echo_json(result)
         return
     if result.get("existing"):
-        click.echo(f"○ Patrol digest already exists for {day} (bead: {result['existing']})")
+        echo(f"○ Patrol digest already exists for {day} (bead: {result['existing']})")
     elif not result["total_cycles"]:
-        click.echo(f"○ No patrol digests found for {day}")
+        echo(f"○ No patrol digests found for {day}")
     else:
         head = "📊 [DRY RUN] Would create" if dry_run else "✓ Created"
-        click.echo(f"{head} Patrol Report {day}"
+        echo(f"{head} Patrol Report {day}"
                    + (f" (bead: {result['report']})" if result.get("report") else "")
                    + f"\n  Total: {result['total_cycles']} cycles")
         for role, count in sorted(result["by_role"].items()):
-            click.echo(f"    {role}: {count}")
+            echo(f"    {role}: {count}")
         if result["deleted"]:
-            click.echo(f"  Deleted {result['deleted']} source digests")
+            echo(f"  Deleted {result['deleted']} source digests")
         if verbose:
             for cycle in result["cycles"]:
-                click.echo(f"  {cycle['created_at']} {cycle['role']} {cycle['id']}")
+                echo(f"  {cycle['created_at']} {cycle['role']} {cycle['id']}")
 
 
 @patrol.command(name="scan")
@@ -99,9 +99,9 @@ def patrol_scan(cli: CliContext, rig_name, notify, as_json) -> None:
         echo_json(out)
         return
     for rig, verdicts in out.items():
-        click.echo(f"{rig}: {len(verdicts)} polecat(s)")
+        echo(f"{rig}: {len(verdicts)} polecat(s)")
         for v in verdicts:
-            click.echo(f"  {v['polecat']}: {v['state']} ({v['evidence']})"
+            echo(f"  {v['polecat']}: {v['state']} ({v['evidence']})"
                        + (f" → {v['action']}" if v["action"] else ""))
 
 
@@ -109,6 +109,6 @@ def patrol_scan(cli: CliContext, rig_name, notify, as_json) -> None:
                                               "allow_extra_args": True})
 def patrol_new() -> None:
     """No patrol wisp to create: the loops patrol on their own."""
-    click.echo("✓ No patrol molecule needed: the witness, refinery and deacon here are loops "
+    echo("✓ No patrol molecule needed: the witness, refinery and deacon here are loops "
                "(gt witness run, gt refinery run, gt deacon run) that patrol on their own; "
                "record a cycle with gt patrol report --summary")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -29,22 +29,22 @@ def plugin_list(cli: CliContext, as_json) -> None:
 
     found, problems = discover(cli.town())
     for problem in problems:
-        click.echo(f"⚠ {problem}", err=True)
+        echo(f"⚠ {problem}", err=True)
     if as_json:
         echo_json([p.summary() for p in found])
         return
     if not found:
-        click.echo(f"○ No plugins discovered\n\n  Plugin directories:\n    "
+        echo(f"○ No plugins discovered\n\n  Plugin directories:\n    "
                    f"{cli.town().root / 'plugins'}/\n\n  Create a plugin by adding a directory "
                    "with plugin.md")
         return
-    click.echo(f"● Discovered {len(found)} plugin(s)\n")
+    echo(f"● Discovered {len(found)} plugin(s)\n")
     for p in found:
         where = f"rig {p.rig_name}" if p.rig_name else "town"
         tag = "exec-wrapper" if p.execution_type == "exec-wrapper" else p.gate_type
-        click.echo(f"  {p.name} [{tag}] ({where})")
+        echo(f"  {p.name} [{tag}] ({where})")
         if p.description:
-            click.echo(f"    {p.description[:70]}")
+            echo(f"    {p.description[:70]}")
 
 
 @plugin.command(name="show")
@@ -61,18 +61,18 @@ def plugin_show(cli: CliContext, name, as_json) -> None:
         echo_json(p.as_json())
         return
     ok, why = gate_open(town, cli.store(), p)
-    click.echo(f"Plugin: {p.name}\nPath: {p.path}\nDescription: {p.description}\n"
+    echo(f"Plugin: {p.name}\nPath: {p.path}\nDescription: {p.description}\n"
                f"Location: {p.location}{f' ({p.rig_name})' if p.rig_name else ''}\n"
                f"Version: {p.version}\n\nGate:\n  Type: {p.gate_type}")
     for key in ("duration", "schedule", "check", "on"):
         if (p.gate or {}).get(key):
-            click.echo(f"  {key.capitalize()}: {p.gate[key]}")
-    click.echo(f"  Now: {'open' if ok else 'closed'} ({why})")
+            echo(f"  {key.capitalize()}: {p.gate[key]}")
+    echo(f"  Now: {'open' if ok else 'closed'} ({why})")
     if p.has_run_script:
-        click.echo("\nExecution: run.sh")
+        echo("\nExecution: run.sh")
     if p.instructions:
         lines = p.instructions.splitlines()
-        click.echo("\nInstructions:\n" + "\n".join("  " + ln for ln in lines[:10])
+        echo("\nInstructions:\n" + "\n".join("  " + ln for ln in lines[:10])
                    + (f"\n  ... ({len(lines) - 10} more lines)" if len(lines) > 10 else ""))
 
 
@@ -97,7 +97,7 @@ def plugin_run(cli: CliContext, name, force, dry_run, as_json) -> None:
         if as_json:
             echo_json({"plugin": p.name, "gate_open": ok, "gate": why, "dry_run": True})
         else:
-            click.echo(f"Plugin: {p.name}\nLocation: {p.path}\nGate type: {p.gate_type}\n"
+            echo(f"Plugin: {p.name}\nLocation: {p.path}\nGate type: {p.gate_type}\n"
                        + (f"Gate open: would execute ({why})" if ok else
                           f"Gate closed: {why} (use --force to override)"))
         return
@@ -105,13 +105,13 @@ def plugin_run(cli: CliContext, name, force, dry_run, as_json) -> None:
         if as_json:
             echo_json({"plugin": p.name, "gate_open": False, "gate": why, "ran": False})
         else:
-            click.echo(f"⚠ Gate closed: {why}\n  Use --force to bypass gate check")
+            echo(f"⚠ Gate closed: {why}\n  Use --force to bypass gate check")
         return
     if p.has_run_script:
         outcome = run_script(town, store, p)
     else:
         if not as_json:
-            click.echo(f"● Running plugin: {p.name}\n\nInstructions:\n{p.instructions}")
+            echo(f"● Running plugin: {p.name}\n\nInstructions:\n{p.instructions}")
         receipt = record_run(town, store, p, "success", "Manual run via gt plugin run")
         outcome = RunOutcome(p.name, "success", receipt)
     outcome.gate = why
@@ -119,11 +119,11 @@ def plugin_run(cli: CliContext, name, force, dry_run, as_json) -> None:
         echo_json({**outcome.as_json(), "ran": True})
         return
     if p.has_run_script:
-        click.echo(f"{'✓' if outcome.result == 'success' else '✗'} {p.name}: run.sh "
+        echo(f"{'✓' if outcome.result == 'success' else '✗'} {p.name}: run.sh "
                    f"exited {outcome.exit_code}")
         for line in outcome.output[-10:]:
-            click.echo(f"  | {line}")
-    click.echo(f"\n● Recorded run: {outcome.receipt}")
+            echo(f"  | {line}")
+    echo(f"\n● Recorded run: {outcome.receipt}")
     if outcome.result == "failure":
         raise SystemExit(1)
 
@@ -142,12 +142,12 @@ def plugin_history(cli: CliContext, name, limit, as_json) -> None:
         echo_json([{k: v for k, v in r.items() if k != "result"} for r in items])
         return
     if not items:
-        click.echo(f"○ No execution history for plugin: {name}")
+        echo(f"○ No execution history for plugin: {name}")
         return
-    click.echo(f"● Execution history for {name} ({len(items)} runs)\n")
+    echo(f"● Execution history for {name} ({len(items)} runs)\n")
     for r in items:
         mark = {"success": "✓", "failure": "✗"}.get(r["result"], "○")
-        click.echo(f"  {mark} {r['created_at'][:16].replace('T', ' ')}  {r['id']}")
+        echo(f"  {mark} {r['created_at'][:16].replace('T', ' ')}  {r['id']}")
 
 
 @plugin.command(name="sync")
@@ -170,8 +170,8 @@ def plugin_sync(cli: CliContext, source, clean, dry_run, as_json) -> None:
         return
     verb = "would copy" if dry_run else "↑"
     for name in result["copied"]:
-        click.echo(f"  {verb} {name}")
+        echo(f"  {verb} {name}")
     for name in result["removed"]:
-        click.echo(f"  × {name}")
-    click.echo(f"✓ {len(result['copied'])} copied, {len(result['skipped'])} already current"
+        echo(f"  × {name}")
+    echo(f"✓ {len(result['copied'])} copied, {len(result['skipped'])} already current"
                + (f", {len(result['removed'])} removed" if result["removed"] else ""))

@@ -108,15 +108,15 @@ def boot_status(cli: CliContext, as_json) -> None:
                    "deacon_running": seen["deacon_running"],
                    "deacon_heartbeat": seen["heartbeat"], "last": last})
         return
-    click.echo("Boot: idle (a triage runs on demand: gt boot triage)\n"
+    echo("Boot: idle (a triage runs on demand: gt boot triage)\n"
                f"  Deacon: {'running' if seen['deacon_running'] else 'NOT running'}"
                + (f", last beat {seen['heartbeat']}" if seen["heartbeat"] else ""))
     if last:
-        click.echo(f"  Last triage: {last.get('completed_at')} action "
+        echo(f"  Last triage: {last.get('completed_at')} action "
                    f"{last.get('last_action')} → {last.get('target')}"
                    + (f"  error: {last['error']}" if last.get("error") else ""))
     else:
-        click.echo("  (no executions recorded)")
+        echo("  (no executions recorded)")
 
 
 @boot.command(name="spawn")
@@ -127,7 +127,7 @@ def boot_spawn(cli: CliContext, agent) -> None:
     from gastown_tui.ops.boot import triage
 
     status = triage(cli.town(), cli.store("deacon-boot"))
-    click.echo(f"✓ Boot triage: {status['last_action']} → deacon"
+    echo(f"✓ Boot triage: {status['last_action']} → deacon"
                + (f"; executed warrants: {', '.join(status['warrants_executed'])}"
                   if status["warrants_executed"] else ""))
 
@@ -146,7 +146,7 @@ def boot_triage(cli: CliContext, degraded, as_json) -> None:
         echo_json(status)
         return
     seen = status["observed"]
-    click.echo(f"✓ Boot triage: Deacon {'running' if seen['deacon_running'] else 'not running'}"
+    echo(f"✓ Boot triage: Deacon {'running' if seen['deacon_running'] else 'not running'}"
                + (f", heartbeat {seen['heartbeat_age_s']}s old"
                   if seen["heartbeat_age_s"] is not None else "")
                + f" → {status['last_action']}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext
+from gastown_tui.cli.common import CliContext, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -41,10 +41,10 @@ def warrant_file(cli: CliContext, target, reason, from_stdin, as_json) -> None:
     if as_json:
         echo_json({**result, "created": created})
     elif created:
-        click.echo(f"✓ Filed death warrant for {result['target']}\n  Reason: {result['reason']}"
+        echo(f"✓ Filed death warrant for {result['target']}\n  Reason: {result['reason']}"
                    f"\n  ID: {result['id']}\n  Evidence: {len(result['evidence'])} line(s)")
     else:
-        click.echo(f"Warrant already exists for {result['target']}\n  Reason: "
+        echo(f"Warrant already exists for {result['target']}\n  Reason: "
                    f"{result['reason']}\n  Filed: {result['filed_at']}")
 
 
@@ -61,18 +61,18 @@ def warrant_list(cli: CliContext, include_all, as_json) -> None:
         echo_json(items)
         return
     if not items:
-        click.echo("No warrants found" if include_all else "No pending warrants")
+        echo("No warrants found" if include_all else "No pending warrants")
         return
-    click.echo("Death Warrants\n")
+    echo("Death Warrants\n")
     for w in items:
         status = "✓ EXECUTED" if w.get("executed") else "⚠️  PENDING"
-        click.echo(f"  {status} {w['target']}\n     Reason: {w['reason']}\n"
+        echo(f"  {status} {w['target']}\n     Reason: {w['reason']}\n"
                    f"     Filed: {w['filed_at']} by {w['filed_by']}")
         if w.get("executed_at"):
-            click.echo(f"     Executed: {w['executed_at']}")
+            echo(f"     Executed: {w['executed_at']}")
         for line in w.get("evidence", [])[:3]:
-            click.echo(f"     | {line}")
-        click.echo("")
+            echo(f"     | {line}")
+        echo("")
 
 
 @warrant.command(name="execute")
@@ -89,11 +89,11 @@ def warrant_execute(cli: CliContext, target, force, as_json) -> None:
         echo_json(result)
         return
     if result.get("already_executed"):
-        click.echo(f"Warrant for {result['target']} already executed at "
+        echo(f"Warrant for {result['target']} already executed at "
                    f"{result['warrant'].get('executed_at')}")
         return
-    click.echo(("✓ Terminated session " if result["killed"] else "  Session ")
+    echo(("✓ Terminated session " if result["killed"] else "  Session ")
                + f"{result['session']}" + ("" if result["killed"] else " not found (already dead)"))
     if result["released"]:
-        click.echo(f"  Released {', '.join(result['released'])} back to the ready pool")
-    click.echo(f"✓ Warrant executed for {result['target']}")
+        echo(f"  Released {', '.join(result['released'])} back to the ready pool")
+    echo(f"✓ Warrant executed for {result['target']}")

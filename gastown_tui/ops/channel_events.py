@@ -20,6 +20,7 @@ from typing import Any
 from gastown_tui.town.durations import parse_duration
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.layout import Town
+from gastown_tui.town.safe_write import ensure_dir, write_text
 from gastown_tui.town.store import BeadStore
 
 _CHANNEL = re.compile(r"^[a-zA-Z0-9_-]+\Z")
@@ -37,8 +38,7 @@ def channel_dir(town: Town, channel: str) -> Path:
 def emit(town: Town, channel: str, event_type: str, payload: list[str]) -> Path:
     if not event_type.strip():
         raise ValidationError("the event type is empty", fix="pass --type, e.g. MERGE_READY")
-    folder = channel_dir(town, channel)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_dir(channel_dir(town, channel))
     data = {}
     for pair in payload:
         key, sep, value = pair.partition("=")
@@ -47,9 +47,7 @@ def emit(town: Town, channel: str, event_type: str, payload: list[str]) -> Path:
     event = {"type": event_type, "channel": channel,
              "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "payload": data}
     path = folder / f"{time.time_ns()}-{next(_seq)}-{os.getpid()}.event"
-    tmp = path.with_suffix(".tmp")  # a reader never sees half a file
-    tmp.write_text(json.dumps(event, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(event, indent=2))  # atomic: a reader never sees half a file
     return path
 
 
@@ -100,8 +98,7 @@ def timeout_for(idle: int, timeout: str, base: str, mult: int, cap: str) -> floa
 def await_events(town: Town, store: BeadStore, channel: str, *, timeout: str = "60s",
                  backoff_base: str = "", backoff_mult: int = 2, backoff_max: str = "",
                  agent_bead: str = "", cleanup: bool = False) -> dict[str, Any]:
-    folder = channel_dir(town, channel)
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_dir(channel_dir(town, channel))
     idle, until = 0, 0.0
     if agent_bead:
         try:

@@ -24,6 +24,7 @@ from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import RigInfo, Town, now_rfc3339
 from gastown_tui.town.locks import try_lock
 from gastown_tui.town.names import Address, validate_agent_name
+from gastown_tui.town.safe_write import append_bytes, ensure_dir
 from gastown_tui.town.store import BeadStore
 
 STATE_FILE = "state.json"
@@ -72,7 +73,7 @@ def add(town: Town, store: BeadStore, rig: RigInfo, name: str, *, branch: bool =
         if path.exists():
             raise ConflictError(f"crew {name} already exists in {rig.name}",
                                 fix=f"gt crew at {name} --rig {rig.name}, or pick another name")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_dir(path.parent)
         try:
             _git(path.parent, "clone", "--quiet", "--reference", str(rig.bare_repo),
                  "--branch", rig.default_branch, rig.git_url, path.name)
@@ -82,10 +83,9 @@ def add(town: Town, store: BeadStore, rig: RigInfo, name: str, *, branch: bool =
                 _git(path, "checkout", "--quiet", "-b", work_branch)
             _git(path, "config", "user.name", name)
             _git(path, "config", "user.email", f"{name}@gastown.local")
-            exclude = path / ".git" / "info" / "exclude"
-            exclude.parent.mkdir(parents=True, exist_ok=True)
-            with exclude.open("a", encoding="utf-8") as fh:  # our files never show as changes
-                fh.write(f"\n# gastown crew\n/{STATE_FILE}\n/.claude/\n/.runtime/\n")
+            # our files never show as changes
+            append_bytes(path / ".git" / "info" / "exclude",
+                         f"\n# gastown crew\n/{STATE_FILE}\n/.claude/\n/.runtime/\n".encode())
             now = now_rfc3339()
             state = {"name": name, "rig": rig.name, "clone_path": str(path),
                      "branch": work_branch, "created_at": now, "updated_at": now}

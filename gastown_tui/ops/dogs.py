@@ -22,6 +22,7 @@ from gastown_tui.town.jsonfile import read_json, write_json
 from gastown_tui.town.layout import Town
 from gastown_tui.town.locks import hold_lock
 from gastown_tui.town.names import Address, validate_agent_name
+from gastown_tui.town.safe_write import ensure_dir
 from gastown_tui.town.store import BeadStore
 
 RESERVED = {"boot"}  # Boot's kennel is not a dog
@@ -79,7 +80,7 @@ def add(town: Town, store: BeadStore, name: str) -> dict[str, Any]:
     with hold_lock(town.runtime_dir / "locks" / "kennel.lock"):
         if (path / ".dog.json").exists():
             raise ConflictError(f"dog {name} already exists", fix="pick another name")
-        path.mkdir(parents=True, exist_ok=True)
+        ensure_dir(path)
         now = _now()
         state = {"name": name, "state": "idle", "last_active": now, "work": "",
                  "work_started_at": "", "worktrees": {}, "created_at": now, "updated_at": now}

@@ -16,9 +16,11 @@ import shlex
 from pathlib import Path
 
 from gastown_tui.ops.sessions import agent_command, write_heartbeat
+from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.jsonfile import read_json
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address
+from gastown_tui.town.safe_write import write_text
 
 ON = ("1", "true", "yes", "on")
 OFF = ("0", "false", "no", "off")
@@ -35,7 +37,10 @@ def reason(town: Town) -> str:
         return "GT_MINIMAL is set"
     if flag in OFF:
         return ""
-    settings = read_json(town.settings_json, {}) or {}
+    try:
+        settings = read_json(town.settings_json, {}) or {}
+    except (GasTownError, OSError):
+        return ""  # a broken settings file is gt doctor's to name, not a mode
     if isinstance(settings, dict) and settings.get("mode") == "minimal":
         return "settings/config.json has mode minimal"
     return ""
@@ -60,9 +65,7 @@ def write_manual_start(town: Town, addr: Address, cwd: Path, *, agent: str | Non
               if value != "" or key in os.environ]
     lines += [f"cd {shlex.quote(str(cwd))}", "exec " + shlex.join(argv), ""]
     path = script_path(town, session)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines))
-    path.chmod(0o755)
+    write_text(path, "\n".join(lines), mode=0o755)
     write_heartbeat(town, session, "manual", agent=str(addr), runtime=alias)
     return session, alias, path
 
