@@ -113,11 +113,17 @@ def clean_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def town(tmp_path: Path, clean_env: dict[str, str]) -> Path:
+def town(tmp_path: Path, clean_env: dict[str, str], request) -> Path:
+    """A fresh town on SQLite; a test parametrized with
+    `@pytest.mark.parametrize("town", BACKENDS, indirect=True)` gets it on each backend
+    (PostgreSQL: a database of its own, joined by URL as `gt install --store postgresql://…`
+    does), and so do the rig_town, cli and sim_town built on it."""
     from gastown_tui.ops.install import install
 
     root = tmp_path / "town"
-    install(root, name="testtown", owner="owner@example.com")
+    backend = getattr(request, "param", "sqlite")
+    url = request.getfixturevalue("pg_databases").new() if backend == "postgres" else None
+    install(root, name="testtown", owner="owner@example.com", store=url)
     return root
 
 

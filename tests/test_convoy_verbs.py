@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import Cli
+import pytest
+
+from tests.conftest import BACKENDS, Cli
 from tests.waiting import wait_for
 
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
+
+@ON_BOTH_BACKENDS
 def test_watchers_are_told_when_the_convoy_lands(cli: Cli, rig_town: Path):
     rig = rig_town / "gastown"
     bead = cli.json("bd", "create", "Watched work", cwd=rig)["id"]
@@ -37,6 +43,7 @@ def test_watchers_are_told_when_the_convoy_lands(cli: Cli, rig_town: Path):
     assert "could not tell who you are; pass --addr" in who.stderr
 
 
+@ON_BOTH_BACKENDS
 def test_stranded_lists_convoys_nobody_is_moving(cli: Cli, rig_town: Path):
     rig = rig_town / "gastown"
     ready = cli.json("bd", "create", "Ready and unassigned", cwd=rig)["id"]
@@ -52,6 +59,7 @@ def test_stranded_lists_convoys_nobody_is_moving(cli: Cli, rig_town: Path):
     assert moving not in found
 
 
+@ON_BOTH_BACKENDS
 def test_land_is_for_owned_convoys_and_refuses_open_work(cli: Cli, rig_town: Path):
     rig = rig_town / "gastown"
     bead = cli.json("bd", "create", "Owned work", cwd=rig)["id"]
@@ -71,6 +79,7 @@ def test_land_is_for_owned_convoys_and_refuses_open_work(cli: Cli, rig_town: Pat
     assert cli.json("gt", "convoy", "land", owned)["already_closed"] is True
 
 
+@ON_BOTH_BACKENDS
 def test_stage_reports_waves_gates_and_refuses_cycles(cli: Cli, rig_town: Path):
     rig = rig_town / "gastown"
     epic = cli.json("bd", "create", "Release 1", "-t", "epic", cwd=rig)["id"]
@@ -102,6 +111,7 @@ def test_stage_reports_waves_gates_and_refuses_cycles(cli: Cli, rig_town: Path):
     assert '"convoy_id": ""' in bad.stdout
 
 
+@ON_BOTH_BACKENDS
 def test_launch_slings_wave_one_and_the_deacon_feeds_the_next(sim_town: Cli):
     cli = sim_town
     first = cli.json("bd", "create", "Wave one")["id"]

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, git
+from tests.conftest import BACKENDS, Cli, git
 from tests.waiting import wait_for
 
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
+
+@ON_BOTH_BACKENDS
 def test_crew_workspaces_are_full_clones_with_their_state(cli: Cli, rig_town: Path):
     made = cli.json("gt", "crew", "add", "mel", "--rig", "gastown")
     clone = rig_town / "gastown" / "crew" / "mel"

@@ -8,12 +8,16 @@ import json
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import BACKENDS, Cli
 from tests.waiting import wait_for
+
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
 GATED_FORMULA = """formula = "gated-release"
 description = "Build, wait for a person's yes, ship"
@@ -62,9 +66,11 @@ def test_the_gate_types_formulas_park_on_are_the_ones_bd_gate_makes():
     assert GATE_TYPES == AWAITABLE_GATES
 
 
+@ON_BOTH_BACKENDS
 def test_gate_verbs_block_and_release_ready_work(cli: Cli, rig_town: Path):
     rig = rig_town / "gastown"
     work = cli.json("bd", "create", "Ship it", cwd=rig)["id"]
+    made = time.monotonic()
     timer = cli.json("bd", "gate", "create", "--blocks", work, "--type", "timer",
                      "--timeout", "6s", "--reason", "cool down", cwd=rig)
     # bd's shape: an Issue of type gate with its await fields; timeout in nanoseconds
@@ -76,10 +82,15 @@ def test_gate_verbs_block_and_release_ready_work(cli: Cli, rig_town: Path):
     assert timer["id"] not in [b["id"] for b in cli.json("bd", "list", cwd=rig)]
     assert [g["id"] for g in gates(cli)] == [timer["id"]]
     pending = cli.json("bd", "gate", "check", "--type=timer")
-    assert pending["checked"] == 1 and pending["resolved"] == 0
-    done = wait_for(lambda: cli.json("bd", "gate", "check", "--type=timer")["resolved"] == 1,
-                    timeout=20, what="the timer gate to expire")
-    assert done
+    assert pending["checked"] == 1
+    if time.monotonic() - made < 5:  # a loaded machine may take the 6 s to get here
+        assert pending["resolved"] == 0
+
+    def expired() -> bool:
+        cli.json("bd", "gate", "check", "--type=timer")
+        return cli.json("bd", "gate", "show", timer["id"])["status"] == "closed"
+
+    wait_for(expired, timeout=20, what="the timer gate to expire")
     assert work in [b["id"] for b in cli.json("bd", "ready", cwd=rig)]
     closed = gates(cli, "--all")[0]
     assert closed["status"] == "closed" and closed["close_reason"].startswith("timer expired")
@@ -110,6 +121,7 @@ def test_gate_verbs_block_and_release_ready_work(cli: Cli, rig_town: Path):
     assert "is not a gate issue" in wrong.stderr
 
 
+@ON_BOTH_BACKENDS
 def test_formula_step_parks_on_its_gate_until_a_person_opens_it(cli: Cli, rig_town: Path):
     (rig_town / "formulas").mkdir(exist_ok=True)
     (rig_town / "formulas" / "gated-release.formula.toml").write_text(GATED_FORMULA)
@@ -200,6 +212,7 @@ def ci(tmp_path: Path, sim_town: Cli) -> Cli:
     return sim_town
 
 
+@ON_BOTH_BACKENDS
 def test_polecats_parked_on_gates_wake_when_timer_person_and_ci_open_them(ci: Cli,
                                                                           tmp_path: Path):
     cli = ci

@@ -6,12 +6,16 @@ Deacon's patrol does both by itself (auto-prune once per interval, yesterday's r
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.conftest import Cli
+import pytest
+
+from tests.conftest import BACKENDS, Cli
+
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
 
 def _krc(town: Path, **ttls_ns: int) -> None:
@@ -27,6 +31,7 @@ def _event_types(town: Path) -> list[str]:
             (town / ".events.jsonl").read_text().splitlines() if line.strip()]
 
 
+@ON_BOTH_BACKENDS
 def test_krc_prunes_expired_events_and_closed_wisps_only(cli: Cli, town: Path):
     assert "Set TTL for 'patrol_report' to 1s" in cli.gt("krc", "config", "set",
                                                          "patrol_report", "1s").stdout
@@ -74,6 +79,7 @@ def test_krc_prunes_expired_events_and_closed_wisps_only(cli: Cli, town: Path):
     assert "patrol_report" not in ttls and ttls["patrol_*"] == 86400 * 1_000_000_000
 
 
+@ON_BOTH_BACKENDS
 def test_patrol_digest_aggregates_a_days_cycles_once(cli: Cli):
     ids = [cli.json("gt", "patrol", "report", "--summary", f"cycle {n}",
                     env={"GT_ROLE": role})["digest"]
@@ -100,14 +106,28 @@ def test_patrol_digest_aggregates_a_days_cycles_once(cli: Cli):
     assert "No patrol digests found" in cli.gt("patrol", "digest", "--yesterday").stdout
 
 
+def _backdate(town: Path, ids: list[str], when: datetime) -> None:
+    """Make beads look made at `when` (no verb does that), in whichever store the town has."""
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.town.layout import Town
+
+    store = open_store(Town(town), "tester")
+    try:
+        with store.conn.write() as db:
+            for bead in ids:
+                db.execute("UPDATE issues SET created_at = ? WHERE id = ?",
+                           (when.strftime("%Y-%m-%dT%H:%M:%SZ"), bead))
+    finally:
+        store.close_connection()
+
+
+@ON_BOTH_BACKENDS
 def test_the_deacon_prunes_once_per_interval_and_writes_yesterdays_report(cli: Cli,
                                                                          town: Path):
     ids = [cli.json("gt", "patrol", "report", "--summary", "old cycle",
                     env={"GT_ROLE": "witness"})["digest"] for _ in range(2)]
     yesterday = datetime.now(UTC) - timedelta(days=1)
-    with sqlite3.connect(town / ".beads" / "beads.db") as db:
-        db.executemany("UPDATE issues SET created_at = ? WHERE id = ?",
-                       [(yesterday.strftime("%Y-%m-%dT%H:%M:%SZ"), i) for i in ids])
+    _backdate(town, ids, yesterday)
     assert cli.json("gt", "krc", "auto-prune-status") == {}
 
     out = cli.gt("deacon", "run", "--once", "--no-keep-alive").stdout

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BIN, Cli, git
+from tests.conftest import BACKENDS, BIN, Cli, git
+
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
 
 @pytest.fixture
@@ -39,6 +42,7 @@ def no_tmux(rig_town: Path, clean_env: dict[str, str], tmp_path: Path) -> Cli:
     return Cli(rig_town / "gastown", env)
 
 
+@ON_BOTH_BACKENDS
 def test_without_tmux_work_is_slung_worked_by_hand_merged_and_landed(no_tmux: Cli,
                                                                     rig_town: Path):
     cli = no_tmux

@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import BACKENDS, Cli
 from tests.test_gates import GATED_FORMULA
 from tests.waiting import wait_for
+
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
 
 @pytest.fixture
@@ -37,6 +40,7 @@ def test_cook_keeps_or_fills_variables(cli: Cli, rig: Path):
     assert "expected 'key=value'" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@ON_BOTH_BACKENDS
 def test_pour_makes_a_persistent_molecule_whose_steps_run_in_order(cli: Cli, rig: Path):
     poured = cli.json("bd", "mol", "pour", "gated-release", "--var", "feature=login", cwd=rig)
     assert poured["phase"] == "liquid" and poured["created"] == 5
@@ -64,6 +68,7 @@ def test_pour_makes_a_persistent_molecule_whose_steps_run_in_order(cli: Cli, rig
     assert (progress["completed"], progress["total"]) == (1, 3)
 
 
+@ON_BOTH_BACKENDS
 def test_wisp_squashes_into_a_digest_and_burn_leaves_nothing(cli: Cli, rig: Path):
     wisp = cli.json("bd", "mol", "wisp", "gated-release", "--var", "feature=w", cwd=rig)
     root = wisp["new_epic_id"]
@@ -94,6 +99,7 @@ def test_wisp_squashes_into_a_digest_and_burn_leaves_nothing(cli: Cli, rig: Path
     assert missing.returncode == 1 and "gt-nope" in missing.stderr
 
 
+@ON_BOTH_BACKENDS
 def test_bond_attaches_a_formula_or_links_two_molecules(cli: Cli, rig: Path):
     a = cli.json("bd", "mol", "pour", "gated-release", "--var", "feature=a", cwd=rig)
     b = cli.json("bd", "mol", "pour", "gated-release", "--var", "feature=b", cwd=rig)
@@ -113,6 +119,7 @@ def test_bond_attaches_a_formula_or_links_two_molecules(cli: Cli, rig: Path):
     assert "unknown bond type 'sideways'" in bad.stderr
 
 
+@ON_BOTH_BACKENDS
 def test_gt_mol_verbs_on_the_molecule_attached_to_a_hook(cli: Cli, rig: Path):
     me = {"GT_ROLE": "gastown/polecats/nux"}
     bead = cli.json("bd", "create", "Feature y", cwd=rig)["id"]
@@ -142,6 +149,7 @@ def test_gt_mol_verbs_on_the_molecule_attached_to_a_hook(cli: Cli, rig: Path):
     assert cli.json("gt", "mol", "detach", bead)["detached"] == ""
 
 
+@ON_BOTH_BACKENDS
 def test_events_on_a_channel_wake_a_waiter_and_idle_waits_back_off(cli: Cli, rig: Path):
     emitted = cli.json("gt", "mol", "step", "emit-event", "--channel", "refinery", "--type",
                        "MERGE_READY", "--payload", "polecat=nux")

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import BACKENDS, Cli
 from tests.waiting import wait_for
+
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
 STAMP_PLUGIN = """+++
 name = "stamp"
@@ -50,6 +53,7 @@ def write_plugin(base: Path, name: str, text: str, run_sh: str | None = None) ->
     return path
 
 
+@ON_BOTH_BACKENDS
 def test_plugins_are_found_shown_run_and_recorded(cli: Cli, rig_town: Path, tmp_path: Path):
     stamp = write_plugin(rig_town / "plugins", "stamp", STAMP_PLUGIN, RUN_SH)
     write_plugin(rig_town / "gastown" / "plugins", "notes",
@@ -146,6 +150,7 @@ def test_a_plugin_is_run_by_a_dog_on_schedule(sim_town: Cli):
     assert (stamp / "stamps.txt").read_text().count("stamped") == 1
 
 
+@ON_BOTH_BACKENDS
 def test_dog_verbs(cli: Cli, rig_town: Path):
     assert cli.json("gt", "dog", "add", "rex")["state"] == "idle"
     assert "already exists" in cli.gt("dog", "add", "rex", ok=False).stderr

@@ -10,10 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import BACKENDS, Cli
 from tests.waiting import wait_for
 
+# the store-touching forms run on SQLite and on PostgreSQL (a town joined by URL)
+ON_BOTH_BACKENDS = pytest.mark.parametrize("town", BACKENDS, indirect=True)
 
+
+@ON_BOTH_BACKENDS
 def test_a_warrant_is_filed_with_evidence_and_executed_by_the_deacon(
         sim_town: Cli, monkeypatch: pytest.MonkeyPatch):
     cli = sim_town
