@@ -79,6 +79,14 @@ class GtGroup(LazyGroup):
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:  # upstream's commands not built here answer with the way instead
+            from gastown_tui.cli.gt_answers import answer_command
+
+            found = answer_command(cmd_name)
+        return found
+
 
 @click.group(cls=GtGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gastown-tui", prog_name="gt")
