@@ -437,3 +437,63 @@ def doctor(cli: CliContext, fix, yes, verbose, dry_run) -> None:
         echo("✓ All checks passed" if ok else "Problems found (bd doctor --fix)")
     if not ok:
         raise SystemExit(1)
+
+
+# upstream bd's built-in statuses and core work types, with its categories and descriptions
+_STATUS_INFO = (
+    ("open", "active", "○", "Available to work (default)"),
+    ("in_progress", "wip", "◐", "Actively being worked on"),
+    ("blocked", "wip", "●", "Blocked by a dependency"),
+    ("deferred", "frozen", "❄", "Deliberately put on ice for later"),
+    ("closed", "done", "✓", "Completed"),
+    ("pinned", "frozen", "📌", "Persistent, stays open indefinitely"),
+    ("hooked", "wip", "◇", "Attached to an agent's hook"),
+)
+_CUSTOM_STATUSES = (("staged_ready", "frozen"), ("staged_warnings", "frozen"))
+_CORE_TYPES = (
+    ("task", "General work item (default)"), ("bug", "Bug report or defect"),
+    ("feature", "New feature or enhancement"), ("chore", "Maintenance or housekeeping"),
+    ("epic", "Large body of work spanning multiple issues"),
+    ("decision", "Architecture decision record (ADR)"),
+    ("spike", "Timeboxed investigation to reduce uncertainty before committing to a story"),
+    ("story", "User story describing a feature from the user's perspective"),
+    ("milestone", "Marks completion of a set of related issues (contains no work itself)"),
+)
+
+
+@click.command(name="statuses")
+@pass_cli
+def statuses(cli: CliContext) -> None:
+    """The valid statuses: bd's built-in ones and the custom ones Gas Town's convoys use."""
+    if cli.json_output:
+        emit_json({"built_in_statuses": [
+            {"name": n, "category": c, "icon": i, "description": d}
+            for n, c, i, d in _STATUS_INFO],
+            "custom_statuses": [{"name": n, "category": c} for n, c in _CUSTOM_STATUSES]})
+        return
+    echo("Built-in statuses:")
+    for name, category, icon, description in _STATUS_INFO:
+        echo(f"  {icon} {name:<14} [{category:<6}]  {description}")
+    echo("\nCustom statuses:")
+    for name, category in _CUSTOM_STATUSES:
+        echo(f"  ○ {name:<14} [{category:<6}]")
+
+
+@click.command(name="types")
+@pass_cli
+def types(cli: CliContext) -> None:
+    """The valid issue types: bd's core work types and the ones Gas Town adds."""
+    from gastown_tui.town.store.records import TYPES
+
+    core = [name for name, _ in _CORE_TYPES]
+    custom = sorted(TYPES - set(core))
+    if cli.json_output:
+        emit_json({"core_types": [{"name": n, "description": d} for n, d in _CORE_TYPES],
+                   "custom_types": custom})
+        return
+    echo("Core work types (built-in):")
+    for name, description in _CORE_TYPES:
+        echo(f"  {name:<14} {description}")
+    echo("\nGas Town types:")
+    for name in custom:
+        echo(f"  {name}")

@@ -31,8 +31,17 @@ class BdGroup(LazyGroup):
                 ("children", "children"), ("count", "count"), ("status", "status"),
                 ("delete", "delete"), ("defer", "defer"), ("undefer", "undefer"),
                 ("edit", "edit"), ("epic", "epic"), ("q", "quick"), ("kv", "kv"),
-                ("where", "where"), ("version", "version"), ("doctor", "doctor"))}}
+                ("where", "where"), ("version", "version"), ("doctor", "doctor"),
+                ("statuses", "statuses"), ("types", "types"))}}
     ALIASES = {"new": "create", "protomolecule": "mol", "stats": "status"}
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is None:  # upstream's commands not built here answer with the way instead
+            from gastown_tui.cli.upstream_answers import answer_command
+
+            found = answer_command("bd", cmd_name)
+        return found
 
 
 @click.group(cls=BdGroup, context_settings={"help_option_names": ["-h", "--help"]})

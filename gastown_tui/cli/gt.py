@@ -82,9 +82,9 @@ class GtGroup(LazyGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         found = super().get_command(ctx, cmd_name)
         if found is None:  # upstream's commands not built here answer with the way instead
-            from gastown_tui.cli.gt_answers import answer_command
+            from gastown_tui.cli.upstream_answers import answer_command
 
-            found = answer_command(cmd_name)
+            found = answer_command("gt", cmd_name)
         return found
 
 

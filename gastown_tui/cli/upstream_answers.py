@@ -1,14 +1,15 @@
-"""Upstream's top-level gt commands this town does not build: each answers in one line with
-what to run here instead (never "no such command"), and exits 1 because it did nothing.
+"""Upstream's top-level gt and bd commands this town does not build: each answers in one line
+with what to run here instead (never "no such command"), and exits 1 because it did nothing.
 Upstream's prompts and habits name these, so an agent or a person typing one learns the way
-on the spot. Kept as plain data: `gt` looks a name up here only when no real command has it."""
+on the spot. Kept as plain data: gt and bd look a name up here only when no real command
+has it."""
 
 from __future__ import annotations
 
 import click
 
 # name -> what this town does instead (one line, no trailing period needed)
-ANSWERS: dict[str, str] = {
+GT_ANSWERS: dict[str, str] = {
     "account": "Claude Code accounts are not managed here; each runtime uses the account it is "
                "logged in with (gt doctor checks the agents' CLIs)",
     "activity": "events are the town's log: gt feed (and the control room's Events pane)",
@@ -85,9 +86,85 @@ ANSWERS: dict[str, str] = {
           "town's own store (PostgreSQL lets several hosts share it: gt install --store)",
 }
 
+BD_ANSWERS: dict[str, str] = {
+    "admin": "store maintenance is bd doctor --fix, bd backup and gt krc prune",
+    "ado": "no Azure DevOps sync; beads live only in this town's store (bd export writes JSONL)",
+    "assign": "bd update <id> --assignee <who>",
+    "audit": "every change is already an event (gt feed; bd show --json has the history)",
+    "batch": "each bd write is its own transaction; run the writes one after another",
+    "bootstrap": "gt install makes the store (and joins a PostgreSQL one with --store URL)",
+    "branch": "there is no Dolt branching; the store is SQLite or PostgreSQL",
+    "codex-hook": "runtime hooks are gt tap guard here",
+    "comment": "bd comments add <id> \"<text>\"",
+    "compact": "gt krc prune removes closed wisps and old events past their TTL",
+    "config": "town settings live in <town>/settings/config.json (gt krc config for TTLs)",
+    "context": "bd where names the store and prefix in use here",
+    "create-form": "bd create \"<title>\" -d \"<description>\" (bd edit <id> opens $EDITOR)",
+    "db-proxy-child": "there is no database proxy here",
+    "diff": "there is no Dolt history to diff; the event log is gt feed",
+    "dolt": "no Dolt: the store is SQLite or PostgreSQL (gt store status, bd where)",
+    "duplicate": "bd close <id> --reason \"duplicate of <other>\" and "
+                 "bd dep add <id> <other> -t related",
+    "duplicates": "duplicates are not searched for; bd search <words> finds likely ones",
+    "federation": "no federation; several hosts share one PostgreSQL store (gt install --store)",
+    "find-duplicates": "bd search <words> finds beads with the same words",
+    "flatten": "there is no Dolt history to flatten",
+    "forget": "gt forget <key>",
+    "gc": "gt krc prune (closed wisps, old events); bd doctor --fix for orphans",
+    "github": "no GitHub issue sync; CI results open gates (bd gate create --type gh:run)",
+    "gitlab": "no GitLab sync; beads live only in this town's store",
+    "graph": "bd dep tree <id> (--direction both, --format mermaid)",
+    "history": "bd show <id> --json carries the bead's events; gt feed shows them all",
+    "hooks": "no git hooks are installed; the store is not in git",
+    "human": "bd --help; the control room (gastown-tui) is the human's view",
+    "info": "bd where and bd status",
+    "init": "gt install makes the town's store; gt rig add gives a rig its prefix",
+    "init-safety": "gt install is idempotent and never destroys a store",
+    "jira": "no Jira sync; beads live only in this town's store",
+    "linear": "no Linear sync; beads live only in this town's store",
+    "link": "bd dep add <id> <depends-on> -t related",
+    "lint": "template sections are not checked; bd show <id> to read one",
+    "mail": "gt mail",
+    "memories": "gt memories",
+    "merge-slot": "the Refinery merges one at a time (gt mq list shows the queue)",
+    "migrate": "gt store migrate (SQLite to PostgreSQL and back)",
+    "note": "bd update <id> --append-notes \"<text>\"",
+    "notion": "no Notion sync; beads live only in this town's store",
+    "onboard": "gt prime prints the guide for your role",
+    "orphans": "bd doctor finds orphan records (--fix removes them)",
+    "ping": "bd where (and bd doctor) reach the store",
+    "preflight": "gt done runs the checks and submits to the merge queue",
+    "priority": "bd update <id> --priority <0-4>",
+    "promote": "bd update <id> --persistent",
+    "prune": "gt krc prune (closed wisps and old events past their TTL)",
+    "purge": "gt krc prune, or bd delete <id> --force",
+    "query": "bd list with its filters (--status, --type, --assignee, --label) or bd search",
+    "quickstart": "README.md and gt prime",
+    "recall": "gt memories",
+    "rename": "bead ids are not renamed; bd rename-prefix renames a rig's prefix",
+    "repo": "one town, many rigs: gt rig add <name> <git-url>",
+    "restore": "bd backup restore",
+    "rules": "role guides are printed by gt prime",
+    "set-state": "bd update <id> --status <status> (labels: bd label add)",
+    "setup": "gt sling and gt up set up each runtime when they start it",
+    "ship": "cross-project capabilities are not published; beads reference external:<rig>:<id>",
+    "sql": "there is no raw SQL; bd list/show --json give every field",
+    "stale": "bd mol progress <molecule> and bd epic close-eligible",
+    "state": "bd show <id> (status and labels)",
+    "supersede": "bd close <id> --reason \"superseded by <new>\" and "
+                 "bd dep add <new> <id> -t related",
+    "swarm": "gt convoy stage <epic> then gt convoy launch <convoy>",
+    "tag": "bd label add <id> <label>",
+    "todo": "bd create \"<title>\" -t task; bd ready lists what is next",
+    "upgrade": "pip install -U gastown-tui; bd version",
+    "vc": "there is no Dolt version control; bd backup keeps snapshots",
+    "worktree": "gt crew add (a clone of the rig) or gt sling (a polecat's worktree)",
+}
 
-def answer_command(name: str) -> click.Command | None:
-    text = ANSWERS.get(name)
+
+def answer_command(prog: str, name: str) -> click.Command | None:
+    """The answering command for `prog` (gt or bd) `name`, or None when upstream has none."""
+    text = (GT_ANSWERS if prog == "gt" else BD_ANSWERS).get(name)
     if text is None:
         return None
 
@@ -95,7 +172,7 @@ def answer_command(name: str) -> click.Command | None:
                    context_settings={"ignore_unknown_options": True,
                                      "allow_extra_args": True})
     def command() -> None:
-        click.echo(f"gt {name}: not built here; {text}", err=True)
+        click.echo(f"{prog} {name}: not built here; {text}", err=True)
         raise SystemExit(1)
 
     command.help = f"Not built here: {text}."
