@@ -14,6 +14,7 @@ import pytest
 
 from gastown_tui.app import make_app
 from gastown_tui.town.layout import Town
+from tests.waiting import until
 
 HANG = "```sim\nhang: true\n```"
 KEY_NAMES = {" ": "space", "-": "minus", ".": "full_stop", "/": "slash", ":": "colon"}
@@ -55,18 +56,6 @@ def screen_of(town: Town, session: str) -> str:
     return "\n".join(tmux_for(town).capture(session, lines=200))
 
 
-async def until(pilot, condition, timeout: float = 20.0, what: str = "condition"):
-    """Poll `condition` while the app keeps running; a real agent needs real time."""
-    waited = 0.0
-    while waited < timeout:
-        value = condition()
-        if value:
-            return value
-        await pilot.pause(0.1)
-        waited += 0.1
-    raise AssertionError(f"{what} not met within {timeout}s")
-
-
 async def type_text(pilot, text: str) -> None:
     await pilot.press(*[KEY_NAMES.get(ch, ch) for ch in text])
 
@@ -85,8 +74,8 @@ async def test_n_nudges_the_selected_polecat(town: Town):
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
         await until(pilot, lambda: "hanging" in screen_of(town, slung.session), what="sim hangs")
-        await until(pilot, lambda: app.screen.selected_agent() is not None, what="tile")
-        assert app.screen.selected_agent().address == slung.agent
+        await until(pilot, lambda: app.screen.selection().agent is not None, what="tile")
+        assert app.screen.selection().agent.address == slung.agent
         await pilot.press("n")
         await pilot.pause()
         await type_text(pilot, "hello from the control room")
@@ -135,8 +124,8 @@ async def test_s_slings_a_bead_to_a_rig(town: Town):
 
 
 async def test_ctrl_d_on_a_dirty_polecat_is_refused_in_the_dialog(town: Town):
+    from gastown_tui.dialogs.nuke import NukeModal
     from gastown_tui.ops.sessions import tmux_for
-    from gastown_tui.screens.nuke import NukeModal
 
     bead, slung = slung_hanging_polecat(town, "Half-done work")
     worktree = Path(slung.worktree)
@@ -144,7 +133,7 @@ async def test_ctrl_d_on_a_dirty_polecat_is_refused_in_the_dialog(town: Town):
     app = make_app(town)
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
-        await until(pilot, lambda: app.screen.selected_agent() is not None, what="tile")
+        await until(pilot, lambda: app.screen.selection().agent is not None, what="tile")
         await pilot.press("ctrl+d")
         await pilot.pause()
         modal = app.screen
@@ -196,23 +185,32 @@ async def test_mayor_line_reaches_the_mayor(town: Town):
                     what="the Mayor pane updated")
 
 
-async def test_read_only_hides_every_verb_and_attach_needs_a_terminal(town: Town):
+async def test_read_only_hides_every_verb_and_attaches_read_only(town: Town):
+    from gastown_tui.verbs.registry import VERBS
+
     slung_hanging_polecat(town)
     app = make_app(town, read_only=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
-        await until(pilot, lambda: app.screen.selected_agent() is not None, what="tile")
-        keys = {b.binding.action for b in app.screen.active_bindings.values()}
-        assert {"zoom", "attach"} <= keys
-        assert not {"nudge", "sling", "nuke"} & keys
-        await pilot.press("n", "s", "ctrl+d")
-        await pilot.pause()
-        assert app.screen is app.screen_stack[0]  # no dialog opened
+        await until(pilot, lambda: app.screen.selection().agent is not None, what="tile")
+        keys = {b.binding.id for b in app.screen.active_bindings.values()}
+        assert {"zoom", "watch"} <= keys
+        assert not {"nudge", "sling", "nuke", "attach"} & keys
         messages = []
         app.notify = lambda text, **kw: messages.append(text)  # type: ignore[method-assign]
-        await pilot.press("a")  # headless: the app cannot hand the terminal to tmux
+        await pilot.press("n", "s", "ctrl+d")
         await pilot.pause()
-        assert messages == ["attaching needs a real terminal"]
+        assert app.screen is app.screen_stack[0]  # no dialog opened, and each key says why
+        assert messages == [f"{verb}: the control room is read-only (--read-only)"
+                            for verb in ("nudge", "sling", "nuke")]
+        messages.clear()
+        await pilot.press("a")  # watch: headless, the app cannot hand the terminal to tmux
+        await pilot.pause()
+        assert messages == ["watch needs a real terminal"]
+        agent = app.screen.selection().agent
+        argv = VERBS["watch"].argv(app, agent)  # type: ignore[attr-defined]
+        assert argv[argv.index("attach-session") + 1] == "-r"
+        assert "-r" not in VERBS["attach"].argv(app, agent)  # type: ignore[attr-defined]
 
 
 async def test_quitting_leaves_no_observer_behind(town: Town):

@@ -113,7 +113,7 @@ def test_nuke_modal_lists_what_would_be_lost(demo, frozen, snap_compare):
 
 
 def test_confirm_modal(demo, frozen, snap_compare):
-    from gastown_tui.screens.confirm import ConfirmModal
+    from gastown_tui.dialogs.confirm import ConfirmModal
 
     async def run_before(pilot) -> None:
         await settle(pilot)

@@ -105,10 +105,9 @@ async def test_palette_offers_every_screen_and_the_agents_verbs(demo):
 async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
     """nuke needs a selected polecat: a wall filter that matches nobody greys its key, and
     clearing it makes the key live again (flipped in place, the footer is not rebuilt)."""
-    from textual.widgets._footer import FooterKey
-
     from gastown_tui.app import make_app
     from gastown_tui.widgets.polecat_wall import PolecatWall
+    from gastown_tui.widgets.textual_internals import FooterKey
 
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes.demo())
@@ -118,7 +117,7 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
         await pilot.pause()
 
         def nuke_key() -> FooterKey:
-            return next(k for k in app.screen.query(FooterKey) if k.action == "nuke")
+            return next(k for k in app.screen.query(FooterKey) if k.action == "verb('nuke')")
 
         before = nuke_key()
         assert not before.has_class("-disabled")

@@ -40,7 +40,7 @@ from gastown_tui.widgets.format import ansi_text
 from gastown_tui.widgets.header import TownBanners
 from gastown_tui.widgets.pane_view import PaneView
 from gastown_tui.widgets.polecat_wall import PolecatWall
-from tests.waiting import wait_for_async
+from tests.waiting import until
 
 SIZE = (200, 60)
 PANE_ROWS = 50  # TownTmux.new_session's default height
@@ -135,12 +135,6 @@ def banner_kinds(app) -> set[str]:
         return set()
     text = screen_text(app)
     return {kind for kind, words in BANNER.items() if f"⚠ {words}:" in text}
-
-
-async def until(pilot, condition, timeout: float = 20.0, what: str = "condition"):
-    """Poll `condition` while the app runs, until a wall-clock deadline."""
-    return await wait_for_async(condition, lambda: pilot.pause(0.1), timeout, what,
-                                detail=lambda: f"the screen:\n{screen_text(pilot.app)}")
 
 
 async def answers_keys(app, pilot, deadline: float = KEY_DEADLINE) -> float:

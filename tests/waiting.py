@@ -35,3 +35,12 @@ async def wait_for_async(condition: Callable[[], Any], pause: Callable[[], Await
             raise AssertionError(f"timed out after {timeout}s waiting for {what}"
                                  + (f"; {extra}" if extra else ""))
         await pause()
+
+
+async def until(pilot: Any, condition: Callable[[], Any], timeout: float = 20.0,
+                what: str = "condition") -> Any:
+    """wait_for_async while a Pilot's app keeps running; a failure shows the screen."""
+    from gastown_tui.widgets.textual_internals import screen_text
+
+    return await wait_for_async(condition, lambda: pilot.pause(0.1), timeout, what,
+                                detail=lambda: f"the screen:\n{screen_text(pilot.app)}")

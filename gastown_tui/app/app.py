@@ -6,10 +6,11 @@ screens and widgets watch (as Textual's Header watches the app's title):
 - `panes`: the pane observer (one thread worker, one tmux control client) posts one
   `PanesUpdated` per tick for the panes the current screen shows and `PanesPolled` when
   sessions come or go; each makes a new immutable PaneFeed;
-- `cpu_percent`: the process's own CPU, every few seconds, for the header.
-The verbs are the screens' actions (screens/verbs.py); the app runs them in thread workers
-(`run_verb`), their results come back as flash messages, their effects through the same watch
-path as every other change.
+- `cpu_percent`: the process's own CPU, every few seconds, for the header;
+- `marks`: the beads and agents marked for a bulk verb (one Marks value, replaced whole).
+The verbs (gastown_tui/verbs) run in thread workers on the app; their progress and results
+come back as messages shown as flash messages, their effects through the same watch path as
+every other change.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -32,12 +32,14 @@ from gastown_tui.app.commands import TownCommands
 from gastown_tui.app.config import AppConfig
 from gastown_tui.app.messages import ActionFinished, PanesPolled, PanesUpdated, TownChanged
 from gastown_tui.app.panes import PaneTracker
+from gastown_tui.model.marks import NO_MARKS, Marks
 from gastown_tui.model.panes import EMPTY_FEED, PaneFeed
 from gastown_tui.model.snapshot import TownSnapshot
 from gastown_tui.model.town_model import TownModel
 from gastown_tui.screens.base import TownScreen
 from gastown_tui.screens.main import MainScreen
 from gastown_tui.town.errors import GasTownError
+from gastown_tui.verbs.messages import VerbFinished, VerbProgress
 
 POLL_RETRY = 2.0  # while tmux is down
 CPU_INTERVAL = 5.0  # each header repaint is a compositor pass over the whole screen
@@ -61,6 +63,7 @@ class GasTownApp(App[str | None]):
     snapshot: var[TownSnapshot | None] = var(None, always_update=True)
     panes: var[PaneFeed] = var(EMPTY_FEED, always_update=True)
     cpu_percent: var[float | None] = var(None)
+    marks: var[Marks] = var(NO_MARKS)
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
@@ -73,7 +76,6 @@ class GasTownApp(App[str | None]):
         # None: every session, until the first snapshot is drawn and the wall knows its tiles.
         self.followed: frozenset[str] | None = None
         self.deep: frozenset[str] = frozenset()
-        self.marked_beads: set[str] = set()
         self._cpu_mark = (time.monotonic(), time.process_time())
         self._observer_started = False
         self._start_pending = config.start_screen not in ("", "main")
@@ -213,7 +215,9 @@ class GasTownApp(App[str | None]):
         self._panes_seen.set()
 
     @on(ActionFinished)
-    def _action_finished(self, message: ActionFinished) -> None:
+    @on(VerbProgress)
+    @on(VerbFinished)
+    def _flash(self, message: ActionFinished | VerbProgress | VerbFinished) -> None:
         if self._screens_gone:
             return
         self.notify(message.text, severity=message.severity,  # type: ignore[arg-type]
@@ -240,22 +244,7 @@ class GasTownApp(App[str | None]):
     def tmux_error(self) -> str:
         return self.panes.tmux_error
 
-    # ------------------------------------------------------------------ verbs and screens
-    @work(thread=True, group="actions", exit_on_error=False, description="Running a verb")
-    def run_verb(self, label: str, verb: Callable[[], tuple[str, str] | str]) -> None:
-        """Run one ops call off the event loop; every outcome becomes a flash message."""
-        try:
-            result = verb()
-        except GasTownError as exc:
-            fix = f" — {exc.fix}" if exc.fix else ""
-            self.post_message(ActionFinished(f"{label}: {exc.problem}{fix}", "error"))
-            return
-        except Exception as exc:  # a bug must not take the control room down with it
-            self.post_message(ActionFinished(f"{label} failed unexpectedly: {exc!r}", "error"))
-            return
-        text, severity = result if isinstance(result, tuple) else (result, "information")
-        self.post_message(ActionFinished(text, severity))
-
+    # ------------------------------------------------------------------ flash and screens
     def flash(self, text: str, severity: str = "information") -> None:
         self.post_message(ActionFinished(text, severity))
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-
-from rich.console import Console
 
 from gastown_tui.app.factory import make_app
 from gastown_tui.model.town_model import Clock, utc_now
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.layout import Town
+from gastown_tui.widgets.textual_internals import screen_text
 
 
 class SnapshotError(GasTownError):
@@ -19,13 +17,7 @@ class SnapshotError(GasTownError):
 
 def export_text(app) -> str:
     """The current screen as plain text (what export_screenshot draws, without styles)."""
-    width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False)
-    # The compositor is how Textual's own export_screenshot renders a frame.
-    console.print(app.screen._compositor.render_update(full=True,
-                                                       screen_stack=app._background_screens))
-    return "\n".join(line.rstrip() for line in console.export_text(styles=False).splitlines())
+    return screen_text(app)
 
 
 def render(town: Town, screen: str, size: tuple[int, int], out: Path, *,

@@ -1,35 +1,54 @@
-"""TownScreen: what every full screen of the control room shares (header, banners, footer).
+"""TownScreen: what every full screen of the control room shares (header, banners, footer, and
+the way its keys reach the verbs).
 
-A screen draws from the app's state by watching it, as Textual's own Header watches the
-app's title: `snapshot` (the town) and `panes` (the live pane feed); its header and banners
-watch the app themselves. It owns
-its selection, so the verbs that act on it (nudge, sling, nuke, attach, zoom, ...) are its
-own actions (screens/verbs.py).
+A screen draws from the app's state by watching it, as Textual's own Header watches the app's
+title: `snapshot` (the town), `panes` (the live pane feed) and `marks`; its header and banners
+watch the app themselves. It exposes what it has selected as a `Target` (`selection()`); its
+bindings name verbs (`verb_bindings`), and one action runs them: the key's check_action, the
+help screen, the palette and read-only mode all ask the same `availability` of the verb.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
+from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 
+from gastown_tui.model.marks import Marks
 from gastown_tui.model.panes import PaneFeed
-from gastown_tui.model.snapshot import AgentView, TownSnapshot
-from gastown_tui.screens.room import ControlRoom
-from gastown_tui.screens.verbs import VerbsMixin
+from gastown_tui.model.snapshot import TownSnapshot
+from gastown_tui.verbs.base import Verb
+from gastown_tui.verbs.registry import verb_of
+from gastown_tui.verbs.room import Room
+from gastown_tui.verbs.runner import availability, press, reason
+from gastown_tui.verbs.target import NOTHING, Target
 from gastown_tui.widgets.footer import TownFooter
 from gastown_tui.widgets.header import TownBanners, TownHeader
+from gastown_tui.widgets.textual_internals import closing
 
 
-class TownScreen(VerbsMixin, Screen[None]):
+@dataclass(frozen=True)
+class VerbState:
+    """A verb as a screen offers it now: what the help screen and the palette both list."""
+
+    verb: Verb
+    key: str
+    available: bool | None  # check_action's answer: True, None (greyed), False (hidden)
+    why_not: str | None
+
+
+class TownScreen(Screen[None]):
     """A screen that draws from the app's current snapshot and says which panes it shows."""
 
     TITLE = ""
 
     @property
-    def town_app(self) -> ControlRoom:
-        return cast("ControlRoom", self.app)
+    def room(self) -> Room:
+        return cast("Room", self.app)
 
     def compose_header(self) -> ComposeResult:
         yield TownHeader(self.TITLE, id="town-header")
@@ -44,7 +63,7 @@ class TownScreen(VerbsMixin, Screen[None]):
     def drawable(self) -> bool:
         """Composed and mounted: a snapshot arriving earlier waits for on_mount; one arriving
         while the app quits (the observer thread may still post) is dropped."""
-        if self._closing or self._closed or self._pruning:
+        if closing(self):
             return False
         if not self._drawable:  # cached: asked for every message, and true for good once true
             self._drawable = self.is_mounted and bool(self.query(TownHeader))
@@ -54,14 +73,15 @@ class TownScreen(VerbsMixin, Screen[None]):
         # Textual calls this and the subclass's on_mount (handlers run for each class).
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         self.watch(self.app, "panes", self._panes_changed, init=False)
+        self.watch(self.app, "marks", self._marks_changed, init=False)
         self.redraw()
 
     def on_screen_resume(self) -> None:
         self.redraw()
-        self.town_app.follow_screen()
+        self.room.follow_screen()
 
     def redraw(self) -> None:
-        snapshot = self.town_app.snapshot
+        snapshot = self.room.snapshot
         if snapshot is not None and self.drawable:
             self.show_snapshot(snapshot)
 
@@ -74,6 +94,11 @@ class TownScreen(VerbsMixin, Screen[None]):
             for update in feed.changed:
                 self.show_pane(update.session, update.lines, update.history, update.activity)
 
+    def _marks_changed(self, marks: Marks) -> None:
+        if self.drawable:
+            self.show_marks(marks)
+            self.refresh_bindings()
+
     def show_snapshot(self, snapshot: TownSnapshot) -> None:
         """Draw the parts of the snapshot this screen shows (the header and the banners
         follow the app by themselves; subclasses draw the rest)."""
@@ -82,10 +107,80 @@ class TownScreen(VerbsMixin, Screen[None]):
                   activity: int) -> None:
         """A followed pane changed (screens that show panes override this)."""
 
+    def show_marks(self, marks: Marks) -> None:
+        """The marks changed (screens that show marks override this)."""
+
     def followed_sessions(self) -> tuple[set[str], set[str]]:
         """(sessions whose screens are visible, sessions shown with scrollback)."""
         return set(), set()
 
-    def selected_agent(self) -> AgentView | None:
-        """The agent the agent keys (n, a, ctrl+d) act on, if any."""
-        return None
+    # ------------------------------------------------------------------ verbs
+    def selection(self) -> Target:
+        """What the verbs act on: the screen's cursor rows and marks."""
+        return NOTHING
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        verb = verb_of(action, parameters)
+        if verb is None:
+            return True
+        return availability(verb, self.selection(), self.room)
+
+    def action_verb(self, verb_id: str) -> None:
+        verb = verb_of("verb", (verb_id,))
+        if verb is not None:
+            self.run_verb(verb, self.selection())
+
+    def run_verb(self, verb: Verb, target: Target) -> None:
+        """Run `verb` on `target` (a key, the palette or a widget's message asked)."""
+        press(verb, target, self.room)
+        self.verb_pressed(verb, target)
+
+    def verb_pressed(self, verb: Verb, target: Target) -> None:
+        """After a verb ran or asked (screens move their cursor after a mark, say)."""
+
+    def verb_states(self) -> list[VerbState]:
+        """Every verb this screen's bindings name, with the one answer about each: the help
+        screen and the command palette both list these."""
+        target = self.selection()
+        states: list[VerbState] = []
+        seen: set[str] = set()
+        for binding in self.BINDINGS:
+            if not isinstance(binding, Binding):
+                continue
+            key = binding.key
+            verb = verb_of(*_split(binding.action))
+            if verb is None or verb.id in seen:
+                continue
+            seen.add(verb.id)
+            states.append(VerbState(verb, key, availability(verb, target, self.room),
+                                    reason(verb, target, self.room)))
+        return states
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose verb cannot run here says why (lazygit's disabled reason), instead of
+        doing nothing: Textual skips a greyed or hidden binding without a word. Runs before
+        the bindings (the key bubbles up to the screen first); keys that can run pass on."""
+        active = self.active_bindings.get(event.key)
+        if active is not None:
+            if active.enabled:
+                return
+            verb = verb_of(*_split(active.binding.action))
+        else:  # hidden: a verb --read-only takes away
+            verb = next((v for b in self.BINDINGS if isinstance(b, Binding)
+                         and event.key in b.key.split(",")
+                         if (v := verb_of(*_split(b.action))) is not None), None)
+        if verb is None:
+            return
+        why = reason(verb, self.selection(), self.room)
+        if why:
+            event.stop()
+            event.prevent_default()
+            self.room.flash(f"{verb.label}: {why}", "warning")
+
+
+def _split(action: str) -> tuple[str, tuple[object, ...]]:
+    """"verb('nudge')" -> ("verb", ("nudge",)); any other action -> (action, ())."""
+    name, paren, rest = action.partition("(")
+    if not paren or not rest.endswith(")"):
+        return action, ()
+    return name, (rest[:-1].strip("'\""),)

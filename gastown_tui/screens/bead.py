@@ -83,7 +83,7 @@ class BeadScreen(TownScreen):
         from gastown_tui.ops.context import open_store
 
         try:
-            store = open_store(self.town_app.town)
+            store = open_store(self.room.town)
             try:
                 details = store.details(self.bead_id)
             finally:

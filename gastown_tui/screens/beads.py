@@ -10,10 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
+from gastown_tui.model.marks import Marks
 from gastown_tui.model.snapshot import BeadView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
+from gastown_tui.verbs.base import Verb
+from gastown_tui.verbs.registry import VERBS, verb_bindings
+from gastown_tui.verbs.target import Target
 from gastown_tui.widgets.format import short_agent
-from gastown_tui.widgets.tables import Row, cursor_key, keyed_table, sync_table
+from gastown_tui.widgets.keyed_table import KeyedTable, Row
 
 COLUMNS = (("mark", ""), ("id", "bead"), ("priority", "P"), ("status", "status"),
            ("title", "title"), ("who", "assignee"))
@@ -33,69 +37,57 @@ class BeadsScreen(TownScreen):
     TITLE = "beads"
     BINDINGS = [
         Binding("escape", "back", "back", id="beads-back"),
-        Binding("space", "mark", "mark", id="beads-mark"),
-        Binding("s", "sling", "sling", id="beads-sling"),
-        Binding("c", "convoy_from_marked", "convoy", id="beads-convoy"),
+        *verb_bindings("mark-bead", "sling", "convoy"),
         Binding("slash", "filter", "filter", id="beads-filter"),
-        Binding("enter", "open", "open", id="beads-open"),
+        *verb_bindings("open-bead"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
-        self._rows: dict[str, Row] = {}
         self.filter_text = ""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
-        yield keyed_table(COLUMNS, id="bead-table")
+        yield KeyedTable(COLUMNS, id="bead-table")
         yield Input(placeholder="filter beads", id="bead-filter", compact=True)
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(KeyedTable).focus()
 
     def show_snapshot(self, snapshot: TownSnapshot) -> None:
         super().show_snapshot(snapshot)
         text = self.filter_text.lower()
-        marked = self.town_app.marked_beads
+        marked = self.room.marks.beads
         beads = [b for b in snapshot.beads
                  if not text or text in f"{b.id} {b.title} {b.status}".lower()]
-        rows = {b.id: bead_row(b, b.id in marked) for b in beads}
-        self._rows = sync_table(self.query_one(DataTable), [k for k, _ in COLUMNS], rows,
-                                self._rows)
+        table = self.query_one(KeyedTable)
+        table.show_rows({b.id: bead_row(b, b.id in marked) for b in beads})
         counts = snapshot.bead_counts
         ready = f"{counts.ready}{'+' if counts.ready_capped else ''}"
-        self.query_one(DataTable).border_title = (
+        table.border_title = (
             f"{ready} ready · {counts.open} open · {counts.hooked + counts.in_progress} on hooks"
-            f" · {counts.blocked} blocked")
+            f" · {counts.blocked} blocked" + (f" · {len(marked)} marked" if marked else ""))
 
-    def _redraw(self) -> None:
-        if self.town_app.snapshot is not None:
-            self.show_snapshot(self.town_app.snapshot)
-        self.app.refresh_bindings()
+    def show_marks(self, marks: Marks) -> None:
+        self.redraw()
 
-    def action_mark(self) -> None:
-        key = cursor_key(self.query_one(DataTable))
-        if key is not None:
-            self.town_app.marked_beads.symmetric_difference_update({key})
-            self._redraw()
-            self.query_one(DataTable).action_cursor_down()
+    def selection(self) -> Target:
+        return Target(bead=self.query_one(KeyedTable).cursor_key,
+                      marked_beads=tuple(sorted(self.room.marks.beads)))
 
-    def action_sling(self) -> None:
-        key = cursor_key(self.query_one(DataTable))
-        if not self.town_app.marked_beads and key is not None:
-            self.town_app.marked_beads.add(key)  # no marks: sling the bead under the cursor
-        self.action_sling()
+    def verb_pressed(self, verb: Verb, target: Target) -> None:
+        if verb.id == "mark-bead" and target.bead:
+            self.query_one(KeyedTable).action_cursor_down()
 
-    def action_open(self) -> None:
-        key = cursor_key(self.query_one(DataTable))
-        if key is not None:
-            self.town_app.open_screen(f"bead:{key}")
+    @on(DataTable.RowHighlighted)
+    def _moved(self) -> None:
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.town_app.open_screen(f"bead:{event.row_key.value}")
+        event.stop()
+        self.run_verb(VERBS["open-bead"], Target(bead=str(event.row_key.value)))
 
     def action_filter(self) -> None:
         box = self.query_one("#bead-filter", Input)
@@ -107,15 +99,15 @@ class BeadsScreen(TownScreen):
         if box.has_class("-shown"):
             box.value = ""
             box.remove_class("-shown")
-            self.query_one(DataTable).focus()
+            self.query_one(KeyedTable).focus()
         else:
             self.app.pop_screen()
 
     @on(Input.Changed, "#bead-filter")
     def _filter(self, event: Input.Changed) -> None:
         self.filter_text = event.value
-        self._redraw()
+        self.redraw()
 
     @on(Input.Submitted, "#bead-filter")
     def _filter_done(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(KeyedTable).focus()

@@ -13,6 +13,8 @@ from textual.widgets import DataTable, Static
 
 from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
+from gastown_tui.verbs.registry import VERBS, verb_bindings
+from gastown_tui.verbs.target import Target
 from gastown_tui.widgets.format import (
     GLYPH_STYLE,
     STAGE_STYLE,
@@ -22,7 +24,7 @@ from gastown_tui.widgets.format import (
     short_agent,
     stage_label,
 )
-from gastown_tui.widgets.tables import Row, keyed_table, sync_table
+from gastown_tui.widgets.keyed_table import KeyedTable, Row
 
 LIST_COLUMNS = (("id", "convoy"), ("title", "title"), ("progress", "progress"),
                 ("status", "status"), ("age", "age"))
@@ -48,35 +50,37 @@ class ConvoysScreen(TownScreen):
         Binding("k", "cursor('up')", "previous", show=False, id="convoys-previous"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._rows: dict[str, Row] = {}
-
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
-        yield keyed_table(LIST_COLUMNS, id="convoy-table")
+        yield KeyedTable(LIST_COLUMNS, id="convoy-table")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(KeyedTable).focus()
 
     def show_snapshot(self, snapshot: TownSnapshot) -> None:
         super().show_snapshot(snapshot)
-        rows = {c.id: convoy_row(c, snapshot) for c in snapshot.convoys}
-        self._rows = sync_table(self.query_one(DataTable), [k for k, _ in LIST_COLUMNS], rows,
-                                self._rows)
+        self.query_one(KeyedTable).show_rows(
+            {c.id: convoy_row(c, snapshot) for c in snapshot.convoys})
 
     def action_cursor(self, direction: str) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one(KeyedTable)
         (table.action_cursor_down if direction == "down" else table.action_cursor_up)()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open" and self.query_one(KeyedTable).cursor_key is None:
+            return None
+        return super().check_action(action, parameters)
+
     def action_open(self) -> None:
-        self.query_one(DataTable).action_select_cursor()
+        convoy = self.query_one(KeyedTable).cursor_key
+        if convoy is not None:
+            self.room.open_screen(f"convoy:{convoy}")
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.town_app.open_screen(f"convoy:{event.row_key.value}")
+        event.stop()
+        self.room.open_screen(f"convoy:{event.row_key.value}")
 
 
 class ConvoyScreen(TownScreen):
@@ -84,22 +88,21 @@ class ConvoyScreen(TownScreen):
     TITLE = "convoy"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back", id="convoy-back"),
-        Binding("enter", "open", "open bead", id="convoy-open"),
+        *verb_bindings("open-bead"),
     ]
 
     def __init__(self, convoy_id: str) -> None:
         super().__init__()
         self.convoy_id = convoy_id
-        self._rows: dict[str, Row] = {}
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield Static(id="convoy-facts")
-        yield keyed_table(ITEM_COLUMNS, id="convoy-items")
+        yield KeyedTable(ITEM_COLUMNS, id="convoy-items")
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(KeyedTable).focus()
 
     def show_snapshot(self, snapshot: TownSnapshot) -> None:
         super().show_snapshot(snapshot)
@@ -116,8 +119,7 @@ class ConvoyScreen(TownScreen):
                 (progress_bar(convoy.completed, convoy.total, 20), "green"),
                 ("  landed" if convoy.landed else f"  {convoy.status}", "dim")))
             rows = {item.id: self._item_row(item, snapshot) for item in convoy.tracked}
-        self._rows = sync_table(self.query_one(DataTable), [k for k, _ in ITEM_COLUMNS], rows,
-                                self._rows)
+        self.query_one(KeyedTable).show_rows(rows)
 
     @staticmethod
     def _item_row(item, snapshot: TownSnapshot) -> Row:
@@ -134,10 +136,14 @@ class ConvoyScreen(TownScreen):
                      style="red" if item.blocked else ""),
                 Text(worker), state, Text(mr.id if mr else ""), stage)
 
-    def action_open(self) -> None:
-        self.query_one(DataTable).action_select_cursor()
+    def selection(self) -> Target:
+        return Target(bead=self.query_one(KeyedTable).cursor_key)
+
+    @on(DataTable.RowHighlighted)
+    def _moved(self) -> None:
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.town_app.open_screen(f"bead:{event.row_key.value}")
+        event.stop()
+        self.run_verb(VERBS["open-bead"], Target(bead=str(event.row_key.value)))

@@ -10,8 +10,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, OptionList
 
+from gastown_tui.model.marks import Marks
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
+from gastown_tui.verbs.base import Verb
+from gastown_tui.verbs.registry import VERBS, verb_bindings
+from gastown_tui.verbs.target import Target
 from gastown_tui.widgets.convoy_board import ConvoyBoard
 from gastown_tui.widgets.mayor_chat import MayorChat
 from gastown_tui.widgets.needs_you import NeedsYou
@@ -26,16 +30,9 @@ PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#con
 class MainScreen(TownScreen):
     CSS_PATH = Path(__file__).with_name("main.tcss")
     BINDINGS = [
-        Binding("n", "nudge", "nudge", tooltip="Type a message to the selected agent",
-                id="nudge"),
-        Binding("s", "sling", "sling", tooltip="Hang a bead on a rig or agent", id="sling"),
-        Binding("ctrl+d", "nuke", "nuke", tooltip="Destroy the selected polecat", id="nuke"),
-        Binding("enter", "zoom", "zoom", tooltip="Full-size live view", id="zoom"),
-        Binding("a", "attach", "attach", tooltip="Attach its tmux session", id="attach"),
+        *verb_bindings("nudge", "sling", "nuke", "zoom", "attach", "watch"),
         Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
-        Binding("M", "start_mayor", "start Mayor", show=False, id="start-mayor"),
-        Binding("c", "convoy_from_marked", "convoy", show=False,
-                tooltip="Create a convoy from the marked beads", id="convoy-create"),
+        *verb_bindings("start-mayor", "convoy", "mark-agent", "retry-mr", "reject-mr"),
         Binding("slash", "filter", "filter", tooltip="Filter the polecats", id="filter"),
         Binding("escape", "back", "back", show=False, id="main-escape"),
         Binding("1", "focus_pane('mayor')", "Mayor pane", show=False, id="pane-1"),
@@ -48,7 +45,7 @@ class MainScreen(TownScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with Horizontal(id="top-row"):
-            chat = MayorChat(read_only=self.town_app.config.read_only, id="mayor-chat")
+            chat = MayorChat(read_only=self.room.config.read_only, id="mayor-chat")
             chat.border_title = "1 Mayor"
             yield chat
             with Vertical(id="wall-box"):
@@ -74,17 +71,18 @@ class MainScreen(TownScreen):
     # ------------------------------------------------------------------ drawing
     def show_snapshot(self, snapshot: TownSnapshot) -> None:
         super().show_snapshot(snapshot)
-        app = self.town_app
+        app = self.room
         self.query_one(MayorChat).show_agent(snapshot.agent("mayor"))
-        self.query_one(PolecatWall).show(snapshot, app.pane_screens, app.pane_activity)
+        self.query_one(PolecatWall).show(snapshot, app.panes.screens, app.panes.activity,
+                                         app.marks.agents)
         self.query_one(ConvoyBoard).show(snapshot)
         self.query_one(RefineryQueue).show(snapshot)
         self.query_one(NeedsYou).show(snapshot)
         polecats = snapshot.polecats
         working = sum(1 for a in polecats if a.state == "working")
         self.query_one("#wall-box").border_subtitle = f"{working}/{len(polecats)} working"
-        if MAYOR_SESSION in app.pane_history:
-            self.query_one(MayorChat).show_screen(app.pane_history[MAYOR_SESSION])
+        if MAYOR_SESSION in app.panes.history:
+            self.query_one(MayorChat).show_screen(app.panes.history[MAYOR_SESSION])
 
     def show_pane(self, session: str, lines: tuple[str, ...], history: bool,
                   activity: int) -> None:
@@ -96,25 +94,37 @@ class MainScreen(TownScreen):
     def followed_sessions(self) -> tuple[set[str], set[str]]:
         return self.query_one(PolecatWall).visible_sessions(), {MAYOR_SESSION}
 
-    def selected_agent(self) -> AgentView | None:
-        snapshot = self.town_app.snapshot
-        if self.query_one(MayorChat).has_focus_within and snapshot is not None:
-            return snapshot.agent("mayor")
-        return self.query_one(PolecatWall).selected_agent
+    def show_marks(self, marks: Marks) -> None:
+        self.query_one(PolecatWall).set_marks(marks.agents)
 
-    def marked_agents(self) -> list[AgentView]:
+    def selection(self) -> Target:
+        """The Mayor while its pane has focus, else the polecat under the wall's cursor; the
+        marked polecats still on the wall; the merge request under the queue's cursor while
+        the queue has focus; the marked beads (the convoy key works from here too)."""
         wall = self.query_one(PolecatWall)
-        return [a for a in wall.visible_agents if a.address in wall.marked]
+        snapshot = self.room.snapshot
+        agent: AgentView | None
+        if self.query_one(MayorChat).has_focus_within and snapshot is not None:
+            agent = snapshot.agent("mayor")
+        else:
+            agent = wall.selected_agent
+        marks = self.room.marks
+        queue = self.query_one(RefineryQueue)
+        return Target(agent=agent,
+                      marked_agents=tuple(a for a in wall.visible_agents
+                                          if a.address in marks.agents),
+                      marked_beads=tuple(sorted(marks.beads)),
+                      mr=queue.selected_mr if queue.has_focus_within else None)
 
-    @property
-    def selected_mr(self) -> str | None:
-        return self.query_one(RefineryQueue).selected_mr
+    def verb_pressed(self, verb: Verb, target: Target) -> None:
+        if verb.id == "mark-agent" and target.agent is not None:
+            self.query_one(PolecatWall).action_move(1)
 
     # ------------------------------------------------------------------ events
     @on(PolecatWall.SelectionChanged)
     def _selection_changed(self, event: PolecatWall.SelectionChanged) -> None:
         if isinstance(event, PolecatWall.Scrolled):
-            self.town_app.follow_screen()
+            self.room.follow_screen()
         else:
             self.app.refresh_bindings()
 
@@ -123,11 +133,11 @@ class MainScreen(TownScreen):
 
     @on(MayorChat.Said)
     def _said(self, event: MayorChat.Said) -> None:
-        self.tell_mayor(event.text)
+        self.run_verb(VERBS["tell-mayor"], Target(text=event.text))
 
     @on(ConvoyBoard.Opened)
     def _open_convoy(self, event: ConvoyBoard.Opened) -> None:
-        self.town_app.open_screen(f"convoy:{event.convoy_id}")
+        self.room.open_screen(f"convoy:{event.convoy_id}")
 
     @on(OptionList.OptionSelected, "#attention")
     def _open_attention(self) -> None:
@@ -135,16 +145,16 @@ class MainScreen(TownScreen):
         if item is None:
             return
         if item.kind in ("stalled", "zombie", "blocked", "rate-limited", "warrant"):
-            self.town_app.open_screen(f"polecat:{item.key}")
+            self.room.open_screen(f"polecat:{item.key}")
         elif item.kind == "mail":
-            self.town_app.open_screen("mail")
+            self.room.open_screen("mail")
         else:
-            self.town_app.open_screen(f"bead:{item.key}")
+            self.room.open_screen(f"bead:{item.key}")
 
     @on(DataTable.RowSelected, "#mq-table")
     def _open_mr(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
-            self.town_app.open_screen(f"bead:{event.row_key.value}")
+            self.room.open_screen(f"bead:{event.row_key.value}")
 
     # ------------------------------------------------------------------ actions
     def action_focus_pane(self, pane: str) -> None:

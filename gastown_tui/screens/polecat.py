@@ -11,6 +11,8 @@ from textual.widgets import Static
 
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
+from gastown_tui.verbs.registry import verb_bindings
+from gastown_tui.verbs.target import Target
 from gastown_tui.widgets.format import STATE_STYLE, age
 from gastown_tui.widgets.pane_view import PaneView
 
@@ -53,9 +55,7 @@ class PolecatScreen(TownScreen):
     TITLE = "polecat"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back", id="polecat-back"),
-        Binding("n", "nudge", "nudge", id="polecat-nudge"),
-        Binding("a", "attach", "attach", id="polecat-attach"),
-        Binding("ctrl+d", "nuke", "nuke", id="polecat-nuke"),
+        *verb_bindings("nudge", "attach", "watch", "nuke"),
         Binding("pageup", "scroll('page_up')", "scroll up", show=False, id="polecat-pgup"),
         Binding("pagedown", "scroll('page_down')", "scroll down", show=False,
                 id="polecat-pgdn"),
@@ -80,8 +80,9 @@ class PolecatScreen(TownScreen):
         self.agent = snapshot.agent(self.address)
         self.query_one("#polecat-facts", Static).update(
             polecat_facts(self.agent, self.address, snapshot))
-        if self.agent is not None and self.agent.session in self.town_app.pane_history:
-            self.query_one(PaneView).show(self.town_app.pane_history[self.agent.session])
+        history = self.room.panes.history
+        if self.agent is not None and self.agent.session in history:
+            self.query_one(PaneView).show(history[self.agent.session])
 
     def show_pane(self, session: str, lines: tuple[str, ...], history: bool,
                   activity: int) -> None:
@@ -91,8 +92,8 @@ class PolecatScreen(TownScreen):
     def followed_sessions(self) -> tuple[set[str], set[str]]:
         return set(), ({self.agent.session} if self.agent is not None else set())
 
-    def selected_agent(self) -> AgentView | None:
-        return self.agent
+    def selection(self) -> Target:
+        return Target(agent=self.agent)
 
     def action_scroll(self, where: str) -> None:
         pane = self.query_one(PaneView)

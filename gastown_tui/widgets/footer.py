@@ -12,7 +12,12 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from gastown_tui.widgets.textual_internals import (
+    FooterKey,
+    footer_bindings_ready,
+    set_footer_key_enabled,
+)
 
 
 class TownFooter(Footer):
@@ -28,7 +33,7 @@ class TownFooter(Footer):
             yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True  # as Footer does: compose() waits for the first signal
+        footer_bindings_ready(self)  # as Footer does: compose() waits for the first signal
         if not screen.app.app_focus or self._rebuild_pending:
             return
         if self.is_attached and screen is self.screen:
@@ -61,9 +66,8 @@ class TownFooter(Footer):
                    in self.screen.active_bindings.values()}
         for key in self.query(FooterKey):
             on = enabled.get(key.key)
-            if on is not None and key._disabled == on:
-                key._disabled = not on  # what FooterKey's constructor sets; it rings the bell
-                key.set_class(not on, "-disabled")
+            if on is not None:
+                set_footer_key_enabled(key, on)
 
 
 def _without_enabled(shown: tuple[tuple[object, ...], ...]) -> tuple[tuple[object, ...], ...]:

@@ -8,7 +8,8 @@ refreshes only the wall's lines that changed. A pane line is parsed once; the li
 not change are reused. Only the tiles inside the viewport are drawn at all, so the cost of
 the wall follows the tiles on screen, not the number of agents.
 
-The wall owns the selection (j/k), marks (space) and the filter.
+The wall owns the selection (j/k, or a click on a tile) and the filter; the marks it draws
+are the app's (`app.marks`), handed in by its screen.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -136,7 +138,6 @@ class PolecatWall(ScrollView, can_focus=True):
         Binding("k,up", "move(-1)", "Previous polecat", show=False, id="wall-previous"),
         Binding("g,home", "jump(0)", "First polecat", show=False, id="wall-first"),
         Binding("G,end", "jump(-1)", "Last polecat", show=False, id="wall-last"),
-        Binding("space", "mark", "Mark for bulk nudge", show=False, id="wall-mark"),
     ]
 
     selected: reactive[int] = reactive(0)
@@ -166,7 +167,7 @@ class PolecatWall(ScrollView, can_focus=True):
         self._by_session: dict[str, str] = {}
         self._now = datetime.now(UTC)
         self._styles: dict[str, Style] | None = None
-        self.marked: set[str] = set()
+        self._marked: frozenset[str] = frozenset()
         self.filter_text = ""
         self._last: tuple[TownSnapshot, dict[str, tuple[str, ...]], dict[str, int]] | None = None
 
@@ -186,7 +187,11 @@ class PolecatWall(ScrollView, can_focus=True):
         return agents[self.selected] if 0 <= self.selected < len(agents) else None
 
     def show(self, snapshot: TownSnapshot, screens: dict[str, tuple[str, ...]],
-             quiet: dict[str, int]) -> None:
+             quiet: dict[str, int], marked: frozenset[str] | None = None) -> None:
+        """Draw `snapshot`'s polecats with their pane `screens`, the time since their last
+        output (`quiet`) and the `marked` addresses (unchanged when None)."""
+        if marked is not None:
+            self._marked = marked
         self._last = (snapshot, screens, quiet)
         # polecats first, then the rig's crew, each rig under its own heading
         self._agents = sorted(snapshot.workers, key=lambda a: (a.rig, a.role != "polecat",
@@ -203,7 +208,7 @@ class PolecatWall(ScrollView, can_focus=True):
         for agent in agents:
             tile = self._tiles.get(agent.address) or Tile(agent)
             screen = screens.get(agent.session, ())
-            marked = agent.address in self.marked
+            marked = agent.address in self._marked
             activity = quiet.get(agent.session, 0)
             if (now_changed or tile.agent != agent or tile.screen != screen
                     or tile.marked != marked or tile.quiet_since != activity):
@@ -278,14 +283,6 @@ class PolecatWall(ScrollView, can_focus=True):
             tile.lines = None
             tile.heads.clear()
             tile.tails.clear()
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size,
-                      layout: bool = True) -> bool:
-        resized = super()._size_updated(size, virtual_size, container_size, layout)
-        if resized:
-            for tile in self._tiles.values():
-                tile.lines = None  # lines are cut to the width
-        return resized
 
     def on_focus(self) -> None:
         self._refresh_selected()
@@ -399,16 +396,30 @@ class PolecatWall(ScrollView, can_focus=True):
         if count:
             self.selected = count - 1 if index < 0 else 0
 
-    def action_mark(self) -> None:
-        chosen = self.selected_agent
-        if chosen is None:
-            return
-        self.marked.symmetric_difference_update({chosen.address})
-        tile = self._tiles.get(chosen.address)
-        if tile is not None:
-            tile.marked, tile.lines = chosen.address in self.marked, None
+    def set_marks(self, marked: frozenset[str]) -> None:
+        """The app's marked agents changed: redraw the tiles whose mark flipped."""
+        flipped = marked ^ self._marked
+        self._marked = marked
+        for address in flipped:
+            tile = self._tiles.get(address)
+            if tile is not None:
+                tile.marked, tile.lines = address in marked, None
+        if flipped:
             self.refresh()
-        self.action_move(1)
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a tile selects it (a click on a rig heading or below selects nothing)."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        line = offset.y + round(self.scroll_offset.y)
+        index = bisect_right(self._starts, line) - 1
+        if index < 0 or self._rows[index][0] != "tile":
+            return
+        address = self._rows[index][1]
+        addresses = [a.address for a in self.visible_agents]
+        if address in addresses:
+            self.selected = addresses.index(address)
 
     def set_filter(self, text: str) -> None:
         self.filter_text = text

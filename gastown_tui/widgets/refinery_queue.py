@@ -1,4 +1,7 @@
-"""RefineryQueue: open merge requests in processing order, and the running gate's output."""
+"""RefineryQueue: open merge requests in processing order, and the running gate's output.
+
+Its screen binds the verbs on the MR under the cursor (r retry, x reject) and reads
+`selected_mr`; the queue itself only draws."""
 
 from __future__ import annotations
 
@@ -6,13 +9,12 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Log, Static
+from textual.widgets import Log, Static
 
 from gastown_tui.model.snapshot import MergeView, RefineryView, TownSnapshot
 from gastown_tui.widgets.format import STAGE_STYLE, age, stage_label
-from gastown_tui.widgets.tables import Row, cursor_key, keyed_table, sync_table
+from gastown_tui.widgets.keyed_table import KeyedTable
 
 COLUMNS = (("pos", "#"), ("mr", "MR"), ("stage", "stage"), ("age", "age"), ("retries", "↻"),
            ("issue", "issue"))
@@ -71,43 +73,23 @@ class RefineryQueue(Vertical):
         }
     """
 
-    BINDINGS = [
-        Binding("r", "retry_mr", "Retry MR", id="mr-retry"),
-        Binding("x", "reject_mr", "Reject MR", id="mr-reject"),
-    ]
-
-    # The verbs belong to the screen this queue is on (it owns the selection and the
-    # dialogs); "screen." would mean whichever screen is on top, a dialog included.
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("retry_mr", "reject_mr"):
-            return self.screen.check_action(action, parameters)
-        return True
-
-    def action_retry_mr(self) -> None:
-        self.screen.action_retry_mr()  # type: ignore[attr-defined]
-
-    def action_reject_mr(self) -> None:
-        self.screen.action_reject_mr()  # type: ignore[attr-defined]
-
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._rows: dict[str, Row] = {}
         self._gate: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield keyed_table(COLUMNS, id="mq-table", zebra_stripes=False)
+        yield KeyedTable(COLUMNS, id="mq-table")
         yield Static("", id="gate-title")
         yield Log(max_lines=50, auto_scroll=True, id="gate-log")
 
     @property
     def selected_mr(self) -> str | None:
-        return cursor_key(self.query_one(DataTable))
+        return self.query_one(KeyedTable).cursor_key
 
     def show(self, snapshot: TownSnapshot) -> None:
-        table: DataTable[Text] = self.query_one(DataTable)
         now = snapshot.taken_at
-        wanted = {mr.id: mr_cells(mr, now) for mr in snapshot.merge_queue}
-        self._rows = sync_table(table, [key for key, _ in COLUMNS], wanted, self._rows)
+        self.query_one(KeyedTable).show_rows(
+            {mr.id: mr_cells(mr, now) for mr in snapshot.merge_queue})
         self._show_gate(snapshot, now)
 
     def _show_gate(self, snapshot: TownSnapshot, now: datetime) -> None:

@@ -1,4 +1,8 @@
-"""SlingModal: pick a bead (fuzzy search, ready beads first), pick a target, confirm."""
+"""SlingModal: pick a bead (fuzzy search, ready beads first), pick a target, confirm.
+
+The target offered first is a new polecat in the bead's own rig (upstream's default: one
+polecat per bead). A running agent that already has work on its hook is offered too, but the
+confirm step says so and only `y` stacks more work on it: enter alone never does."""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from gastown_tui.model.snapshot import BeadView, TownSnapshot
+from gastown_tui.model.snapshot import BeadView, RigView, TownSnapshot
+from gastown_tui.town.names import bead_prefix
 
 MAX_LISTED = 200
 SLINGABLE = ("open", "in_progress", "blocked", "deferred", "hooked")
@@ -32,6 +37,7 @@ class SlingRequest:
 class SlingTarget:
     value: str  # what `ops.sling` takes: a rig name or an agent address
     label: str
+    busy: str = ""  # why slinging to it stacks work on work already there ("" for a rig)
 
 
 def sling_targets(snapshot: TownSnapshot) -> list[SlingTarget]:
@@ -40,8 +46,21 @@ def sling_targets(snapshot: TownSnapshot) -> list[SlingTarget]:
                for r in snapshot.rigs]
     for agent in snapshot.agents:
         if agent.session_running and agent.role in ("mayor", "polecat", "crew"):
-            targets.append(SlingTarget(agent.address, f"{agent.label}  — {agent.state}"))
+            busy = ""
+            if agent.hooked_bead:
+                busy = f"{agent.label} already has {agent.hooked_bead} on its hook"
+            elif agent.state == "working":
+                busy = f"{agent.label} is working"
+            label = f"{agent.label}  — {agent.state}" + (f" ({agent.hooked_bead})"
+                                                          if agent.hooked_bead else "")
+            targets.append(SlingTarget(agent.address, label, busy))
     return targets
+
+
+def rig_for_bead(bead_id: str, rigs: Sequence[RigView]) -> str | None:
+    """The rig whose prefix the bead carries (hq beads belong to no rig)."""
+    prefix = bead_prefix(bead_id)
+    return next((r.name for r in rigs if r.prefix == prefix), None)
 
 
 def rank_beads(beads: Sequence[BeadView], query: str) -> list[BeadView]:
@@ -72,15 +91,16 @@ class SlingModal(ModalScreen[SlingRequest | None]):
         Binding("down", "move(1)", "next", show=False, id="sling-down"),
         Binding("up", "move(-1)", "previous", show=False, id="sling-up"),
         Binding("enter", "choose", "choose", id="sling-choose"),
+        Binding("y", "stack", "stack on a busy agent", show=False, id="sling-stack"),
     ]
 
     def __init__(self, beads: Sequence[BeadView], targets: list[SlingTarget], *,
-                 preselected: list[str] | None = None, target: str | None = None) -> None:
+                 preselected: Sequence[str] = (), rigs: Sequence[RigView] = ()) -> None:
         super().__init__()
         self.beads = list(beads)
         self.targets = targets
-        self.chosen_beads: list[str] = list(preselected or [])
-        self.preferred_target = target
+        self.rigs = tuple(rigs)
+        self.chosen_beads: list[str] = list(preselected)
         self.chosen_target: SlingTarget | None = None
         self.step = "target" if self.chosen_beads else "bead"
         self._listed: list[BeadView] = []
@@ -145,8 +165,9 @@ class SlingModal(ModalScreen[SlingRequest | None]):
             hint.update("↑↓ pick · enter choose · esc back")
             targets = self.query_one("#target-list", OptionList)
             values = [t.value for t in self.targets]
-            if self.preferred_target in values:
-                targets.highlighted = values.index(self.preferred_target)
+            rig = rig_for_bead(self.chosen_beads[0], self.rigs) if self.chosen_beads else None
+            if rig in values:
+                targets.highlighted = values.index(rig)
             elif values:
                 targets.highlighted = 0
             targets.focus()
@@ -160,8 +181,13 @@ class SlingModal(ModalScreen[SlingRequest | None]):
                 summary.append(f"{titles.get(bead_id, '')}\n")
             summary.append("→ ", style="bold")
             summary.append(self.chosen_target.label, style="bold")
+            busy = self.chosen_target.busy
+            if busy:
+                summary.append(f"\n⚠ {busy}: these beads would wait behind it.",
+                               style="bold yellow")
             self.query_one("#sling-summary", Static).update(summary)
-            hint.update("enter slings · esc back")
+            hint.update("y stacks the work on it anyway · esc back" if busy
+                        else "enter slings · esc back")
             self.set_focus(None)  # enter now belongs to the dialog, not to a hidden list
 
     @on(Input.Changed, "#bead-query")
@@ -200,9 +226,22 @@ class SlingModal(ModalScreen[SlingRequest | None]):
             self.step = "confirm"
         else:
             assert self.chosen_target is not None
+            if self.chosen_target.busy:
+                return  # stacking work on a busy agent takes `y`, never a reflexive enter
             self.dismiss(SlingRequest(self.chosen_beads, self.chosen_target.value))
             return
         self._show_step()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stack":  # only on the confirm step, for a busy target
+            busy = self.step == "confirm" and self.chosen_target is not None \
+                and bool(self.chosen_target.busy)
+            return True if busy else None
+        return True
+
+    def action_stack(self) -> None:
+        if self.step == "confirm" and self.chosen_target is not None:
+            self.dismiss(SlingRequest(self.chosen_beads, self.chosen_target.value))
 
     def action_back(self) -> None:
         if self.step == "confirm":

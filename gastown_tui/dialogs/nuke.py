@@ -18,6 +18,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from gastown_tui.ops.context import open_store
+from gastown_tui.ops.nuke import check_safety
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.layout import Town
 
@@ -79,13 +81,6 @@ class NukeModal(ModalScreen[NukeRequest | None]):
     @work(thread=True, group="nuke-check", exit_on_error=False, description="Nuke safety check")
     def check(self) -> None:
         try:
-            from gastown_tui.ops.nuke import check_safety
-        except ImportError:
-            self.post_message(SafetyChecked([], "nuke is not available in this installation"))
-            return
-        from gastown_tui.ops.context import open_store
-
-        try:
             store = open_store(self.town)
             try:
                 reasons = check_safety(self.town, store, self.rig, self.name_)
@@ -103,7 +98,11 @@ class NukeModal(ModalScreen[NukeRequest | None]):
             return
         self.reasons = message.reasons
         if message.reasons:
-            self.query_one("#force-word", Input).add_class("-shown")
+            # The refusal names the way past it: what is typed now goes into the box (on the
+            # cancel button it vanished, and enter cancelled).
+            box = self.query_one("#force-word", Input)
+            box.add_class("-shown")
+            box.focus()
         else:
             go = self.query_one("#nuke-go", Button)
             go.disabled = False
