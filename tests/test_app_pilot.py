@@ -6,15 +6,17 @@ a real agent has to act."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from gastown_tui.app import make_app
 from gastown_tui.town.layout import Town
-from tests.waiting import until
+from tests.waiting import until, wait_for
 
 HANG = "```sim\nhang: true\n```"
 KEY_NAMES = {" ": "space", "-": "minus", ".": "full_stop", "/": "slash", ":": "colon"}
@@ -221,3 +223,140 @@ async def test_quitting_leaves_no_observer_behind(town: Town):
         await until(pilot, lambda: app.pane_screens, what="a pane followed")
     leftovers = [t.name for t in threading.enumerate() if t.name.startswith("tmux-observer")]
     assert leftovers == []
+
+
+async def test_the_nuke_dialog_types_force_into_its_box_and_nukes(town: Town):
+    """A refusal focuses the override box: "force" typed at once lands there, enter nukes (the
+    work is kept in the graveyard), instead of vanishing on the cancel button."""
+    from gastown_tui.dialogs.nuke import NukeModal
+    from gastown_tui.ops.sessions import tmux_for
+
+    bead, slung = slung_hanging_polecat(town, "Half-done work")
+    (Path(slung.worktree) / "notes.txt").write_text("not committed yet\n")
+    app = make_app(town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: app.screen.selection().agent is not None, what="tile")
+        await pilot.press("ctrl+d")
+        modal = await until(pilot, lambda: isinstance(app.screen, NukeModal) and app.screen,
+                            what="the nuke dialog")
+        await until(pilot, lambda: modal.reasons, what="the refusal")
+        assert app.focused is modal.query_one("#force-word")
+        await type_text(pilot, "force")
+        await pilot.press("enter")
+        await pilot.pause()
+        await actions_done(app)
+        assert not isinstance(app.screen, NukeModal)
+    assert not tmux_for(town).has_session(slung.session)
+    assert not Path(slung.worktree).exists()
+
+
+async def test_sling_offers_the_beads_rig_first_and_asks_before_stacking(town: Town):
+    """With a busy polecat selected, sling still offers a new polecat in the bead's rig first;
+    choosing the busy one says what it holds, enter does not stack work on it, `y` does."""
+    from gastown_tui.dialogs.sling import SlingModal
+
+    busy_bead, slung = slung_hanging_polecat(town, "Busy already")
+    store = store_for(town)
+    try:
+        bead = store.create("Paint the fire station", prefix="gt", description=HANG)["id"]
+    finally:
+        store.close_connection()
+    app = make_app(town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: app.screen.selection().agent is not None, what="tile")
+        assert app.screen.selection().agent.address == slung.agent
+        await pilot.press("s")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, SlingModal)
+        await type_text(pilot, "fire station")
+        await pilot.press("enter")
+        await pilot.pause()
+        targets = modal.query_one("#target-list")
+        values = [t.value for t in modal.targets]
+        assert values[targets.highlighted] == "gastown"  # the bead's rig: a new polecat
+        targets.highlighted = values.index(slung.agent)
+        await pilot.press("enter")
+        await pilot.pause()
+        summary = str(modal.query_one("#sling-summary").render())
+        assert f"already has {busy_bead} on its hook" in summary
+        await pilot.press("enter")  # not enough to stack
+        await pilot.pause()
+        assert app.screen is modal and modal.step == "confirm"
+        await pilot.press("y")
+        await pilot.pause()
+        await actions_done(app)
+        assert not isinstance(app.screen, SlingModal)
+    store = store_for(town)
+    try:
+        assert store.get(bead)["assignee"] == slung.agent
+    finally:
+        store.close_connection()
+
+
+async def test_bulk_nudge_reports_each_agent_as_it_lands(town: Town):
+    """Marked polecats are nudged together; each one's outcome is shown as it comes, then
+    one line for all of them."""
+    from gastown_tui.verbs.messages import VerbFinished, VerbProgress
+
+    first = slung_hanging_polecat(town, "First")[1]
+    second = slung_hanging_polecat(town, "Second")[1]
+    seen: list[object] = []
+    app = make_app(town)
+    async with app.run_test(size=(160, 48), message_hook=seen.append) as pilot:
+        await app.wait_settled()
+        for slung in (first, second):
+            await until(pilot, lambda s=slung: "hanging" in screen_of(town, s.session),
+                        what="sim hangs")
+        await until(pilot, lambda: len(app.snapshot.polecats) == 2, what="two tiles")
+        await pilot.press("space", "space")  # mark both (the cursor moves on after a mark)
+        await pilot.pause()
+        assert app.marks.agents == {first.agent, second.agent}
+        await pilot.press("n")
+        await pilot.pause()
+        await type_text(pilot, "both of you")
+        await pilot.press("enter")
+        await pilot.pause()
+        await actions_done(app)
+        assert app.marks.agents == frozenset()  # spent
+    progress = [m.text for m in seen if isinstance(m, VerbProgress)]
+    finished = [m.text for m in seen if isinstance(m, VerbFinished)]
+    labels = {a.rsplit("/", 1)[1] for a in (first.agent, second.agent)}
+    assert len(progress) == 2 and {p.split()[1].rsplit("/", 1)[1].rstrip(":") for p in progress} == labels
+    assert finished and finished[-1].startswith("nudge: 2 agents")
+
+
+async def test_a_nudge_to_a_dead_pane_says_so_at_once(town: Town):
+    from gastown_tui.ops.nudge import nudge
+    from gastown_tui.ops.sessions import tmux_for
+    from gastown_tui.town.errors import GasTownError
+
+    store = store_for(town)
+    try:
+        bead = store.create("Exit at once", prefix="gt", description="```sim\nexit: 1\n```")["id"]
+        from gastown_tui.ops.sling import sling
+
+        slung = sling(town, store, [bead], "gastown")[0]
+    finally:
+        store.close_connection()
+    tmux = tmux_for(town)
+    await asyncio.to_thread(wait_for, lambda: tmux.pane_dead(slung.session), 20, "the exit")
+    started = time.monotonic()
+    with pytest.raises(GasTownError, match="exited"):
+        nudge(town, slung.agent, "anyone there?")
+    assert time.monotonic() - started < 3  # not the 15 s wait for a prompt
+    messages: list[str] = []
+    app = make_app(town)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        agent = await until(pilot, lambda: (a := app.snapshot.agent(slung.agent)) is not None
+                            and not a.session_running and a, what="the dead pane seen")
+        app.notify = lambda text, **kw: messages.append(text)  # type: ignore[method-assign]
+        await until(pilot, lambda: app.screen.selection().agent == agent, what="selected")
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is app.screen_stack[0]  # no dialog to type into
+    assert messages == [f"nudge: {agent.label} has no running session (its program exited "
+                        "or was stopped)"]

@@ -173,3 +173,73 @@ def test_demo_subcommand_still_answers():
     proc = subprocess.run([str(BIN / "gastown-tui"), "demo", "--help"], capture_output=True,
                           text=True, timeout=30)
     assert proc.returncode == 0 and "--until-landed" in proc.stdout
+
+
+def demo_app(demo, **options):
+    from gastown_tui.app import make_app
+
+    return make_app(demo.root, clock=lambda: NOW, live=False,
+                    observer_factory=lambda root: RecordedPanes.demo(), **options)
+
+
+async def test_clicking_a_tile_selects_it(demo):
+    from gastown_tui.widgets.polecat_wall import TILE_LINES, PolecatWall
+
+    app = demo_app(demo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await pilot.pause()
+        wall = app.screen.query_one(PolecatWall)
+        agents = wall.visible_agents
+        assert wall.selected == 0
+        assert [a.rig for a in agents[:3]] == ["beads", "gastown", "gastown"]
+        # rig beads: its heading, one tile; rig gastown: its heading, then furiosa, then nux
+        await pilot.click(PolecatWall, offset=(10, 1 + TILE_LINES + 1 + TILE_LINES + 2))
+        await pilot.pause()
+        assert wall.selected == 2
+        assert app.screen.selection().agent == agents[2]
+        await pilot.click(PolecatWall, offset=(10, 1 + TILE_LINES))  # a heading: no change
+        await pilot.pause()
+        assert wall.selected == 2
+
+
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)])
+async def test_help_lists_the_keys_of_the_screen_under_it_whole(demo, size):
+    """Computed from the main screen with a polecat selected: nothing it can do is dimmed
+    as needing a selection, and the closing hint is there to its last word."""
+    from gastown_tui.screens.help import HINT, HelpScreen
+    from gastown_tui.widgets.textual_internals import screen_text
+
+    app = demo_app(demo)
+    async with app.run_test(size=size) as pilot:
+        await app.wait_settled()
+        await pilot.press("j", "question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        rows = {label: (available, note) for _, label, note, available in app.screen.rows}
+        for label in ("nudge", "nuke", "zoom", "attach"):
+            assert rows[label][0] is True, (label, rows[label])
+        assert rows["convoy"] == (False, "mark beads with space on the beads screen (:beads) "
+                                         "first")
+        help_box = app.screen.query_one("#dialog")
+        help_box.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        await pilot.pause()
+        text = " ".join(screen_text(app).split())
+        assert " ".join(HINT.split()[-8:]) in text
+
+
+async def test_sling_on_the_beads_screen_takes_the_bead_under_the_cursor(demo):
+    """It used to call itself until Python gave up (RecursionError)."""
+    from gastown_tui.dialogs.sling import SlingModal
+    from gastown_tui.widgets.keyed_table import KeyedTable
+
+    app = demo_app(demo, start_screen="beads")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.wait_settled()
+        await pilot.pause()
+        bead = app.screen.query_one(KeyedTable).cursor_key
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, SlingModal)
+        assert app.screen.chosen_beads == [bead] and app.screen.step == "target"

@@ -74,7 +74,7 @@ class HelpScreen(ModalScreen[None]):
         self.rows: list[tuple[str, str, str, bool]] = []
 
     def compose(self) -> ComposeResult:
-        name = getattr(self.under, "TITLE", "") or type(self.under).__name__
+        name = getattr(self.under, "TITLE", "") or "main"
         self.rows = help_rows(self.under, self.app.get_key_display)
         read_only = getattr(getattr(self.app, "config", None), "read_only", False)
         with VerticalScroll(id="dialog"):
