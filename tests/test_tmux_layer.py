@@ -396,3 +396,30 @@ def test_a_new_pane_gets_the_path_it_is_given(tmux: TownTmux, tmp_path: Path):
                  path=path)
     wait_for(lambda: out.exists() and out.read_text().strip(), what="the respawned PATH")
     assert out.read_text().strip() == path
+
+
+def test_process_table_reads_environments_and_command_lines_of_our_children() -> None:
+    """What `gt shutdown` and `gt doctor` find strays by (psutil's reading on Linux and macOS):
+    a child's environment, its command line, its session, and it is gone once ended."""
+    import subprocess
+    import sys
+    import uuid
+
+    marker = uuid.uuid4().hex
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"],
+                             env={**os.environ, "GT_ROOT": f"/tmp/town-{marker}"},
+                             start_new_session=True)
+    try:
+        wait_for(lambda: proctree.environ_of(child.pid).get("GT_ROOT"), what="the child's env")
+        found = proctree.processes_with_env("GT_ROOT", [f"/tmp/town-{marker}"])
+        assert [p.pid for p in found] == [child.pid]
+        assert found[0].session == child.pid  # its own session leader
+        assert "time.sleep(30)" in proctree.command_line(child.pid)
+        assert proctree.is_alive(child.pid)
+        assert proctree.terminate_tree([child.pid], grace=2.0) == [child.pid]
+        child.wait(timeout=5)
+        assert not proctree.is_alive(child.pid)
+        assert proctree.command_line(child.pid) == ""
+    finally:
+        child.kill()
+        child.wait()
