@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from gastown_tui.model.snapshot import AgentView, AttentionItem, BeadView, MailView, MergeView
@@ -30,7 +31,7 @@ def needs_agents(changed: Iterable[dict[str, Any]], polecats: Sequence[AgentView
 def patch_hook_titles(polecats: list[AgentView], changed: Iterable[dict[str, Any]]
                       ) -> list[AgentView]:
     titles = {b["id"]: b.get("title", "") for b in changed}
-    return [a.model_copy(update={"hooked_title": titles[a.hooked_bead]})
+    return [replace(a, hooked_title=titles[a.hooked_bead])
             if a.hooked_bead in titles and titles[a.hooked_bead] != a.hooked_title else a
             for a in polecats]
 

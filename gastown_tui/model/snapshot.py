@@ -4,16 +4,18 @@ The TownModel builds a new snapshot per batch of changes; the app hands parts of
 widgets, which only read it. Frozen dataclasses with tuple collections, so a snapshot can be
 shared between threads, compared, and hashed (plain dataclasses, not pydantic: a snapshot of a
 large town holds thousands of views, built without validation in a fraction of the time, and
-the control room does not import pydantic to start). Times are kept as the RFC3339 text the town writes
-(widgets turn them into ages against `taken_at`), so building a snapshot never parses a date it
-does not need.
+the control room does not import pydantic to start). They are the one shape a record has from
+the store to the widget: the readers in sources.py turn the store's bd-shaped dicts into these
+once, and nothing above the model sees a dict. Copies with changes use `dataclasses.replace`.
+Times are kept as the RFC3339 text the town writes (widgets turn them into ages against
+`taken_at`), so building a snapshot never parses a date it does not need.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal, Self
+from typing import Literal
 
 from gastown_tui.runtimes.screen import ScreenSpec
 
@@ -38,20 +40,8 @@ def parse_ts(text: str | None) -> datetime | None:
 frozen = dataclass(frozen=True, slots=True, kw_only=True)
 
 
-class Frozen:
-    """The views' base: immutable, keyword-only, copied with changes by `model_copy`."""
-
-    __slots__ = ()
-
-    def model_copy(self, *, update: dict[str, Any] | None = None) -> Self:
-        return replace(self, **(update or {}))  # type: ignore[type-var]
-
-    def model_dump(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
-
-
 @frozen
-class Banner(Frozen):
+class Banner:
     """A condition that makes the whole screen less trustworthy until it goes away."""
 
     kind: BannerKind
@@ -60,7 +50,7 @@ class Banner(Frozen):
 
 
 @frozen
-class RigView(Frozen):
+class RigView:
     name: str
     prefix: str
     default_branch: str = "main"
@@ -69,7 +59,7 @@ class RigView(Frozen):
 
 
 @frozen
-class AgentView(Frozen):
+class AgentView:
     """One agent: a polecat (with its worktree facts) or a town/rig role session."""
 
     address: str
@@ -103,7 +93,7 @@ class AgentView(Frozen):
 
 
 @frozen
-class BeadView(Frozen):
+class BeadView:
     id: str
     title: str
     status: str
@@ -118,7 +108,43 @@ class BeadView(Frozen):
 
 
 @frozen
-class BeadCounts(Frozen):
+class Related:
+    """A bead on the other end of a dependency of a BeadDetail."""
+
+    id: str
+    title: str = ""
+    status: str = ""
+    dependency_type: str = ""
+
+
+@frozen
+class Comment:
+    author: str = ""
+    created_at: str = ""
+    text: str = ""
+
+
+@frozen
+class BeadDetail:
+    """One bead in full (what `bd show` prints): the bead screen's record."""
+
+    id: str
+    title: str
+    status: str
+    priority: int = 2
+    issue_type: str = "task"
+    assignee: str = ""
+    labels: tuple[str, ...] = ()
+    created_at: str = ""
+    updated_at: str = ""
+    description: str = ""
+    dependencies: tuple[Related, ...] = ()
+    dependents: tuple[Related, ...] = ()
+    comments: tuple[Comment, ...] = ()
+
+
+@frozen
+class BeadCounts:
     open: int = 0
     in_progress: int = 0
     hooked: int = 0
@@ -129,7 +155,7 @@ class BeadCounts(Frozen):
 
 
 @frozen
-class TrackedItem(Frozen):
+class TrackedItem:
     id: str
     title: str = ""
     status: str
@@ -150,7 +176,7 @@ class TrackedItem(Frozen):
 
 
 @frozen
-class ConvoyView(Frozen):
+class ConvoyView:
     id: str
     title: str
     status: str
@@ -167,7 +193,7 @@ class ConvoyView(Frozen):
 
 
 @frozen
-class MergeView(Frozen):
+class MergeView:
     """One open merge request, in the rig's processing order (`position` counts from 1)."""
 
     id: str
@@ -186,7 +212,7 @@ class MergeView(Frozen):
 
 
 @frozen
-class RefineryView(Frozen):
+class RefineryView:
     """What a rig's refinery loop says it is doing (`.runtime/refinery/state.json`)."""
 
     rig: str
@@ -199,7 +225,7 @@ class RefineryView(Frozen):
 
 
 @frozen
-class MailView(Frozen):
+class MailView:
     id: str
     sender: str
     subject: str
@@ -210,7 +236,7 @@ class MailView(Frozen):
 
 
 @frozen
-class EventView(Frozen):
+class EventView:
     ts: str
     type: str
     actor: str = ""
@@ -218,7 +244,7 @@ class EventView(Frozen):
 
 
 @frozen
-class AttentionItem(Frozen):
+class AttentionItem:
     """Something the overseer should look at, first in the Needs-you pane."""
 
     kind: AttentionKind
@@ -228,14 +254,14 @@ class AttentionItem(Frozen):
 
 
 @frozen
-class RigSpend(Frozen):
+class RigSpend:
     rig: str
     today: float = 0.0
     hourly: tuple[float, ...] = ()  # USD per local hour of today, 0..23
 
 
 @frozen
-class CostsView(Frozen):
+class CostsView:
     """What the agents' runtimes cost (ops/costs.py), as the control room shows it."""
 
     today: float = 0.0
@@ -247,7 +273,7 @@ class CostsView(Frozen):
 
 
 @frozen
-class TownSnapshot(Frozen):
+class TownSnapshot:
     name: str
     root: str
     taken_at: datetime

@@ -19,15 +19,19 @@ from typing import Any
 from gastown_tui.model.snapshot import (
     AgentView,
     BeadCounts,
+    BeadDetail,
     BeadView,
+    Comment,
     ConvoyView,
     EventView,
     MailView,
     MergeView,
     RefineryView,
+    Related,
     TrackedItem,
     parse_ts,
 )
+from gastown_tui.ops.context import open_store
 from gastown_tui.ops.convoy import DONE_STATUSES, tracked
 from gastown_tui.ops.crew import names as crew_names
 from gastown_tui.ops.escalate import open_escalations
@@ -63,6 +67,38 @@ def bead_view(bead: dict[str, Any], *, ready: bool = False, blocked: bool = Fals
                     created_at=bead.get("created_at", "") or "",
                     updated_at=bead.get("updated_at", "") or "",
                     labels=tuple(bead.get("labels", ()) or ()))
+
+
+def bead_detail(bead: dict[str, Any]) -> BeadDetail:
+    """`store.details()` (bd show's shape) as the bead screen's record."""
+
+    def related(others: Iterable[dict[str, Any]]) -> tuple[Related, ...]:
+        return tuple(Related(id=o["id"], title=o.get("title", "") or "",
+                             status=o.get("status", "") or "",
+                             dependency_type=o.get("dependency_type", "") or "") for o in others)
+
+    return BeadDetail(
+        id=bead["id"], title=bead.get("title", "") or "", status=bead.get("status", "") or "",
+        priority=int(bead.get("priority", 2) or 0),
+        issue_type=bead.get("issue_type", "task") or "task",
+        assignee=bead.get("assignee", "") or "", labels=tuple(bead.get("labels", ()) or ()),
+        created_at=bead.get("created_at", "") or "", updated_at=bead.get("updated_at", "") or "",
+        description=bead.get("description", "") or "",
+        dependencies=related(bead.get("dependencies", ()) or ()),
+        dependents=related(bead.get("dependents", ()) or ()),
+        comments=tuple(Comment(author=str(c.get("author", "") or ""),
+                               created_at=str(c.get("created_at", "") or ""),
+                               text=str(c.get("text", "") or ""))
+                       for c in bead.get("comments", ()) or ()))
+
+
+def read_bead_detail(town: Town, bead_id: str) -> BeadDetail:
+    """One bead in full, read in the caller's thread (the bead screen's worker)."""
+    store = open_store(town, "overseer")
+    try:
+        return bead_detail(store.details(bead_id))
+    finally:
+        store.close_connection()
 
 
 def read_beads(store: BeadStore, blocked: set[str], *, ready_limit: int, open_limit: int

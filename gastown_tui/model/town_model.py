@@ -18,6 +18,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -558,7 +559,7 @@ class TownModel:
                 update["heartbeat"] = src.read_heartbeat_ts(self.town, agent.session)
             if agent.session in changes.nudges:
                 update["pending_nudges"] = src.pending_nudges(self.town, agent.session)
-            return agent.model_copy(update=update) if update else agent
+            return replace(agent, **update) if update else agent
 
         self._polecats = [patched(a) for a in self._polecats]
         self._roles = [patched(a) for a in self._roles]
@@ -578,7 +579,7 @@ class TownModel:
                     or key[0] in changes.rig_refs:
                 self._worktrees[key] = src.worktree_facts(rig, key[1])
         if agents_refreshed or changes.worktrees or changes.rig_refs:
-            self._polecats = [a.model_copy(update=worktree_update(
+            self._polecats = [replace(a, **worktree_update(
                 self._worktrees.get((a.rig, a.name), {}))) for a in self._polecats]
 
     def _refresh_rig_queue(self, store: BeadStore, rig: RigInfo, changes: ChangeSet,
@@ -618,10 +619,10 @@ class TownModel:
         if self._costs.known:
             spent, cv_spent = dict(self._costs.sessions), dict(self._costs.convoys)
             agents = tuple(a if a.spend == spent.get(a.session, 0.0)
-                           else a.model_copy(update={"spend": spent.get(a.session, 0.0)})
+                           else replace(a, spend=spent.get(a.session, 0.0))
                            for a in agents)
             convoys = tuple(c if c.spend == cv_spent.get(c.id, 0.0)
-                            else c.model_copy(update={"spend": cv_spent.get(c.id, 0.0)})
+                            else replace(c, spend=cv_spent.get(c.id, 0.0))
                             for c in convoys)
         snapshot = TownSnapshot(
             name=self._name, root=str(self.root), taken_at=self.clock(),
@@ -647,7 +648,6 @@ class TownModel:
         self.close()
         base = self._snapshot or TownSnapshot.empty(str(self.root), self._name, self.clock())
         self._generation += 1
-        self._snapshot = base.model_copy(update={"banners": tuple(self._banners.values()),
-                                                 "generation": self._generation,
-                                                 "taken_at": self.clock()})
+        self._snapshot = replace(base, banners=tuple(self._banners.values()),
+                                 generation=self._generation, taken_at=self.clock())
         return self._snapshot

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -13,42 +12,40 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from gastown_tui.model.snapshot import TownSnapshot
+from gastown_tui.model.snapshot import BeadDetail, TownSnapshot
+from gastown_tui.model.sources import read_bead_detail
 from gastown_tui.screens.base import TownScreen
 from gastown_tui.town.errors import GasTownError
 
 
 class BeadLoaded(Message):
-    def __init__(self, details: dict[str, Any] | None, error: str = "") -> None:
+    def __init__(self, detail: BeadDetail | None, error: str = "") -> None:
         super().__init__()
-        self.details = details
+        self.detail = detail
         self.error = error
 
 
-def bead_text(bead: dict[str, Any]) -> Text:
-    text = Text.assemble((bead["id"], "bold cyan"), "  ", (bead.get("title", ""), "bold"), "\n")
-    facts = [f"status {bead.get('status', '')}", f"P{bead.get('priority', 2)}",
-             bead.get("issue_type", "task")]
-    if bead.get("assignee"):
-        facts.append(f"assignee {bead['assignee']}")
-    if bead.get("labels"):
-        facts.append("labels " + ", ".join(bead["labels"]))
+def bead_text(bead: BeadDetail) -> Text:
+    text = Text.assemble((bead.id, "bold cyan"), "  ", (bead.title, "bold"), "\n")
+    facts = [f"status {bead.status}", f"P{bead.priority}", bead.issue_type]
+    if bead.assignee:
+        facts.append(f"assignee {bead.assignee}")
+    if bead.labels:
+        facts.append("labels " + ", ".join(bead.labels))
     text.append(" · ".join(facts) + "\n", style="dim")
-    text.append(f"created {bead.get('created_at', '')}  updated {bead.get('updated_at', '')}\n",
-                style="dim")
-    if bead.get("description"):
-        text.append("\n" + bead["description"].rstrip() + "\n")
-    for key, title in (("dependencies", "Depends on"), ("dependents", "Needed by")):
-        if bead.get(key):
+    text.append(f"created {bead.created_at}  updated {bead.updated_at}\n", style="dim")
+    if bead.description:
+        text.append("\n" + bead.description.rstrip() + "\n")
+    for others, title in ((bead.dependencies, "Depends on"), (bead.dependents, "Needed by")):
+        if others:
             text.append(f"\n{title}\n", style="bold")
-            for other in bead[key]:
-                text.append(f"  {other.get('dependency_type', '')}: ", style="dim")
-                text.append(other["id"], style="cyan")
-                text.append(f" [{other.get('status', '')}] {other.get('title', '')}\n")
-    for comment in bead.get("comments", []) or []:
-        text.append(f"\n{comment.get('author', '')} {comment.get('created_at', '')}\n",
-                    style="dim")
-        text.append(str(comment.get("text", "")) + "\n")
+            for other in others:
+                text.append(f"  {other.dependency_type}: ", style="dim")
+                text.append(other.id, style="cyan")
+                text.append(f" [{other.status}] {other.title}\n")
+    for comment in bead.comments:
+        text.append(f"\n{comment.author} {comment.created_at}\n", style="dim")
+        text.append(comment.text + "\n")
     return text
 
 
@@ -80,23 +77,17 @@ class BeadScreen(TownScreen):
     @work(thread=True, group="bead-load", exclusive=True, exit_on_error=False,
           description="Reading a bead")
     def load(self) -> None:
-        from gastown_tui.ops.context import open_store
-
         try:
-            store = open_store(self.room.town)
-            try:
-                details = store.details(self.bead_id)
-            finally:
-                store.close_connection()
+            detail = read_bead_detail(self.room.town, self.bead_id)
         except GasTownError as exc:
             self.post_message(BeadLoaded(None, exc.problem))
             return
-        self.post_message(BeadLoaded(details))
+        self.post_message(BeadLoaded(detail))
 
     @on(BeadLoaded)
     def _loaded(self, message: BeadLoaded) -> None:
         body = self.query_one("#bead-body", Static)
-        if message.details is None:
+        if message.detail is None:
             body.update(Text(message.error, style="bold red"))
         else:
-            body.update(bead_text(message.details))
+            body.update(bead_text(message.detail))
