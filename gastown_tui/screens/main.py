@@ -32,7 +32,8 @@ class MainScreen(TownScreen):
     BINDINGS = [
         *verb_bindings("nudge", "sling", "nuke", "zoom", "attach", "watch"),
         Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
-        *verb_bindings("start-mayor", "convoy", "mark-agent", "retry-mr", "reject-mr"),
+        *verb_bindings("start-mayor", "convoy", "mark-agent", "retry-mr", "reject-mr",
+                       show=False),
         Binding("slash", "filter", "filter", tooltip="Filter the polecats", id="filter"),
         Binding("escape", "back", "back", show=False, id="main-escape"),
         Binding("1", "focus_pane('mayor')", "Mayor pane", show=False, id="pane-1"),

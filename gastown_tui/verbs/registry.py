@@ -37,14 +37,16 @@ def verb_of(action: str, parameters: tuple[object, ...]) -> Verb | None:
     return VERBS.get(str(parameters[0]))
 
 
-def verb_bindings(*ids: str) -> list[Binding]:
-    """One binding per verb, on the verb's key, labelled and described by the verb.
+def verb_bindings(*ids: str, show: bool | None = None) -> list[Binding]:
+    """One binding per verb, on the verb's key, labelled and described by the verb (`show`
+    overrides whether the footer shows them: a crowded screen keeps some to the help).
 
     Two verbs may share a key (attach and watch): the first one available runs, so with
     --read-only `a` watches instead of attaching."""
     bindings = []
     for verb_id in ids:
         verb = VERBS[verb_id]
-        bindings.append(Binding(verb.key, verb_action(verb.id), verb.label, show=verb.show,
+        bindings.append(Binding(verb.key, verb_action(verb.id), verb.label,
+                                show=verb.show if show is None else show,
                                 tooltip=verb.tooltip, id=verb.id))
     return bindings
