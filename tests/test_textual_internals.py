@@ -1,0 +1,94 @@
+"""Every private Textual name the control room uses, checked against the installed Textual:
+when an upgrade changes one, the failure is here and names it. And nothing outside
+widgets/textual_internals.py reaches for a private Textual name."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import textual
+from textual.app import App, ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+
+from gastown_tui.widgets import textual_internals as internals
+
+PACKAGE = Path(__file__).resolve().parents[1] / "gastown_tui"
+PRIVATE = re.compile(r"from textual[\w.]*\._|textual\.\w+\._\w|\._(closing|closed|pruning|"
+                     r"compositor|background_screens|bindings_ready|disabled|size_updated|"
+                     r"nodes|driver)\b")
+
+
+def test_textual_is_the_pinned_version():
+    assert textual.__version__ == "8.2.8"  # the internals below were read on this one
+
+
+def test_no_private_textual_name_outside_the_internals_module():
+    offenders = []
+    textual_layers = ("app", "screens", "verbs", "dialogs", "widgets", "cli")
+    for path in (p for layer in textual_layers for p in (PACKAGE / layer).rglob("*.py")):
+        if path.name == "textual_internals.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if PRIVATE.search(line):
+                offenders.append(f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+class Host(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Label("hello internals")
+        yield Footer()
+
+
+async def test_screen_text_is_the_frame_as_text():
+    app = Host()
+    async with app.run_test(size=(40, 5)) as pilot:
+        await pilot.pause()
+        text = internals.screen_text(app)
+    assert "hello internals" in text.splitlines()[0]
+    assert len(text.splitlines()) == 5
+
+
+async def test_closing_follows_a_popped_screen():
+    app = Host()
+    async with app.run_test(size=(40, 5)) as pilot:
+        screen = Screen()
+        await app.push_screen(screen)
+        await pilot.pause()
+        assert not internals.closing(screen)
+        await app.pop_screen()
+        await pilot.pause()
+        assert internals.closing(screen)
+
+
+async def test_footer_keys_flip_in_place():
+    from textual.binding import Binding
+
+    class Keys(App[None]):
+        BINDINGS = [Binding("x", "thing", "thing")]
+        allowed = True
+
+        def compose(self) -> ComposeResult:
+            yield Footer()
+
+        def check_action(self, action, parameters):
+            return True if action != "thing" or self.allowed else None
+
+        def action_thing(self) -> None:
+            pass
+
+    app = Keys()
+    async with app.run_test(size=(40, 5)) as pilot:
+        await pilot.pause()
+        key = next(k for k in app.screen.query(internals.FooterKey) if k.key == "x")
+        assert not key.has_class("-disabled")
+        assert internals.set_footer_key_enabled(key, False)
+        assert key.has_class("-disabled") and key._disabled
+        assert not internals.set_footer_key_enabled(key, False)  # no change, no work
+        assert internals.set_footer_key_enabled(key, True)
+        assert not key.has_class("-disabled")
+        footer = app.screen.query_one(Footer)
+        internals.footer_bindings_ready(footer)
+        assert footer._bindings_ready is True
