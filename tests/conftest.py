@@ -18,6 +18,7 @@ import pytest
 # Fixture modules loaded with pytest_plugins get pytest's assertion messages too.
 pytest.register_assert_rewrite("tests.real_agents", "tests.scripted_model")
 
+from tests.gitrun import git  # noqa: E402
 from tests.leaks import RUN_MARKER, find_leaks, stop_leaks  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -51,13 +52,6 @@ def nothing_outlives_the_run() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env=env).stdout
 
 
 @pytest.fixture

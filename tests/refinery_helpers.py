@@ -4,8 +4,6 @@ rig's `.repo.git`, and MR beads made with `create_mr`, as `gt done` leaves them.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from pygit2.enums import FileMode
 from gastown_tui.ops.mr import MergeRequest, create_mr
 from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.store import BeadStore
+from tests.gitrun import git
 from tests.waiting import wait_for  # noqa: F401  (re-exported to the tests)
 
 CHECK_PY = """import pathlib, sys
@@ -27,13 +26,6 @@ if "BUG" in text:
     sys.exit(1)
 print("all good")
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
-                          env=env).stdout
 
 
 def make_bare_upstream(tmp_path: Path, files: dict[str, str] | None = None) -> Path:
