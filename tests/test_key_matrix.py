@@ -211,35 +211,41 @@ def bindings_to_press(screen: Screen) -> dict[str, Binding]:
 
 async def restore(pilot, case: Case, screen: Screen) -> Screen:
     """Back to `screen` in the case's state: dialogs and pushed screens closed, marks and
-    filters as the case wants them."""
+    filters as the case wants them (a key that changed nothing costs no redraw)."""
     app = pilot.app
-    await settle(pilot)
+    changed = False
     while app.screen is not screen and screen in app.screen_stack:
         app.pop_screen()
         await pilot.pause()
     if screen not in app.screen_stack:  # the key closed it (escape)
         screen = case.open(app)
-        await pilot.pause()
-        await pilot.pause()
-    app.marks = case.marks
+        await until(pilot, lambda: app.screen is screen and screen.drawable, "the screen again")
+        changed = True
+    if app.marks != case.marks:
+        app.marks = case.marks
+        changed = True
     if isinstance(screen, MainScreen):
         wall = screen.query_one(PolecatWall)
         box = screen.query_one("#wall-filter", Input)
-        box.value = ""
-        box.remove_class("-shown")
-        if wall.filter_text:
+        if box.value or box.has_class("-shown") or wall.filter_text:
+            box.value = ""
+            box.remove_class("-shown")
             wall.set_filter("")
+            changed = True
         wall.focus()
     if isinstance(screen, BeadsScreen):
         box = screen.query_one("#bead-filter", Input)
-        box.value = ""
-        box.remove_class("-shown")
-        screen.filter_text = ""
+        if box.value or box.has_class("-shown") or screen.filter_text:
+            box.value = ""
+            box.remove_class("-shown")
+            screen.filter_text = ""
+            screen.redraw()
+            changed = True
         screen.query_one(KeyedTable).focus()
-        screen.redraw()
     case.setup(app, screen)
     await pilot.pause()
-    await pilot.pause()
+    if changed:
+        await pilot.pause()
     return screen
 
 
@@ -260,11 +266,13 @@ def expect_verb(verb_id: str, app, before: Screen, recorder: Recorder, marks: Ma
 
 async def press_everything(pilot, case: Case, recorder: Recorder, tally: Counter) -> list[str]:
     app = pilot.app
-    screen = await restore(pilot, case, case.open(app))
+    screen = case.open(app)
+    await until(pilot, lambda: app.screen is screen and screen.drawable, "the screen")
+    screen = await restore(pilot, case, screen)
     failures: list[str] = []
     for key, binding in sorted(bindings_to_press(screen).items()):
         screen = await restore(pilot, case, screen)
-        target = screen.selection() if isinstance(screen, TownScreen) else None
+        target = screen.target() if isinstance(screen, TownScreen) else None
         verb = verb_of(*_split(binding.action)) if isinstance(screen, TownScreen) else None
         state = availability(verb, target, app) if verb else True
         why = reason(verb, target, app) if verb else None
@@ -308,7 +316,9 @@ async def help_and_palette(pilot, case: Case) -> list[str]:
     while len(app.screen_stack) > 1:
         app.pop_screen()
         await pilot.pause()
-    screen = await restore(pilot, case, case.open(app))
+    screen = case.open(app)
+    await until(pilot, lambda: app.screen is screen and screen.drawable, "the screen")
+    screen = await restore(pilot, case, screen)
     palette = {(c.title.rsplit(" (", 1)[0], c.available, c.help.removeprefix("unavailable: "))
                for c in town_commands(app, screen) if c.verb and c.title.endswith(")")}
     await pilot.press("question_mark")

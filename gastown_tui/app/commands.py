@@ -48,7 +48,7 @@ def town_commands(app: PaletteApp, screen: Screen) -> list[Command]:
     """The palette's commands for `screen` (the one the palette was opened on)."""
     commands: list[Command] = []
     if isinstance(screen, TownScreen):
-        target = screen.selection()
+        target = screen.target()
         for state in screen.verb_states():
             if state.available is False:
                 continue

@@ -116,19 +116,25 @@ class TownScreen(Screen[None]):
 
     # ------------------------------------------------------------------ verbs
     def selection(self) -> Target:
-        """What the verbs act on: the screen's cursor rows and marks."""
+        """What the verbs act on: the screen's cursor rows and marks (subclasses read their
+        widgets; `target()` calls this only while they exist)."""
         return NOTHING
+
+    def target(self) -> Target:
+        """The selection, or nothing while the screen is not (or no longer) composed: Textual
+        asks check_action of a screen being pushed or popped too."""
+        return self.selection() if self.drawable else NOTHING
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         verb = verb_of(action, parameters)
         if verb is None:
             return True
-        return availability(verb, self.selection(), self.room)
+        return availability(verb, self.target(), self.room)
 
     def action_verb(self, verb_id: str) -> None:
         verb = verb_of("verb", (verb_id,))
         if verb is not None:
-            self.run_verb(verb, self.selection())
+            self.run_verb(verb, self.target())
 
     def run_verb(self, verb: Verb, target: Target) -> None:
         """Run `verb` on `target` (a key, the palette or a widget's message asked)."""
@@ -141,7 +147,7 @@ class TownScreen(Screen[None]):
     def verb_states(self) -> list[VerbState]:
         """Every verb this screen's bindings name, with the one answer about each: the help
         screen and the command palette both list these."""
-        target = self.selection()
+        target = self.target()
         states: list[VerbState] = []
         seen: set[str] = set()
         for binding in self.BINDINGS:
@@ -171,7 +177,7 @@ class TownScreen(Screen[None]):
                          if (v := verb_of(*_split(b.action))) is not None), None)
         if verb is None:
             return
-        why = reason(verb, self.selection(), self.room)
+        why = reason(verb, self.target(), self.room)
         if why:
             event.stop()
             event.prevent_default()
