@@ -18,6 +18,7 @@ from pathlib import Path
 
 SUITE = [
     "tests/test_tmux_layer.py", "tests/test_tmux_observer.py", "tests/test_app_pilot.py",
+    "tests/test_key_matrix.py", "tests/test_textual_internals.py",
     "tests/test_app_units.py", "tests/test_app_snapshots.py",
     "tests/test_reliability_control_room.py", "tests/test_agents.py", "tests/test_patrol.py",
     "tests/test_town_model.py", "tests/test_lifecycle.py", "tests/test_demo.py",

@@ -181,3 +181,18 @@ def test_model_and_town_import_the_layers_below_at_the_top():
              for n, line in enumerate(path.read_text().splitlines(), start=1)
              if late.match(line)]
     assert found == []
+
+
+def test_widgets_and_dialogs_never_call_up():
+    """Widgets and dialogs tell their screen what happened by posting messages (or dismissing
+    with an answer); they never call a screen's or the app's actions or verbs."""
+    calling_up = re.compile(r"\.(screen|app)\.(action_\w+|run_action|run_verb|open_screen|"
+                            r"push_screen|flash)\(")
+    package = Path(__file__).resolve().parent.parent / "gastown_tui"
+    offenders = []
+    for layer in ("widgets", "dialogs"):
+        for path in (package / layer).glob("*.py"):
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if calling_up.search(line):
+                    offenders.append(f"{layer}/{path.name}:{number}: {line.strip()}")
+    assert offenders == []

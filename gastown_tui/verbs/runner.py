@@ -52,10 +52,13 @@ def press(verb: Verb, target: Target, room: Room) -> None:
 
 def run(verb: Verb, target: Target, room: Room, answer: Any) -> None:
     """Run the verb's work now (its dialog, if any, was answered)."""
-    if verb.clears_marks:
-        room.marks = room.marks.without_beads() if target.marked_beads else room.marks
+    if verb.clears_marks:  # the marked rows it acts on are spent; other marks stay
+        marks = room.marks
+        if target.marked_beads:
+            marks = marks.without_beads()
         if target.marked_agents:
-            room.marks = room.marks.without_agents()
+            marks = marks.without_agents()
+        room.marks = marks
     if not verb.in_thread:
         verb.act(room, target, answer)
         return
