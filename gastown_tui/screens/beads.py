@@ -73,7 +73,7 @@ class BeadsScreen(TownScreen):
         self.redraw()
 
     def selection(self) -> Target:
-        return Target(bead=self.query_one(KeyedTable).cursor_key,
+        return Target(bead=self.query_one("#bead-table", KeyedTable).cursor_key,
                       marked_beads=tuple(sorted(self.room.marks.beads)))
 
     def verb_pressed(self, verb: Verb, target: Target) -> None:

@@ -137,7 +137,7 @@ class ConvoyScreen(TownScreen):
                 Text(worker), state, Text(mr.id if mr else ""), stage)
 
     def selection(self) -> Target:
-        return Target(bead=self.query_one(KeyedTable).cursor_key)
+        return Target(bead=self.query_one("#convoy-items", KeyedTable).cursor_key)
 
     @on(DataTable.RowHighlighted)
     def _moved(self) -> None:

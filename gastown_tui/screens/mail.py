@@ -64,7 +64,7 @@ class MailScreen(TownScreen):
                                   "\n\n", message.body))
 
     def selection(self) -> Target:
-        return Target(mail=self.query_one(KeyedTable).cursor_key)
+        return Target(mail=self.query_one("#mail-table", KeyedTable).cursor_key)
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:

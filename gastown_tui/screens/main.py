@@ -102,18 +102,19 @@ class MainScreen(TownScreen):
         """The Mayor while its pane has focus, else the polecat under the wall's cursor; the
         marked polecats still on the wall; the merge request under the queue's cursor while
         the queue has focus; the marked beads (the convoy key works from here too)."""
-        wall = self.query_one(PolecatWall)
+        # By id: Textual caches id queries, and check_action asks this for every key shown.
+        wall = self.query_one("#polecat-wall", PolecatWall)
         snapshot = self.room.snapshot
         agent: AgentView | None
-        if self.query_one(MayorChat).has_focus_within and snapshot is not None:
+        if self.query_one("#mayor-chat", MayorChat).has_focus_within and snapshot is not None:
             agent = snapshot.agent("mayor")
         else:
             agent = wall.selected_agent
         marks = self.room.marks
-        queue = self.query_one(RefineryQueue)
+        queue = self.query_one("#refinery-queue", RefineryQueue)
         return Target(agent=agent,
                       marked_agents=tuple(a for a in wall.visible_agents
-                                          if a.address in marks.agents),
+                                          if a.address in marks.agents) if marks.agents else (),
                       marked_beads=tuple(sorted(marks.beads)),
                       mr=queue.selected_mr if queue.has_focus_within else None)
 
