@@ -89,13 +89,14 @@ def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[
         steps.append(start_mayor(town, agent=agent))
     except GasTownError as exc:  # the loops do not depend on the Mayor: start them anyway
         steps.append(SessionStep("mayor", "hq-mayor", "failed", str(exc)))
+    # Paused polecats before the witnesses: a witness that starts first restarts a polecat
+    # whose session is gone, and `gt up` then neither resumed nor reported it (seen under load).
+    resumed = resume_polecats(town) if polecats else []
     for rig in town.rigs():
         steps += start_rig_loops(town, rig, skip_asleep=True)
     if importlib.util.find_spec("gastown_tui.patrol.deacon") is not None:
         steps.append(start_deacon(town))
-    if polecats:
-        steps += resume_polecats(town)
-    return steps
+    return steps + resumed
 
 
 RIG_LOOPS = {
