@@ -342,7 +342,10 @@ async def test_a_nudge_to_a_dead_pane_says_so_at_once(town: Town):
     finally:
         store.close_connection()
     tmux = tmux_for(town)
-    await asyncio.to_thread(wait_for, lambda: tmux.pane_dead(slung.session), 20, "the exit")
+    def exited() -> bool:
+        return any(s.name == slung.session and s.pane_dead for s in tmux.list_sessions())
+
+    await asyncio.to_thread(wait_for, exited, 20, "the exit")
     started = time.monotonic()
     with pytest.raises(GasTownError, match="exited"):
         nudge(town, slung.agent, "anyone there?")

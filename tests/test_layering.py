@@ -34,8 +34,7 @@ def heavy_after(cli, prog: str, args: list[str], env: dict[str, str] | None = No
             f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
             "heavy = [m for m in sys.modules if m.split('.')[0] in "
             "('textual', 'pygit2', 'libtmux', 'pydantic', 'tomlkit', 'psycopg', 'asyncio', "
-            "'psutil')]
-"
+            "'psutil')]\n"
             "import json\nsys.stderr.write(json.dumps(heavy))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=cli.cwd, env={**cli.env, **(env or {})}, check=True)

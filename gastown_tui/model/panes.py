@@ -6,7 +6,7 @@ widgets watch it (no Textual here: it is plain data)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from gastown_tui.model.snapshot import AgentView
@@ -61,7 +61,7 @@ def as_seen(agent: AgentView, screen: Sequence[str]) -> AgentView:
     held = screen_state(read_screen(agent.screen, screen))
     if held is None:
         return agent
-    return agent.model_copy(update={"state": held[0], "evidence": held[1]})
+    return replace(agent, state=held[0], evidence=held[1])
 
 
 def agent_lines(agent: AgentView, screen: Sequence[str], count: int) -> list[str]:
