@@ -44,7 +44,7 @@ from tests.waiting import until
 
 SIZE = (200, 60)
 PANE_ROWS = 50  # TownTmux.new_session's default height
-KEY_DEADLINE = 5.0  # a key round trip slower than this is a frozen control room, not a slow one
+KEY_DEADLINE = 15.0  # a frozen control room, not a slow one: a loaded 2-core machine took 3 s (speed is benchmarks' job)
 BANNER = {"tmux_down": "tmux down", "town_missing": "Town missing",
           "store_locked": "Bead store locked"}
 LOCK_SECONDS = 10.0
