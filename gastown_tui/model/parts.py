@@ -80,6 +80,11 @@ def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[Merge
             items.append(AttentionItem(kind=agent.state, key=agent.address,
                                        text=f"{agent.label} {agent.state}: {agent.evidence}",
                                        ts=agent.hooked_since))
+        elif agent.state == "host unreachable":
+            items.append(AttentionItem(kind="unreachable", key=agent.address,
+                                       text=f"{agent.label} on {agent.host}: host "
+                                            f"unreachable: {agent.evidence}",
+                                       ts=agent.hooked_since))
     for message in mail:
         items.append(AttentionItem(kind="mail", key=message.id,
                                    text=f"mail from {message.sender}: {message.subject}",

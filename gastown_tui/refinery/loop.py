@@ -39,6 +39,7 @@ from gastown_tui.town.store import BeadStore
 HEARTBEAT_EVERY = 10.0       # seconds between heartbeats while a gate runs
 IDLE_BEAT = 30.0             # an idle loop still beats this often (status calls 120 s stale)
 ERROR_COOLDOWN = 300.0       # an MR that hit an unexpected error waits this long before a retry
+HOST_COOLDOWN = 10.0         # an MR whose branch is on a host that did not answer, likewise
 ONCE_MAX_ATTEMPTS = 3        # --once never spins: each MR is tried at most this many times
 
 
@@ -258,6 +259,8 @@ def _loop(town: Town, rig: RigInfo, store: BeadStore, *, once: bool, poll: float
         result = process_mr(town, rig, mr_id, store=store, stop=stop, on_tick=tick(mr_id))
         summary.results.append(result)
         say(_describe(result))
+        if result.outcome == "host-unreachable":
+            cooldown[mr_id] = time.monotonic() + HOST_COOLDOWN
         if result.outcome == "error":
             cooldown[mr_id] = time.monotonic() + ERROR_COOLDOWN
             # A failure after the target moved is finished by the same path as a crash.

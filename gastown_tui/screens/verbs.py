@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from textual.app import SuspendNotSupported
 
 from gastown_tui.model.snapshot import AgentView
+from gastown_tui.town.errors import GasTownError
 
 if TYPE_CHECKING:
     from gastown_tui.screens.room import ControlRoom
@@ -170,16 +171,20 @@ class VerbsMixin:
         self.attach_agent(self.selected_agent())
 
     def attach_agent(self, agent: AgentView | None) -> None:
-        from gastown_tui.tmux.commands import session_target, tmux_env
-        from gastown_tui.tmux.socket import socket_name, tmux_argv
+        from gastown_tui.ops.sessions import attach_argv
+        from gastown_tui.tmux.commands import tmux_env
 
         if agent is None:
             return
         if not agent.session_running:
             self.flash(f"{agent.label} has no running session to attach to", "warning")
             return
-        argv = tmux_argv(socket_name(self.town_app.town.root), "attach-session", "-t",
-                         session_target(agent.session))
+        try:
+            # a polecat on another host: `ssh -t HOST tmux … attach` to its own server
+            argv = attach_argv(self.town_app.town, agent.session)
+        except GasTownError as exc:
+            self.flash(f"attach: {exc.problem}", "error")
+            return
         try:
             # The app is suspended while the operator is in tmux; it resumes on detach.
             with self.app.suspend():
