@@ -194,6 +194,7 @@ class TownObserver:
         self._remote_panes: dict[str, dict[str, PaneState]] = {}
         self._hosts: dict[str, HostRecord] = {}
         self._hosts_read = 0.0
+        self._local_down = False
         enable_links()
 
     def _current_hosts(self) -> dict[str, HostRecord]:
@@ -208,7 +209,7 @@ class TownObserver:
 
     @property
     def panes(self) -> dict[str, PaneState]:
-        merged = dict(self.local.panes)
+        merged = {} if self._local_down else dict(self.local.panes)
         for host, panes in self._remote_panes.items():
             for pane, state in panes.items():
                 merged[address(host, pane)] = PaneState(address(host, state.session),
@@ -220,8 +221,17 @@ class TownObserver:
         wanted = None if only is None else set(only)
         local_only = None if wanted is None else {s for s in wanted
                                                   if split_address(s)[0] is None}
-        changed = dict(self.local.poll_changes(lines, colours, join, only=local_only))
         hosts = self._current_hosts()
+        try:
+            changed = dict(self.local.poll_changes(lines, colours, join, only=local_only))
+        except TmuxError:
+            if not hosts:
+                raise  # a one-machine town: the control room shows tmux as down
+            # The town's own server may simply have no session while hosts work: its panes
+            # are none (the model's own banner says when the server is down).
+            changed, self._local_down = {}, True
+        else:
+            self._local_down = False
         for gone in set(self._remote_panes) - set(hosts):
             self._remote_panes.pop(gone, None)
             self.host_errors.pop(gone, None)

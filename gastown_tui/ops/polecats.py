@@ -217,8 +217,7 @@ def _remote_info(town: Town, store: BeadStore, rig: RigInfo, name: str,
                                    active_mr=fields.get("active_mr", ""), reading=reading)
     if state == "stalled" and not running and session in found:
         evidence += " (its pane on the host exited)"
-    return PolecatInfo(**base, session_running=running, state=state,
-                       evidence=f"{evidence} (on {host})")
+    return PolecatInfo(**base, session_running=running, state=state, evidence=evidence)
 
 
 def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,

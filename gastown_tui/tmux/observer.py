@@ -82,9 +82,11 @@ class _ControlClient:
             raise not_installed_error() from None
         self.alive = True
         self.errors: list[str] = []
+        self._errors_thread: threading.Thread | None = None
         if keep_errors:
-            threading.Thread(target=self._read_errors, name=f"tmux-observer-err-{self.proc.pid}",
-                             daemon=True).start()
+            self._errors_thread = threading.Thread(
+                target=self._read_errors, name=f"tmux-observer-err-{self.proc.pid}", daemon=True)
+            self._errors_thread.start()
         self._replies: queue.SimpleQueue[tuple[bool, list[str]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(
             target=self._read, name=f"tmux-observer-{self.proc.pid}", daemon=True
@@ -131,11 +133,15 @@ class _ControlClient:
             pass
 
     def exit_status(self, wait: float = 1.0) -> int | None:
-        """The client's exit status once it ended (None while it runs)."""
+        """The client's exit status once it ended (None while it runs); by then everything
+        it wrote to stderr is in `errors`."""
         try:
-            return self.proc.wait(timeout=wait)
+            status = self.proc.wait(timeout=wait)
         except subprocess.TimeoutExpired:
             return None
+        if self._errors_thread is not None:
+            self._errors_thread.join(timeout=wait)
+        return status
 
     def request(self, line: str, timeout: float) -> tuple[bool, list[str]]:
         if not self.alive or self.proc.stdin is None:
