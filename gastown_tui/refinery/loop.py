@@ -35,6 +35,7 @@ from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.names import Address
 from gastown_tui.town.presence import GoneWatch
 from gastown_tui.town.store import BeadStore
+from gastown_tui.town.store.backend import is_pg
 
 HEARTBEAT_EVERY = 10.0       # seconds between heartbeats while a gate runs
 IDLE_BEAT = 30.0             # an idle loop still beats this often (status calls 120 s stale)
@@ -164,13 +165,40 @@ class _Waiter:
             next(self._gen)  # start watching now; what it saw so far the first check covers
         except (ImportError, OSError, StopIteration):
             self._gen = None  # no file events here: fall back to a plain timed wait
+        # A PostgreSQL store is shared with other hosts, whose `gt done` leaves no file here:
+        # its commits' NOTIFY wakes the loop instead.
+        self._poked = threading.Event()
+        self._closed = threading.Event()
+        if is_pg(town.store_location):
+            threading.Thread(target=self._listen, args=(town.store_location,), daemon=True,
+                             name=f"refinery-listen-{rig.name}").start()
+
+    def _listen(self, location: str) -> None:
+        from gastown_tui.town.store.pg import Listener
+
+        listener = Listener(location)
+        try:
+            while not (self.stop.is_set() or self._closed.is_set()):
+                try:
+                    if listener.wait(0.5):
+                        self._poked.set()
+                except GasTownError:
+                    self._closed.wait(2.0)  # the server is away: the timed wait covers it
+        finally:
+            listener.close()
+
+    def close(self) -> None:
+        self._closed.set()
 
     def wait(self) -> None:
         deadline = time.monotonic() + self.timeout
         while not self.stop.is_set() and time.monotonic() < deadline:
-            if self._gen is None:
-                self.stop.wait(max(0.0, deadline - time.monotonic()))
+            if self._poked.is_set():
+                self._poked.clear()
                 return
+            if self._gen is None:
+                self.stop.wait(max(0.0, min(self.TICK_MS / 1000, deadline - time.monotonic())))
+                continue
             try:
                 if next(self._gen):
                     return
@@ -266,6 +294,8 @@ def _loop(town: Town, rig: RigInfo, store: BeadStore, *, once: bool, poll: float
             # A failure after the target moved is finished by the same path as a crash.
             for note in recover(town, rig, store):
                 say(f"recovered: {note}")
+    if waiter is not None:
+        waiter.close()  # its store listener ends with the loop
 
 
 def _describe(result: ProcessResult) -> str:
