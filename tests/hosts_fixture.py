@@ -161,6 +161,16 @@ class SshHost:
                                "#{session_name}"], capture_output=True, text=True, check=False)
         return set(proc.stdout.split()) if proc.returncode == 0 else set()
 
+    def screen(self, session: str) -> str:
+        """What a session on this host shows (with history), read on its machine directly:
+        the test's own look, cheaper than an ssh per poll."""
+        from gastown_tui.tmux.socket import socket_name
+
+        proc = subprocess.run(["tmux", "-L", socket_name(self.town_path), "capture-pane", "-p",
+                               "-J", "-S", "-200", "-t", f"={session}:"], capture_output=True,
+                              text=True, check=False)
+        return proc.stdout if proc.returncode == 0 else ""
+
     def close(self) -> None:
         self.stop()
         self.kill_tmux()

@@ -100,8 +100,8 @@ def test_a_host_that_drops_mid_work_is_kept_and_revived(tcp_town: Cli, host_b: S
     bead = sim_bead(cli, "Slow work", "sleep: 8", "write: slow.txt | done at last")
     slung = cli.json("gt", "sling", bead, "gastown", "--host", "b")[0]
     agent, session = slung["agent"], slung["session"].split(":", 1)[1]
-    peek = lambda: cli.run("gt", "peek", agent, ok=False).stdout  # noqa: E731
-    wait_for(lambda: "working on" in peek(), 60, "the remote polecat to start working")
+    wait_for(lambda: "working on" in host_b.screen(session), 60,
+             "the remote polecat to start working")
 
     host_b.stop(crash=True)  # sshd, its connections, and the host's tmux server all gone
     assert session not in host_b.sessions()
@@ -141,9 +141,10 @@ def test_the_wall_shows_both_hosts(tcp_town: Cli, host_b: SshHost, tmp_path: Pat
     there = sim_bead(cli, "Hang there", "hang: true")
     local = cli.json("gt", "sling", here, "gastown")[0]
     remote = cli.json("gt", "sling", there, "gastown", "--host", "b")[0]
-    for res in (local, remote):
-        wait_for(lambda r=res: "hanging" in cli.run("gt", "peek", r["agent"], ok=False).stdout,
-                 60, f"{res['agent']} to hang")
+    wait_for(lambda: "hanging" in host_b.screen(remote["session"].split(":", 1)[1]), 60,
+             "the remote polecat to hang")
+    wait_for(lambda: "hanging" in cli.run("gt", "peek", local["agent"], ok=False).stdout, 60,
+             "the local polecat to hang")
     out = tmp_path / "wall.txt"
     subprocess.run([str(BIN / "gastown-tui"), "snapshot", "--town", str(root_of(cli)),
                     "--size", "160x48", "--out", str(out)], env=cli.env, check=True,
@@ -158,3 +159,60 @@ def test_the_wall_shows_both_hosts(tcp_town: Cli, host_b: SshHost, tmp_path: Pat
     # each tile shows its own pane, the remote one read over host b's control client
     assert wall.count("[sim] hanging") >= 2
     assert "2/2 working" in wall
+
+
+def test_the_verbs_reach_a_polecat_on_another_host(tcp_town: Cli, host_b: SshHost):
+    """peek, nudge (typed and queued), session status and restart, handoff, down and up,
+    and a nuke whose saved work comes back to the town's graveyard."""
+    cli = tcp_town
+    cli.json("gt", "host", "add", *host_b.add_args())
+    bead = sim_bead(cli, "Wait on b", "hang: true")
+    slung = cli.json("gt", "sling", bead, "gastown", "--host", "b")[0]
+    agent, where = slung["agent"], slung["session"]
+    session = where.split(":", 1)[1]
+    peek = lambda: host_b.screen(session)  # noqa: E731
+    wait_for(lambda: "hanging" in peek(), 60, "the polecat on b to hang")
+    assert "[sim] hanging" in cli.gt("peek", agent, "-n", "50").stdout  # gt peek, over ssh
+
+    status = cli.json("gt", "session", "status", agent)
+    assert status["running"] and status["host"] == "b" and status["session"] == session
+    queued = cli.json("gt", "nudge", agent, "--mode", "queue", "a note in its queue")
+    assert queued == {"status": "queued", "session": where,
+                      "detail": "delivered at the agent's next prompt"}
+    wait_for(lambda: "nudge from overseer: a note in its queue" in peek(), 30,
+             "the queued nudge, drained on b")
+    typed = cli.json("gt", "nudge", agent, "--mode", "immediate", "typed across")
+    assert typed["status"] == "delivered" and typed["session"] == where
+    wait_for(lambda: "[sim] received: [from overseer] typed across" in peek(), 30, "the nudge")
+
+    primed = peek().count("[sim] primed")
+    plan = cli.json("gt", "handoff", agent, "-m", "pick it up from here")
+    assert plan["restart"] and plan["session"] == where and plan["cwd"].startswith("b:")
+    wait_for(lambda: peek().count("[sim] primed") == 1 and "hanging" in peek(), 60,
+             "a fresh session on b after the handoff")  # respawned: a new pane history
+    assert primed >= 1
+    restarted = cli.gt("session", "restart", agent).stdout
+    assert f"↻ {where} restarted" in restarted
+    wait_for(lambda: "hanging" in peek(), 60, "the restarted polecat to hang again")
+
+    steps = cli.json("gt", "down")
+    assert {"address": where, "session": where, "action": "stopped", "detail": ""} in steps
+    assert session not in host_b.sessions()  # (and the town's PostgreSQL stopped last)
+    up = cli.json("gt", "up")
+    resumed = [s for s in up if s["session"] == where]
+    assert resumed and resumed[0]["action"] == "started"
+    wait_for(lambda: session in host_b.sessions() and "hanging" in peek(), 60, "resumed on b")
+
+    # work it has not saved, on its own machine: the nuke refuses, then keeps it in a grave
+    worktree = Path(slung["worktree"])
+    (worktree / "unsaved.txt").write_text("only on host b\n")
+    refused = cli.run("gt", "polecat", "nuke", agent, ok=False)
+    assert refused.returncode == 1 and "uncommitted file (unsaved.txt)" in refused.stderr
+    nuked = cli.json("gt", "polecat", "nuke", agent, "--force")[0]
+    assert nuked["graveyard_ref"] and any("from host b" in a for a in nuked["actions"])
+    graves = cli.json("gt", "polecat", "graveyard", "list")
+    assert graves[0]["ref"] == nuked["graveyard_ref"] and "unsaved.txt" in graves[0]["files"]
+    assert session not in host_b.sessions() and not worktree.exists()
+    assert not (cli.cwd / "polecats" / agent.rsplit("/", 1)[1]).exists()
+    assert cli.json("bd", "show", bead)[0]["status"] == "open"
+    cli.json("gt", "down")

@@ -23,6 +23,7 @@ from gastown_tui.ops.sessions import (
 )
 from gastown_tui.town.errors import ValidationError
 from gastown_tui.town.events import log_event
+from gastown_tui.town.hostlist import placement
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address, parse_address
 from gastown_tui.town.store import BeadStore
@@ -91,7 +92,11 @@ def handoff(town: Town, store: BeadStore, *, cwd: Path, subject: str = "", messa
         subject = f"{HANDOFF_PREFIX}: {subject}"
     session = session_name(town, addr)
     host = host_of_agent(town, addr)  # a polecat on another host restarts there
-    where = agent_cwd(town, addr)
+    if host:  # its worktree is a folder on that host: say which machine
+        placed = placement(town.rig(str(addr.rig)), str(addr.name)) or {}
+        where = f"{host}:{placed.get('worktree', '?')}"
+    else:
+        where = agent_cwd(town, addr)
     reason = ""
     if addr.role in LOOP_ROLES:
         restart, reason = False, f"the {addr.role} here is a loop (gt {addr.role} run): " \
