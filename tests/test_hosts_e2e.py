@@ -161,8 +161,30 @@ def test_the_wall_shows_both_hosts(tcp_town: Cli, host_b: SshHost, tmp_path: Pat
     assert "2/2 working" in wall
 
 
+def attached_terminal_shows(cli: Cli, agent: str, text: str) -> None:
+    """A person's terminal (a pane of a throwaway tmux server of the test's own) running
+    `gt session attach AGENT` shows the agent's screen; the terminal is closed after."""
+    import uuid
+
+    from gastown_tui.tmux.server import TownTmux
+
+    viewer = f"gttest-view-{uuid.uuid4().hex[:8]}"
+    try:
+        subprocess.run(["tmux", "-L", viewer, "new-session", "-d", "-x", "120", "-y", "40",
+                        "-c", str(cli.cwd), "--", str(BIN / "gt"), "session", "attach", agent],
+                       env=cli.env, check=True, timeout=30)
+
+        def screen() -> str:
+            return subprocess.run(["tmux", "-L", viewer, "capture-pane", "-p", "-t", "0"],
+                                  capture_output=True, text=True, check=False).stdout
+
+        wait_for(lambda: text in screen(), 30, f"the attached terminal to show {text!r}")
+    finally:
+        TownTmux(viewer).kill_server(grace=1.0)
+
+
 def test_the_verbs_reach_a_polecat_on_another_host(tcp_town: Cli, host_b: SshHost):
-    """peek, nudge (typed and queued), session status and restart, handoff, down and up,
+    """peek, attach, nudge (typed and queued), session status and restart, handoff, down and up,
     and a nuke whose saved work comes back to the town's graveyard."""
     cli = tcp_town
     cli.json("gt", "host", "add", *host_b.add_args())
@@ -173,6 +195,8 @@ def test_the_verbs_reach_a_polecat_on_another_host(tcp_town: Cli, host_b: SshHos
     peek = lambda: host_b.screen(session)  # noqa: E731
     wait_for(lambda: "hanging" in peek(), 60, "the polecat on b to hang")
     assert "[sim] hanging" in cli.gt("peek", agent, "-n", "50").stdout  # gt peek, over ssh
+    attached_terminal_shows(cli, agent, "[sim] hanging")  # gt session attach, through ssh -t
+    assert session in host_b.sessions()  # the viewer left; the polecat stays
 
     status = cli.json("gt", "session", "status", agent)
     assert status["running"] and status["host"] == "b" and status["session"] == session

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gastown_tui.cli.common import CliContext, DefaultGroup
+from gastown_tui.cli.common import CliContext, DefaultGroup, echo
 from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 
 
@@ -26,9 +26,9 @@ def _print_report(report, verb: str) -> None:
     data = report.as_json()
     mark = "✓" if report.ok else ("✗" if report.reachable else "⚠")
     state = "" if report.reachable else "  host unreachable"
-    click.echo(f"{mark} {verb} {data['name']} ({data['target']}){state}")
+    echo(f"{mark} {verb} {data['name']} ({data['target']}){state}")
     for check in report.checks:
-        click.echo(f"    {'✓' if check.ok else '✗'} {check.name}: {check.detail}")
+        echo(f"    {'✓' if check.ok else '✗'} {check.name}: {check.detail}")
 
 
 @host.command(name="add")
@@ -77,17 +77,17 @@ def host_list(cli: CliContext, do_check, as_json) -> None:
         echo_json([r.as_json() for r in reports])
         return
     if not reports:
-        click.echo("No hosts: every polecat runs here. Add one with gt host add NAME "
+        echo("No hosts: every polecat runs here. Add one with gt host add NAME "
                    "USER@HOST")
         return
     for report in reports:
         data = report.as_json()
         reach = "" if not do_check else ("  reachable" if report.reachable
                                          else "  host unreachable: " + report.checks[0].detail)
-        click.echo(f"{data['name']}: {data['target']}  town {data['town_path']}  "
-                   f"polecats {len(report.polecats)}/{data['capacity']}{reach}")
+        echo(f"{data['name']}: {data['target']}  town {data['town_path']}  "
+             f"polecats {len(report.polecats)}/{data['capacity']}{reach}")
         for polecat in report.polecats:
-            click.echo(f"    {polecat}")
+            echo(f"    {polecat}")
 
 
 @host.command(name="check")

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.hostlist import HostRecord, HostUnreachableError
 
@@ -73,7 +74,7 @@ class Ssh:
 
     def options(self, *, alive: int = 5, port: bool = True) -> list[str]:
         """The ssh options every call shares (before the target)."""
-        self.known_hosts.parent.mkdir(parents=True, exist_ok=True)
+        safe_write.ensure_dir(self.known_hosts.parent)
         opts = ["-o", "BatchMode=yes",
                 "-o", f"ConnectTimeout={connect_timeout()}",
                 "-o", f"ServerAliveInterval={alive}", "-o", "ServerAliveCountMax=3",

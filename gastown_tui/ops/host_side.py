@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown_tui import __version__
+from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.layout import Town
@@ -80,7 +81,8 @@ def prepare(root: str, request: dict[str, Any]) -> dict[str, Any]:
                               fix="choose another --town-path")
     town_json = dict(request.get("town_json") or {})
     town_json["satellite"] = dict(request.get("satellite") or {})
-    write_json(marker, town_json)
+    base.mkdir(parents=True, exist_ok=True)  # the satellite's root: what bounds its writes
+    write_json(marker, town_json, within=base)
     settings = dict(request.get("settings") or {})
     write_json(base / "settings" / "config.json", settings)
     for name in ("escalation.json",):
@@ -93,7 +95,7 @@ def prepare(root: str, request: dict[str, Any]) -> dict[str, Any]:
         rig_dir = base / rig_name
         write_json(rig_dir / "config.json", files.get("config") or {})
         write_json(rig_dir / "settings" / "config.json", files.get("settings") or {})
-        (rig_dir / "polecats").mkdir(parents=True, exist_ok=True)
+        safe_write.ensure_dir(rig_dir / "polecats")
         bare = rig_dir / ".repo.git"
         if not (bare / "HEAD").is_file():
             import pygit2
@@ -104,10 +106,9 @@ def prepare(root: str, request: dict[str, Any]) -> dict[str, Any]:
             raise ValidationError(f"not a formula file name: {file_name!r}",
                                   fix="town formula overrides are <name>.formula.toml")
         folder = base / "formulas"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / file_name).write_text(text, encoding="utf-8")
+        safe_write.write_text(folder / file_name, text)
     for folder in ("deacon", ".runtime"):
-        (base / folder).mkdir(parents=True, exist_ok=True)
+        safe_write.ensure_dir(base / folder)
     return {"root": str(base), "socket": socket_name(base), "store": _store_check(Town(base))}
 
 
@@ -155,7 +156,7 @@ def spawn(root: str, request: dict[str, Any]) -> dict[str, Any]:
     agent = request.get("agent") or None
     runtime = resolve_runtime(town, "polecat", rig.name, agent)
     require_installed(runtime, agent_path())
-    (rig.polecats_dir / name).mkdir(parents=True, exist_ok=True)
+    safe_write.ensure_dir(rig.polecats_dir / name)
     path, branch = create_polecat_worktree(rig, name, bead or None, runtime.instructions_file,
                                            branch=branch or None)
     try:

@@ -12,7 +12,7 @@ verb can tell a remote polecat from one whose worktree is gone.
 
 from __future__ import annotations
 
-import os
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -138,12 +138,8 @@ def load_hosts(town: Town) -> dict[str, HostRecord]:
 
 
 def save_hosts(town: Town, hosts: dict[str, HostRecord]) -> None:
-    path = hosts_path(town)
-    if not path.exists():
-        # It holds the store's password for the hosts: readable by the town's user only.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
+    from gastown_tui.town import safe_write
+
     entries = {}
     for name, host in sorted(hosts.items()):
         data = host.as_json(secrets=True)
@@ -151,7 +147,10 @@ def save_hosts(town: Town, hosts: dict[str, HostRecord]) -> None:
         data.pop("target", None)
         extra = data.pop("extra", {}) or {}
         entries[name] = {**extra, **data}
-    write_json(path, {"version": 1, "hosts": entries})
+    # It holds the store's password for the hosts: made readable by the town's user only.
+    safe_write.write_text(hosts_path(town), json.dumps({"version": 1, "hosts": entries},
+                                                       indent=2, ensure_ascii=False) + "\n",
+                          mode=0o600)
 
 
 def get_host(town: Town, name: str) -> HostRecord:
