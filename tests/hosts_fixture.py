@@ -2,8 +2,9 @@
 key, and a town whose beads are in its own PostgreSQL over TCP with a password (what a real
 second machine uses).
 
-"Host B" is this same machine seen through ssh: it gets its own town folder and, derived from
-that folder, its own tmux socket, so the two hosts share no state by accident. Its sessions
+"Host B" is this same machine seen through ssh: it gets its own home, its own town folder
+and, derived from that folder, its own tmux socket, so the two hosts share no state by
+accident. Its sessions
 carry the run's leak marker and tmux folder (sshd's SetEnv), so the run's leak check covers
 what host B starts too. `stop()` is the host dropping (sshd and every connection it serves
 end; with `crash=True` its tmux server and agents die too); `start()` brings it back on the
@@ -85,6 +86,10 @@ class SshHost:
         return self.folder / "client_key"
 
     @property
+    def home(self) -> Path:
+        return self.folder / "home"
+
+    @property
     def target(self) -> str:
         return f"{self.user}@{self.address}:{self.port}"
 
@@ -104,7 +109,12 @@ class SshHost:
         (self.folder / "authorized_keys").chmod(0o600)
         if not self.port:
             self.port = free_port()
-        run_env = [f"{RUN_MARKER}={os.environ.get(RUN_MARKER, '')}"]
+        # Its own home too, as another machine has: the remote shell reads its rc files from
+        # there, not from this machine's user (whose ~/.bashrc may be slow, or leave a lock
+        # behind when a test cuts the connection mid-way: pyenv's rehash did, hanging every
+        # later login for 60 s).
+        self.home.mkdir(exist_ok=True)
+        run_env = [f"HOME={self.home}", f"{RUN_MARKER}={os.environ.get(RUN_MARKER, '')}"]
         if os.environ.get("TMUX_TMPDIR"):
             run_env.append(f"TMUX_TMPDIR={os.environ['TMUX_TMPDIR']}")
         (self.folder / "sshd_config").write_text("\n".join([

@@ -4,8 +4,8 @@ town's PostgreSQL reached over TCP with its password, as a second machine reache
 from __future__ import annotations
 
 import json
-import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -93,7 +93,7 @@ def test_bad_input_gets_one_line_with_the_fix(tcp_town: Cli, host_b: SshHost, tm
         assert "Traceback" not in proc.stderr
     # a wrong key: the host refuses, in one line, and nothing is recorded
     other = tmp_path / "other_key"
-    os.system(f"ssh-keygen -q -t ed25519 -N '' -f {other}")  # noqa: S605 - test's own path
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     proc = cli.run("gt", "host", "add", "b", host_b.target, "-i", str(other), ok=False)
     assert proc.returncode == 1 and "host b unreachable" in proc.stderr
     assert "Permission denied" in proc.stderr

@@ -227,6 +227,10 @@ def test_the_verbs_reach_a_polecat_on_another_host(tcp_town: Cli, host_b: SshHos
     assert resumed and resumed[0]["action"] == "started"
     wait_for(lambda: session in host_b.sessions() and "hanging" in peek(), 60, "resumed on b")
 
+    kept = cli.run("gt", "host", "remove", "b", ok=False)  # it still runs a polecat there
+    assert kept.returncode == 1 and "host b still runs gastown/" in kept.stderr
+    assert cli.json("gt", "host", "list")[0]["name"] == "b"
+
     # work it has not saved, on its own machine: the nuke refuses, then keeps it in a grave
     worktree = Path(slung["worktree"])
     (worktree / "unsaved.txt").write_text("only on host b\n")
