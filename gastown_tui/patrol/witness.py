@@ -201,8 +201,8 @@ class Witness:
         from gastown_tui.ops import context_cycle as cc
 
         cfg = cc.cycle_config(self.town)
-        if not cfg.on or info.runtime != "claude":
-            return ""
+        if not cfg.on or info.runtime != "claude" or info.host:
+            return ""  # (a polecat on another host: its transcript is on that machine)
         use = cc.context_of(self.town, info.session_name, Path(info.worktree), cfg.window)
         if use is None or use.share < cfg.threshold:
             return ""
