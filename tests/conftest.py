@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 # Fixture modules loaded with pytest_plugins get pytest's assertion messages too.
-pytest.register_assert_rewrite("tests.real_agents", "tests.scripted_model")
+pytest.register_assert_rewrite("tests.real_agents", "tests.scripted_model", "tests.hosts_fixture")
 
 from tests.gitrun import git  # noqa: E402
 from tests.leaks import RUN_MARKER, find_leaks, stop_leaks  # noqa: E402

@@ -208,8 +208,10 @@ class GasTownApp(App[str | None]):
         if self._screens_gone:
             return
         came_back = bool(self.panes.tmux_error) and not message.error
-        changed = message.sessions != self.panes.sessions
-        self.panes = self.panes.with_sessions(message.sessions, message.error)
+        hosts = dict(message.hosts)
+        changed = message.sessions != self.panes.sessions or hosts != dict(
+            self.panes.host_errors)
+        self.panes = self.panes.with_sessions(message.sessions, message.error, hosts)
         if self.config.live and (changed or came_back):
             self.model.poke()  # session liveness feeds the agents' states
         self._panes_seen.set()

@@ -40,10 +40,12 @@ class PanesUpdated(Message, bubble=False):
 
 @dataclass
 class PanesPolled(Message, bubble=False):
-    """One observer tick finished: which sessions have panes, and tmux's error if it failed."""
+    """One observer tick finished: which sessions have panes, and tmux's error if it failed;
+    `hosts`: (host, why it is not followed, '' when it is) for each of the town's hosts."""
 
     sessions: frozenset[str]
     error: str = ""
+    hosts: tuple[tuple[str, str], ...] = ()
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, PanesPolled)

@@ -40,10 +40,11 @@ ObserverFactory = Callable[[Path], PaneSource]
 
 
 def town_observer(root: Path) -> PaneSource:
-    """The real observer on the town's tmux socket (it connects on first use)."""
-    from gastown_tui.tmux.observer import PaneObserver
+    """The real observer: the town's tmux socket, and one control-mode client per host of
+    the town over ssh (each connects on first use)."""
+    from gastown_tui.hosts.observer import TownObserver
 
-    return PaneObserver.for_town(root)
+    return TownObserver(root)
 
 
 @dataclass
@@ -55,6 +56,7 @@ class PaneTracker:
     deep_posted: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sessions: frozenset[str] | None = None
     error: str = ""
+    hosts: tuple[tuple[str, str], ...] = ()
 
     def tick(self, source: PaneSource, followed: Iterable[str] | None, deep: Iterable[str],
              history_lines: int = HISTORY_LINES
@@ -100,9 +102,11 @@ class PaneTracker:
                     updates.append(PaneUpdated(session, lines, history=True,
                                                activity=activity.get(session, 0)))
         polled = None
-        if alive != self.sessions or self.error:
-            polled = PanesPolled(alive)
-        self.sessions, self.error = alive, ""
+        # Other hosts: one that stopped answering is reported, its sessions kept (unknown).
+        hosts = tuple(sorted(getattr(source, "host_errors", {}).items()))
+        if alive != self.sessions or self.error or hosts != self.hosts:
+            polled = PanesPolled(alive, hosts=hosts)
+        self.sessions, self.error, self.hosts = alive, "", hosts
         return updates, polled
 
     def failed(self, error: str) -> PanesPolled | None:

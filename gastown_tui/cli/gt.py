@@ -51,6 +51,7 @@ class GtGroup(LazyGroup):
         "memories": "gastown_tui.cli.gt_work:memories",
         "forget": "gastown_tui.cli.gt_work:forget",
         "store": "gastown_tui.cli.gt_store:store",
+        "host": "gastown_tui.cli.gt_host:host",
         "dolt": "gastown_tui.cli.gt_upstream:dolt",
         "reaper": "gastown_tui.cli.gt_upstream:reaper",
         "boot": "gastown_tui.cli.gt_upstream:boot",

@@ -21,9 +21,12 @@ from gastown_tui.cli.gt import echo_json, json_option, pass_cli
 @click.option("--account", default=None, help="The Claude account new polecats run on "
                                               "(gt account list; default: GT_ACCOUNT, then "
                                               "the default account).")
+@click.option("--host", default=None, metavar="NAME",
+              help="Run the new polecat on this host (gt host list; 'local' for this "
+                   "machine). Default: the rig's or town's hosts setting, else here.")
 @json_option
 @pass_cli
-def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account,
+def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account, host,
           as_json) -> None:
     """Sling beads to a rig (a fresh polecat each) or to a running agent.
 
@@ -32,6 +35,7 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
     gt sling gt-abc gt-def gastown       one polecat each, one batch convoy
     gt sling gt-abc mayor                hook it on the Mayor and nudge
     gt sling gt-abc                      hook it on yourself (GT_ROLE)
+    gt sling gt-abc gastown --host b     its polecat runs on host b (gt host add)
     """
     import os
 
@@ -51,7 +55,8 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
         beads, target = list(args), me
     results = do_sling(cli.town(), cli.store(), beads, target, force=force,
                        formula=formula, agent=agent, no_convoy=no_convoy, account=account,
-                       on_progress=None if as_json else (lambda m: echo(m, err=True)))
+                       on_progress=None if as_json else (lambda m: echo(m, err=True)),
+                       host=host)
     if as_json:
         echo_json([r.as_json() for r in results])
         return
@@ -63,6 +68,8 @@ def sling(cli: CliContext, args, force, formula, agent, no_convoy, crew, account
         how = (f"new polecat, session {r.session}" if r.spawned and r.session else
                "new polecat, no session" if r.spawned else
                f"hooked, {r.session} nudged" if r.session else "hooked")
+        if r.host:
+            how += f", on host {r.host}"
         convoy = f", convoy {r.convoy}" if r.convoy else ""
         echo(f"🎯 {r.bead} → {r.agent} ({how}{convoy})")
         if r.manual:
@@ -122,13 +129,15 @@ def nudge(cli: CliContext, target, message, message_opt, from_stdin, mode, prior
 def peek(cli: CliContext, target, lines_arg, lines, colours) -> None:
     """Show the last lines of an agent's tmux pane."""
     from gastown_tui.ops.nudge import resolve_target
-    from gastown_tui.ops.sessions import tmux_for
+    from gastown_tui.ops.sessions import host_of_agent, session_address, tmux_for
 
     town = cli.town()
     addr, session = resolve_target(town, target)
-    tmux = tmux_for(town)
+    host = host_of_agent(town, addr)
+    tmux = tmux_for(town, host)
     if not tmux.has_session(session):
-        raise click.ClickException(f"{addr} is not running (no session {session})")
+        raise click.ClickException(f"{addr} is not running (no session "
+                                   f"{session_address(host, session)})")
     count = lines or lines_arg or 40
     lines_out = tmux.capture(session, lines=count, colours=colours)
     while lines_out and not lines_out[-1].strip():

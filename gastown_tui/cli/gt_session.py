@@ -87,13 +87,15 @@ def _resolve(cli: CliContext, target: str):
 @pass_cli
 def session_status(cli: CliContext, target, as_json) -> None:
     """Is the agent's session running, since when, doing what."""
-    from gastown_tui.ops.sessions import read_heartbeat, tmux_for
+    from gastown_tui.ops.sessions import host_of_agent, read_heartbeat, tmux_for
 
     town = cli.town()
     addr, name = _resolve(cli, target)
-    info = next((s for s in tmux_for(town).list_sessions() if s.name == name), None)
+    host = host_of_agent(town, addr)
+    info = next((s for s in tmux_for(town, host).list_sessions() if s.name == name), None)
     beat = read_heartbeat(town, name) or {}
-    data = {"address": str(addr), "session": name, "running": bool(info and not info.pane_dead),
+    data = {"address": str(addr), "session": name, "host": host or "",
+            "running": bool(info and not info.pane_dead),
             "exists": info is not None, "attached": info.attached if info else 0,
             "command": info.pane_current_command if info else "",
             "created": info.created if info else 0, "activity": info.activity if info else 0,
@@ -116,10 +118,11 @@ def session_status(cli: CliContext, target, as_json) -> None:
 @pass_cli
 def session_stop(cli: CliContext, target, as_json) -> None:
     """Stop the agent's session and its processes (worktree, branch and hook stay)."""
+    from gastown_tui.ops.sessions import host_of_agent
     from gastown_tui.ops.up import stop_session
 
-    _, name = _resolve(cli, target)
-    step = stop_session(cli.town(), name)
+    addr, name = _resolve(cli, target)
+    step = stop_session(cli.town(), name, host=host_of_agent(cli.town(), addr))
     if as_json:
         echo_json(step.__dict__)
     else:
@@ -152,15 +155,36 @@ def session_start(cli: CliContext, target) -> None:
 def session_restart(cli: CliContext, target) -> None:
     """Restart a running agent's session in place (a fresh context, same hook)."""
     from gastown_tui.ops.handoff import agent_cwd
-    from gastown_tui.ops.sessions import restart_agent, tmux_for
+    from gastown_tui.ops.sessions import host_of_agent, restart_agent, tmux_for
 
     addr, name = _resolve(cli, target)
     town = cli.town()
-    if not tmux_for(town).has_session(name):
+    host = host_of_agent(town, addr)
+    if not tmux_for(town, host).has_session(name):
         raise click.ClickException(f"{addr} has no session {name} (start it: gt session "
                                    f"start {target})")
-    restart_agent(town, addr, agent_cwd(town, addr), topic_suffix="restart")
-    echo(f"↻ {name} restarted")
+    session, _ = restart_agent(town, addr, agent_cwd(town, addr), topic_suffix="restart")
+    echo(f"↻ {session} restarted")
+
+
+@session.command(name="attach")
+@click.argument("target")
+@pass_cli
+def session_attach(cli: CliContext, target) -> None:
+    """Put this terminal in the agent's tmux session (on its host, through ssh -t); detach
+    with the tmux prefix, then d."""
+    import os
+
+    from gastown_tui.ops.sessions import attach_argv, host_of_agent, session_address, tmux_for
+    from gastown_tui.tmux.commands import tmux_env
+
+    addr, name = _resolve(cli, target)
+    town = cli.town()
+    host = host_of_agent(town, addr)
+    if not tmux_for(town, host).has_session(name):
+        raise click.ClickException(f"{addr} has no session {session_address(host, name)}")
+    argv = attach_argv(town, session_address(host, name))
+    os.execvpe(argv[0], argv, tmux_env())  # noqa: S606 - an argument list, no shell
 
 
 @click.group(cls=DefaultGroup, default="of-rig", invoke_without_command=True)

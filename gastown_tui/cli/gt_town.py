@@ -220,7 +220,9 @@ def polecat_list(cli: CliContext, rig, as_json) -> None:
     for i in infos:
         issue = f"{i.issue} {i.issue_title}" if i.issue else "-"
         line = f"{i.address:<30} {i.state:<12} {'●' if i.session_running else '○'} {issue}"
-        if i.state in ("blocked", "rate-limited", "stalled", "zombie"):
+        if i.host:
+            line += f"  @{i.host}"
+        if i.state in ("blocked", "rate-limited", "stalled", "zombie", "host unreachable"):
             line += f"\n{'':<30} ⚠ {i.evidence}"
         echo(line)
 
@@ -263,15 +265,17 @@ def polecat_status(cli: CliContext, target, as_json) -> None:
         raise click.ClickException(f"no polecat {found.addr} (see gt polecat list "
                                    f"{found.rig.name})")
     info = infos[0]
-    unsafe = check_safety(town, store, found.rig, found.name) if info.worktree_exists else []
+    unsafe = check_safety(town, store, found.rig, found.name) \
+        if info.worktree_exists and info.state != "host unreachable" else []
     data = {**info.as_json(), "would_lose": unsafe}
     if as_json:
         echo_json(data)
         return
     echo(f"{info.address}: {info.state} ({info.evidence})")
     echo(f"  hook: {info.issue + ' ' + info.issue_title if info.issue else '-'}")
-    echo(f"  session: {info.session_name} {'running' if info.session_running else 'stopped'}"
-               f"   heartbeat: {info.heartbeat or '-'}")
+    echo(f"  session: {info.session_address} "
+         f"{'running' if info.session_running else 'stopped'}"
+         f"   heartbeat: {info.heartbeat or '-'}")
     echo(f"  branch: {info.branch or '-'}   MR: {info.active_mr or '-'}")
     echo(f"  worktree: {info.worktree}{'' if info.worktree_exists else ' (missing)'}")
     echo("  nuke would lose: " + ("; ".join(unsafe) if unsafe else "nothing"))

@@ -36,6 +36,7 @@ class PaneFeed:
     sessions: frozenset[str] = frozenset()
     tmux_error: str = ""
     changed: tuple[PaneUpdated, ...] = ()  # what this value brought over the one before
+    host_errors: Mapping[str, str] = field(default_factory=_frozen)  # host -> why unfollowed
 
     def with_updates(self, updates: Iterable[PaneUpdated]) -> PaneFeed:
         updates = tuple(updates)
@@ -44,10 +45,13 @@ class PaneFeed:
             (history if update.history else screens)[update.session] = update.lines
             activity[update.session] = update.activity
         return PaneFeed(_frozen(screens), _frozen(history), _frozen(activity), self.sessions,
-                        self.tmux_error, updates)
+                        self.tmux_error, updates, self.host_errors)
 
-    def with_sessions(self, sessions: frozenset[str], tmux_error: str) -> PaneFeed:
-        return PaneFeed(self.screens, self.history, self.activity, sessions, tmux_error, ())
+    def with_sessions(self, sessions: frozenset[str], tmux_error: str,
+                      host_errors: Mapping[str, str] | None = None) -> PaneFeed:
+        hosts = self.host_errors if host_errors is None else _frozen(host_errors)
+        return PaneFeed(self.screens, self.history, self.activity, sessions, tmux_error, (),
+                        hosts)
 
 
 EMPTY_FEED = PaneFeed()

@@ -88,6 +88,11 @@ def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[Merge
             items.append(AttentionItem(kind=agent.state, key=agent.address,
                                        text=f"{agent.label} {agent.state}: {agent.evidence}",
                                        ts=agent.hooked_since))
+        elif agent.state == "host unreachable":
+            items.append(AttentionItem(kind="unreachable", key=agent.address,
+                                       text=f"{agent.label} on {agent.host}: host "
+                                            f"unreachable: {agent.evidence}",
+                                       ts=agent.hooked_since))
     for gate in gates:
         held = gate.get("blocks") or ""
         items.append(AttentionItem(kind="gate", key=gate["id"],

@@ -22,7 +22,7 @@ from gastown_tui.runtimes.screen import ScreenSpec
 AgentRole = Literal["mayor", "deacon", "witness", "refinery", "polecat", "crew"]
 BannerKind = Literal["town_missing", "store_locked", "store_error", "tmux_down", "error"]
 AttentionKind = Literal["escalation", "conflict", "failed", "stalled", "zombie", "gate",
-                        "warrant", "mail"]
+                        "warrant", "mail", "unreachable"]
 DONE_STATUSES = ("closed", "tombstone")
 
 
@@ -85,6 +85,7 @@ class AgentView:
     runtime: str = ""  # what its session runs: claude, codex, sim, …
     screen: ScreenSpec | None = None  # how that runtime's screen reads (dialogs, chrome)
     spend: float = 0.0  # USD its runtime reported today (model/costs.py)
+    host: str = ""  # the host it runs on ('' = the town's own machine; session is host:name)
 
     @property
     def label(self) -> str:

@@ -178,12 +178,12 @@ def read_polecats(town: Town, store: BeadStore, hooked: Iterable[dict[str, Any]]
             specs[key] = screen_spec(town, *key)
         out.append(AgentView(
             address=info.address, role="polecat", rig=info.rig, name=info.name,
-            session=info.session_name, session_running=info.session_running, state=info.state,
+            session=info.session_address, session_running=info.session_running, state=info.state,
             evidence=info.evidence, hooked_bead=info.issue, hooked_title=info.issue_title,
             hooked_since=since.get(info.issue, ""), agent_state=info.agent_state,
             active_mr=info.active_mr, branch=info.branch, worktree_exists=info.worktree_exists,
             heartbeat=info.heartbeat, pending_nudges=pending(town, info.session_name),
-            runtime=info.runtime, screen=specs[key]))
+            runtime=info.runtime, screen=specs[key], host=info.host))
     return out
 
 

@@ -567,7 +567,8 @@ class TownModel:
 
     def _refresh_worktrees(self, changes: ChangeSet, agents_refreshed: bool) -> None:
         rigs = {r.name: r for r in self._rig_infos}
-        wanted = {(a.rig, a.name) for a in self._polecats if a.worktree_exists}
+        # (a polecat on another host keeps its worktree there: its tile shows the host)
+        wanted = {(a.rig, a.name) for a in self._polecats if a.worktree_exists and not a.host}
         for key in list(self._worktrees):
             if key not in wanted:
                 del self._worktrees[key]

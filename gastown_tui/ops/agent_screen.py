@@ -33,9 +33,11 @@ def runtime_of(town: Town, session: str, rig: str | None = None) -> Runtime | No
         return None
 
 
-def read_agent(town: Town, session: str, runtime: Runtime) -> tuple[Reading, list[str]]:
-    """(reading, screen lines) of the session's pane; a dead pane reads as `exited`."""
-    tmux = tmux_for(town)
+def read_agent(town: Town, session: str, runtime: Runtime, *, host: str | None = None
+               ) -> tuple[Reading, list[str]]:
+    """(reading, screen lines) of the session's pane (on `host`, when it runs there); a dead
+    pane reads as `exited`."""
+    tmux = tmux_for(town, host)
     lines = tmux.capture(session)
     dead = next((s for s in tmux.list_sessions() if s.name == session and s.pane_dead), None)
     if dead is not None:

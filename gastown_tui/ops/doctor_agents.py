@@ -14,6 +14,7 @@ from gastown_tui.ops.sessions import tmux_for
 from gastown_tui.town.errors import ConflictError, GasTownError, InvalidNameError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.fields import parse_fields
+from gastown_tui.town.hostlist import PLACEMENT_FILE
 from gastown_tui.town.layout import RigInfo
 from gastown_tui.town.names import Address, parse_address, validate_agent_name
 from gastown_tui.town.store.records import normalize_time
@@ -136,6 +137,10 @@ def check_polecat_dirs(ctx: DoctorContext, f: Finding) -> None:
                 f.warnings.append(f"{entry}: not a polecat name; left alone")
                 continue
             worktree = rig.polecat_worktree(name)
+            if (entry / PLACEMENT_FILE).is_file():
+                f.notes.append(f"{rig.name}/{name} runs on another host "
+                               "(gt host check looks at it there)")
+                continue
             if not ctx.old_enough(entry.stat().st_mtime):
                 if not (worktree / ".git").exists():
                     f.notes.append(f"{entry}: no worktree yet, {ctx.now - entry.stat().st_mtime:.0f}s "

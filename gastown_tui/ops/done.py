@@ -17,6 +17,7 @@ from gastown_tui.ops.worktrees import commit_all, inspect
 from gastown_tui.town.errors import GasTownError, ValidationError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.fields import parse_fields
+from gastown_tui.town.hostlist import is_satellite
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address, parse_address
 from gastown_tui.town.store import BeadStore
@@ -120,10 +121,13 @@ def done(town: Town, store: BeadStore, *, cwd: Path | None = None, issue: str | 
             if bead is None:
                 raise ValidationError("cannot tell which bead this work is for",
                                       fix="pass --issue <bead>")
+            # On another host, the MR says which: the Refinery fetches the branch from there.
+            host = is_satellite(town)
             mr, created = create_mr(store, rig, branch=state.branch, target=rig.default_branch,
                                     source_issue=source, worker=str(addr.name),
                                     commit_sha=state.head, agent_bead=agent_bead,
-                                    priority=int(bead.get("priority", 2)))
+                                    priority=int(bead.get("priority", 2)),
+                                    extra={"host": host} if host else None)
             mr_id = mr.id
             if bead["status"] != "closed":
                 store.update(source, changes={"status": "in_progress"},

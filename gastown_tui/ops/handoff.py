@@ -14,9 +14,16 @@ from typing import Any
 from gastown_tui.ops import hook as hook_ops
 from gastown_tui.ops import mail as mail_ops
 from gastown_tui.ops.prime import HANDOFF_PREFIX, handoff_notes, identity
-from gastown_tui.ops.sessions import restart_agent, session_name, tmux_for
+from gastown_tui.ops.sessions import (
+    host_of_agent,
+    restart_agent,
+    session_address,
+    session_name,
+    tmux_for,
+)
 from gastown_tui.town.errors import ValidationError
 from gastown_tui.town.events import log_event
+from gastown_tui.town.hostlist import placement
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address, parse_address
 from gastown_tui.town.store import BeadStore
@@ -84,12 +91,17 @@ def handoff(town: Town, store: BeadStore, *, cwd: Path, subject: str = "", messa
     if not subject.startswith(HANDOFF_PREFIX):
         subject = f"{HANDOFF_PREFIX}: {subject}"
     session = session_name(town, addr)
-    where = agent_cwd(town, addr)
+    host = host_of_agent(town, addr)  # a polecat on another host restarts there
+    if host:  # its worktree is a folder on that host: say which machine
+        placed = placement(town.rig(str(addr.rig)), str(addr.name)) or {}
+        where = f"{host}:{placed.get('worktree', '?')}"
+    else:
+        where = agent_cwd(town, addr)
     reason = ""
     if addr.role in LOOP_ROLES:
         restart, reason = False, f"the {addr.role} here is a loop (gt {addr.role} run): " \
                                  "it has no context to refresh"
-    elif restart and not tmux_for(town).has_session(session):
+    elif restart and not tmux_for(town, host).has_session(session):
         restart, reason = False, f"no session {session} is running; the next one will " \
                                  "find the note in gt prime"
     elif not restart:
@@ -106,7 +118,8 @@ def handoff(town: Town, store: BeadStore, *, cwd: Path, subject: str = "", messa
         log_event(town.root, "handoff", actor=str(addr),
                   payload={"subject": subject, "mail": mail_id, "session": session,
                            "restart": restart})
-    return HandoffPlan(agent=str(addr), session=session, mail=mail_id, subject=subject,
+    return HandoffPlan(agent=str(addr), session=session_address(host, session), mail=mail_id,
+                       subject=subject,
                        hooked=hooked["id"] if hooked else "", restart=restart, cwd=str(where),
                        reason=reason)
 

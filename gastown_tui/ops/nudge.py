@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gastown_tui.ops.agent_screen import read_agent, runtime_of
-from gastown_tui.ops.sessions import session_name, tmux_for
+from gastown_tui.ops.sessions import host_of_agent, session_name, tmux_for
 from gastown_tui.runtimes.screen import Reading, ScreenSpec, read_screen
 from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError, ValidationError
@@ -164,17 +164,25 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
     sender = sender or sender_label()
     if not force and _muted(town, addr):
         return NudgeResult("skipped", session, "DND enabled (muted); --force sends anyway")
-    tmux = tmux_for(town)
+    host = host_of_agent(town, addr)
+    tmux = tmux_for(town, host)
     if not tmux.has_session(session):
-        raise NudgeError(f"{addr} is not running (no tmux session {session})",
+        where = f" on host {host}" if host else ""
+        raise NudgeError(f"{addr} is not running (no tmux session {session}{where})",
                          fix="start it first (gt up, gt sling), or send mail instead")
+
+    shown = f"{host}:{session}" if host else session
+
+    def put() -> None:  # queued where the agent drains it: here, or on its host
+        _enqueue_at(town, host, session, message, sender=sender, priority=priority)
+
     if addr.role in LOOP_ROLES:
         mode = "queue"  # these roles are Python loops: no prompt to type into; they drain it
     runtime = runtime_of(town, session, addr.rig) if mode != "queue" else None
     reading = Reading("unknown")
     if mode != "queue":
         if runtime is not None:
-            reading, _ = read_agent(town, session, runtime)
+            reading, _ = read_agent(town, session, runtime, host=host)
         elif any(s.name == session and s.pane_dead for s in tmux.list_sessions()):
             reading = Reading("exited")
         if reading.kind == "exited":
@@ -183,12 +191,12 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
                              fix=f"restart it (gt session restart {addr}) or nuke it")
     result: NudgeResult
     if mode == "queue":
-        enqueue(town, session, message, sender=sender, priority=priority)
-        result = NudgeResult("queued", session, "delivered at the agent's next prompt")
+        put()
+        result = NudgeResult("queued", shown, "delivered at the agent's next prompt")
     elif reading.blocked:
         # Keys typed into a dialog answer it (Escape means "exit" in Claude's): never.
-        enqueue(town, session, message, sender=sender, priority=priority)
-        result = NudgeResult("queued", session, f"{reading.state} ({reading.evidence}); "
+        put()
+        result = NudgeResult("queued", shown, f"{reading.state} ({reading.evidence}); "
                              "queued for its next prompt")
     else:
         text = f"[from {sender}] {message}"
@@ -199,10 +207,10 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
             else:
                 reading = wait_idle(tmux, session, runtime.screen, timeout)
             if reading.kind != "ready":
-                enqueue(town, session, message, sender=sender, priority=priority)
+                put()
                 why = (f"{reading.state} ({reading.evidence})" if reading.blocked else
                        "agent busy or without a ready prompt")
-                result = NudgeResult("queued", session, f"{why}; queued")
+                result = NudgeResult("queued", shown, f"{why}; queued")
                 log_event(town.root, "nudge", actor=sender,
                           payload={"target": str(addr), "mode": mode, "status": result.status})
                 return result
@@ -211,11 +219,24 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
         elif reading.kind == "busy":
             escape = False  # Escape would interrupt the turn: the text waits in its input
         delivery = tmux.send_literal_text(session, text, settle=settle, escape=escape)
-        result = NudgeResult("delivered" if delivery.delivered else "failed", session,
+        result = NudgeResult("delivered" if delivery.delivered else "failed", shown,
                              delivery.detail)
     log_event(town.root, "nudge", actor=sender,
               payload={"target": str(addr), "mode": mode, "status": result.status})
     return result
+
+
+def _enqueue_at(town: Town, host: str | None, session: str, message: str, *, sender: str,
+                priority: str) -> None:
+    """Queue the nudge where the agent drains it: the town's folder, or its host's."""
+    if not host:
+        enqueue(town, session, message, sender=sender, priority=priority)
+        return
+    from gastown_tui.hosts import rpc
+    from gastown_tui.ops.sessions import ssh_for
+
+    rpc.call(ssh_for(town, host), "enqueue", {"session": session, "message": message,
+                                              "sender": sender, "priority": priority})
 
 
 def pending(town: Town, session: str) -> int:

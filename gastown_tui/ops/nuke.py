@@ -17,7 +17,7 @@ from gastown_tui.ops import graveyard
 from gastown_tui.ops.hook import HOOK_STATUSES
 from gastown_tui.ops.mr import find_open_mr
 from gastown_tui.ops.namepool import release
-from gastown_tui.ops.sessions import tmux_for
+from gastown_tui.ops.sessions import ssh_for, tmux_for
 from gastown_tui.ops.worktrees import remove_worktree
 from gastown_tui.town.errors import (
     BeadNotFoundError,
@@ -28,6 +28,7 @@ from gastown_tui.town.errors import (
 )
 from gastown_tui.town.events import log_event
 from gastown_tui.town.fields import parse_fields
+from gastown_tui.town.hostlist import host_of, placement
 from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.locks import try_lock
 from gastown_tui.town.names import Address, parse_address, validate_agent_name
@@ -69,6 +70,18 @@ class Target:
     @property
     def agent_bead(self) -> str:
         return self.addr.agent_bead_id(self.rig.prefix)
+
+    @property
+    def host(self) -> str | None:
+        """The host it runs on (None: the town's own machine)."""
+        return host_of(self.rig, self.name)
+
+    @property
+    def worktree(self) -> str:
+        where = placement(self.rig, self.name)
+        if where is not None:
+            return f"{where['host']}:{where.get('worktree') or '?'}"
+        return str(self.rig.polecat_worktree(self.name))
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,7 @@ def _agent_fields(store: BeadStore, target: Target) -> dict[str, str] | None:
 
 def _session_alive(town: Town, target: Target) -> bool:
     try:
-        return tmux_for(town).has_session(target.session)
+        return tmux_for(town, target.host).has_session(target.session)
     except (GasTownError, OSError):
         return False  # no tmux, or no server: no session
 
@@ -181,7 +194,27 @@ def _findings(store: BeadStore, target: Target, state: graveyard.WorkState) -> l
 
 def _scan(store: BeadStore, target: Target) -> graveyard.WorkState:
     hint = (_agent_fields(store, target) or {}).get("branch", "")
+    host = target.host
+    if host:
+        return _scan_on_host(Town(target.rig.path.parent), target, host, hint)
     return graveyard.scan(target.rig, target.name, branch_hint=hint)
+
+
+def _scan_on_host(town: Town, target: Target, host: str, hint: str) -> graveyard.WorkState:
+    """What a nuke would lose on the polecat's host, compared with the town's default branch
+    (pushed there first: what merged here since its sling is not "unmerged" there). A host
+    that does not answer refuses the nuke: its work cannot be saved from here."""
+    from gastown_tui.hosts import git as host_git
+    from gastown_tui.hosts import rpc
+
+    ssh = ssh_for(town, host)
+    head = f"refs/heads/{target.rig.default_branch}"
+    host_git.push(ssh, target.rig.bare_repo, target.rig.name, [f"+{head}:{head}"])
+    found = rpc.call(ssh, "scan", {"rig": target.rig.name, "name": target.name,
+                                   "branch_hint": hint})
+    return graveyard.WorkState(bool(found.get("exists")), str(found.get("branch") or ""),
+                               str(found.get("head") or ""), {},
+                               tuple(found.get("changed") or ()), int(found.get("unmerged") or 0))
 
 
 def check_safety(town: Town, store: BeadStore, rig: RigInfo | str, name: str) -> list[str]:
@@ -222,8 +255,9 @@ def _plan(target: Target, state: graveyard.WorkState, findings: list[str],
     if state.would_lose:
         steps.append(f"save {_plural(len(state.changed), 'changed file')} and branch "
                      f"{state.branch or '(none)'} to {graveyard.GRAVE_PREFIX}{target.name}/…")
-    steps += [f"kill session {target.session} and its processes",
-              f"remove worktree {target.rig.polecat_worktree(target.name)}"]
+    on = f" on host {target.host}" if target.host else ""
+    steps += [f"kill session {target.session} and its processes{on}",
+              f"remove worktree {target.worktree}"]
     if state.branch and state.branch != target.rig.default_branch:
         steps.append(f"delete local branch {state.branch}")
     steps += [f"release the name {target.name}", f"mark {target.agent_bead} nuked",
@@ -231,7 +265,7 @@ def _plan(target: Target, state: graveyard.WorkState, findings: list[str],
     return NukeResult(target=str(target.addr), rig=target.rig.name, name=target.name,
                       dry_run=True, forced=force, refused=bool(findings) and not force,
                       findings=tuple(findings), actions=tuple(steps), session=target.session,
-                      branch=state.branch, worktree=str(target.rig.polecat_worktree(target.name)))
+                      branch=state.branch, worktree=target.worktree)
 
 
 @contextmanager
@@ -254,10 +288,85 @@ def _destroy(town: Town, store: BeadStore, target: Target, state: graveyard.Work
     rig, name = target.rig, target.name
     actions: list[str] = []
     warnings: list[str] = []
-    graves: list[graveyard.GraveEntry] = []
     hooked = [b["id"] for b in _assigned(store, target)]
     bead = hooked[0] if hooked else ""
     hint = (_agent_fields(store, target) or {}).get("branch", "")
+    host = target.host
+    worktree = target.worktree
+    if host:
+        refs, branch = _destroy_on_host(town, target, host, bead, hint, actions, worktree)
+    else:
+        refs, branch = _destroy_here(town, target, state, bead, hint, actions, warnings)
+    release(rig, name)
+    if (rig.polecats_dir / name).exists():
+        warnings.append(f"{rig.polecats_dir / name} could not be fully removed")
+    else:
+        actions.append(f"released the name {name}")
+    if store.exists(target.agent_bead):
+        store.update(target.agent_bead, description_fields={
+            "agent_state": "nuked", "hook_bead": None, "active_mr": None,
+            "cleanup_status": None, "branch": None, "host": None})
+        actions.append(f"marked {target.agent_bead} nuked")
+    unassigned = []
+    for item in _assigned(store, target):
+        mr = parse_fields(item.get("description", "")).get("merge_request", "")
+        if mr and _is_open(store, mr):
+            # submitted work waits for the refinery; reopening it would get it done twice
+            actions.append(f"left {item['id']} with its open merge request {mr}")
+            continue
+        try:
+            store.update(item["id"], changes={"status": "open", "assignee": ""},
+                         expect_status=(item["status"],))
+            unassigned.append(item["id"])
+        except ConflictError as exc:
+            warnings.append(f"could not unassign {item['id']}: {exc}")
+    if unassigned:
+        actions.append(f"unassigned {', '.join(unassigned)}")
+    log_event(town.root, "kill", actor=store.actor, payload={
+        "agent": str(target.addr), "rig": rig.name, "name": name, "session": target.session,
+        "branch": branch, "graveyard": refs[-1] if refs else "", "graves": list(refs),
+        "forced": force, "unassigned": unassigned, "findings": findings,
+        **({"host": host} if host else {})})
+    return NukeResult(target=str(target.addr), rig=rig.name, name=name, dry_run=False,
+                      forced=force, refused=False, findings=tuple(findings),
+                      actions=tuple(actions), session=target.session, branch=branch,
+                      worktree=worktree, graveyard=refs,
+                      unassigned=tuple(unassigned), warnings=tuple(warnings))
+
+
+def _destroy_on_host(town: Town, target: Target, host: str, bead: str, hint: str,
+                     actions: list[str], worktree: str) -> tuple[tuple[str, ...], str]:
+    """The host's gt saves, stops and removes the polecat there; its graves are fetched into
+    the town's bare repository, where `gt polecat graveyard` lists and restores them."""
+    from gastown_tui.hosts import git as host_git
+    from gastown_tui.hosts import rpc
+
+    rig, name = target.rig, target.name
+    ssh = ssh_for(town, host)
+    done = rpc.call(ssh, "nuke", {"rig": rig.name, "name": name, "bead": bead,
+                                  "branch_hint": hint, "force": True}, timeout=120)
+    refs = tuple(str(r) for r in done.get("graves") or ())
+    if refs:
+        host_git.fetch(ssh, rig.bare_repo, rig.name, [f"+{r}:{r}" for r in refs])
+        for ref in refs:
+            actions.append(f"saved {_plural(len(done.get('files') or ()), 'changed file')} "
+                           f"to {ref} (from host {host})")
+    if "killed session" in (done.get("actions") or ()):
+        actions.append(f"killed session {target.session} on host {host}")
+    branch = str(done.get("branch") or "")
+    keep_branch = not branch or branch == rig.default_branch
+    remove_worktree(rig, name, None if keep_branch else branch)  # the town's copy of it
+    actions.append(f"removed worktree {worktree}")
+    if not keep_branch:
+        actions.append(f"deleted branch {branch} (on host {host} and here)")
+    return refs, branch
+
+
+def _destroy_here(town: Town, target: Target, state: graveyard.WorkState, bead: str,
+                  hint: str, actions: list[str], warnings: list[str]
+                  ) -> tuple[tuple[str, ...], str]:
+    rig, name = target.rig, target.name
+    graves: list[graveyard.GraveEntry] = []
     if state.would_lose:  # only reachable with --force: the refusal came first otherwise
         grave = graveyard.save(rig, name, bead=bead, reason="nuke --force", branch_hint=hint)
         if grave is not None:
@@ -282,41 +391,7 @@ def _destroy(town: Town, store: BeadStore, target: Target, state: graveyard.Work
     actions.append(f"removed worktree {rig.polecat_worktree(name)}")
     if not keep_branch:
         actions.append(f"deleted local branch {branch}")
-    release(rig, name)
-    if (rig.polecats_dir / name).exists():
-        warnings.append(f"{rig.polecats_dir / name} could not be fully removed")
-    else:
-        actions.append(f"released the name {name}")
-    if store.exists(target.agent_bead):
-        store.update(target.agent_bead, description_fields={
-            "agent_state": "nuked", "hook_bead": None, "active_mr": None,
-            "cleanup_status": None, "branch": None})
-        actions.append(f"marked {target.agent_bead} nuked")
-    unassigned = []
-    for item in _assigned(store, target):
-        mr = parse_fields(item.get("description", "")).get("merge_request", "")
-        if mr and _is_open(store, mr):
-            # submitted work waits for the refinery; reopening it would get it done twice
-            actions.append(f"left {item['id']} with its open merge request {mr}")
-            continue
-        try:
-            store.update(item["id"], changes={"status": "open", "assignee": ""},
-                         expect_status=(item["status"],))
-            unassigned.append(item["id"])
-        except ConflictError as exc:
-            warnings.append(f"could not unassign {item['id']}: {exc}")
-    if unassigned:
-        actions.append(f"unassigned {', '.join(unassigned)}")
-    refs = tuple(g.ref for g in graves)
-    log_event(town.root, "kill", actor=store.actor, payload={
-        "agent": str(target.addr), "rig": rig.name, "name": name, "session": target.session,
-        "branch": branch, "graveyard": refs[-1] if refs else "", "graves": list(refs),
-        "forced": force, "unassigned": unassigned, "findings": findings})
-    return NukeResult(target=str(target.addr), rig=rig.name, name=name, dry_run=False,
-                      forced=force, refused=False, findings=tuple(findings),
-                      actions=tuple(actions), session=target.session, branch=branch,
-                      worktree=str(rig.polecat_worktree(name)), graveyard=refs,
-                      unassigned=tuple(unassigned), warnings=tuple(warnings))
+    return tuple(g.ref for g in graves), branch
 
 
 def _is_open(store: BeadStore, bead_id: str) -> bool:

@@ -10,6 +10,7 @@ from gastown_tui.ops.sessions import read_heartbeat, tmux_for
 from gastown_tui.runtimes.screen import Reading
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.fields import parse_fields
+from gastown_tui.town.hostlist import placement
 from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.names import Address
 from gastown_tui.town.store import BeadStore
@@ -34,13 +35,42 @@ class PolecatInfo:
     evidence: str
     runtime: str = ""  # the runtime its session was started with (claude, codex, sim, …)
     parked_on: str = ""  # the open gate its hooked work waits on (it is not stuck)
+    host: str = ""  # the host it runs on ('' = the town's own machine)
 
     @property
     def zombie(self) -> bool:
         return self.state == "zombie"
 
+    @property
+    def session_address(self) -> str:
+        """`host:session` on another host, the session's name here."""
+        return f"{self.host}:{self.session_name}" if self.host else self.session_name
+
     def as_json(self) -> dict[str, Any]:
         return {**asdict(self), "zombie": self.zombie}
+
+
+UNREACHABLE = "host unreachable"
+
+
+class HostSessions:
+    """Each host's sessions, asked once per listing (over the control room's link to the
+    host, else one ssh); a host that does not answer is remembered with its evidence."""
+
+    def __init__(self, town: Town) -> None:
+        self.town = town
+        self._found: dict[str, dict[str, bool] | GasTownError] = {}
+
+    def get(self, host: str) -> dict[str, bool] | GasTownError:
+        if host not in self._found:
+            from gastown_tui.hosts.observer import remote_sessions
+            from gastown_tui.town.hostlist import get_host
+
+            try:
+                self._found[host] = remote_sessions(self.town, get_host(self.town, host))
+            except GasTownError as exc:
+                self._found[host] = exc
+        return self._found[host]
 
 
 def live_sessions(town: Town) -> dict[str, bool]:
@@ -85,8 +115,8 @@ def screen_state(reading: Reading | None) -> tuple[str, str] | None:
     return "blocked", f"{reading.dialog.label}: {reading.evidence}"
 
 
-def read_screens(town: Town, sessions: dict[str, bool], names: list[tuple[str, str]]
-                 ) -> dict[str, Reading]:
+def read_screens(town: Town, sessions: dict[str, bool], names: list[tuple[str, str]],
+                 host: str | None = None) -> dict[str, Reading]:
     """session -> what its screen shows, for the (session, rig) pairs whose pane is alive."""
     from gastown_tui.ops.agent_screen import read_agent, runtime_of
 
@@ -98,7 +128,7 @@ def read_screens(town: Town, sessions: dict[str, bool], names: list[tuple[str, s
         if runtime is None or not runtime.screen.dialogs:
             continue
         try:
-            out[session] = read_agent(town, session, runtime)[0]
+            out[session] = read_agent(town, session, runtime, host=host)[0]
         except GasTownError:
             continue
         if runtime.hooks_provider == "claude" and out[session].kind in ("ready", "unknown"):
@@ -114,12 +144,14 @@ def read_screens(town: Town, sessions: dict[str, bool], names: list[tuple[str, s
 
 
 def polecats(town: Town, store: BeadStore, rig: RigInfo | None = None,
-             sessions: dict[str, bool] | None = None, *, screens: bool = False
-             ) -> list[PolecatInfo]:
+             sessions: dict[str, bool] | None = None, *, screens: bool = False,
+             hosts: HostSessions | None = None) -> list[PolecatInfo]:
     """`sessions` (session -> pane alive) when the caller has just listed them; `screens`
-    reads each live pane too (a capture each), so a dialog or a rate limit shows."""
+    reads each live pane too (a capture each), so a dialog or a rate limit shows. Polecats
+    on other hosts are read from their host's sessions (`hosts`, asked once per host)."""
     if sessions is None:
         sessions = live_sessions(town)
+    hosts = hosts or HostSessions(town)
     out = []
     rigs = [rig] if rig is not None else town.rigs()
     for r in rigs:
@@ -137,8 +169,56 @@ def polecats(town: Town, store: BeadStore, rig: RigInfo | None = None,
                                                     .session_name(r.prefix), r.name)
                                                    for n in names]) if screens else {})
         for name in sorted(names):
-            out.append(_info(town, store, r, name, sessions, readings))
+            try:
+                where = placement(r, name)
+            except GasTownError as exc:
+                where = {"host": "?", "error": exc.problem}
+            if where is not None:
+                out.append(_remote_info(town, store, r, name, where, hosts, screens))
+            else:
+                out.append(_info(town, store, r, name, sessions, readings))
     return out
+
+
+def _remote_info(town: Town, store: BeadStore, rig: RigInfo, name: str,
+                 where: dict[str, Any], hosts: HostSessions, screens: bool) -> PolecatInfo:
+    """A polecat on another host: alive or not from that host's sessions. A host that does
+    not answer makes it `host unreachable` with ssh's words: never stalled, never a zombie,
+    so nothing restarts or removes work that may well be running there."""
+    addr = Address("polecat", rig.name, name)
+    session = addr.session_name(rig.prefix)
+    host = str(where.get("host") or "?")
+    fields: dict[str, str] = {}
+    try:
+        fields = parse_fields(store.get(addr.agent_bead_id(rig.prefix)).get("description", ""))
+    except GasTownError:
+        pass
+    hooked = hook_ops.hooked_for(store, str(addr))
+    found = hosts.get(host) if "error" not in where else GasTownError(where["error"])
+    beat = read_heartbeat(town, session) or {}
+    base = dict(rig=rig.name, name=name, address=str(addr), session_name=session,
+                issue=hooked["id"] if hooked else "",
+                issue_title=hooked["title"] if hooked else "",
+                agent_state=fields.get("agent_state", ""), branch=fields.get("branch", "")
+                or str(where.get("branch") or ""), worktree=str(where.get("worktree") or ""),
+                worktree_exists=bool(where.get("worktree")), heartbeat=str(beat.get("ts", "")),
+                active_mr=fields.get("active_mr", ""), runtime=str(beat.get("runtime", "")),
+                host=host)
+    if isinstance(found, GasTownError):
+        evidence = getattr(found, "evidence", "") or found.problem
+        return PolecatInfo(**base, session_running=False, state=UNREACHABLE,
+                           evidence=evidence)
+    running = found.get(session, False)
+    reading = None
+    if screens and running:
+        reading = read_screens(town, {session: True}, [(session, rig.name)], host=host
+                               ).get(session)
+    state, evidence = derive_state(worktree_exists=True, running=running, hooked=hooked,
+                                   agent_state=fields.get("agent_state", ""),
+                                   active_mr=fields.get("active_mr", ""), reading=reading)
+    if state == "stalled" and not running and session in found:
+        evidence += " (its pane on the host exited)"
+    return PolecatInfo(**base, session_running=running, state=state, evidence=evidence)
 
 
 def _info(town: Town, store: BeadStore, rig: RigInfo, name: str,

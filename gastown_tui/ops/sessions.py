@@ -12,6 +12,7 @@ from typing import Any
 
 from gastown_tui.runtimes.presets import Runtime, resolve_alias, runtime_named
 from gastown_tui.town import safe_write
+from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.layout import Town, now_rfc3339
 from gastown_tui.town.names import Address
@@ -21,10 +22,40 @@ ROLE_SENDER = {"mayor": ("human", "cold-start"), "deacon": ("daemon", "patrol"),
                "polecat": ("witness", "assigned"), "crew": ("human", "cold-start")}
 
 
-def tmux_for(town: Town):
+def tmux_for(town: Town, host: str | None = None):
+    """The town's tmux server, or with `host` that host's own (over ssh)."""
+    if host:
+        from gastown_tui.hosts.tmux import RemoteTmux
+
+        return RemoteTmux.for_host(ssh_for(town, host))
     from gastown_tui.tmux.server import TownTmux
 
     return TownTmux.for_town(town.root)
+
+
+def ssh_for(town: Town, host: str):
+    from gastown_tui.hosts.ssh import Ssh
+    from gastown_tui.town.hostlist import get_host
+
+    return Ssh(town.root, get_host(town, host))
+
+
+def host_of_agent(town: Town, addr: Address) -> str | None:
+    """The host a polecat runs on (None: the town's own machine, and every other role)."""
+    if addr.role != "polecat" or not addr.rig or not addr.name:
+        return None
+    from gastown_tui.town.hostlist import host_of
+
+    try:
+        rig = town.rig(addr.rig)
+    except GasTownError:
+        return None
+    return host_of(rig, addr.name)
+
+
+def session_address(host: str | None, session: str) -> str:
+    """`host:session` for a session on another host, the bare name for the town's own."""
+    return f"{host}:{session}" if host else session
 
 
 def session_name(town: Town, addr: Address) -> str:
@@ -240,7 +271,11 @@ def restart_agent(town: Town, addr: Address, cwd: Path, *, topic_suffix: str = "
                   account: str | None = None) -> tuple[str, str]:
     """Restart a running agent's session in place (same pane, same environment): a fresh
     runtime with a fresh context, whose first `gt prime` finds the hook and the handoff.
-    `account` moves a Claude session to another account (a quota rotation)."""
+    `account` moves a Claude session to another account (a quota rotation). A polecat on
+    another host is restarted there by the host's gt."""
+    host = host_of_agent(town, addr)
+    if host:
+        return restart_remote(town, addr, host, in_place=True, topic=topic_suffix)
     session, alias, argv, env = agent_command(town, addr, cwd, topic_suffix=topic_suffix,
                                               account=account)
     write_heartbeat(town, session, "restarted", agent=str(addr), runtime=alias,
@@ -248,3 +283,41 @@ def restart_agent(town: Town, addr: Address, cwd: Path, *, topic_suffix: str = "
     moved = {k: env[k] for k in ("CLAUDE_CONFIG_DIR", "GT_QUOTA_ACCOUNT") if k in env}
     tmux_for(town).respawn(session, cwd, argv, path=env.get("PATH"), env=moved)
     return session, alias
+
+
+def restart_remote(town: Town, addr: Address, host: str, *, in_place: bool = False,
+                   topic: str = "", branch: str = "") -> tuple[str, str]:
+    """Start (or with `in_place` respawn) a polecat's session on its host; the town keeps a
+    heartbeat of it naming its runtime, as it does for its own sessions."""
+    from gastown_tui.hosts import rpc
+
+    answer = rpc.call(ssh_for(town, host), "restart",
+                      {"rig": addr.rig, "name": addr.name, "in_place": in_place,
+                       "topic": topic, "branch": branch}, timeout=120)
+    session, alias = str(answer["session"]), str(answer.get("runtime") or "")
+    write_heartbeat(town, session, "restarted", agent=str(addr), runtime=alias, host=host)
+    return session_address(host, session), alias
+
+
+def split_session(text: str) -> tuple[str | None, str]:
+    """(host, session) of `host:session`; (None, name) for a session of the town's server."""
+    head, sep, tail = text.partition(":")
+    if sep and head and tail:
+        return head, tail
+    return None, text
+
+
+def attach_argv(town: Town, session: str, *, read_only: bool = False) -> list[str]:
+    """The command that puts a person's terminal in `session` (`host:session` through
+    `ssh -t` to that host's tmux server); `read_only` attaches with tmux's `-r`."""
+    from gastown_tui.tmux.commands import session_target
+    from gastown_tui.tmux.socket import socket_name, tmux_argv
+
+    flags = ["-r"] if read_only else []
+    host, name = split_session(session)
+    if host:
+        ssh = ssh_for(town, host)
+        return ssh.argv(tmux_argv(ssh.host.socket, "attach-session", *flags, "-t",
+                                  session_target(name)), tty=True)
+    return tmux_argv(socket_name(town.root), "attach-session", *flags, "-t",
+                     session_target(name))

@@ -33,6 +33,7 @@ class StopReport:
     killed: list[dict[str, Any]] = field(default_factory=list)  # {pid, command}: needed SIGKILL
     rounds: int = 0
     problems: list[str] = field(default_factory=list)
+    hosts: dict[str, str] = field(default_factory=dict)  # host -> what became of its server
 
     @property
     def ok(self) -> bool:
@@ -41,7 +42,8 @@ class StopReport:
     def as_json(self) -> dict[str, Any]:
         return {"socket": self.socket, "server_was_running": self.server_was_running,
                 "stopped_pids": self.stopped_pids, "survivors": self.survivors,
-                "killed": self.killed, "problems": self.problems, "ok": self.ok}
+                "killed": self.killed, "problems": self.problems, "ok": self.ok,
+                **({"hosts": self.hosts} if self.hosts else {})}
 
 
 def town_processes(town: Town) -> list[proctree.ProcessEntry]:
@@ -116,6 +118,7 @@ def stop_town(town: Town, *, grace: float = 2.0, settle: float = 0.5,
     if tmux.is_running():
         report.problems.append(f"the tmux server (socket {tmux.socket}) is running again after "
                                f"{report.rounds} round(s) of stopping it")
+    _stop_hosts(town, report, grace)
     return report
 
 
@@ -124,6 +127,20 @@ def _end(report: StopReport, ended: proctree.TreeEnd, *, outside: bool) -> None:
         report.stopped_pids += [pid for pid in ended.signalled if pid not in report.stopped_pids]
     for pid, command in ended.killed:
         report.killed.append({"pid": pid, "command": command})
+
+
+def _stop_hosts(town: Town, report: StopReport, grace: float) -> None:
+    """Each host's tmux server (the town's sessions there) ends too, by the host's gt."""
+    from gastown_tui.town.hostlist import load_hosts
+
+    for name in load_hosts(town):
+        try:
+            stopped = tmux_for(town, name).kill_server(grace=grace)
+        except GasTownError as exc:
+            report.hosts[name] = f"left running: {exc.problem}"
+            report.problems.append(f"host {name}: {exc.problem}")
+            continue
+        report.hosts[name] = "stopped" if stopped else "no server"
 
 
 @dataclass
@@ -157,7 +174,11 @@ def shutdown(town: Town, store: BeadStore, *, nuclear: bool = False,
     """
     report = ShutdownReport(stop=stop_town(town, grace=grace))
     for target in all_polecats(town):
-        plan = nuke_ops.nuke(town, store, [target], dry_run=True, force=nuclear)[0]
+        try:
+            plan = nuke_ops.nuke(town, store, [target], dry_run=True, force=nuclear)[0]
+        except GasTownError as exc:  # on a host that does not answer: kept, as it is
+            report.kept[target] = [str(exc.problem)]
+            continue
         if plan.refused:
             report.kept[plan.target] = list(plan.findings)
             continue

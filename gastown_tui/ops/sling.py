@@ -6,6 +6,7 @@ session, track it in a convoy. Any failure rolls back everything the call create
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -18,13 +19,23 @@ from gastown_tui.ops.agents import ensure_agent_bead
 from gastown_tui.ops.convoy import ensure_convoy as _ensure_convoy
 from gastown_tui.ops.convoy import tracking_convoy as _tracking_convoy
 from gastown_tui.ops.namepool import allocate
+from gastown_tui.ops.placement import choose
 from gastown_tui.ops.rig_state import refuse_if_asleep
-from gastown_tui.ops.sessions import agent_path, session_name, start_agent, tmux_for
+from gastown_tui.ops.sessions import (
+    agent_path,
+    host_of_agent,
+    session_address,
+    session_name,
+    start_agent,
+    tmux_for,
+    write_heartbeat,
+)
 from gastown_tui.ops.settings_shape import check_settings
-from gastown_tui.ops.worktrees import create_polecat_worktree, remove_worktree
-from gastown_tui.runtimes.presets import require_installed, resolve_runtime
+from gastown_tui.ops.worktrees import branch_name, create_polecat_worktree, remove_worktree
+from gastown_tui.runtimes.presets import require_installed, resolve_alias, resolve_runtime
 from gastown_tui.town.errors import ClosedBeadError, ConflictError, GasTownError, ValidationError
 from gastown_tui.town.events import log_event
+from gastown_tui.town.hostlist import LOCAL, get_host, write_placement
 from gastown_tui.town.jsonfile import read_json
 from gastown_tui.town.layout import RigInfo, Town, now_rfc3339
 from gastown_tui.town.locks import try_lock
@@ -54,6 +65,7 @@ class SlingResult:
     screen: str = ""  # what the new agent's screen showed once started: ready, busy, blocked…
     queued: str = ""  # the sling context it waits in when the scheduler has no slot yet
     manual: str = ""  # minimal mode: the script that starts the agent by hand
+    host: str = ""  # the host it runs on ('' = the town's own machine); session is host:name
 
     def as_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -119,11 +131,13 @@ def _attach(store: BeadStore, bead_id: str, agent: str, formula: str, dispatched
 def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
           force: bool = False, formula: str | None = None, agent: str | None = None,
           no_convoy: bool = False, on_progress: Callable[[str], None] | None = None,
-          account: str | None = None, schedule: bool = True) -> list[SlingResult]:
+          account: str | None = None, schedule: bool = True,
+          host: str | None = None) -> list[SlingResult]:
     """Sling one or more beads to a rig (one fresh polecat each) or to a running agent.
     `account`: the Claude account new polecats run on (ops/accounts.py). With the scheduler
     on (ops/scheduler.py) beads for a rig queue and start as slots free; `schedule=False` is
-    the dispatcher's own sling."""
+    the dispatcher's own sling. `host`: where new polecats run (else the rig's or town's
+    `hosts` setting decides, placement.py; without one, the town's own machine)."""
     _guard_caller()
     if account:
         from gastown_tui.ops.accounts import resolve
@@ -140,6 +154,8 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
         rig = town.rig(validate_rig_name(target))
         check_settings(town, rig.name)  # one line naming a broken file, not a crash later
         refuse_if_asleep(rig)
+        if host and host != LOCAL:
+            get_host(town, host)  # an unknown host is refused before anything is looked at
         for bead_id in bead_ids:
             if bead_prefix(bead_id) != rig.prefix:
                 raise ValidationError(
@@ -147,7 +163,11 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
                     f"({rig.prefix})", fix=f"create the bead inside {rig.name} (cd into it; bd create)")
             _guard_bead(store, bead_id, None, force)
         formula_name = _formula_for(town, rig, formula)
-        if schedule:
+        if host and host != LOCAL and account:
+            raise ValidationError("--account picks a Claude account of this machine; a polecat "
+                                  f"on host {host} runs with that host's",
+                                  fix="drop --account, or --host")
+        if schedule and not (host and host != LOCAL):  # a named host has its own capacity
             from gastown_tui.ops import scheduler
 
             if scheduler.config(town).deferred(rig.name):
@@ -162,16 +182,23 @@ def sling(town: Town, store: BeadStore, bead_ids: list[str], target: str, *,
                     owner=_owner(dispatched_by))["id"]
         results = []
         for bead_id in bead_ids:
-            say(f"slinging {bead_id} to {rig.name}")
-            results.append(_sling_to_rig(town, store, bead_id, rig, force=force,
-                                         formula=formula_name, agent=agent,
-                                         dispatched_by=dispatched_by,
-                                         make_convoy=not no_convoy and not batch_convoy,
-                                         say=say, account=account))
+            where = choose(town, rig, host)  # again per bead: each one takes room
+            say(f"slinging {bead_id} to {rig.name}" + (f" on host {where}" if where else ""))
+            common = {"force": force, "formula": formula_name, "agent": agent,
+                      "dispatched_by": dispatched_by,
+                      "make_convoy": not no_convoy and not batch_convoy, "say": say}
+            if where:
+                results.append(_sling_to_host(town, store, bead_id, rig, where, **common))
+            else:
+                results.append(_sling_to_rig(town, store, bead_id, rig, account=account,
+                                             **common))
         if batch_convoy:
             results = [SlingResult(**{**r.as_json(), "convoy": r.convoy or batch_convoy})
                        for r in results]
         return results
+    if host:
+        raise ValidationError("--host places a new polecat; it goes with a rig as the target",
+                              fix=f"gt sling <bead> <rig> --host {host}")
     addr = parse_address(target)
     return [_sling_to_agent(town, store, b, addr, force=force, formula=formula,
                             dispatched_by=dispatched_by, make_convoy=not no_convoy)
@@ -305,6 +332,67 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
                        screen=screen, manual=manual)
 
 
+def _sling_to_host(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, host: str, *,
+                   force: bool, formula: str, agent: str | None, dispatched_by: str,
+                   make_convoy: bool, say: Callable[[str], None]) -> SlingResult:
+    """A fresh polecat on another host (sling_remote.py): the name claimed here, its folder
+    holding `.host.json` (so every verb knows where it runs), the host prepared, the agent
+    recorded and the bead hooked, then the host's gt makes the worktree and starts the
+    session there. Any failure rolls back what was made, on both machines."""
+    from gastown_tui.ops.sling_remote import prepare_host, remove_on_host, spawn_on_host
+
+    record = get_host(town, host)
+    with _bead_lock(town, bead_id):
+        bead = _guard_bead(store, bead_id, None, force)
+        previous = (bead["status"],)
+        alias = resolve_alias(town, "polecat", rig.name, agent)
+        undo: list[Callable[[], object]] = []
+        try:
+            name = allocate(rig)
+            undo.append(lambda: shutil.rmtree(rig.polecats_dir / name, ignore_errors=True))
+            write_placement(rig, name, {"host": host, "state": "spawning", "at": now_rfc3339()})
+            addr = Address("polecat", rig.name, name)
+            branch = branch_name(name, bead_id)
+            say(f"  polecat {name}: host {host}: its town folder and {rig.default_branch}")
+            ssh = prepare_host(town, record, rig)
+            agent_bead = ensure_agent_bead(store, addr, rig.prefix, state="spawning")
+            store.update(agent_bead["id"], description_fields={
+                "agent_state": "spawning", "hook_bead": bead_id, "branch": branch,
+                "cleanup_status": "clean", "active_mr": None, "host": host})
+            undo.append(lambda: store.update(agent_bead["id"], description_fields={
+                "agent_state": "nuked", "hook_bead": None, "host": None}))
+            # Hook before the session starts, so the agent's first `gt prime --hook` sees it.
+            _attach(store, bead_id, str(addr), formula, dispatched_by, previous)
+            undo.append(lambda: store.update(bead_id, changes={
+                "status": previous[0], "assignee": bead.get("assignee") or ""}))
+            say(f"  polecat {name}: starting {alias} on host {host}")
+            spawned = spawn_on_host(ssh, rig, name, bead_id, branch, agent)
+            undo.append(lambda: remove_on_host(ssh, rig, name))
+            session, alias = str(spawned["session"]), str(spawned.get("runtime") or alias)
+            write_placement(rig, name, {"host": host, "worktree": spawned["worktree"],
+                                        "branch": branch, "session": session,
+                                        "runtime": alias, "at": now_rfc3339()})
+            write_heartbeat(town, session, "started", agent=str(addr), runtime=alias,
+                            host=host)
+            convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
+            store.update(agent_bead["id"], description_fields={"agent_state": "working"})
+        except BaseException:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:  # rollback is best effort; the original error matters
+                    pass
+            raise
+    log_event(town.root, "sling", actor=dispatched_by,
+              payload={"bead": bead_id, "target": str(addr), "rig": rig.name,
+                       "formula": formula, "host": host})
+    _poke_witness(town, rig, name)
+    return SlingResult(bead=bead_id, agent=str(addr), session=session_address(host, session),
+                       spawned=True, convoy=convoy_id, branch=branch,
+                       worktree=str(spawned["worktree"]), formula=formula,
+                       screen=str(spawned.get("screen") or ""), host=host)
+
+
 def _poke_witness(town: Town, rig: RigInfo, name: str) -> None:
     from gastown_tui.ops.nudge import nudge
 
@@ -322,8 +410,9 @@ def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *
     agent = str(addr)
     rig = town.rig(addr.rig) if addr.rig else None
     session = session_name(town, addr)
+    host = host_of_agent(town, addr)
     minimal_mode = minimal.active(town)
-    running = not minimal_mode and tmux_for(town).has_session(session)
+    running = not minimal_mode and tmux_for(town, host).has_session(session)
     if not running and not minimal_mode:  # minimal mode: the hook is the assignment
         if addr.role == "polecat" and rig is not None:
             # A dead polecat target gets a fresh polecat in its rig, as upstream.
@@ -355,5 +444,7 @@ def _sling_to_agent(town: Town, store: BeadStore, bead_id: str, addr: Address, *
                   sender=dispatched_by, timeout=5)
         except GasTownError:
             pass  # the hook is set; the agent finds it at its next prompt
-    return SlingResult(bead=bead_id, agent=agent, session=session if running else "",
-                       spawned=False, convoy=convoy_id, formula=formula_name)
+    return SlingResult(bead=bead_id, agent=agent,
+                       session=session_address(host, session) if running else "",
+                       spawned=False, convoy=convoy_id, formula=formula_name,
+                       host=host or "")

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from gastown_tui.ops.agent_screen import settle_new_agent
 from gastown_tui.ops.rig_state import asleep
-from gastown_tui.ops.sessions import agent_env, agent_path, start_agent, tmux_for, write_heartbeat
+from gastown_tui.ops.sessions import (
+    agent_env,
+    agent_path,
+    restart_remote,
+    start_agent,
+    tmux_for,
+    write_heartbeat,
+)
 from gastown_tui.runtimes.presets import require_installed, resolve_runtime
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
@@ -140,17 +147,25 @@ def resume_polecats(town: Town) -> list[SessionStep]:
         for info in polecats(town, store, sessions=sessions):
             if info.session_running or not info.issue or not info.worktree_exists:
                 continue
+            if info.state == "host unreachable":
+                steps.append(SessionStep(info.address, info.session_address, "failed",
+                                         f"host unreachable: {info.evidence}"))
+                continue
             addr = Address("polecat", info.rig, info.name)
             try:
-                tmux_for(town).kill_session(info.session_name)  # a dead pane, if one is left
-                start_agent(town, addr, Path(info.worktree), branch=info.branch,
-                            topic_suffix=info.issue)
+                if info.host:
+                    restart_remote(town, addr, info.host, topic=info.issue, branch=info.branch)
+                else:
+                    tmux_for(town).kill_session(info.session_name)  # a dead pane, if left
+                    start_agent(town, addr, Path(info.worktree), branch=info.branch,
+                                topic_suffix=info.issue)
             except GasTownError as exc:
-                steps.append(SessionStep(info.address, info.session_name, "failed", exc.problem))
+                steps.append(SessionStep(info.address, info.session_address, "failed",
+                                         exc.problem))
                 continue
             log_event(town.root, "session_start", actor="overseer",
                       payload={"agent": info.address, "bead": info.issue, "resumed": True})
-            steps.append(SessionStep(info.address, info.session_name, "started",
+            steps.append(SessionStep(info.address, info.session_address, "started",
                                      f"resumed {info.issue}"))
     finally:
         store.close_connection()
@@ -221,6 +236,8 @@ def _down_sessions(town: Town, *, keep_polecats: bool, dry_run: bool) -> list[Se
             continue
         tmux.kill_session(name)
         steps.append(SessionStep(name, name, "stopped"))
+    if not keep_polecats:
+        steps += _down_hosts(town, dry_run=dry_run)
     if not dry_run:
         log_event(town.root, "down", actor="overseer",
                   payload={"stopped": [s.session for s in steps if s.action == "stopped"]})
@@ -240,10 +257,36 @@ def rest_step(town: Town) -> SessionStep | None:
                        "; ".join([rest.line(), *rest.problems]))
 
 
-def stop_session(town: Town, session: str) -> SessionStep:
-    tmux = tmux_for(town)
+def _down_hosts(town: Town, *, dry_run: bool) -> list[SessionStep]:
+    """The town's polecats on its other hosts stop too (each host's gt ends their process
+    trees); a host that does not answer is a failed step, its polecats left as they are."""
+    from gastown_tui.hosts.observer import remote_sessions
+    from gastown_tui.town.hostlist import load_hosts
+
+    steps = []
+    for name, record in load_hosts(town).items():
+        tmux = tmux_for(town, name)
+        try:
+            found = remote_sessions(town, record)
+            for session in sorted(found):
+                if not _is_polecat_session(town, session):
+                    continue
+                where = f"{name}:{session}"
+                if dry_run:
+                    steps.append(SessionStep(where, where, "would stop"))
+                    continue
+                tmux.kill_session(session)
+                steps.append(SessionStep(where, where, "stopped"))
+        except GasTownError as exc:
+            steps.append(SessionStep(f"host {name}", name, "failed", exc.problem))
+    return steps
+
+
+def stop_session(town: Town, session: str, *, host: str | None = None) -> SessionStep:
+    tmux = tmux_for(town, host)
+    where = f"{host}:{session}" if host else session
     if not tmux.has_session(session):
-        return SessionStep(session, session, "absent")
+        return SessionStep(where, where, "absent")
     tmux.kill_session(session)
-    log_event(town.root, "session_end", actor="overseer", payload={"session": session})
-    return SessionStep(session, session, "stopped")
+    log_event(town.root, "session_end", actor="overseer", payload={"session": where})
+    return SessionStep(where, where, "stopped")

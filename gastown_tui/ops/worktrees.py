@@ -42,7 +42,10 @@ def _exclude_local_files(bare: Path, tracked: set[str]) -> None:
 
 
 def create_polecat_worktree(rig: RigInfo, name: str, bead_id: str | None,
-                            instructions_file: str = "AGENTS.md") -> tuple[Path, str]:
+                            instructions_file: str = "AGENTS.md",
+                            branch: str | None = None) -> tuple[Path, str]:
+    """The polecat's worktree on a new branch from the rig's default branch; `branch` names
+    it when the caller already chose the name (a town slinging to another host)."""
     import pygit2
 
     repo = _repo(rig.bare_repo)
@@ -50,7 +53,7 @@ def create_polecat_worktree(rig: RigInfo, name: str, bead_id: str | None,
     if start is None:
         raise GitError(f"rig {rig.name} has no branch {rig.default_branch}",
                        fix="check the rig's default_branch in config.json")
-    branch = branch_name(name, bead_id)
+    branch = branch or branch_name(name, bead_id)
     path = rig.polecat_worktree(name)
     if name in repo.list_worktrees():
         stale = repo.lookup_worktree(name)

@@ -42,6 +42,7 @@ class Memory:
     idle_since: float = 0.0
     cycle_told_at: float = 0.0  # told to hand off for a full context (ops/context_cycle.py)
     cycle_conversation: str = ""  # the conversation it was told in
+    away_since: float = 0.0  # when its host stopped answering (0: it answers)
 
 
 @dataclass

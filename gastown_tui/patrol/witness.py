@@ -13,8 +13,8 @@ from pathlib import Path
 
 from gastown_tui.ops import minimal
 from gastown_tui.ops.loop_mail import handle_inbox, handle_nudges
-from gastown_tui.ops.polecats import PolecatInfo, polecats
-from gastown_tui.ops.sessions import start_agent, tmux_for, write_heartbeat
+from gastown_tui.ops.polecats import UNREACHABLE, PolecatInfo, polecats
+from gastown_tui.ops.sessions import restart_remote, start_agent, tmux_for, write_heartbeat
 from gastown_tui.patrol.verdicts import Memory, Verdict, WitnessState, output_hash, parse_duration
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
@@ -70,13 +70,17 @@ class Witness:
         from gastown_tui.ops.worktrees import inspect
 
         moved = []
-        head = inspect(self.rig, Path(info.worktree)).head if info.worktree_exists else ""
+        if info.host:
+            head = mem.head  # its commits are on its host: output and bead updates tell
+        else:
+            head = inspect(self.rig, Path(info.worktree)).head if info.worktree_exists else ""
         if head != mem.head:
             moved.append("commit")
             mem.head = head
         if info.session_running:
             try:
-                out = output_hash(tmux_for(self.town).capture(info.session_name))
+                out = output_hash(tmux_for(self.town, info.host or None)
+                                  .capture(info.session_name))
             except GasTownError:
                 out = mem.output
             if out != mem.output:
@@ -131,7 +135,8 @@ class Witness:
                      f"Branch: {info.branch or '-'}  worktree: {info.worktree}"]
             if info.session_running:
                 try:
-                    tail = tmux_for(self.town).capture(info.session_name)[-15:]
+                    tail = tmux_for(self.town, info.host or None).capture(
+                        info.session_name)[-15:]
                     lines += ["Last lines of its pane:", *("  " + ln for ln in tail)]
                 except GasTownError:
                     pass
@@ -145,7 +150,15 @@ class Witness:
     def _judge(self, info: PolecatInfo, mem: Memory, moved: list[str], now: float) -> Verdict:
         silent = now - mem.progress_at
         v = Verdict(info.name, info.state, info.evidence, since=mem.progress_at)
-        if info.state == "zombie":
+        if info.host:
+            self._note_host(info, mem, now)
+        if info.state == UNREACHABLE:
+            # Nothing can be seen there, so nothing is judged: not stalled, not a zombie, no
+            # restart and no nuke; its silence is not counted against it. Followed again
+            # when the host answers.
+            mem.progress_at = now
+            v.evidence = f"{info.evidence}; kept as it is until host {info.host} answers"
+        elif info.state == "zombie":
             tmux_for(self.town).kill_session(info.session_name)
             v.action = "killed zombie session"
         elif info.state == "rate-limited":
@@ -184,7 +197,7 @@ class Witness:
         elif info.session_running and info.state in ("idle", "done"):
             mem.idle_since = mem.idle_since or now
             if now - mem.idle_since >= self.config.idle_timeout:
-                tmux_for(self.town).kill_session(info.session_name)
+                tmux_for(self.town, info.host or None).kill_session(info.session_name)
                 v.action = f"reaped idle session after {_age(now - mem.idle_since)}"
                 mem.idle_since = 0.0
         if v.action:
@@ -199,8 +212,8 @@ class Witness:
         from gastown_tui.ops import context_cycle as cc
 
         cfg = cc.cycle_config(self.town)
-        if not cfg.on or info.runtime != "claude":
-            return ""
+        if not cfg.on or info.runtime != "claude" or info.host:
+            return ""  # (a polecat on another host: its transcript is on that machine)
         use = cc.context_of(self.town, info.session_name, Path(info.worktree), cfg.window)
         if use is None or use.share < cfg.threshold:
             return ""
@@ -234,6 +247,19 @@ class Witness:
             return on_limited(self.town, self.store, info.session_name, info.evidence, until)
         except GasTownError as exc:
             return f"quota: {exc.problem}"
+
+    def _note_host(self, info: PolecatInfo, mem: Memory, now: float) -> None:
+        """An event when a polecat's host stops answering, and one when it is back."""
+        if info.state == UNREACHABLE and not mem.away_since:
+            mem.away_since = now
+            log_event(self.town.root, "host_unreachable", actor=self.address,
+                      payload={"host": info.host, "polecat": info.address,
+                               "evidence": info.evidence})
+        elif info.state != UNREACHABLE and mem.away_since:
+            log_event(self.town.root, "host_returned", actor=self.address,
+                      payload={"host": info.host, "polecat": info.address,
+                               "away": _age(now - mem.away_since), "now": info.state})
+            mem.away_since = 0.0
 
     def _unblock(self, info: PolecatInfo, mem: Memory) -> str:
         """A dialog holds the agent: answer it if it is one upstream answers (trust, the
@@ -273,18 +299,23 @@ class Witness:
         if mem.restarts >= self.config.max_restarts:
             return self._escalate(info, mem, f"session died {mem.restarts} times with work "
                                              "on its hook")
-        tmux = tmux_for(self.town)
+        addr = Address("polecat", self.rig.name, info.name)
         try:
-            tmux.kill_session(info.session_name)  # a dead pane left by remain-on-exit
-            start_agent(self.town, Address("polecat", self.rig.name, info.name),
-                        Path(info.worktree), branch=info.branch, topic_suffix=info.issue)
+            if info.host:  # its host's gt starts it again there, in its worktree
+                restart_remote(self.town, addr, info.host, topic=info.issue,
+                               branch=info.branch)
+            else:
+                tmux_for(self.town).kill_session(info.session_name)  # a dead pane left
+                start_agent(self.town, addr, Path(info.worktree), branch=info.branch,
+                            topic_suffix=info.issue)
         except GasTownError as exc:
             mem.restarts += 1
             return f"restart failed: {exc.problem}"
         mem.restarts += 1
         mem.progress_at = time.time()
         log_event(self.town.root, "polecat_restarted", actor=self.address,
-                  payload={"polecat": info.address, "bead": info.issue})
+                  payload={"polecat": info.address, "bead": info.issue,
+                           **({"host": info.host} if info.host else {})})
         return f"restarted session ({mem.restarts}/{self.config.max_restarts})"
 
     def _escalate(self, info: PolecatInfo, mem: Memory, why: str) -> str:

@@ -35,10 +35,12 @@ from gastown_tui.town.layout import RigInfo, Town
 from gastown_tui.town.names import Address
 from gastown_tui.town.presence import GoneWatch
 from gastown_tui.town.store import BeadStore
+from gastown_tui.town.store.backend import is_pg
 
 HEARTBEAT_EVERY = 10.0       # seconds between heartbeats while a gate runs
 IDLE_BEAT = 30.0             # an idle loop still beats this often (status calls 120 s stale)
 ERROR_COOLDOWN = 300.0       # an MR that hit an unexpected error waits this long before a retry
+HOST_COOLDOWN = 10.0         # an MR whose branch is on a host that did not answer, likewise
 ONCE_MAX_ATTEMPTS = 3        # --once never spins: each MR is tried at most this many times
 
 
@@ -163,13 +165,40 @@ class _Waiter:
             next(self._gen)  # start watching now; what it saw so far the first check covers
         except (ImportError, OSError, StopIteration):
             self._gen = None  # no file events here: fall back to a plain timed wait
+        # A PostgreSQL store is shared with other hosts, whose `gt done` leaves no file here:
+        # its commits' NOTIFY wakes the loop instead.
+        self._poked = threading.Event()
+        self._closed = threading.Event()
+        if is_pg(town.store_location):
+            threading.Thread(target=self._listen, args=(town.store_location,), daemon=True,
+                             name=f"refinery-listen-{rig.name}").start()
+
+    def _listen(self, location: str) -> None:
+        from gastown_tui.town.store.pg import Listener
+
+        listener = Listener(location)
+        try:
+            while not (self.stop.is_set() or self._closed.is_set()):
+                try:
+                    if listener.wait(0.5):
+                        self._poked.set()
+                except GasTownError:
+                    self._closed.wait(2.0)  # the server is away: the timed wait covers it
+        finally:
+            listener.close()
+
+    def close(self) -> None:
+        self._closed.set()
 
     def wait(self) -> None:
         deadline = time.monotonic() + self.timeout
         while not self.stop.is_set() and time.monotonic() < deadline:
-            if self._gen is None:
-                self.stop.wait(max(0.0, deadline - time.monotonic()))
+            if self._poked.is_set():
+                self._poked.clear()
                 return
+            if self._gen is None:
+                self.stop.wait(max(0.0, min(self.TICK_MS / 1000, deadline - time.monotonic())))
+                continue
             try:
                 if next(self._gen):
                     return
@@ -258,11 +287,15 @@ def _loop(town: Town, rig: RigInfo, store: BeadStore, *, once: bool, poll: float
         result = process_mr(town, rig, mr_id, store=store, stop=stop, on_tick=tick(mr_id))
         summary.results.append(result)
         say(_describe(result))
+        if result.outcome == "host-unreachable":
+            cooldown[mr_id] = time.monotonic() + HOST_COOLDOWN
         if result.outcome == "error":
             cooldown[mr_id] = time.monotonic() + ERROR_COOLDOWN
             # A failure after the target moved is finished by the same path as a crash.
             for note in recover(town, rig, store):
                 say(f"recovered: {note}")
+    if waiter is not None:
+        waiter.close()  # its store listener ends with the loop
 
 
 def _describe(result: ProcessResult) -> str:

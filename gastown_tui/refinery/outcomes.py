@@ -29,7 +29,7 @@ FAILURE_TYPES = {"test": "tests", "build": "build", "lint": "lint", "typecheck":
 class ProcessResult:
     mr_id: str
     outcome: str   # merged | conflict | gates-failed | branch-missing | target-moved | skipped
-                   # | interrupted | error
+                   # | interrupted | host-unreachable | error
     detail: str = ""
     merge_commit: str = ""
     conflict_task: str = ""

@@ -81,6 +81,10 @@ def _process(ctx: Ctx, mr_id: str, *, stop: threading.Event | None,
     ctx.event("merge_started", mr=mr.id, branch=mr.branch, issue=mr.source_issue, target=target)
     try:
         repo = merge.open_repo(rig)
+        if mr.fields.get("host"):
+            waiting = _fetch_from_host(ctx, mr, stage)
+            if waiting is not None:
+                return waiting
         head = merge.branch_head(repo, mr.branch)
         if head is None:
             result = branch_missing(ctx, mr)
@@ -137,6 +141,25 @@ def _process(ctx: Ctx, mr_id: str, *, stop: threading.Event | None,
         ctx.event("merge_failed", mr=mr.id, branch=mr.branch, issue=mr.source_issue,
                   type="error", error=str(exc))
         return ProcessResult(mr.id, "error", str(exc))
+
+
+def _fetch_from_host(ctx: Ctx, mr: MergeRequest, stage: StageRecorder
+                     ) -> ProcessResult | None:
+    """A branch made on another host comes from there first. A host that does not answer
+    puts the MR back in the queue (it is not a missing branch: the work is still there)."""
+    from gastown_tui.ops.remote_branches import fetch_branch
+    from gastown_tui.town.hostlist import HostUnreachableError
+
+    host = mr.fields["host"]
+    try:
+        fetch_branch(ctx.town, ctx.rig, host, mr.branch)
+    except HostUnreachableError as exc:
+        release(ctx, mr.id)
+        stage.stage_to("done", outcome="host-unreachable")
+        ctx.event("merge_deferred", mr=mr.id, branch=mr.branch, issue=mr.source_issue,
+                  host=host, evidence=exc.evidence)
+        return ProcessResult(mr.id, "host-unreachable", exc.problem)
+    return None
 
 
 def _sync_refinery_worktree(rig: RigInfo, tip: pygit2.Oid | str, target: str) -> None:

@@ -66,19 +66,27 @@ class _ControlClient:
     ignored: change detection is done by polling, see `PaneObserver.poll_changes`.
     """
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], *, keep_errors: bool = False) -> None:
+        """`keep_errors`: keep the last lines the client writes to stderr (an ssh-borne
+        client's reason for ending: the host refused, timed out, has no tmux server)."""
         try:
             self.proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
+                stderr=subprocess.PIPE if keep_errors else subprocess.DEVNULL,
                 env=tmux_env(),
                 start_new_session=True,  # a Ctrl-C in the control room's terminal is not ours
             )
         except FileNotFoundError:
             raise not_installed_error() from None
         self.alive = True
+        self.errors: list[str] = []
+        self._errors_thread: threading.Thread | None = None
+        if keep_errors:
+            self._errors_thread = threading.Thread(
+                target=self._read_errors, name=f"tmux-observer-err-{self.proc.pid}", daemon=True)
+            self._errors_thread.start()
         self._replies: queue.SimpleQueue[tuple[bool, list[str]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(
             target=self._read, name=f"tmux-observer-{self.proc.pid}", daemon=True
@@ -113,6 +121,27 @@ class _ControlClient:
         finally:
             self.alive = False
             self._replies.put(None)  # wakes a request waiting for a reply that will never come
+
+    def _read_errors(self) -> None:
+        assert self.proc.stderr is not None
+        try:
+            for raw in self.proc.stderr:
+                text = raw.decode("utf-8", errors="replace").strip()
+                if text:
+                    self.errors = [*self.errors[-4:], text]
+        except (OSError, ValueError):
+            pass
+
+    def exit_status(self, wait: float = 1.0) -> int | None:
+        """The client's exit status once it ended (None while it runs); by then everything
+        it wrote to stderr is in `errors`."""
+        try:
+            status = self.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            return None
+        if self._errors_thread is not None:
+            self._errors_thread.join(timeout=wait)
+        return status
 
     def request(self, line: str, timeout: float) -> tuple[bool, list[str]]:
         if not self.alive or self.proc.stdin is None:
@@ -149,6 +178,8 @@ class _ControlClient:
         self._thread.join(timeout=1.0)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
 
 
 @dataclass(frozen=True)
@@ -216,6 +247,10 @@ class PaneObserver:
         )
         return _ControlClient(argv)
 
+    def _lost(self, client: _ControlClient) -> TmuxError:
+        """The error for a connection that ended and could not be made again."""
+        return no_server_error(self.socket)
+
     def _drop_client(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -238,9 +273,10 @@ class PaneObserver:
                 try:
                     ok, lines = self._client.request(line, self.timeout)
                 except _Disconnected:
+                    lost = self._lost(self._client)
                     self._drop_client()
                     if attempt:
-                        raise no_server_error(self.socket) from None
+                        raise lost from None
                     continue
                 if not ok:
                     raise command_error(self.socket, args[0] if args else "", "\n".join(lines))

@@ -16,8 +16,7 @@ from gastown_tui.model.snapshot import AgentView
 from gastown_tui.ops.nudge import nudge
 from gastown_tui.ops.nuke import nuke
 from gastown_tui.ops.up import start_mayor
-from gastown_tui.tmux.commands import session_target, tmux_env
-from gastown_tui.tmux.socket import socket_name, tmux_argv
+from gastown_tui.tmux.commands import tmux_env
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.verbs.base import Job, Outcome, Verb
 from gastown_tui.verbs.room import Room
@@ -138,15 +137,20 @@ class Attach(Verb):
         return None
 
     def argv(self, room: Room, agent: AgentView) -> list[str]:
-        """tmux attach-session on the town's socket; `-r` (read-only) for watch."""
-        flags = ["-r"] if self.read_only_attach else []
-        return tmux_argv(socket_name(room.town.root), "attach-session", *flags, "-t",
-                         session_target(agent.session))
+        """tmux attach-session on the town's socket (a polecat on another host: `ssh -t` to
+        that host's server); `-r` (read-only) for watch."""
+        from gastown_tui.ops.sessions import attach_argv
+
+        return attach_argv(room.town, agent.session, read_only=self.read_only_attach)
 
     def act(self, room: Room, target: Target, answer: Any) -> None:
         agent = target.agent
         assert agent is not None
-        argv = self.argv(room, agent)
+        try:
+            argv = self.argv(room, agent)
+        except GasTownError as exc:
+            room.flash(f"{self.label}: {exc.problem}", "error")
+            return
         try:
             with room.suspend():
                 subprocess.run(argv, env=tmux_env(), check=False)

@@ -18,7 +18,7 @@ from gastown_tui.model.snapshot import parse_ts
 STATE_STYLE = {
     "working": "bold green", "idle": "dim", "stalled": "bold yellow", "zombie": "bold red",
     "done": "bold cyan", "running": "green", "stopped": "dim", "blocked": "bold red",
-    "rate-limited": "bold magenta", "away": "dim",
+    "rate-limited": "bold magenta", "away": "dim", "host unreachable": "bold red",
 }
 STAGE_STYLE = {"queued": "dim", "claimed": "cyan", "rebasing": "cyan", "merging": "bold green",
                "pushing": "bold green", "conflict": "bold red", "failed": "bold red",
@@ -27,7 +27,8 @@ ATTENTION_GLYPH = {"escalation": ("⚠", "bold red"), "conflict": ("✗", "red")
                    "failed": ("✗", "red"), "stalled": ("⏸", "yellow"),
                    "zombie": ("☠", "red"), "blocked": ("⛔", "bold red"),
                    "rate-limited": ("⏳", "magenta"), "gate": ("⏸", "bold yellow"),
-                   "warrant": ("⚖", "bold red"), "mail": ("✉", "cyan")}
+                   "warrant": ("⚖", "bold red"), "mail": ("✉", "cyan"),
+                   "unreachable": ("⇄", "bold red")}
 GLYPH_STYLE = {"✓": "green", "▶": "cyan", "○": "dim", "✗": "red", "?": "yellow"}
 # C0 (tab aside), DEL and C1: what is left of a sequence Text.from_ansi could not parse.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")

@@ -35,8 +35,9 @@ from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, money, 
 
 TILE_SCREEN_LINES = 3
 TILE_LINES = 2 + TILE_SCREEN_LINES  # name and badge, facts, the pane's last lines
-STATES = ("working", "idle", "stalled", "zombie", "done", "blocked", "rate-limited")
-WARNING_STATES = ("stalled", "zombie", "blocked", "rate-limited")
+STATES = ("working", "idle", "stalled", "zombie", "done", "blocked", "rate-limited",
+          "host unreachable")
+WARNING_STATES = ("stalled", "zombie", "blocked", "rate-limited", "host unreachable")
 EMPTY = "no polecats — press s to sling work"
 STRIP_CACHE = 64  # strips kept per tile: a screen's worth of recent pane lines
 
@@ -54,6 +55,8 @@ def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = Fal
     head.append(agent.name, style="bold")
     if agent.role == "crew":
         head.append(" (crew)", style="magenta")
+    if agent.host:  # a polecat on another host says which
+        head.append(f" @{agent.host}", style="bold blue")
     if agent.hooked_bead:
         head.append(f"  {agent.hooked_bead} ", style="cyan")
         head.append(agent.hooked_title)
