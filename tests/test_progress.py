@@ -12,9 +12,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from tests.conftest import BIN, Cli, git
-
 from gastown_tui.town.progress import Progress
+from tests.conftest import BIN, Cli, git
 
 
 def run_on_tty(prog: str, *args: str, cwd: Path, env: dict[str, str]
@@ -124,3 +123,28 @@ def test_progress_line_is_rewritten_and_inert() -> None:
     assert text.count("\n") == 1
     assert not Progress.for_cli(json_output=True, stream=_FakeTty()).shown
     assert not Progress.for_cli(json_output=False, stream=io.StringIO()).shown
+
+
+def test_doctor_up_and_shutdown_show_progress_across_polecats(sim_town: Cli) -> None:
+    from tests.test_lifecycle import slung_hanging_polecat
+
+    cli = sim_town
+    for _ in range(3):  # each hangs on a hooked bead, so the shutdown keeps its worktree
+        slung_hanging_polecat(cli)
+    code, out, tty = run_on_tty("gt", "doctor", cwd=cli.cwd, env=cli.env)
+    assert "Checking the town: 100% (12/12), done." in tty, tty
+    assert "store:" in out  # the report itself still goes to stdout
+    piped = cli.gt("doctor", ok=False)
+    assert "Checking the town" not in piped.stderr
+
+    code, out, tty = run_on_tty("gt", "up", cwd=cli.cwd, env=cli.env)
+    assert code == 0, tty
+    assert "Starting sessions: 100% (" in tty and ", done." in tty
+    code, out, tty = run_on_tty("gt", "up", "--json", cwd=cli.cwd, env=cli.env)
+    assert "Starting sessions" not in tty
+    json.loads(out)
+
+    code, out, tty = run_on_tty("gt", "shutdown", "--yes", cwd=cli.cwd, env=cli.env)
+    assert "Stopping the town, done." in tty, tty
+    assert "Removing polecats: 100% (3/3), done." in tty, tty
+    assert out.count("● kept gastown/polecats/") == 3  # their hooked work keeps them

@@ -80,6 +80,8 @@ class Progress:
         if self._total:
             pct = min(100, self._done * 100 // self._total)
             text = f"{label}: {pct:3d}% ({self._done}/{self._total})"
+        elif self._total is None and self._done == 0:
+            text = label  # work with no count: "Stopping the town" ... ", done."
         else:
             text = f"{label}: {self._done}"
         if detail:
