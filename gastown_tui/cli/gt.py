@@ -73,6 +73,8 @@ class GtGroup(LazyGroup):
         "whoami": "gastown_tui.cli.gt_settings:whoami",
         "info": "gastown_tui.cli.gt_settings:info",
         "version": "gastown_tui.cli.gt_settings:version",
+        "role": "gastown_tui.cli.gt_role:role",
+        "theme": "gastown_tui.cli.gt_theme:theme",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 
