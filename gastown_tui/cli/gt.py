@@ -75,6 +75,7 @@ class GtGroup(LazyGroup):
         "version": "gastown_tui.cli.gt_settings:version",
         "role": "gastown_tui.cli.gt_role:role",
         "theme": "gastown_tui.cli.gt_theme:theme",
+        "namepool": "gastown_tui.cli.gt_namepool:namepool",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 
