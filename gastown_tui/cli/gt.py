@@ -76,6 +76,7 @@ class GtGroup(LazyGroup):
         "role": "gastown_tui.cli.gt_role:role",
         "theme": "gastown_tui.cli.gt_theme:theme",
         "namepool": "gastown_tui.cli.gt_namepool:namepool",
+        "hooks": "gastown_tui.cli.gt_hooks:hooks",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 
