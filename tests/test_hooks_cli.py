@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import Cli
-
 from gastown_tui.ops.sessions import CLAUDE_SETTINGS, GEMINI_SETTINGS
+from tests.conftest import Cli
 
 
 def _status(cli: Cli, *args: str) -> dict[tuple[str, str], str]:

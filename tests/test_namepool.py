@@ -7,10 +7,9 @@ import os
 import time
 from pathlib import Path
 
-from tests.conftest import Cli
-
 from gastown_tui.ops.namepool import THEMES, allocate
 from gastown_tui.town.layout import Town
+from tests.conftest import Cli
 
 
 def test_set_theme_then_the_next_polecat_is_named_from_it(cli: Cli, rig_town: Path) -> None:
