@@ -8,6 +8,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import threading
 from pathlib import Path
@@ -122,6 +123,15 @@ def test_progress_line_is_rewritten_and_inert() -> None:
     assert text.endswith("(4/4), done.\n")
     assert text.count("\n") == 1
     assert not Progress.for_cli(json_output=True, stream=_FakeTty()).shown
+    failing = _FakeTty()
+    try:
+        with Progress.for_cli(json_output=False, stream=failing) as progress:
+            progress.step("Receiving objects", 45, 100)
+            raise RuntimeError("network gone")
+    except RuntimeError:
+        pass
+    # a failure ends the line (the error starts on its own) and never says done
+    assert failing.getvalue().endswith("(45/100)\n") and "done" not in failing.getvalue()
     assert not Progress.for_cli(json_output=False, stream=io.StringIO()).shown
 
 
@@ -132,7 +142,7 @@ def test_doctor_up_and_shutdown_show_progress_across_polecats(sim_town: Cli) -> 
     for _ in range(3):  # each hangs on a hooked bead, so the shutdown keeps its worktree
         slung_hanging_polecat(cli)
     code, out, tty = run_on_tty("gt", "doctor", cwd=cli.cwd, env=cli.env)
-    assert "Checking the town: 100% (12/12), done." in tty, tty
+    assert re.search(r"Checking the town: 100% \((\d+)/\1\), done\.", tty), tty
     assert "store:" in out  # the report itself still goes to stdout
     piped = cli.gt("doctor", ok=False)
     assert "Checking the town" not in piped.stderr

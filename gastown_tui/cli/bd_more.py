@@ -265,11 +265,10 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
         # stdout may be a terminal: DEL, C1 controls and the like go out as \u escapes (the
         # same values); a file written with -o keeps bd's exact bytes.
         # Progress on stderr only while the records go to a file or pipe, not the same screen.
-        progress = Progress.for_cli(json_output=cli.json_output or sys.stdout.isatty())
-        count = export_to(store, _JsonTextOut(sys.stdout), prefixes=prefixes,
-                          include_all=include_all, include_infra=include_infra,
-                          progress=progress)
-        progress.finish()
+        with Progress.for_cli(json_output=cli.json_output or sys.stdout.isatty()) as progress:
+            count = export_to(store, _JsonTextOut(sys.stdout), prefixes=prefixes,
+                              include_all=include_all, include_infra=include_infra,
+                              progress=progress)
         _say_scope(store, prefixes, count)
         return
     progress = Progress.for_cli(json_output=cli.json_output)
@@ -336,13 +335,12 @@ def import_cmd(cli: CliContext, source: str, dry_run: bool) -> None:
     from gastown_tui.town.store.jsonl import import_jsonl
 
     store = cli.store()
-    progress = Progress.for_cli(json_output=cli.json_output)
-    if source == "-":
-        report = import_jsonl(store, "-", dry_run=dry_run, lines=sys.stdin.buffer,
-                              progress=progress)
-    else:
-        report = import_jsonl(store, source, dry_run=dry_run, progress=progress)
-    progress.finish()
+    with Progress.for_cli(json_output=cli.json_output) as progress:
+        if source == "-":
+            report = import_jsonl(store, "-", dry_run=dry_run, lines=sys.stdin.buffer,
+                                  progress=progress)
+        else:
+            report = import_jsonl(store, source, dry_run=dry_run, progress=progress)
     if not dry_run:
         cli.log("import", {"source": report.source, "created": len(report.created),
                            "updated": len(report.updated), "errors": len(report.errors)})

@@ -26,8 +26,9 @@ def rig_add(cli: CliContext, name: str, source: str, prefix: str | None, branch:
     from gastown_tui.ops.rig import rig_add as do_add
     from gastown_tui.town.progress import Progress
 
-    progress = Progress.for_cli(json_output=as_json)
-    result = do_add(cli.town(), name, source, prefix=prefix, branch=branch, progress=progress)
+    with Progress.for_cli(json_output=as_json) as progress:
+        result = do_add(cli.town(), name, source, prefix=prefix, branch=branch,
+                        progress=progress)
     if as_json:
         echo_json({"name": result.rig.name, "prefix": result.rig.prefix,
                    "default_branch": result.default_branch, "head": result.head,

@@ -38,9 +38,8 @@ def up(cli: CliContext, agent, polecats, quiet, as_json) -> None:
     from gastown_tui.ops.up import up as do_up
     from gastown_tui.town.progress import Progress
 
-    progress = Progress.for_cli(json_output=as_json or quiet)
-    steps = do_up(cli.town(), agent=agent, polecats=polecats, progress=progress)
-    progress.finish()
+    with Progress.for_cli(json_output=as_json or quiet) as progress:
+        steps = do_up(cli.town(), agent=agent, polecats=polecats, progress=progress)
     if as_json:
         echo_json([s.__dict__ for s in steps])
     elif not quiet:
@@ -121,8 +120,8 @@ def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
                       abort=True)
     from gastown_tui.town.progress import Progress
 
-    progress = Progress.for_cli(json_output=as_json)
-    report = do_shutdown(town, cli.store("overseer"), nuclear=nuclear, progress=progress)
+    with Progress.for_cli(json_output=as_json) as progress:
+        report = do_shutdown(town, cli.store("overseer"), nuclear=nuclear, progress=progress)
     if as_json:
         echo_json(report.as_json())
     else:

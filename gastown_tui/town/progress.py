@@ -45,6 +45,19 @@ class Progress:
             return cls.off()
         return cls(stream)
 
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Finished work ends with ", done."; a failure only ends the line, so the error
+        that follows starts on its own line and nothing claims to be done."""
+        if exc_type is None:
+            self.finish()
+        elif self._stream is not None and self._last_text:
+            self._stream.write("\n")
+            self._stream.flush()
+            self._label, self._last_text = "", ""
+
     @property
     def shown(self) -> bool:
         return self._stream is not None
