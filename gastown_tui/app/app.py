@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -101,8 +102,20 @@ class GasTownApp(App[str | None]):
             self.observe_panes()
 
     def on_mount(self) -> None:
+        if self.config.theme in self.available_themes:
+            self.theme = self.config.theme
         if self.config.live:
             self.set_interval(CPU_INTERVAL, self._sample_cpu)
+
+    def watch_theme(self, theme: str) -> None:
+        """A theme picked in the palette is saved for the town (off the event loop), so the
+        next start comes back in it; the one read at start is not written back."""
+        if self.config.read_only or theme == self.config.theme:
+            return
+        self.config = replace(self.config, theme=theme)
+        town = self.town
+        self.run_worker(lambda: _save_theme(town, theme), thread=True, group="save-theme",
+                        exit_on_error=False, description="Saving the theme")
 
     async def wait_settled(self, timeout: float = 30.0) -> None:
         """Until the first snapshot and the first pane poll are on screen (tests, snapshots)."""
@@ -295,3 +308,9 @@ class GasTownApp(App[str | None]):
     @property
     def town_root(self) -> Path:
         return self.town.root
+
+
+def _save_theme(town, theme: str) -> None:
+    from gastown_tui.ops.theme import set_theme
+
+    set_theme(town, theme, known=[theme])

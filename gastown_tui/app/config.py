@@ -23,3 +23,4 @@ class AppConfig:
     poll_interval: float = POLL_INTERVAL
     model_options: dict[str, int] = field(default_factory=dict)
     first_read: FirstRead | None = None  # the CLI's forked first read of the town
+    theme: str = ""  # the town's control_room.theme (gt theme); '' keeps Textual's default

@@ -27,5 +27,18 @@ def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool
                        observer_factory=observer_factory or town_observer,
                        start_screen=start_screen,
                        poll_interval=POLL_INTERVAL if poll_interval is None else poll_interval,
-                       model_options=dict(model_options or {}), first_read=first_read)
+                       model_options=dict(model_options or {}), first_read=first_read,
+                       theme=saved_theme(town))
     return GasTownApp(config)
+
+
+def saved_theme(town: Town) -> str:
+    """The theme `gt theme` (or the palette's theme picker) saved for this town; '' if none
+    or the settings cannot be read (the control room still starts, in the default theme)."""
+    from gastown_tui.ops.theme import get_theme
+    from gastown_tui.town.errors import GasTownError
+
+    try:
+        return get_theme(town)
+    except GasTownError:  # a broken settings file is gt doctor's to report, not the UI's to die of
+        return ""

@@ -9,6 +9,7 @@ import click
 from gastown_tui.cli.bd_group import bd, pass_cli, scope_prefix
 from gastown_tui.cli.common import CliContext, bead_line, echo, emit_json, split_csv
 from gastown_tui.town.errors import GasTownError
+from gastown_tui.town.progress import Progress
 
 
 @bd.command()
@@ -382,10 +383,14 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
     if output is None:
         # stdout may be a terminal: DEL, C1 controls and the like go out as \u escapes (the
         # same values); a file written with -o keeps bd's exact bytes.
-        count = export_to(store, _JsonTextOut(sys.stdout), prefixes=prefixes,
-                          include_all=include_all, include_infra=include_infra)
+        # Progress on stderr only while the records go to a file or pipe, not the same screen.
+        with Progress.for_cli(json_output=cli.json_output or sys.stdout.isatty()) as progress:
+            count = export_to(store, _JsonTextOut(sys.stdout), prefixes=prefixes,
+                              include_all=include_all, include_infra=include_infra,
+                              progress=progress)
         _say_scope(store, prefixes, count)
         return
+    progress = Progress.for_cli(json_output=cli.json_output)
     import os
     import tempfile
     from pathlib import Path
@@ -399,10 +404,11 @@ def export_cmd(cli: CliContext, output, include_all, include_infra, any_prefix) 
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             count = export_to(store, fh, prefixes=prefixes, include_all=include_all,
-                              include_infra=include_infra)
+                              include_infra=include_infra, progress=progress)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+        progress.finish()
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -448,10 +454,12 @@ def import_cmd(cli: CliContext, source: str, dry_run: bool) -> None:
     from gastown_tui.town.store.jsonl import import_jsonl
 
     store = cli.store()
-    if source == "-":
-        report = import_jsonl(store, "-", dry_run=dry_run, lines=sys.stdin.buffer)
-    else:
-        report = import_jsonl(store, source, dry_run=dry_run)
+    with Progress.for_cli(json_output=cli.json_output) as progress:
+        if source == "-":
+            report = import_jsonl(store, "-", dry_run=dry_run, lines=sys.stdin.buffer,
+                                  progress=progress)
+        else:
+            report = import_jsonl(store, source, dry_run=dry_run, progress=progress)
     if not dry_run:
         cli.log("import", {"source": report.source, "created": len(report.created),
                            "updated": len(report.updated), "errors": len(report.errors)})

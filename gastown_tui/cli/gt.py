@@ -77,6 +77,10 @@ class GtGroup(LazyGroup):
         "info": "gastown_tui.cli.gt_settings:info",
         "version": "gastown_tui.cli.gt_settings:version",
         "warrant": "gastown_tui.cli.gt_warrant:warrant",
+        "role": "gastown_tui.cli.gt_role:role",
+        "theme": "gastown_tui.cli.gt_theme:theme",
+        "namepool": "gastown_tui.cli.gt_namepool:namepool",
+        "hooks": "gastown_tui.cli.gt_hooks:hooks",
     }
     ALIASES = {"molecule": "mol", "unhook": "unsling", "work": "hook"}
 

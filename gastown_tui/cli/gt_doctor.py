@@ -29,9 +29,11 @@ def doctor(ctx: click.Context, cli: CliContext, fix: bool, grace: float, lock_ag
     locks, sessions, polecats, agents, merge requests, worktrees and their git links,
     heartbeats); exits non-zero while an error remains."""
     from gastown_tui.ops.doctor import doctor as run_doctor
+    from gastown_tui.town.progress import Progress
 
-    report = run_doctor(cli.town(), fix=fix, grace=grace, lock_age_minutes=lock_age,
-                        heartbeat_stale_minutes=heartbeat_stale)
+    with Progress.for_cli(json_output=as_json) as progress:
+        report = run_doctor(cli.town(), fix=fix, grace=grace, lock_age_minutes=lock_age,
+                            heartbeat_stale_minutes=heartbeat_stale, progress=progress)
     if as_json:
         echo_json(report.as_json())
     else:

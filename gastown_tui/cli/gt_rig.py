@@ -24,8 +24,11 @@ def rig_add(cli: CliContext, name: str, source: str, prefix: str | None, branch:
             as_json: bool) -> None:
     """Add a rig from a git URL or a local repository path."""
     from gastown_tui.ops.rig import rig_add as do_add
+    from gastown_tui.town.progress import Progress
 
-    result = do_add(cli.town(), name, source, prefix=prefix, branch=branch)
+    with Progress.for_cli(json_output=as_json) as progress:
+        result = do_add(cli.town(), name, source, prefix=prefix, branch=branch,
+                        progress=progress)
     if as_json:
         echo_json({"name": result.rig.name, "prefix": result.rig.prefix,
                    "default_branch": result.default_branch, "head": result.head,
@@ -178,3 +181,72 @@ def _attach_lifecycle() -> None:
 
 
 _attach_lifecycle()  # gt rig status|boot|reboot|restart|shutdown (cli/gt_lifecycle.py)
+
+
+@rig.command(name="reset")
+@click.option("--handoff", is_flag=True, help="Clear handoff content.")
+@click.option("--mail", is_flag=True, help="Clear stale mail messages (the role's inbox).")
+@click.option("--stale", is_flag=True,
+              help="Reset orphaned in_progress issues (no active session).")
+@click.option("--dry-run", is_flag=True, help="Show what would be reset without making changes.")
+@click.option("--role", "role_name", default=None,
+              help="Role to reset (default: auto-detect from GT_ROLE or the directory).")
+@json_option
+@pass_cli
+def rig_reset(cli: CliContext, handoff: bool, mail: bool, stale: bool, dry_run: bool,
+              role_name: str | None, as_json: bool) -> None:
+    """Reset rig state (handoff content, mail, stale issues); all of it without flags.
+
+    \b
+    gt rig reset                    # reset all state of the role here
+    gt rig reset --handoff          # clear handoff content only
+    gt rig reset --mail             # archive the role's mail only
+    gt rig reset --stale --dry-run  # which in_progress beads have no polecat session left
+    """
+    from gastown_tui.ops.rig_reset import rig_reset as do_reset
+    from gastown_tui.ops.role import current, parse_role
+    from gastown_tui.town.errors import GasTownError
+    from gastown_tui.town.names import Address, validate_agent_name
+
+    town = cli.town()
+    here = current(town, cli.cwd)
+    if role_name:
+        role_, rig_name, name = parse_role(role_name)
+        rig_name, name = rig_name or here.rig, name or here.polecat
+    else:
+        role_, rig_name, name = here.role, here.rig, here.polecat
+    if role_ not in ("mayor", "deacon", "witness", "refinery", "polecat", "crew"):
+        raise GasTownError(f"could not detect role (got {role_})", fix="use --role to specify")
+    rig_info = town.rig(rig_name) if rig_name else town.rig_at(cli.cwd)
+    if role_ in ("witness", "refinery", "polecat", "crew") and rig_info is None:
+        raise GasTownError(f"role {role_} needs a rig", fix="run it inside the rig or pass "
+                           "--role <rig>/<role>")
+    if role_ in ("polecat", "crew"):
+        validate_agent_name(name or "", kind=role_)
+    addr = Address(role_, rig_info.name if role_ not in ("mayor", "deacon") else None,
+                   name if role_ in ("polecat", "crew") else None)
+    every = not (handoff or mail or stale)
+    prefix = rig_info.prefix if rig_info is not None else "hq"
+    report = do_reset(town, cli.store("overseer"), addr, prefix, handoff=every or handoff,
+                      mail=every or mail, stale=every or stale, dry_run=dry_run)
+    if as_json:
+        echo_json(report.as_json())
+        return
+    would = "would " if dry_run else ""
+    if report.handoff_cleared is not None:
+        echo(f"✓ {'Would clear' if dry_run else 'Cleared'} handoff content for {addr} "
+             f"({len(report.handoff_cleared)} note(s))")
+    if report.mail_archived is not None:
+        echo(f"✓ {would}archive {len(report.mail_archived)} message(s) of {addr}" if dry_run
+             else f"✓ Cleared mail: {len(report.mail_archived)} archived" if report.mail_archived
+             else "✓ No mail to clear")
+    if report.stale_reset is not None:
+        for entry in report.stale_reset:
+            echo(f"  {entry['id']}: {entry['assignee']} (no session) → open")
+        for entry in report.stale_skipped:
+            echo(f"  {entry['id']}: {entry['assignee']} (persistent, skipped)")
+        if report.stale_reset or report.stale_skipped:
+            echo(f"{'(dry-run) Would reset' if dry_run else '✓ Reset'} "
+                 f"{len(report.stale_reset)} issues, skip {len(report.stale_skipped)} persistent")
+        else:
+            echo("✓ No stale issues found")

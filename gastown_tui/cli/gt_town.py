@@ -36,8 +36,10 @@ def up(cli: CliContext, agent, polecats, quiet, as_json) -> None:
     """Start the Mayor, every rig's refinery and witness, the Deacon, and (after a pause)
     the polecats with hooked work."""
     from gastown_tui.ops.up import up as do_up
+    from gastown_tui.town.progress import Progress
 
-    steps = do_up(cli.town(), agent=agent, polecats=polecats)
+    with Progress.for_cli(json_output=as_json or quiet) as progress:
+        steps = do_up(cli.town(), agent=agent, polecats=polecats, progress=progress)
     if as_json:
         echo_json([s.__dict__ for s in steps])
     elif not quiet:
@@ -116,7 +118,10 @@ def shutdown(cli: CliContext, yes, force, nuclear, as_json) -> None:
                                    "worktrees; pass --yes to confirm")
         click.confirm(f"Stop every agent of {town.root} and remove finished polecats?",
                       abort=True)
-    report = do_shutdown(town, cli.store("overseer"), nuclear=nuclear)
+    from gastown_tui.town.progress import Progress
+
+    with Progress.for_cli(json_output=as_json) as progress:
+        report = do_shutdown(town, cli.store("overseer"), nuclear=nuclear, progress=progress)
     if as_json:
         echo_json(report.as_json())
     else:

@@ -31,12 +31,14 @@ from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import bad_lines, quarantine_bad_lines
 from gastown_tui.town.layout import Town
 from gastown_tui.town.locks import pid_alive
+from gastown_tui.town.progress import Progress
 
 Check = Callable[[DoctorContext, Finding], None]
 
 
 def doctor(town: Town, *, fix: bool = False, grace: float = 60.0, lock_age_minutes: float = 60.0,
-           heartbeat_stale_minutes: float = 10.0) -> DoctorReport:
+           heartbeat_stale_minutes: float = 10.0,
+           progress: Progress | None = None) -> DoctorReport:
 
     ctx = DoctorContext(town, fix, grace, lock_age_minutes * 60, heartbeat_stale_minutes * 60)
     # Order matters with --fix: the town's own files first (every other check reads them),
@@ -53,7 +55,9 @@ def doctor(town: Town, *, fix: bool = False, grace: float = 60.0, lock_age_minut
     ]
     results = []
     try:
-        for name, check in checks:
+        for number, (name, check) in enumerate(checks, 1):
+            if progress is not None:
+                progress.step("Checking the town", number, len(checks), detail=name)
             finding = Finding(name)
             try:
                 check(ctx, finding)

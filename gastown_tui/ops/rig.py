@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from gastown_tui.town.events import log_event
 from gastown_tui.town.jsonfile import write_json
 from gastown_tui.town.layout import RigInfo, Town, now_rfc3339
 from gastown_tui.town.names import Address, derive_prefix, validate_prefix, validate_rig_name
+from gastown_tui.town.progress import Progress
 
 RIG_GITIGNORE = """.repo.git/
 .beads/
@@ -90,8 +92,37 @@ def _source_url(source: str) -> str:
     return str(path.resolve())
 
 
+def _clone_callbacks(progress: Progress | None):
+    """pygit2 callbacks that report a clone's progress the way git does: "Receiving objects"
+    and "Resolving deltas" from the transfer; a local path's clone reports through the
+    sideband only ("Compressing objects: 45% (9/20)"), so those counted lines are shown too."""
+    import pygit2
+
+    if progress is None or not progress.shown:
+        return None
+
+    class _Callbacks(pygit2.RemoteCallbacks):
+        def transfer_progress(self, stats) -> None:
+            if stats.total_deltas and stats.received_objects >= stats.total_objects:
+                progress.step("Resolving deltas", stats.indexed_deltas, stats.total_deltas)
+            elif stats.total_objects:
+                progress.step("Receiving objects", stats.received_objects, stats.total_objects)
+
+        def sideband_progress(self, text: str) -> None:
+            for part in re.split(r"[\r\n]+", text):
+                match = _COUNTED.match(part.strip())
+                if match:
+                    progress.step(match["label"], int(match["done"]), int(match["total"]))
+
+    return _Callbacks()
+
+
+# "Compressing objects: 45% (9/20)" and the like, as a remote reports them.
+_COUNTED = re.compile(r"(?P<label>[A-Za-z][A-Za-z ]{0,40}): +\d+% \((?P<done>\d+)/(?P<total>\d+)\)")
+
+
 def rig_add(town: Town, name: str, source: str, *, prefix: str | None = None,
-            branch: str | None = None) -> RigAddResult:
+            branch: str | None = None, progress: Progress | None = None) -> RigAddResult:
     validate_rig_name(name)
     rigs_cfg = town.rigs_config()
     if name in rigs_cfg["rigs"]:
@@ -113,7 +144,10 @@ def rig_add(town: Town, name: str, source: str, *, prefix: str | None = None,
     try:
         rig_path.mkdir(parents=True)
         try:
-            repo = pygit2.clone_repository(url, str(rig_path / ".repo.git"), bare=True)
+            repo = pygit2.clone_repository(url, str(rig_path / ".repo.git"), bare=True,
+                                           callbacks=_clone_callbacks(progress))
+            if progress is not None:
+                progress.finish()
         except (pygit2.GitError, ValueError, KeyError) as exc:
             raise GitError(f"could not clone {source}: {exc}",
                            fix="check the URL or path and that it is a git repository") from exc

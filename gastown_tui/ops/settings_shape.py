@@ -21,7 +21,7 @@ def objects_problem(data: dict[str, Any], *keys: str) -> str:
 
 def settings_problem(data: dict[str, Any]) -> str:
     shape = objects_problem(data, "agents", "role_agents", "convoy", "merge_queue", "namepool",
-                     "workflow", "witness")
+                           "workflow", "witness", "control_room")
     if shape:
         return shape
     for alias, cfg in (data.get("agents") or {}).items():

@@ -19,6 +19,7 @@ from gastown_tui.tmux import proctree
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
+from gastown_tui.town.progress import Progress
 from gastown_tui.town.store import BeadStore
 
 
@@ -166,14 +167,19 @@ def all_polecats(town: Town) -> list[str]:
 
 
 def shutdown(town: Town, store: BeadStore, *, nuclear: bool = False,
-             grace: float = 2.0) -> ShutdownReport:
+             grace: float = 2.0, progress: Progress | None = None) -> ShutdownReport:
     """Stop everything, then remove each polecat whose nuke would lose nothing.
 
     A polecat with unsaved work (uncommitted files, unmerged commits, an open MR, a hooked
     bead) keeps its worktree unless `nuclear`, and then its work goes to the graveyard first.
     """
+    if progress is not None:
+        progress.step("Stopping the town", 0)
     report = ShutdownReport(stop=stop_town(town, grace=grace))
-    for target in all_polecats(town):
+    targets = all_polecats(town)
+    for number, target in enumerate(targets, 1):
+        if progress is not None:
+            progress.step("Removing polecats", number, len(targets), detail=target)
         try:
             plan = nuke_ops.nuke(town, store, [target], dry_run=True, force=nuclear)[0]
         except GasTownError as exc:  # on a host that does not answer: kept, as it is
@@ -189,6 +195,8 @@ def shutdown(town: Town, store: BeadStore, *, nuclear: bool = False,
             continue
         report.removed.append(result.target)
         report.graves += list(result.graveyard)
+    if progress is not None:
+        progress.finish()
     report.rest = rest_store(town)  # nothing of the town runs any more: the store is quiet
     log_event(town.root, "shutdown", actor=store.actor, payload={
         "removed": report.removed, "kept": sorted(report.kept), "graves": report.graves,

@@ -23,6 +23,7 @@ from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.events import log_event
 from gastown_tui.town.layout import Town
 from gastown_tui.town.names import Address
+from gastown_tui.town.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -74,17 +75,29 @@ def start_deacon(town: Town) -> SessionStep:
                        gt_argv("deacon", "run"))
 
 
-def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[SessionStep]:
+def up(town: Town, *, agent: str | None = None, polecats: bool = False,
+       progress: Progress | None = None) -> list[SessionStep]:
     """Start the Mayor, each rig's refinery and witness, and the Deacon; with `polecats`, also
     every polecat that `gt down` stopped with work on its hook (its worktree still there).
     The town's own PostgreSQL (gt install --store postgres) starts first: everything needs it.
     In minimal mode nothing else starts: each step says what to run by hand."""
     from gastown_tui.ops import minimal
 
-    steps = []
+    rigs = town.rigs()
+    deacon = importlib.util.find_spec("gastown_tui.patrol.deacon") is not None
+    total = 1 + len(RIG_LOOPS) * len(rigs) + deacon  # the Mayor, the loops, the Deacon
+    steps: list[SessionStep] = []
+
+    def advance(new: list[SessionStep]) -> None:
+        steps.extend(new)
+        if progress is not None and new:
+            progress.step("Starting sessions", min(len(steps), total), total,
+                          detail=new[-1].session)
+
     store = store_step(town, start=True)
     if store is not None:
-        steps.append(store)
+        total += 1
+        advance([store])
     why = minimal.reason(town)
     if why:
         return steps + [SessionStep(who, "", "manual", f"minimal mode ({why}): {command}")
@@ -93,16 +106,16 @@ def up(town: Town, *, agent: str | None = None, polecats: bool = False) -> list[
 
     try:
         check_settings(town)  # a broken settings file: one line naming it, not a crash
-        steps.append(start_mayor(town, agent=agent))
+        advance([start_mayor(town, agent=agent)])
     except GasTownError as exc:  # the loops do not depend on the Mayor: start them anyway
-        steps.append(SessionStep("mayor", "hq-mayor", "failed", str(exc)))
+        advance([SessionStep("mayor", "hq-mayor", "failed", str(exc))])
     # Paused polecats before the witnesses: a witness that starts first restarts a polecat
     # whose session is gone, and `gt up` then neither resumed nor reported it (seen under load).
-    resumed = resume_polecats(town) if polecats else []
-    for rig in town.rigs():
-        steps += start_rig_loops(town, rig, skip_asleep=True)
-    if importlib.util.find_spec("gastown_tui.patrol.deacon") is not None:
-        steps.append(start_deacon(town))
+    resumed = resume_polecats(town, progress=progress) if polecats else []
+    for rig in rigs:
+        advance(start_rig_loops(town, rig, skip_asleep=True))
+    if deacon:
+        advance([start_deacon(town)])
     return steps + resumed
 
 
@@ -134,7 +147,7 @@ def start_rig_loops(town: Town, rig, *, skip_asleep: bool = False,
     return steps
 
 
-def resume_polecats(town: Town) -> list[SessionStep]:
+def resume_polecats(town: Town, *, progress: Progress | None = None) -> list[SessionStep]:
     """Restart the session of every polecat that has hooked work and a worktree but no
     running session (what a pause leaves), in its worktree, on its branch."""
     from gastown_tui.ops.context import open_store
@@ -144,9 +157,11 @@ def resume_polecats(town: Town) -> list[SessionStep]:
     store = open_store(town, "overseer")
     steps = []
     try:
-        for info in polecats(town, store, sessions=sessions):
-            if info.session_running or not info.issue or not info.worktree_exists:
-                continue
+        waiting = [info for info in polecats(town, store, sessions=sessions)
+                   if not info.session_running and info.issue and info.worktree_exists]
+        for number, info in enumerate(waiting, 1):
+            if progress is not None:
+                progress.step("Resuming polecats", number, len(waiting), detail=info.address)
             if info.state == "host unreachable":
                 steps.append(SessionStep(info.address, info.session_address, "failed",
                                          f"host unreachable: {info.evidence}"))

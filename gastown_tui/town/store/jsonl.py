@@ -29,6 +29,7 @@ from gastown_tui.town.store.records import (
 from gastown_tui.town.store.relations import metadata_text
 
 if TYPE_CHECKING:
+    from gastown_tui.town.progress import Progress
     from gastown_tui.town.store.core import BeadStore
 
 BACKUP_FILES = ("issues.jsonl", "dependencies.jsonl", "labels.jsonl", "comments.jsonl",
@@ -40,7 +41,8 @@ _DB_INTERNAL = frozenset({"content_hash", "is_blocked", "source_repo", "prefix",
 
 # ---------------------------------------------------------------------------- export
 def export_lines(store: BeadStore, *, prefixes: Iterable[str] | None = None,
-                 include_all: bool = False, include_infra: bool = False) -> Iterator[str]:
+                 include_all: bool = False, include_infra: bool = False,
+                 progress: Progress | None = None) -> Iterator[str]:
     """bd export's lines: issues in priority order with labels, dependencies and comments."""
     where: list[str] = []
     params: list[Any] = []
@@ -73,7 +75,10 @@ def export_lines(store: BeadStore, *, prefixes: Iterable[str] | None = None,
     for row in store.conn.read("SELECT id, issue_id, author, text, created_at FROM comments "
                                "ORDER BY issue_id, created_at, id"):
         comments.setdefault(row["issue_id"], []).append(dict(row))
-    for row in rows:
+    total = len(rows)
+    for number, row in enumerate(rows, 1):
+        if progress is not None:
+            progress.step("Exporting issues", number, total)
         issue = row_to_issue(row)
         iid = issue["id"]
         issue["labels"] = labels.get(iid, [])
@@ -282,7 +287,8 @@ def _check_record(item: dict[str, Any], kind: str) -> None:
 
 
 def import_jsonl(store: BeadStore, source: Path | str, *, dry_run: bool = False,
-                 lines: Iterable[bytes | str] | None = None, audit: bool = True) -> ImportReport:
+                 lines: Iterable[bytes | str] | None = None, audit: bool = True,
+                 progress: Progress | None = None) -> ImportReport:
     """Import a bd JSONL file (or '-' lines), or a Gas Town backup folder. Bad lines are reported
     with their number; the rest is imported in one transaction. Labels, dependencies and comments
     are only added, never removed; an older record never overwrites a newer one."""
@@ -302,7 +308,7 @@ def import_jsonl(store: BeadStore, source: Path | str, *, dry_run: bool = False,
                 _collect_lines(label, list(fh), report, batch, backup=False)
         else:
             _collect_lines(label, lines, report, batch, backup=False)
-    _apply(store, batch, report, dry_run=dry_run, audit=audit)
+    _apply(store, batch, report, dry_run=dry_run, audit=audit, progress=progress)
     return report
 
 
@@ -363,14 +369,17 @@ def _collect_backup(folder: Path, report: ImportReport, batch: _Batch) -> None:
 
 
 def _apply(store: BeadStore, batch: _Batch, report: ImportReport, *, dry_run: bool,
-           audit: bool = True) -> None:
+           audit: bool = True, progress: Progress | None = None) -> None:
     """`audit`: log a 'created' event per new bead (not when a migration carries the events
     over itself)."""
     try:
         with store.conn.write() as db:
             seq = store.conn.next_seq()
             touched: set[str] = set()
-            for label, number, issue in batch.issues:
+            total = len(batch.issues)
+            for done, (label, number, issue) in enumerate(batch.issues, 1):
+                if progress is not None:
+                    progress.step("Importing issues", done, total)
                 _upsert_issue(store, db, issue, seq, report, touched, label, number,
                               audit=audit)
             for iid, lab in batch.labels:
