@@ -317,11 +317,7 @@ def _sling_to_rig(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, *, f
             convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
             store.update(agent_bead["id"], description_fields={"agent_state": "working"})
         except BaseException:
-            for step in reversed(undo):
-                try:
-                    step()
-                except Exception:  # rollback is best effort; the original error matters
-                    pass
+            _roll_back(undo)
             raise
     log_event(town.root, "sling", actor=dispatched_by,
               payload={"bead": bead_id, "target": str(addr), "rig": rig.name, "formula": formula})
@@ -377,11 +373,7 @@ def _sling_to_host(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, hos
             convoy_id = _ensure_convoy(town, store, bead, dispatched_by) if make_convoy else ""
             store.update(agent_bead["id"], description_fields={"agent_state": "working"})
         except BaseException:
-            for step in reversed(undo):
-                try:
-                    step()
-                except Exception:  # rollback is best effort; the original error matters
-                    pass
+            _roll_back(undo)
             raise
     log_event(town.root, "sling", actor=dispatched_by,
               payload={"bead": bead_id, "target": str(addr), "rig": rig.name,
@@ -391,6 +383,14 @@ def _sling_to_host(town: Town, store: BeadStore, bead_id: str, rig: RigInfo, hos
                        spawned=True, convoy=convoy_id, branch=branch,
                        worktree=str(spawned["worktree"]), formula=formula,
                        screen=str(spawned.get("screen") or ""), host=host)
+
+
+def _roll_back(undo: list[Callable[[], object]]) -> None:
+    for step in reversed(undo):
+        try:
+            step()
+        except Exception:  # rollback is best effort; the original error matters
+            pass
 
 
 def _poke_witness(town: Town, rig: RigInfo, name: str) -> None:
