@@ -202,8 +202,12 @@ def compaction_primes_again(town: AgentTown, slung: dict, command: str) -> None:
     subprocess.run([*tmux, "send-keys", "-t", slung["session"], "Enter"], check=True)
     wait_for(lambda: len(town.model.requests) > before and screen_kind(town, agent) == "ready",
              timeout=90, what="the compaction done")
-    town.cli.gt("nudge", agent, "where were we?", "--mode", "wait-idle")
-    after = town.model.wait_for(lambda r: polecats(r) and "where were we?" in r.last_user_text,
-                                timeout=90, what="the first prompt after compaction")
+    nudged = town.cli.json("gt", "nudge", agent, "where were we?", "--mode", "wait-idle")
+    try:
+        after = town.model.wait_for(lambda r: polecats(r)
+                                    and "where were we?" in r.last_user_text,
+                                    timeout=90, what="the first prompt after compaction")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\nnudge: {nudged}\npane:\n{town.pane(agent)}") from None
     assert "[source:compact]" in after.text  # primed by the compaction, not left over
     assert slung["bead"] in after.text and "## Steps (mol-polecat-work)" in after.text

@@ -213,7 +213,9 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
                                           "priority": priority}])
         elif reading.kind == "busy":
             escape = False  # Escape would interrupt the turn: the text waits in its input
-        delivery = tmux.send_literal_text(session, text, settle=settle, escape=escape)
+        delivery = tmux.send_literal_text(
+            session, text, settle=settle, escape=escape,
+            paste=runtime.screen.paste if runtime is not None else False)
         result = NudgeResult("delivered" if delivery.delivered else "failed", session,
                              delivery.detail)
     log_event(town.root, "nudge", actor=sender,
@@ -258,7 +260,8 @@ def deliver_queued(town: Town, session: str, runtime: Runtime | None, *,
     if not entries:
         return None
     delivery = tmux.send_literal_text(session, format_for_injection(entries),
-                                      escape=runtime.screen.escape_first)
+                                      escape=runtime.screen.escape_first,
+                                      paste=runtime.screen.paste)
     result = NudgeResult("delivered" if delivery.delivered else "failed", session,
                          f"{len(entries)} queued nudge(s); {delivery.detail}")
     log_event(town.root, "nudge", actor=sender,

@@ -44,6 +44,7 @@ class ScreenSpec:
     # composer that grows with what is typed into it
     escape_first: bool = True  # Escape (closing a completion menu) before the Enter that
     # submits typed text: Claude Code's way; Gemini CLI's Escape cancels, so never there
+    paste: bool = False  # text goes in as a bracketed paste: Gemini CLI drops typed `?`
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ GEMINI_SCREEN = ScreenSpec(
         Dialog("rate-limit", "rate limit", ("Usage limit reached", "Quota exceeded",
                                             "quota exceeded"), tail=10),
     ),
+    paste=True,
     escape_first=False,
     chrome="gemini",
 )
