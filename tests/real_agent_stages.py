@@ -140,8 +140,11 @@ def idle_polecat(town: AgentTown, *more_steps) -> dict:
     town.model.script(polecats, say("Waiting for orders."), *more_steps)
     slung = town.cli.json("gt", "sling", bead, "gastown")[0]
     town.wait_pane(slung["agent"], "Waiting for orders.", timeout=90)
-    wait_for(lambda: screen_kind(town, slung["agent"]) == "ready", timeout=30,
-             what="its prompt, idle")
+    try:
+        wait_for(lambda: screen_kind(town, slung["agent"]) == "ready", timeout=30,
+                 what="its prompt, idle")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}:\n{town.pane(slung['agent'], 60)}") from None
     return {**slung, "bead": bead}
 
 

@@ -150,8 +150,12 @@ def _chrome_start(chrome: str, plain: list[str]) -> int:
             return rules[-2]
     elif chrome == "codex":  # the composer (› …) is the last prompt line, its footer below
         return next((i for i in bottom if plain[i].startswith("› ")), end)
-    elif chrome == "gemini":  # a rule, then the mode, the prompt and the workspace footer
-        return next((i for i in bottom if RULE.match(plain[i])), end)
+    elif chrome == "gemini":  # a rule, then the mode, the prompt and the workspace footer;
+        # above the rule its hint row (`? for shortcuts`, where hook runs are announced too)
+        rule = next((i for i in bottom if RULE.match(plain[i])), end)
+        while rule < end and rule and "? for shortcuts" in plain[rule - 1]:
+            rule -= 1
+        return rule
     elif chrome == "opencode":  # a box of ┃ lines closed by ╹▀▀▀, a footer below
         close = next((i for i in bottom if plain[i].lstrip().startswith("╹")), None)
         if close is not None:
@@ -260,7 +264,7 @@ GEMINI_SCREEN = ScreenSpec(
 # OpenCode 1.18 (`opencode-ai`): a ┃ box closed by ╹▀▀▀ at the bottom; its footer shows the
 # directory and `ctrl+p commands` when idle, `⬝⬝⬝⬝■  esc interrupt` while it works.
 OPENCODE_SCREEN = ScreenSpec(
-    ready=("re:ctrl\\+p commands$",),
+    ready=("re:ctrl\\+p commands",),
     busy=("esc interrupt",),
     escape_first=False,
     chrome="opencode",
