@@ -152,17 +152,22 @@ GEMINI_SETTINGS: dict[str, Any] = {
 OPENCODE_PLUGIN = """// Gas Town plugin (written by gastown-tui): gt prime in the system prompt; the guards.
 export const GasTown = async ({ $, directory }) => {
   let context = null;
-  const run = async (cmd) => {
-    try { return await $`/bin/sh -c ${cmd}`.cwd(directory).quiet().text(); }
-    catch (err) { console.error(`[gastown] ${cmd} failed`, err?.message || err); return ""; }
+  const run = async (cmd, env = {}) => {
+    try {
+      return await $`/bin/sh -c ${cmd}`.cwd(directory).env({ ...process.env, ...env })
+        .quiet().text();
+    } catch (err) { console.error(`[gastown] ${cmd} failed`, err?.message || err); return ""; }
   };
-  const load = async () => run("gt prime --hook");
+  // The session and why it (re)started reach gt prime as a Claude hook's stdin JSON would:
+  // its output is tagged [session:…] [source:startup|compact] and the id is kept.
+  const load = async (source = "", id = "") =>
+    run("gt prime --hook", id ? { GT_SESSION_ID: id, GT_HOOK_SOURCE: source } : {});
   const GUARDS = %(guards)s;
   return {
     event: async ({ event }) => {
-      if (event?.type === "session.created" || event?.type === "session.compacted") {
-        context = load();
-      }
+      const id = String(event?.properties?.sessionID || event?.properties?.info?.id || "");
+      if (event?.type === "session.created") context = load("startup", id);
+      if (event?.type === "session.compacted") context = load("compact", id);
     },
     "experimental.chat.system.transform": async (input, output) => {
       if (!context) context = load();
