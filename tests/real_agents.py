@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from gastown_tui.ops.sessions import write_opencode_no_install
 from tests.conftest import Cli
 from tests.scripted_model import ScriptedModel
 from tests.waiting import wait_for
@@ -132,6 +133,8 @@ def opencode_setup(model: ScriptedModel, home: Path) -> dict[str, str]:
                                   "models": {"scripted": {"name": "Scripted"}}}},
         "model": "scripted/scripted", "small_model": "scripted/scripted",
         "autoupdate": False, "share": "disabled"}))
+    # as for each worktree's .opencode/: no npm install of a plugin SDK nothing imports
+    write_opencode_no_install(folder)
     return {"OPENCODE_DISABLE_AUTOUPDATE": "1", "OPENCODE_DISABLE_MODELS_FETCH": "1"}
 
 

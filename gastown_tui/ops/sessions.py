@@ -220,7 +220,23 @@ def write_runtime_files(town: Town, addr: Address, runtime: Runtime,
         # Through safe_write, as write_json above: a repository may commit .opencode as a
         # link out of the worktree.
         safe_write.write_text(cwd / ".opencode" / "plugins" / "gastown.js", OPENCODE_PLUGIN)
+        write_opencode_no_install(cwd / ".opencode")
     return None
+
+
+def write_opencode_no_install(folder: Path) -> None:
+    """OpenCode runs `npm install @opencode-ai/plugin` in every config folder it finds
+    (.opencode/ here) unless node_modules/ exists and package-lock.json's root already lists
+    every dependency (its Npm.install). Our plugin imports nothing, so each new worktree
+    would wait ~30 s on the registry for a package no one uses (and fail offline): say it is
+    there. A folder the user set up with its own lock is left alone."""
+    lock = folder / "package-lock.json"
+    if lock.exists():
+        return
+    safe_write.ensure_dir(folder / "node_modules")
+    safe_write.write_text(lock, json.dumps({
+        "name": "gastown-opencode", "lockfileVersion": 3, "requires": True,
+        "packages": {"": {"dependencies": {"@opencode-ai/plugin": "*"}}}}, indent=2) + "\n")
 
 
 def write_heartbeat(town: Town, session: str, state: str, **extra: str) -> None:
