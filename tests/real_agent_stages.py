@@ -35,14 +35,14 @@ def lands_its_work(town: AgentTown) -> None:
         bash("gt done"),
         say("Submitted."))
     slung = town.cli.json("gt", "sling", bead, "gastown")[0]
-    first = town.model.wait_for(lambda r: r.main and polecats(r), timeout=90,
+    first = town.model.wait_for(lambda r: r.main and polecats(r), timeout=town.start,
                                 what="the polecat's first turn")
     # What the runtime's session-start hook gave the model: its hook, the steps, its mail.
     assert bead in first.text and "Add a greeting" in first.text
     assert "## Steps (mol-polecat-work)" in first.text
     assert "Remember the docs" in first.text
     assert "[GAS TOWN] polecat" in first.text  # the beacon, its first prompt
-    mr = wait_for(lambda: town.mrs(bead), timeout=120, what="the merge request")[0]
+    mr = wait_for(lambda: town.mrs(bead), timeout=town.start + 30, what="the merge request")[0]
     name = slung["agent"].rsplit("/", 1)[1]
     fields = town.agent_fields(name)
     assert fields["agent_state"] == "idle" and fields["exit_type"] == "COMPLETED"
@@ -80,7 +80,7 @@ def each_ending(town: AgentTown) -> None:
         name = slung[bead]["agent"].rsplit("/", 1)[1]
         wait_for(lambda name=name, exit_type=exit_type:
                  town.agent_fields(name).get("exit_type") == exit_type,
-                 timeout=120, what=f"{kind}: gt done --status {exit_type}")
+                 timeout=town.start + 30, what=f"{kind}: gt done --status {exit_type}")
         found = town.bead(bead)
         fields = town.agent_fields(name)
         assert (found["status"], fields["agent_state"]) == (status, state), kind
@@ -103,7 +103,8 @@ def handoff(town: AgentTown) -> None:
         if "a.txt is committed" in r.text and bead in r.text else None,
         say("Submitted after the handoff."))
     slung = town.cli.json("gt", "sling", bead, "gastown")[0]
-    wait_for(lambda: town.mrs(bead), timeout=150, what="the second session's gt done")
+    wait_for(lambda: town.mrs(bead), timeout=2 * town.start,  # two starts
+             what="the second session's gt done")
     sessions = {r.conversation for r in town.model.main_requests(polecats)}
     assert len(sessions) == 2, f"the handoff did not start a second session: {sessions}"
     resumed = [r for r in town.model.main_requests(polecats)
@@ -123,7 +124,7 @@ def guards(town: AgentTown) -> None:
                       say("Giving up."))
     slung = town.cli.json("gt", "sling", bead, "gastown")[0]
     last = town.model.wait_for(lambda r: polecats(r) and len(r.tool_results) >= 4,
-                               timeout=120, what="four tool results")
+                               timeout=town.start + 30, what="four tool results")
     results = last.tool_results
     assert "Blocked by gt tap guard pr-workflow" in results[0], results[0]
     assert "Blocked by gt tap guard pr-workflow" in results[1], results[1]
@@ -139,7 +140,7 @@ def idle_polecat(town: AgentTown, *more_steps) -> dict:
     bead = town.cli.json("bd", "create", "Wait for orders", "-d", "Wait.")["id"]
     town.model.script(polecats, say("Waiting for orders."), *more_steps)
     slung = town.cli.json("gt", "sling", bead, "gastown")[0]
-    town.wait_pane(slung["agent"], "Waiting for orders.", timeout=90)
+    town.wait_pane(slung["agent"], "Waiting for orders.", timeout=town.start)
     try:
         wait_for(lambda: screen_kind(town, slung["agent"]) == "ready", timeout=30,
                  what="its prompt, idle")

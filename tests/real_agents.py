@@ -62,6 +62,12 @@ class AgentTown:
     root: Path
     socket: str
     runtime: str = "claude"
+    # Seconds a fresh session of this CLI may take from `gt sling` to its first model request
+    # on a loaded 2-core machine (load 10-15), measured: Claude, Codex and Gemini CLI well
+    # under a minute; OpenCode 30-50 s alone (its own boot: database, plugin init, a git
+    # snapshot of the worktree, "location services") and longer with other sessions starting
+    # beside it. The waits that include a start are built on it.
+    start: float = 90.0
 
     def pane(self, agent: str, lines: int = 200) -> str:
         return self.cli.gt("peek", agent, "-n", str(lines)).stdout
@@ -146,6 +152,7 @@ def _dialect(cli: str):
             "opencode": ChatCompletionsDialect}[cli]()
 
 
+START = {"opencode": 180.0}  # AgentTown.start where 90 s is not enough
 SETUPS = {"codex": codex_setup, "gemini": gemini_setup, "opencode": opencode_setup}
 
 
@@ -161,7 +168,8 @@ def cli_town(cli: str, rig_town: Path, tmux_socket: str, clean_env: dict[str, st
         env = {**clean_env, "GT_TMUX_SOCKET": tmux_socket, "HOME": str(home),
                "PATH": f"{AGENTS_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
                **SETUPS[cli](model, home)}
-        yield AgentTown(Cli(rig_town / "gastown", env), model, rig_town, tmux_socket, cli)
+        yield AgentTown(Cli(rig_town / "gastown", env), model, rig_town, tmux_socket, cli,
+                        start=START.get(cli, 90.0))
 
 
 @pytest.fixture
