@@ -64,9 +64,9 @@ class AgentTown:
     runtime: str = "claude"
     # Seconds a fresh session of this CLI may take from `gt sling` to its first model request
     # on a loaded 2-core machine (load 10-15), measured: Claude, Codex and Gemini CLI well
-    # under a minute; OpenCode 30-50 s alone (its own boot: database, plugin init, a git
-    # snapshot of the worktree, "location services") and longer with other sessions starting
-    # beside it. The waits that include a start are built on it.
+    # under a minute; OpenCode 40-70 s (its own boot: a 185 MB binary, its database, plugin
+    # init, a git snapshot of the worktree, "location services"; its log has each step) and
+    # longer with other sessions starting beside it. The waits that include a start use it.
     start: float = 90.0
 
     def pane(self, agent: str, lines: int = 200) -> str:
