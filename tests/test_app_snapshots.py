@@ -146,3 +146,22 @@ def test_wall_with_real_claude_polecats(tmp_path, tmux_socket, monkeypatch, froz
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes(screens))
     assert snap_compare(app, terminal_size=(160, 48), run_before=settle)
+
+
+def test_wall_with_real_codex_gemini_and_opencode_polecats(tmp_path, tmux_socket, monkeypatch,
+                                                          frozen, snap_compare):
+    """Screens recorded from the real Codex (furiosa), Gemini CLI (nux) and OpenCode (slit):
+    each tile shows the agent's last work, not the CLI's composer, hint row, workspace
+    footer or input box."""
+    from tests.fixtures.towns import PANE_SESSIONS, read_screen
+
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    demo = build_demo_town(tmp_path, socket=tmux_socket,
+                           runtimes={"furiosa": "codex", "nux": "gemini", "slit": "opencode"})
+    screens = {session: read_screen(session) for session in PANE_SESSIONS}
+    screens["gt-furiosa"] = read_screen("codex-working")
+    screens["gt-nux"] = read_screen("gemini-working")
+    screens["gt-slit"] = read_screen("opencode-working")
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes(screens))
+    assert snap_compare(app, terminal_size=(160, 48), run_before=settle)

@@ -289,3 +289,18 @@ def test_a_rate_limited_polecat_is_said_to_be_and_is_not_nudged(claude_town: Age
     assert "waiting, not nudged" in json.dumps(status)
     events = (town.root / ".events.jsonl").read_text()
     assert '"polecat_nudged"' not in events
+
+
+def test_a_queued_nudge_is_typed_in_by_the_witness_when_claude_idles(claude_town: AgentTown):
+    """Nothing drained a queue while an agent idled: the Witness types it in at the prompt."""
+    from tests import real_agent_stages as stages
+
+    town = claude_town
+    slung = stages.idle_polecat(town, say("Queued one seen."))
+    queued = town.cli.json("gt", "nudge", slung["agent"], "the queued one", "--mode", "queue")
+    assert queued["status"] == "queued"
+    town.cli.gt("witness", "run", "gastown", "--once")
+    seen = town.model.wait_for(lambda r: "/polecats/" in r.cwd
+                               and "the queued one" in r.last_user_text, timeout=60,
+                               what="the queued nudge, typed in by the Witness")
+    assert "QUEUED NUDGE" in seen.last_user_text

@@ -189,16 +189,31 @@ def done(cli: CliContext, issue, exit_status, cleanup_status, priority, as_json)
 @click.option("--hook", "hook_only", is_flag=True,
               help="Runtime hook form (SessionStart/PreCompact): reads the runtime's session "
                    "JSON on stdin (session_id, source) and keeps the session id.")
+@click.option("--hook-event", default="", metavar="EVENT",
+              help="With --hook, for a runtime that shows a hook's plain output on screen "
+                   "(Gemini CLI): print it as the JSON its model reads "
+                   "(hookSpecificOutput.additionalContext). PreCompress only marks a manual "
+                   "compression: the next prompt's `gt mail check --inject` primes again.")
 @json_option
 @pass_cli
-def prime(cli: CliContext, hook_only, as_json) -> None:
+def prime(cli: CliContext, hook_only, hook_event, as_json) -> None:
     """Print your role guide, your hook and its steps, your handoff notes and your mail."""
+    import os
+
+    from gastown_tui.ops.prime import hook_json, mark_reprime
     from gastown_tui.ops.prime import prime as do_prime
 
-    session = _hook_session(cli) if hook_only else None
-    out = do_prime(cli.town(), cli.store(), hook_only=hook_only, session=session)
+    session = _hook_session(cli) if hook_only or hook_event else None
+    if hook_event == "PreCompress":
+        if (session or {}).get("trigger") == "manual":
+            mark_reprime(cli.town(), os.environ.get("GT_SESSION", ""))
+        return
+    out = do_prime(cli.town(), cli.store(), hook_only=hook_only or bool(hook_event),
+                   session=session)
     if as_json:
         echo_json({k: v for k, v in out.items() if k != "text"})
+    elif hook_event:
+        click.echo(hook_json(hook_event, out["text"]))
     else:
         echo(out["text"], nl=False)
 
@@ -228,6 +243,8 @@ def _hook_session(cli: CliContext) -> dict[str, str]:
         if isinstance(data, dict):
             found["session_id"] = str(data.get("session_id") or "")
             found["source"] = found["source"] or str(data.get("source") or "")
+            if data.get("trigger"):  # Gemini CLI's PreCompress: manual | auto
+                found["trigger"] = str(data["trigger"])
             if data.get("transcript_path"):
                 found["transcript_path"] = str(data["transcript_path"])
     session = os.environ.get("GT_SESSION", "")

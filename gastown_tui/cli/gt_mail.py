@@ -72,9 +72,13 @@ def send(cli: CliContext, to, subject, body, from_stdin, to_self, human, priorit
               help="For runtime hooks: print new mail and queued nudges as a <system-reminder> "
                    "block (each message once), never fail.")
 @click.option("--identity", default=None, help="Whose mail (default: you).")
+@click.option("--hook-event", default="", metavar="EVENT",
+              help="With --inject, for a runtime that shows a hook's plain output on screen "
+                   "(Gemini CLI's BeforeAgent): print it as the JSON its model reads, with "
+                   "the prime a compression asked for first.")
 @json_option
 @pass_cli
-def check(cli: CliContext, inject, identity, as_json) -> None:
+def check(cli: CliContext, inject, identity, hook_event, as_json) -> None:
     """Is there new mail? Exit 0 when there is, 1 when there is none (--inject: always 0)."""
     import os
 
@@ -94,7 +98,16 @@ def check(cli: CliContext, inject, identity, as_json) -> None:
                 queued = drain(cli.town(), session)
                 if queued:
                     text += format_for_injection(queued) + "\n"
-            echo(text, nl=False)
+            if hook_event:
+                from gastown_tui.ops.prime import hook_json, prime, take_reprime
+
+                if take_reprime(cli.town(), session):
+                    primed = prime(cli.town(), store, hook_only=True,
+                                   session={"session_id": session, "source": "compact"})
+                    text = primed["text"] + "\n" + text
+                echo(hook_json(hook_event, text))
+            else:
+                echo(text, nl=False)
             ops.acknowledge(store, [m["id"] for m in fresh])
             return
         unread = ops.inbox(store, who, include_read=False)

@@ -160,23 +160,17 @@ def tap() -> None:
     """Hooks a runtime calls around tool use (PreToolUse guards)."""
 
 
-GUARDS = {
-    "pr-workflow": (("polecat",),
-                    "polecats do not open pull requests or make their own branches: commit on "
-                    "your branch and run `gt done`; the Refinery merges it"),
-    "dangerous-command": (("polecat", "mayor", "crew", "witness", "refinery", "deacon"),
-                          "agents do not install system packages or use sudo: escalate "
-                          "(gt escalate \"need <package>\" -s medium)"),
-}
-
-
 @tap.command(name="guard")
-@click.argument("name", type=click.Choice(sorted(GUARDS)))
+@click.argument("name", type=click.Choice(["dangerous-command", "pr-workflow"]))
 def tap_guard(name) -> None:
-    """Refuse a tool call a polecat must not make (exit 2 blocks it in Claude Code), allow it
-    for every other role. Reads the tool call's JSON on stdin when there is one."""
+    """Refuse a tool call a polecat must not make (exit 2 and the reason on stderr: Claude
+    Code, Codex and Gemini CLI block it so), allow it for every other role. Reads the tool
+    call's JSON on stdin (tool_input.command) when the runtime sends it, and then blocks only
+    a command the guard names; without it the runtime has matched already."""
     import os
+    import select
 
+    from gastown_tui.ops.guards import verdict
     from gastown_tui.town.names import parse_address
 
     role = os.environ.get("GT_ROLE", "")
@@ -184,8 +178,13 @@ def tap_guard(name) -> None:
         kind = parse_address(role).role if role else ""
     except Exception:
         kind = ""
-    roles, why = GUARDS[name]
-    if kind not in roles:
+    raw = ""
+    if not sys.stdin.isatty():
+        # a runtime writes its JSON and closes stdin at once; never wait on a silent pipe
+        ready, _, _ = select.select([sys.stdin], [], [], 0.5)
+        raw = sys.stdin.read(1 << 20) if ready else ""
+    why = verdict(name, kind, raw)
+    if why is None:
         return
     echo(f"Blocked by gt tap guard {name}: {why}", err=True)
     sys.exit(2)

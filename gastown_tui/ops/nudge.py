@@ -14,6 +14,7 @@ from typing import Any
 
 from gastown_tui.ops.agent_screen import read_agent, runtime_of
 from gastown_tui.ops.sessions import host_of_agent, session_name, tmux_for
+from gastown_tui.runtimes.presets import Runtime
 from gastown_tui.runtimes.screen import Reading, ScreenSpec, read_screen
 from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError, ValidationError
@@ -200,7 +201,7 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
                              "queued for its next prompt")
     else:
         text = f"[from {sender}] {message}"
-        escape = True
+        escape = runtime.screen.escape_first if runtime is not None else True
         if mode == "wait-idle":
             if runtime is None or not runtime.screen.ready:
                 reading = Reading("unknown")
@@ -214,11 +215,15 @@ def nudge(town: Town, target: str, message: str, *, mode: str = "wait-idle",
                 log_event(town.root, "nudge", actor=sender,
                           payload={"target": str(addr), "mode": mode, "status": result.status})
                 return result
-            text = format_for_injection([{"sender": sender, "message": message,
+            # What waited in the queue goes in with it: the agent is at its prompt now.
+            text = format_for_injection([*drain(town, session),
+                                         {"sender": sender, "message": message,
                                           "priority": priority}])
         elif reading.kind == "busy":
             escape = False  # Escape would interrupt the turn: the text waits in its input
-        delivery = tmux.send_literal_text(session, text, settle=settle, escape=escape)
+        delivery = tmux.send_literal_text(
+            session, text, settle=settle, escape=escape,
+            paste=runtime.screen.paste if runtime is not None else False)
         result = NudgeResult("delivered" if delivery.delivered else "failed", shown,
                              delivery.detail)
     log_event(town.root, "nudge", actor=sender,
@@ -256,3 +261,31 @@ def _muted(town: Town, addr: Address) -> bool:
         return muted(town, store, addr)
     finally:
         store.close_connection()
+
+
+def deliver_queued(town: Town, session: str, runtime: Runtime | None, *,
+                   sender: str = "gt", timeout: float = 1.0) -> NudgeResult | None:
+    """Type the session's queued nudges into its agent when its screen reads ready (idle at
+    its prompt): a runtime without a prompt hook (Gemini CLI, OpenCode, Codex) would
+    otherwise never see them, and Claude Code only at a prompt someone else submits. The
+    Witness and the Deacon call this on every patrol. None when nothing was delivered."""
+    if runtime is None or not runtime.screen.ready or not pending(town, session):
+        return None
+    tmux = tmux_for(town)
+    try:
+        if wait_idle(tmux, session, runtime.screen, timeout).kind != "ready":
+            return None
+    except GasTownError:
+        return None
+    entries = drain(town, session)
+    if not entries:
+        return None
+    delivery = tmux.send_literal_text(session, format_for_injection(entries),
+                                      escape=runtime.screen.escape_first,
+                                      paste=runtime.screen.paste)
+    result = NudgeResult("delivered" if delivery.delivered else "failed", session,
+                         f"{len(entries)} queued nudge(s); {delivery.detail}")
+    log_event(town.root, "nudge", actor=sender,
+              payload={"target": session, "mode": "queue-drain", "status": result.status,
+                       "count": len(entries)})
+    return result

@@ -251,3 +251,40 @@ def _memories_section(town: Town) -> list[str]:
     lines = ["", f"## Memories ({len(memories)})"]
     lines += [f"- [{m['type']}] {m['key']}: {m['text']}" for m in memories[:30]]
     return lines
+
+
+def hook_json(event: str, text: str) -> str:
+    """A hook's output in the JSON form whose additionalContext the runtime gives its model
+    (Gemini CLI shows plain hook output on screen only). Empty text gives an empty object."""
+    import json
+
+    if not text.strip():
+        return "{}"
+    return json.dumps({"hookSpecificOutput": {"hookEventName": event,
+                                              "additionalContext": text}})
+
+
+def _reprime_mark(town: Town, session: str) -> Path | None:
+    if not session or not session.replace("-", "").replace("_", "").isalnum():
+        return None
+    return town.runtime_dir / "sessions" / f"{session}.reprime"
+
+
+def mark_reprime(town: Town, session: str) -> None:
+    """After a manual compression the runtime's next prompt primes the agent again."""
+    mark = _reprime_mark(town, session)
+    if mark is not None:
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
+
+
+def take_reprime(town: Town, session: str) -> bool:
+    """Whether a compression asked for a new prime (the mark is taken: once)."""
+    mark = _reprime_mark(town, session)
+    if mark is None:
+        return False
+    try:
+        mark.unlink()
+    except FileNotFoundError:
+        return False
+    return True

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from gastown_tui.ops.guards import GUARDS
 from gastown_tui.runtimes.presets import Runtime, resolve_alias, runtime_named
 from gastown_tui.town import safe_write
 from gastown_tui.town.errors import GasTownError
@@ -124,9 +125,12 @@ def _hook(command: str, matcher: str = "") -> dict[str, Any]:
     return {"matcher": matcher, "hooks": [{"type": "command", "command": command}]}
 
 
-_GUARDED = {"pr-workflow": ("gh pr create*", "git checkout -b*", "git switch -c*"),
-            "dangerous-command": ("sudo *", "apt install*", "apt-get install*", "dnf install*",
-                                  "yum install*", "pacman -S*", "brew install*")}
+def _guards_for_every_call(matcher: str) -> list[dict[str, Any]]:
+    """Guards a runtime calls for every shell command (the command on stdin): `gt tap guard`
+    matches the command itself (ops/guards.py)."""
+    return [{"matcher": matcher, "hooks": [{"type": "command", "command": f"gt tap guard {name}"}
+                                           for name in GUARDS]}]
+
 
 # Upstream's autonomous template (internal/hooks/templates/claude/settings-autonomous.json):
 # the guide and hook at session start and after compaction, new mail and queued nudges at
@@ -137,51 +141,84 @@ CLAUDE_SETTINGS: dict[str, Any] = {
     "skipDangerousModePermissionPrompt": True,
     "hooks": {
         "PreToolUse": [{"matcher": "Bash", "hooks": [
-            {"type": "command", "command": f"gt tap guard {guard}", "if": f"Bash({pattern})"}
-            for guard, patterns in _GUARDED.items() for pattern in patterns]}],
+            {"type": "command", "command": f"gt tap guard {name}", "if": f"Bash({pattern})"}
+            for name, guard in GUARDS.items() for pattern in guard.patterns]}],
         "SessionStart": [_hook("gt prime --hook && gt mail check --inject")],
         "PreCompact": [_hook("gt prime --hook")],
         "UserPromptSubmit": [_hook("gt mail check --inject")],
     },
 }
 
-# Gemini CLI's names for the same hooks (upstream's gemini/settings-autonomous.json).
+# Codex CLI (<worktree>/.codex/hooks.json; hooks are on by default in 0.171): the same events
+# as Claude's. A hook's output reaches the model as a developer message, whole (9 KB tested),
+# but SessionStart output that starts like JSON (`[session:…]`) must be JSON: so the JSON
+# form, and the mail comes with the first prompt's UserPromptSubmit. PreToolUse names the
+# shell tool `Bash` and has no `if`: the guard reads the command from stdin.
+CODEX_HOOKS: dict[str, Any] = {
+    "hooks": {
+        "SessionStart": [_hook("gt prime --hook --hook-event SessionStart")],
+        "UserPromptSubmit": [_hook("gt mail check --inject")],
+        "PreToolUse": _guards_for_every_call("Bash"),
+    },
+}
+
+# Gemini CLI's names for the same hooks (upstream's gemini/settings-autonomous.json), in the
+# form Gemini gives its model: a hook's plain output is only shown on screen, JSON's
+# hookSpecificOutput.additionalContext reaches the model. BeforeTool matchers are regexes
+# over the tool *name*. PreCompress fires before every turn ("auto"): it only marks a manual
+# /compress, after which the next prompt's BeforeAgent primes again.
 GEMINI_SETTINGS: dict[str, Any] = {
     "hooks": {
-        "BeforeTool": [_hook("gt tap guard pr-workflow", f"Bash\\({p.rstrip('*')}.*\\)")
-                       for p in _GUARDED["pr-workflow"]],
-        "SessionStart": [_hook("GT_HOOK_SOURCE=startup gt prime --hook && gt mail check "
-                               "--inject")],
-        "PreCompress": [_hook("GT_HOOK_SOURCE=compact gt prime --hook")],
-        "BeforeAgent": [_hook("gt mail check --inject")],
+        "BeforeTool": _guards_for_every_call("run_shell_command"),
+        "SessionStart": [_hook("gt prime --hook --hook-event SessionStart")],
+        "PreCompress": [_hook("gt prime --hook --hook-event PreCompress")],
+        "BeforeAgent": [_hook("gt mail check --inject --hook-event BeforeAgent")],
     },
 }
 
 # OpenCode has no hook file, only plugins: this one puts `gt prime` (and new mail) into the
-# system prompt at session start and after compaction, as upstream's gastown.js does.
-OPENCODE_PLUGIN = """// Gas Town plugin (written by gastown-tui): gt prime into the system prompt.
+# system prompt at session start and after compaction, as upstream's gastown.js does; mail
+# that arrives later joins the next request's system prompt once; and each shell command
+# goes through the guards first (a thrown error blocks the tool call).
+OPENCODE_PLUGIN = """// Gas Town plugin (written by gastown-tui): gt prime in the system prompt; the guards.
 export const GasTown = async ({ $, directory }) => {
   let context = null;
-  const run = async (cmd) => {
-    try { return await $`/bin/sh -c ${cmd}`.cwd(directory).text(); }
-    catch (err) { console.error(`[gastown] ${cmd} failed`, err?.message || err); return ""; }
+  const run = async (cmd, env = {}) => {
+    try {
+      return await $`/bin/sh -c ${cmd}`.cwd(directory).env({ ...process.env, ...env })
+        .quiet().text();
+    } catch (err) { console.error(`[gastown] ${cmd} failed`, err?.message || err); return ""; }
   };
-  const load = async () => (await run("gt prime --hook")) + "\\n" +
-    (await run("gt mail check --inject"));
+  // The session and why it (re)started reach gt prime as a Claude hook's stdin JSON would:
+  // its output is tagged [session:…] [source:startup|compact] and the id is kept.
+  const load = async (source = "", id = "") =>
+    run("gt prime --hook", id ? { GT_SESSION_ID: id, GT_HOOK_SOURCE: source } : {});
+  const GUARDS = %(guards)s;
   return {
     event: async ({ event }) => {
-      if (event?.type === "session.created" || event?.type === "session.compacted") {
-        context = load();
-      }
+      const id = String(event?.properties?.sessionID || event?.properties?.info?.id || "");
+      if (event?.type === "session.created") context = load("startup", id);
+      if (event?.type === "session.compacted") context = load("compact", id);
     },
     "experimental.chat.system.transform": async (input, output) => {
       if (!context) context = load();
       const text = await context;
       if (text.trim()) output.system.push(text); else context = null;
+      const mail = await run("gt mail check --inject");
+      if (mail.trim()) output.system.push(mail);
+    },
+    "tool.execute.before": async (input, output) => {
+      if (input?.tool !== "bash") return;
+      const call = JSON.stringify({ tool_name: "bash", tool_input: output?.args || {} });
+      for (const name of GUARDS) {
+        const res = await $`gt tap guard ${name} < ${new Response(call)}`
+          .cwd(directory).nothrow().quiet();
+        if (res.exitCode === 2) throw new Error(res.stderr.toString().trim());
+      }
     },
   };
 };
-"""
+""".replace("%(guards)s", json.dumps(list(GUARDS)))
 
 
 def settings_dir(town: Town, addr: Address) -> Path:
@@ -196,20 +233,41 @@ def settings_dir(town: Town, addr: Address) -> Path:
 def write_runtime_files(town: Town, addr: Address, runtime: Runtime,
                         cwd: Path | None = None) -> str | None:
     """The runtime's hook files, so a real agent learns its job unaided: Claude Code's
-    settings (passed with --settings; the path is returned), Gemini CLI's .gemini/settings.json
-    and OpenCode's plugin in the agent's working directory. Rewritten each start: they are
-    ours, and an old town gets the current hooks."""
+    settings (passed with --settings; the path is returned), Codex's .codex/hooks.json,
+    Gemini CLI's .gemini/settings.json and OpenCode's plugin in the agent's working directory
+    (git ignores them: worktrees.LOCAL_FILES). Rewritten each start: they are ours, and an
+    old town gets the current hooks."""
     if runtime.hooks_provider == "claude":
         path = settings_dir(town, addr) / ".claude" / "settings.json"
         write_json(path, CLAUDE_SETTINGS)
         return str(path)
-    if cwd is not None and runtime.hooks_provider == "gemini":
+    if cwd is None:
+        return None
+    if runtime.hooks_provider == "codex":
+        write_json(cwd / ".codex" / "hooks.json", CODEX_HOOKS)
+    elif runtime.hooks_provider == "gemini":
         write_json(cwd / ".gemini" / "settings.json", GEMINI_SETTINGS)
-    elif cwd is not None and runtime.hooks_provider == "opencode":
+    elif runtime.hooks_provider == "opencode":
         # Through safe_write, as write_json above: a repository may commit .opencode as a
         # link out of the worktree.
         safe_write.write_text(cwd / ".opencode" / "plugins" / "gastown.js", OPENCODE_PLUGIN)
+        write_opencode_no_install(cwd / ".opencode")
     return None
+
+
+def write_opencode_no_install(folder: Path) -> None:
+    """OpenCode runs `npm install @opencode-ai/plugin` in every config folder it finds
+    (.opencode/ here) unless node_modules/ exists and package-lock.json's root already lists
+    every dependency (its Npm.install). Our plugin imports nothing, so each new worktree
+    would wait ~30 s on the registry for a package no one uses (and fail offline): say it is
+    there. A folder the user set up with its own lock is left alone."""
+    lock = folder / "package-lock.json"
+    if lock.exists():
+        return
+    safe_write.ensure_dir(folder / "node_modules")
+    safe_write.write_text(lock, json.dumps({
+        "name": "gastown-opencode", "lockfileVersion": 3, "requires": True,
+        "packages": {"": {"dependencies": {"@opencode-ai/plugin": "*"}}}}, indent=2) + "\n")
 
 
 def write_heartbeat(town: Town, session: str, state: str, **extra: str) -> None:
@@ -247,7 +305,8 @@ def agent_command(town: Town, addr: Address, cwd: Path, *, agent: str | None = N
 
         env.update(session_env(resolve(town, account or (read_heartbeat(town, session) or {})
                                        .get("account") or None)))
-    return session, alias, runtime.argv(beacon(addr, topic_suffix), settings_file=settings), env
+    argv = runtime.argv(beacon(addr, topic_suffix), settings_file=settings, cwd=str(cwd))
+    return session, alias, argv, env
 
 
 def start_agent(town: Town, addr: Address, cwd: Path, *, agent: str | None = None,

@@ -15,7 +15,8 @@ from gastown_tui.town.names import Address
 from gastown_tui.town.store.ids import base36
 
 # Files we drop into a worktree that must never be committed by `gt done`'s safety net.
-LOCAL_FILES = ("AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", ".gastown/", ".gemini/", ".opencode/")
+LOCAL_FILES = ("AGENTS.md", "CLAUDE.md", "CLAUDE.local.md", ".gastown/", ".gemini/", ".opencode/",
+               ".codex/")
 
 
 def branch_name(name: str, bead_id: str | None) -> str:

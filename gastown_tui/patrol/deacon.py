@@ -112,6 +112,7 @@ def patrol(town: Town, store: BeadStore, *, keep_alive: bool = True) -> DeaconRe
         report.problems.append(f"plugins: {exc.problem}")
     _upkeep(town, store, report)
     handle_nudges(town, "hq-deacon", "deacon/", say=print)
+    _deliver_to_mayor(town)
     mail = handle_inbox(town, store, "deacon/")
     report.problems += mail.problems
     for session in report.restarted:
@@ -152,6 +153,15 @@ def say(report: DeaconReport) -> None:
     for label, items in _lines(report):
         for item in items:
             print(f"deacon: {label} {item}", flush=True)
+
+
+def _deliver_to_mayor(town: Town) -> None:
+    """The Mayor's queued nudges, typed in when its screen reads ready (ops.nudge)."""
+    from gastown_tui.ops.agent_screen import runtime_of
+    from gastown_tui.ops.nudge import deliver_queued
+
+    if deliver_queued(town, "hq-mayor", runtime_of(town, "hq-mayor"), sender="deacon"):
+        print("deacon: delivered the Mayor's queued nudges", flush=True)
 
 
 def run(town: Town, *, once: bool = False, interval: float = 30.0, keep_alive: bool = True,

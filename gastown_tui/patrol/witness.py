@@ -113,6 +113,7 @@ class Witness:
             verdict = self._judge(info, mem, moved, now)
             state.verdicts[info.name] = verdict
             verdicts.append(verdict)
+        self.deliver_queued(infos)
         for gone in set(state.memory) - {i.name for i in infos}:
             state.memory.pop(gone, None)
             state.verdicts.pop(gone, None)
@@ -121,6 +122,20 @@ class Witness:
         write_heartbeat(self.town, f"{self.rig.prefix}-witness", "patrolling",
                         agent=self.address, runtime="gt", polecats=str(len(infos)))
         return verdicts
+
+    def deliver_queued(self, infos: list[PolecatInfo]) -> None:
+        """Queued nudges typed into each polecat idle at its prompt: a runtime without a
+        prompt hook never drains its queue itself (ops.nudge.deliver_queued)."""
+        from gastown_tui.ops.agent_screen import runtime_of
+        from gastown_tui.ops.nudge import deliver_queued
+
+        for info in infos:
+            if not info.session_running or info.state in ("blocked", "rate-limited", "zombie"):
+                continue
+            runtime = runtime_of(self.town, info.session_name, self.rig.name)
+            result = deliver_queued(self.town, info.session_name, runtime, sender=self.address)
+            if result is not None:
+                print(f"witness: {info.address}: {result.status} {result.detail}", flush=True)
 
     def read_mail(self, infos: list[PolecatInfo]) -> None:
         """Its queued nudges and its inbox: HELP mail becomes an escalation with evidence."""

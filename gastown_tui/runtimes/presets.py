@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from gastown_tui.runtimes.screen import CLAUDE_SCREEN, PLAIN_SCREEN, ScreenSpec
+from gastown_tui.runtimes.screen import (
+    CLAUDE_SCREEN,
+    CODEX_SCREEN,
+    GEMINI_SCREEN,
+    OPENCODE_SCREEN,
+    PLAIN_SCREEN,
+    ScreenSpec,
+)
 from gastown_tui.town.errors import ValidationError
 from gastown_tui.town.jsonfile import read_json
 from gastown_tui.town.layout import Town
@@ -30,6 +38,8 @@ class Runtime:
     screen: ScreenSpec = PLAIN_SCREEN  # its ready and busy marks, dialogs and chrome
     root_env: tuple[tuple[str, str], ...] = ()  # what it needs to run as root, said at start
     install_hint: str = ""  # how a user gets its command
+    trust: str = ""  # how a new worktree is trusted without a dialog: codex (a per-run
+    # `-c projects=…` override; trusting a parent does not carry down); else on screen or env
 
     @property
     def executable(self) -> str:
@@ -40,11 +50,15 @@ class Runtime:
         """Seconds to wait for its first screen: a few times its usual start-up."""
         return max(20.0, 3 * self.ready_delay_ms / 1000)
 
-    def argv(self, prompt: str | None, *, settings_file: str | None = None) -> list[str]:
+    def argv(self, prompt: str | None, *, settings_file: str | None = None,
+             cwd: str | None = None) -> list[str]:
         """The process to start; the beacon is one argv element, never parsed by a shell."""
         argv = [*self.command, *self.args]
         if settings_file and self.hooks_provider == "claude":
             argv += ["--settings", settings_file]
+        if cwd and self.trust == "codex":
+            # A TOML inline table; a JSON string is a valid TOML basic string.
+            argv += ["-c", f"projects={{{json.dumps(cwd)}={{trust_level=\"trusted\"}}}}"]
         if prompt and self.prompt_mode == "arg":
             argv.append(prompt)
         elif prompt and self.prompt_mode == "flag" and self.prompt_flag:
@@ -59,14 +73,28 @@ PRESETS: dict[str, Runtime] = {
                       ("claude",), "❯\u00a0", 8000, "arg", "", "CLAUDE.md", "claude",
                       screen=CLAUDE_SCREEN, root_env=(("IS_SANDBOX", "1"),),
                       install_hint="npm install -g @anthropic-ai/claude-code"),
-    "codex": Runtime("codex", ("codex",), ("--dangerously-bypass-approvals-and-sandbox",),
-                     ("codex",), "› ", 3000, "none", "", "AGENTS.md",
+    # Codex CLI: hooks in <worktree>/.codex/hooks.json, run without its per-hook review
+    # (we wrote them); no shared app-server daemon that would outlive the pane; the agent's
+    # PATH kept for its shell calls (a login shell's /etc/profile resets it and `gt` is
+    # gone); the new worktree trusted for this run; the beacon as its first prompt.
+    "codex": Runtime("codex", ("codex",),
+                     ("--dangerously-bypass-approvals-and-sandbox",
+                      "--dangerously-bypass-hook-trust", "--no-daemon",
+                      "-c", "allow_login_shell=false"),
+                     ("codex",), "› Ask Codex to do anything", 3000, "arg", "", "AGENTS.md",
+                     "codex", screen=CODEX_SCREEN, trust="codex",
                      install_hint="npm install -g @openai/codex"),
-    "gemini": Runtime("gemini", ("gemini",), ("--approval-mode", "yolo"), ("gemini",), "", 5000,
-                      "flag", "-i", "AGENTS.md", "gemini",
+    # Gemini CLI: the workspace trusted through its own variable, so YOLO stays on and the
+    # workspace .gemini/settings.json hooks run (--skip-trust passes the dialog only).
+    "gemini": Runtime("gemini", ("gemini",), ("--approval-mode", "yolo"), ("gemini",),
+                      "*   Type your message", 5000, "flag", "-i", "AGENTS.md", "gemini",
+                      env={"GEMINI_CLI_TRUST_WORKSPACE": "true"}, screen=GEMINI_SCREEN,
                       install_hint="npm install -g @google/gemini-cli"),
-    "opencode": Runtime("opencode", ("opencode",), (), ("opencode", "node", "bun"), "", 8000,
-                        "flag", "--prompt", "AGENTS.md", "opencode",
+    # OpenCode: every tool allowed (upstream's OPENCODE_PERMISSION), the plugin in
+    # .opencode/plugins/ for the hooks.
+    "opencode": Runtime("opencode", ("opencode",), (), ("opencode", "node", "bun"),
+                        "ctrl+p commands", 8000, "flag", "--prompt", "AGENTS.md", "opencode",
+                        env={"OPENCODE_PERMISSION": '{"*":"allow"}'}, screen=OPENCODE_SCREEN,
                         install_hint="npm install -g opencode-ai"),
     # The built-in simulated agent: real git work, no AI service (operations.md).
     "sim": Runtime("sim", (sys.executable, "-m", "gastown_tui.demo.sim"), (), ("python",),
@@ -111,7 +139,7 @@ def _custom(alias: str, cfg: dict[str, Any]) -> Runtime:
         prompt_mode=str(cfg.get("prompt_mode", runtime.prompt_mode)),
         instructions_file=str((cfg.get("instructions") or {}).get("file",
                                                                   runtime.instructions_file)),
-        env={str(k): str(v) for k, v in (cfg.get("env") or {}).items()},
+        env={**runtime.env, **{str(k): str(v) for k, v in (cfg.get("env") or {}).items()}},
         screen=screen,
     )
 

@@ -10,6 +10,7 @@ import fcntl
 import hashlib
 import os
 import re
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -443,6 +444,7 @@ class TownTmux:
         escape: bool = True,
         verify_timeout: float = 2.0,
         lock_timeout: float = 30.0,
+        paste: bool = False,
     ) -> Delivery:
         """Type `text` into the pane as text and submit it with Enter (Gas Town's nudge).
 
@@ -450,7 +452,10 @@ class TownTmux:
         makes tmux type characters instead of looking up key names such as `C-c` or `Enter`,
         and `--` keeps a chunk starting with '-' from being read as an option. `settle`
         seconds pass after the text and after Escape, so a TUI agent sees the paste end and
-        readline's escape-sequence timeout (0.5 s) expires before Enter arrives.
+        readline's escape-sequence timeout (0.5 s) expires before Enter arrives. `paste`
+        sends the text as one bracketed paste instead (a tmux buffer, `paste-buffer -p`): a
+        TUI that takes a typed key as a command (Gemini CLI drops every typed `?`) takes a
+        paste as text.
         """
         pane, session = self.resolve_pane(target)
         clean = sanitize_text(text)
@@ -458,7 +463,11 @@ class TownTmux:
             # A pane in copy mode would swallow the keys; "not in a mode" is the usual answer.
             self.call("send-keys", "-X", "-t", pane, "cancel")
             try:
-                for index, piece in enumerate(chunks(clean, CHUNK_SIZE)):
+                if paste:
+                    buffer = f"gt-nudge-{os.getpid()}-{secrets.token_hex(4)}"
+                    self.run("set-buffer", "-b", buffer, "--", clean)
+                    self.run("paste-buffer", "-p", "-d", "-b", buffer, "-t", pane)
+                for index, piece in enumerate([] if paste else chunks(clean, CHUNK_SIZE)):
                     if index:
                         time.sleep(0.01)
                     self.run("send-keys", "-l", "-t", pane, "--", piece)

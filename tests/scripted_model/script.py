@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-CWD = re.compile(r"Primary working directory: (\S+)")
+# Where each CLI tells its model the working directory: Claude Code, Codex, OpenCode, Gemini CLI.
+CWD = (re.compile(r"Primary working directory: (\S+)"), re.compile(r"<cwd>([^<\n]+)</cwd>"),
+       re.compile(r"Working directory: (\S+)"),
+       re.compile(r"Workspace Directories:\*\*\s*\n\s*- (\S+)"))
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,12 @@ class Request:
 
     @property
     def cwd(self) -> str:
-        found = CWD.search(self.system + "\n" + self.text)
-        return found.group(1) if found else ""
+        text = self.system + "\n" + self.text
+        for pattern in CWD:
+            found = pattern.search(text)
+            if found:
+                return found.group(1).rstrip("/")
+        return ""
 
     @property
     def text(self) -> str:
