@@ -194,3 +194,15 @@ def test_nuke_refuses_then_forced_nuke_and_restore(sim_town: Cli, rig_town: Path
     assert [g["ref"] for g in graves] == [ref]
     restored = cli.json("gt", "polecat", "graveyard", "restore", "1")
     assert (Path(restored["worktree"]) / "notes.txt").read_text() == "half done\n"
+
+
+def test_the_mayor_and_crew_get_their_whole_guide_at_session_start(sim_town: Cli):
+    """The SessionStart hook carries the role guide when it fits: the Mayor has no CLAUDE.md
+    of its own, so a guide grown past the hook's budget would reach its model only as "run
+    gt prime" (the real Claude Mayor then started without knowing its commands)."""
+    from gastown_tui.ops.prime import HOOK_BUDGET
+
+    mayor = sim_town.gt("prime", "--hook", env={"GT_ROLE": "mayor"}).stdout
+    assert len(mayor) <= HOOK_BUDGET
+    assert "You are the **Mayor**" in mayor and "gt sling <bead> <rig>" in mayor
+    assert "is in `gt prime`" not in mayor
