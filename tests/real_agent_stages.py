@@ -44,7 +44,7 @@ def lands_its_work(town: AgentTown) -> None:
     assert "[GAS TOWN] polecat" in first.text  # the beacon, its first prompt
     mr = wait_for(lambda: town.mrs(bead), timeout=town.start + 30, what="the merge request")[0]
     name = slung["agent"].rsplit("/", 1)[1]
-    fields = town.agent_fields(name)
+    fields = town.exit_fields(name)
     assert fields["agent_state"] == "idle" and fields["exit_type"] == "COMPLETED"
     assert town.bead(bead)["status"] == "in_progress"  # closes when the MR merges
     town.cli.gt("refinery", "run", "gastown", "--once")

@@ -89,6 +89,13 @@ class AgentTown:
         return dict(line.split(": ", 1) for line in agent["description"].splitlines()
                     if ": " in line)
 
+    def exit_fields(self, name: str, timeout: float = 30) -> dict[str, str]:
+        """The polecat's fields once gt done has recorded its exit: gt done files the merge
+        request a moment before it writes the exit (separate writes), so a test that saw the
+        MR waits for this too."""
+        return wait_for(lambda: (f := self.agent_fields(name)).get("agent_state") != "working"
+                        and f, timeout=timeout, what=f"{name}'s exit recorded")
+
     def mrs(self, bead: str) -> list[dict]:
         return [m for m in self.cli.json("bd", "list", "--label", "gt:merge-request", "--all")
                 if f"source_issue: {bead}" in m["description"]]

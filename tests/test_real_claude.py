@@ -44,7 +44,7 @@ def test_a_slung_polecat_reaches_its_model_and_lands_its_work(claude_town: Agent
     assert "persisted-output" not in first.text  # whole, not a 2 KB preview of it
     mr = wait_for(lambda: town.mrs(bead), timeout=90, what="the merge request")[0]
     name = slung["agent"].rsplit("/", 1)[1]
-    fields = town.agent_fields(name)
+    fields = town.exit_fields(name)
     assert fields["agent_state"] == "idle" and fields["exit_type"] == "COMPLETED"
     assert fields.get("hook_bead", "null") == "null"
     assert town.bead(bead)["status"] == "in_progress"  # closes when the MR merges
