@@ -4,6 +4,8 @@ tests/real_agent_stages.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests import real_agent_stages as stages
 from tests.real_agents import AgentTown
 
@@ -29,3 +31,21 @@ def test_guards_block_pull_requests_branches_and_sudo(opencode_town: AgentTown):
 def test_nudges_mail_queue_and_compaction(opencode_town: AgentTown):
     slung = stages.nudges_mail_and_the_queue(opencode_town)
     stages.compaction_primes_again(opencode_town, slung, "/compact")
+
+
+def test_the_first_start_in_a_fresh_home_creates_opencodes_database_first(
+        opencode_town: AgentTown):
+    """Three first starts of OpenCode at once raced on creating its database and one hung at
+    "init" with a blank pane for good (each_ending above slings three at once in a fresh
+    HOME); the first start now creates it alone, and later starts do not run it again."""
+    from gastown_tui.ops.sessions import opencode_first_run
+    from gastown_tui.town.layout import Town
+
+    env = opencode_town.cli.env
+    database = Path(env["HOME"]) / ".local" / "share" / "opencode" / "opencode.db"
+    assert not database.exists()
+    opencode_first_run(Town(opencode_town.root), "opencode", env)
+    assert database.is_file()
+    before = database.stat().st_mtime_ns
+    opencode_first_run(Town(opencode_town.root), "opencode", {**env, "PATH": "/nonexistent"})
+    assert database.stat().st_mtime_ns == before

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
 import sys
 import uuid
 from datetime import datetime
@@ -315,10 +317,40 @@ def start_agent(town: Town, addr: Address, cwd: Path, *, agent: str | None = Non
     """Start the agent's session; returns (session name, runtime alias)."""
     session, alias, argv, env = agent_command(town, addr, cwd, agent=agent, branch=branch,
                                               topic_suffix=topic_suffix, account=account)
+    if argv and runtime_named(town, alias, addr.rig).hooks_provider == "opencode":
+        opencode_first_run(town, argv[0], env)
     tmux_for(town).new_session(session, cwd, argv, env)
     write_heartbeat(town, session, "started", agent=str(addr), runtime=alias,
                     **_account_of(env))
     return session, alias
+
+
+def opencode_first_run(town: Town, binary: str, env: dict[str, str]) -> None:
+    """OpenCode creates and migrates its database on its first start, and several first
+    starts at once race: one hangs at its "init" with a blank screen for good (measured with
+    OpenCode 1.18: 1 of 3 batches of three on a fresh HOME here, 3 of 3 under load; none in 4
+    once the database existed). So the first OpenCode session of a home waits for a one-off
+    `opencode session list` that creates it, one process at a time."""
+    merged = {**os.environ, **env}
+    home = Path(merged.get("HOME") or Path.home())
+    data = Path(merged.get("XDG_DATA_HOME") or home / ".local" / "share")
+    database = data / "opencode" / "opencode.db"
+    if database.exists():
+        return
+    found = shutil.which(binary, path=merged.get("PATH"))
+    if not found:
+        return  # the session's own start reports the missing CLI
+    from gastown_tui.town.locks import hold_lock
+
+    with hold_lock(town.runtime_dir / "opencode-first-run.lock"):
+        if database.exists():
+            return
+        try:
+            subprocess.run([found, "session", "list"], env=merged, cwd=str(home),
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120,
+                           check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            pass  # the session starts anyway; its screen shows what is wrong
 
 
 def _account_of(env: dict[str, str]) -> dict[str, str]:
