@@ -29,6 +29,7 @@ PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#con
 
 class MainScreen(TownScreen):
     CSS_PATH = Path(__file__).with_name("main.tcss")
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # main.tcss: narrow layout
     BINDINGS = [
         *verb_bindings("nudge", "sling", "nuke", "zoom", "attach", "watch"),
         Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
@@ -161,9 +162,12 @@ class MainScreen(TownScreen):
     # ------------------------------------------------------------------ actions
     def action_focus_pane(self, pane: str) -> None:
         widget = self.query_one(PANE_FOCUS[pane])
-        if widget.focusable:
+        hidden = any(not node.display for node in widget.ancestors_with_self)
+        if widget.focusable and not hidden:
             widget.focus()
         else:
+            if hidden:  # the narrow layout leaves the merge queue out
+                self.room.flash("that pane shows from 100 columns wide", "warning")
             self.query_one(PolecatWall).focus()
 
     def action_filter(self) -> None:
