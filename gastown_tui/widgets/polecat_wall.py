@@ -185,6 +185,8 @@ class PolecatWall(ScrollView, can_focus=True):
         self._laying_out = False
         self._chosen = ""  # the selected tile's address, whose lines are drawn highlighted
         self.unfolded = False  # z: the done and idle as tiles too
+        self.working = 0  # polecats at work as their screens show them (the pane's n/N)
+        self.polecat_count = 0
         # The rows of the wall, top to bottom: ("heading", text), ("tile", address) or
         # ("fold", text), each row starting at the line in _starts (a heading or the fold
         # line is one line, a tile TILE_LINES).
@@ -251,7 +253,11 @@ class PolecatWall(ScrollView, can_focus=True):
         pinned = (chosen.address, self.selected) if chosen is not None else None
         by_address = {a.address: a for a in self._agents}
         # the order follows what each screen shows: a dialog up now is "blocked" now
-        seen = [as_seen(a, self._screens.get(a.session, ())) for a in self._filtered()]
+        shown = {a.address for a in self._filtered()}
+        every = [as_seen(a, self._screens.get(a.session, ())) for a in self._agents]
+        self.working = sum(1 for a in every if a.role == "polecat" and a.state == "working")
+        self.polecat_count = sum(1 for a in every if a.role == "polecat")
+        seen = [a for a in every if a.address in shown]
         order = wall_order(seen, self._escalated, pinned=pinned,
                            unfold=self.unfolded or bool(self.filter_text))
         agents = self._visible = [by_address[a.address] for a in order.tiles]
@@ -340,6 +346,13 @@ class PolecatWall(ScrollView, can_focus=True):
             if inside:
                 out.add(self._tiles[address].agent.session)
         return out
+
+    def dialog_sessions(self) -> set[str]:
+        """Live sessions whose runtime can be held by a dialog or a rate limit, on screen or
+        not: the model does not read panes, so only a followed pane tells the wall that an
+        agent scrolled out of sight waits on a dialog (and belongs at the top)."""
+        return {a.session for a in self._agents
+                if a.session_running and a.screen is not None and a.screen.dialogs}
 
     # ------------------------------------------------------------------ drawing
     @property
