@@ -133,7 +133,14 @@ class PaneView(ScrollView, can_focus=True):
             if index >= len(self._rows):
                 return Strip.blank(width, style)
             line, row = self._rows[index]
-            strip = self._pieces[self._lines[line]][row].apply_style(style)
+            pieces = self._pieces.get(self._lines[line])
+            if pieces is None or row >= len(pieces):  # a style change dropped the rows
+                self._rewrap()
+                if index >= len(self._rows):
+                    return Strip.blank(width, style)
+                line, row = self._rows[index]
+                pieces = self._pieces[self._lines[line]]
+            strip = pieces[row].apply_style(style)
             return strip.crop_extend(0, width, style)
         if index >= len(self._lines):
             return Strip.blank(width, style)
