@@ -57,9 +57,25 @@ def pressing(*keys: str):
     return run_before
 
 
-@pytest.mark.parametrize("size", [NARROW, (160, 48), WIDE], ids=["80x24", "160x48", "200x60"])
+@pytest.mark.parametrize("size", [NARROW, (120, 35), (160, 48), WIDE],
+                         ids=["80x24", "120x35", "160x48", "200x60"])
 def test_main_screen(demo, frozen, snap_compare, size):
     assert snap_compare(app_for(demo), terminal_size=size, run_before=settle)
+
+
+@pytest.mark.parametrize(("count", "size"), [(10, (160, 48)), (30, (200, 60))],
+                         ids=["10-polecats", "30-polecats"])
+def test_wall_in_attention_order(tmp_path, tmux_socket, monkeypatch, frozen, snap_compare,
+                                 count, size):
+    """The crowded towns (tests/fixtures/crowd.py): stalled, zombie and blocked first, then
+    the working, the done and idle folded to one line."""
+    from tests.fixtures.crowd import TEN, build_crowd_town, thirty
+
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    crowd = build_crowd_town(tmp_path, TEN if count == 10 else thirty(), socket=tmux_socket)
+    app = make_app(crowd.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: crowd.panes())
+    assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
 def test_main_screen_read_only_hides_the_verbs(demo, frozen, snap_compare):
@@ -91,7 +107,8 @@ def test_polecat_zoom_narrow(demo, frozen, snap_compare):
 
 
 def test_nudge_modal(demo, frozen, snap_compare):
-    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("j", "n"))
+    # j j: furiosa, under obsidian and toast (the wall is in attention order)
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("j", "j", "n"))
 
 
 def test_sling_modal_bead_picker(demo, frozen, snap_compare):
@@ -109,7 +126,8 @@ def test_sling_modal_confirm(demo, frozen, snap_compare):
 
 
 def test_nuke_modal_lists_what_would_be_lost(demo, frozen, snap_compare):
-    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=pressing("j", "ctrl+d"))
+    keys = pressing("j", "j", "ctrl+d")  # furiosa: commits not merged, a file not committed
+    assert snap_compare(app_for(demo), terminal_size=MEDIUM, run_before=keys)
 
 
 def test_confirm_modal(demo, frozen, snap_compare):

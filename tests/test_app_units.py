@@ -192,13 +192,13 @@ async def test_clicking_a_tile_selects_it(demo):
         wall = app.screen.query_one(PolecatWall)
         agents = wall.visible_agents
         assert wall.selected == 0
-        assert [a.rig for a in agents[:3]] == ["beads", "gastown", "gastown"]
-        # rig beads: its heading, one tile; rig gastown: its heading, then furiosa, then nux
-        await pilot.click(PolecatWall, offset=(10, 1 + TILE_LINES + 1 + TILE_LINES + 2))
+        assert [a.name for a in agents] == ["obsidian", "toast", "furiosa"]
+        # "needs you": its heading, obsidian, toast; "working": its heading, then furiosa
+        await pilot.click(PolecatWall, offset=(10, 1 + 2 * TILE_LINES + 1 + 2))
         await pilot.pause()
         assert wall.selected == 2
         assert app.screen.selection().agent == agents[2]
-        await pilot.click(PolecatWall, offset=(10, 1 + TILE_LINES))  # a heading: no change
+        await pilot.click(PolecatWall, offset=(10, 1 + 2 * TILE_LINES))  # a heading: no change
         await pilot.pause()
         assert wall.selected == 2
 

@@ -293,6 +293,7 @@ class TownSnapshot:
     banners: tuple[Banner, ...] = ()
     costs: CostsView = CostsView()
     queued: tuple[str, ...] = ()  # beads the scheduler holds until a slot frees (oldest first)
+    escalated: frozenset[str] = frozenset()  # agents with an open escalation they filed
 
     @classmethod
     def empty(cls, root: str, name: str = "", taken_at: datetime | None = None) -> TownSnapshot:

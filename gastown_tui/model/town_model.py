@@ -46,6 +46,7 @@ from gastown_tui.model.snapshot import (
     RigView,
     TownSnapshot,
 )
+from gastown_tui.model.wall_order import escalated_agents
 from gastown_tui.model.watch_filter import ChangeSet, TownFilter, changes_from_paths
 from gastown_tui.ops.context import open_store
 from gastown_tui.town.errors import GasTownError, StoreLockedError, StoreUnavailableError
@@ -635,7 +636,8 @@ class TownModel:
             mail=tuple(self._mail), events=tuple(self._events.events),
             needs_you=attention(self._escalations, mq, self._polecats, self._mail,
                                 self._gates, self._warrants),
-            banners=tuple(self._banners.values()), costs=self._costs, queued=self._queued)
+            banners=tuple(self._banners.values()), costs=self._costs, queued=self._queued,
+            escalated=escalated_agents(self._escalations, {a.address for a in agents}))
         self._snapshot = snapshot
         return snapshot
 

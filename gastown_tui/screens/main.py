@@ -29,6 +29,7 @@ PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#con
 
 class MainScreen(TownScreen):
     CSS_PATH = Path(__file__).with_name("main.tcss")
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # main.tcss: narrow layout
     BINDINGS = [
         *verb_bindings("nudge", "sling", "nuke", "zoom", "attach", "watch"),
         Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
@@ -79,9 +80,7 @@ class MainScreen(TownScreen):
         self.query_one(ConvoyBoard).show(snapshot)
         self.query_one(RefineryQueue).show(snapshot)
         self.query_one(NeedsYou).show(snapshot)
-        polecats = snapshot.polecats
-        working = sum(1 for a in polecats if a.state == "working")
-        self.query_one("#wall-box").border_subtitle = f"{working}/{len(polecats)} working"
+        self._count_working()
         if MAYOR_SESSION in app.panes.history:
             self.query_one(MayorChat).show_screen(app.panes.history[MAYOR_SESSION])
 
@@ -91,9 +90,17 @@ class MainScreen(TownScreen):
             self.query_one(MayorChat).show_screen(lines)
         elif not history:
             self.query_one(PolecatWall).set_screen(session, lines, activity)
+            self._count_working()
+
+    def _count_working(self) -> None:
+        """n/N working, as the wall counts it: an agent held by a dialog is not at work."""
+        wall = self.query_one("#polecat-wall", PolecatWall)
+        self.query_one("#wall-box").border_subtitle = (
+            f"{wall.working}/{wall.polecat_count} working")
 
     def followed_sessions(self) -> tuple[set[str], set[str]]:
-        return self.query_one(PolecatWall).visible_sessions(), {MAYOR_SESSION}
+        wall = self.query_one(PolecatWall)
+        return wall.visible_sessions() | wall.dialog_sessions(), {MAYOR_SESSION}
 
     def show_marks(self, marks: Marks) -> None:
         self.query_one(PolecatWall).set_marks(marks.agents)
@@ -161,9 +168,12 @@ class MainScreen(TownScreen):
     # ------------------------------------------------------------------ actions
     def action_focus_pane(self, pane: str) -> None:
         widget = self.query_one(PANE_FOCUS[pane])
-        if widget.focusable:
+        hidden = any(not node.display for node in widget.ancestors_with_self)
+        if widget.focusable and not hidden:
             widget.focus()
         else:
+            if hidden:  # the narrow layout leaves the merge queue out
+                self.room.flash("that pane shows from 100 columns wide", "warning")
             self.query_one(PolecatWall).focus()
 
     def action_filter(self) -> None:

@@ -34,11 +34,14 @@ def convoy_lines(convoy: ConvoyView, width: int) -> list[Text]:
     elif convoy.status.startswith("staged"):  # planned, not launched (gt convoy launch)
         progress = Text(f"{convoy.status.replace('_', ' ')} · {convoy.total} planned",
                         style="yellow")
+    elif width < 40:  # narrow: the count alone, so the title keeps its words
+        progress = Text(f"{convoy.completed}/{convoy.total}")
     else:
         progress = Text.assemble(f"{convoy.completed}/{convoy.total} ",
                                  (progress_bar(convoy.completed, convoy.total), "green"))
     if convoy.spend:
         progress = Text.assemble((money(convoy.spend), "dim"), " ", progress)
+    progress = Text.assemble(" ", progress)  # two cells at least between title and count
     items = Text("  ")
     for item in convoy.tracked:
         if items.cell_len > width:  # the line is cut at the width: big convoys stop here

@@ -20,30 +20,34 @@ BANNER_TEXT = {
 
 
 def header_text(snapshot: TownSnapshot | None, cpu: float | None, title: str = "",
-                compact: bool = False) -> Text:
-    """The summary line; `compact` drops words, not facts, for narrow terminals."""
+                compact: bool = False, level: int | None = None) -> Text:
+    """The summary line. Narrow terminals get shorter levels (`compact` is the shortest):
+    1 drops the sparklines and the filler words, 2 the CPU figure and the spend; the facts a
+    person acts on keep their words at every level ('2 convoys', '⚠ 6 need you', never
+    '2 cv · ⚠ 6')."""
     if snapshot is None:
         return Text("loading the town…", style="dim")
-    parts = [Text.assemble(("" if compact else "town ", "dim"), (snapshot.name, "bold"))]
+    level = (2 if compact else 0) if level is None else level
+    short = level > 0
+    parts = [Text.assemble(("" if short else "town ", "dim"), (snapshot.name, "bold"))]
     if title:
         parts.append(Text(title, style="bold"))
     parts.append(Text(plural(len(snapshot.rigs), "rig")))
     up = f"{snapshot.agents_up}/{len(snapshot.agents)}"
-    parts.append(Text(f"{up} up" if compact else f"{up} agents up"))
+    parts.append(Text(f"{up} up" if short else f"{up} agents up"))
     queue = Text(f"MQ {len(snapshot.merge_queue)}")
     if snapshot.merging:
-        queue.append(f" ({snapshot.merging}{'▶' if compact else ' merging'})", style="green")
+        queue.append(f" ({snapshot.merging}{' ▶' if level > 1 else ' merging'})", style="green")
     parts.append(queue)
     if snapshot.queued:  # the scheduler holds these until a slot frees
-        parts.append(Text(f"⏳ {len(snapshot.queued)}" if compact
-                          else f"⏳ {len(snapshot.queued)} queued", style="yellow"))
+        parts.append(Text(f"⏳ {len(snapshot.queued)} queued", style="yellow"))
     open_convoys = sum(1 for c in snapshot.convoys if not c.landed)
-    parts.append(Text(f"{open_convoys} cv" if compact else plural(open_convoys, "convoy")))
+    parts.append(Text(plural(open_convoys, "convoy")))
     costs = snapshot.costs
-    if costs.known:
-        spend = Text(f"{money(costs.today)}" if compact else f"{money(costs.today)} today",
+    if costs.known and level < 2:
+        spend = Text(f"{money(costs.today)}" if short else f"{money(costs.today)} today",
                      style="bold")
-        if not compact:
+        if not short:
             hour = snapshot.taken_at.astimezone().hour
             for rig in costs.rigs:
                 # the last eight hours of each rig, one bar an hour, ending now
@@ -53,11 +57,11 @@ def header_text(snapshot: TownSnapshot | None, cpu: float | None, title: str = "
         parts.append(spend)
     need = len(snapshot.needs_you)
     if need:
-        parts.append(Text(f"⚠ {need}" if compact else f"⚠ {need} needs you", style="bold yellow"))
+        parts.append(Text(f"⚠ {need} need{'s' if need == 1 else ''} you", style="bold yellow"))
     else:
-        parts.append(Text("calm" if compact else "nothing needs you", style="dim"))
-    if cpu is not None:
-        parts.append(Text(f"{cpu:.1f}%" if compact else f"{cpu:.1f}% cpu", style="dim"))
+        parts.append(Text("nothing needs you", style="dim"))
+    if cpu is not None and level < 2:
+        parts.append(Text(f"{cpu:.1f}% cpu", style="dim"))
     return Text(" · ", style="dim").join(parts)
 
 
@@ -96,10 +100,11 @@ class TownHeader(Widget):
             self.refresh()
 
     def render(self) -> Text:
-        full = header_text(self._snapshot, self._cpu, self.title_text)
-        if full.cell_len <= self.size.width:
-            return full
-        return header_text(self._snapshot, self._cpu, self.title_text, compact=True)
+        for level in (0, 1):
+            text = header_text(self._snapshot, self._cpu, self.title_text, level=level)
+            if text.cell_len <= self.size.width:
+                return text
+        return header_text(self._snapshot, self._cpu, self.title_text, level=2)
 
 
 def banner_text(banners: tuple[Banner, ...]) -> Text:

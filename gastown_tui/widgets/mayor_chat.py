@@ -61,7 +61,7 @@ class MayorChat(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(mayor_status(None, self.read_only), id="mayor-status")
-        yield PaneView(placeholder="(no Mayor screen yet)", id="mayor-screen")
+        yield PaneView(placeholder="(no Mayor screen yet)", wrap=True, id="mayor-screen")
         yield Input(placeholder="read-only" if self.read_only else "type to the Mayor ⏎",
                     disabled=self.read_only, id="mayor-input", compact=True)
 

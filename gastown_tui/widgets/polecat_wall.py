@@ -1,5 +1,6 @@
-"""PolecatWall: every polecat as a five-line tile (name, facts, its last pane lines), grouped
-by rig, in ONE line-API widget.
+"""PolecatWall: every polecat as a five-line tile (name, facts, its last pane lines), in
+attention order (model/wall_order.py: what needs a person first, then the working, then one
+line counting the done and idle), in ONE line-API widget.
 
 Thirty (or a hundred) panes print all day. With a widget per tile, each new pane line made
 Textual's compositor re-render the tile, the wall and every container around them; here a
@@ -31,6 +32,7 @@ from textual.strip import Strip
 
 from gastown_tui.model.panes import agent_lines, as_seen
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
+from gastown_tui.model.wall_order import FOLDED, fold_text, urgency, wall_order
 from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, money, spread, text_strip
 
 TILE_SCREEN_LINES = 3
@@ -43,8 +45,9 @@ STRIP_CACHE = 64  # strips kept per tile: a screen's worth of recent pane lines
 
 
 def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = False,
-              quiet_since: int = 0) -> list[Text]:
-    """The tile's first two lines: name, hook and badge; evidence and git facts."""
+              quiet_since: int = 0, rig: bool = False) -> list[Text]:
+    """The tile's first two lines: name, hook and badge; evidence and git facts. `rig`:
+    name the rig too (the wall is in attention order, not grouped by rig)."""
     badge = Text(f"● {agent.state}", style=STATE_STYLE.get(agent.state, ""))
     since = age(agent.hooked_since, now) if agent.state in ("working", "stalled") else ""
     if since:
@@ -52,6 +55,8 @@ def tile_head(agent: AgentView, now: datetime, width: int, *, marked: bool = Fal
     if agent.spend:
         badge = Text.assemble((money(agent.spend), "dim"), " ", badge)
     head = Text("◆ " if marked else "▣ ", style="bold magenta" if marked else "dim")
+    if rig and agent.rig:
+        head.append(f"{agent.rig}/", style="dim")
     head.append(agent.name, style="bold")
     if agent.role == "crew":
         head.append(" (crew)", style="magenta")
@@ -132,15 +137,26 @@ class PolecatWall(ScrollView, can_focus=True):
     PolecatWall > .polecat-wall--empty {
         color: $text-muted;
     }
+    PolecatWall > .polecat-wall--attention {
+        color: $warning;
+        text-style: bold;
+        background: $panel;
+    }
+    PolecatWall > .polecat-wall--fold {
+        color: $text-muted;
+        background: $panel;
+    }
     """
     COMPONENT_CLASSES = {"polecat-wall--heading", "polecat-wall--selected",
-                         "polecat-wall--edge", "polecat-wall--empty"}
+                         "polecat-wall--edge", "polecat-wall--empty",
+                         "polecat-wall--attention", "polecat-wall--fold"}
 
     BINDINGS = [
         Binding("j,down", "move(1)", "Next polecat", show=False, id="wall-next"),
         Binding("k,up", "move(-1)", "Previous polecat", show=False, id="wall-previous"),
         Binding("g,home", "jump(0)", "First polecat", show=False, id="wall-first"),
         Binding("G,end", "jump(-1)", "Last polecat", show=False, id="wall-last"),
+        Binding("z", "toggle_fold", "Show or fold done and idle", show=False, id="wall-fold"),
     ]
 
     selected: reactive[int] = reactive(0)
@@ -160,10 +176,20 @@ class PolecatWall(ScrollView, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._agents: list[AgentView] = []
-        self._visible: list[AgentView] = []  # _agents through the filter, kept by show()
+        # _agents through the filter in attention order, without the folded: kept by show()
+        self._visible: list[AgentView] = []
         self._tiles: dict[str, Tile] = {}
-        # The rows of the wall, top to bottom: ("rig", name) or ("tile", address), each row
-        # starting at the line in _starts (a rig heading is one line, a tile TILE_LINES).
+        self._screens: dict[str, tuple[str, ...]] = {}
+        self._escalated: frozenset[str] = frozenset()
+        self._rigs = 0
+        self._laying_out = False
+        self._chosen = ""  # the selected tile's address, whose lines are drawn highlighted
+        self.unfolded = False  # z: the done and idle as tiles too
+        self.working = 0  # polecats at work as their screens show them (the pane's n/N)
+        self.polecat_count = 0
+        # The rows of the wall, top to bottom: ("heading", text), ("tile", address) or
+        # ("fold", text), each row starting at the line in _starts (a heading or the fold
+        # line is one line, a tile TILE_LINES).
         self._rows: list[tuple[str, str]] = []
         self._starts: list[int] = []
         self._tile_start: dict[str, int] = {}  # a tile's first line, by address
@@ -196,15 +222,12 @@ class PolecatWall(ScrollView, can_focus=True):
         if marked is not None:
             self._marked = marked
         self._last = (snapshot, screens, quiet)
-        # polecats first, then the rig's crew, each rig under its own heading
-        self._agents = sorted(snapshot.workers, key=lambda a: (a.rig, a.role != "polecat",
-                                                               a.name))
-        agents = self._visible = self._filtered()
-        rows: list[tuple[str, str]] = []
-        for n, agent in enumerate(agents):  # sorted by rig: a heading where the rig changes
-            if n == 0 or agents[n - 1].rig != agent.rig:
-                rows.append(("rig", agent.rig))
-            rows.append(("tile", agent.address))
+        self._screens = dict(screens)
+        self._escalated = snapshot.escalated
+        self._agents = list(snapshot.workers)
+        self._rigs = len({a.rig for a in self._agents})
+        self._lay_out()
+        agents = self._visible
         now_changed = snapshot.taken_at != self._now
         self._now = snapshot.taken_at
         tiles: dict[str, Tile] = {}
@@ -220,11 +243,58 @@ class PolecatWall(ScrollView, can_focus=True):
             tiles[agent.address] = tile
         self._tiles = tiles
         self._by_session = {a.session: a.address for a in agents}
+        self.refresh()
+
+    def _lay_out(self) -> None:
+        """Order the agents (model/wall_order.py) and build the rows. The tile under the
+        cursor is pinned at its index (see wall_order's docstring for why), so a refresh
+        never moves it; the cursor moving re-lays the wall around the new tile."""
+        chosen = self.selected_agent
+        pinned = (chosen.address, self.selected) if chosen is not None else None
+        by_address = {a.address: a for a in self._agents}
+        # the order follows what each screen shows: a dialog up now is "blocked" now
+        shown = {a.address for a in self._filtered()}
+        every = [as_seen(a, self._screens.get(a.session, ())) for a in self._agents]
+        self.working = sum(1 for a in every if a.role == "polecat" and a.state == "working")
+        self.polecat_count = sum(1 for a in every if a.role == "polecat")
+        seen = [a for a in every if a.address in shown]
+        order = wall_order(seen, self._escalated, pinned=pinned,
+                           unfold=self.unfolded or bool(self.filter_text))
+        agents = self._visible = [by_address[a.address] for a in order.tiles]
+        rows: list[tuple[str, str]] = []
+        urgent = order.tiles[:order.attention]
+        if urgent:
+            count = sum(1 for a in urgent if urgency(a, self._escalated) >= 0)
+            rows.append(("heading", f"⚠ {count} need{'s' if count == 1 else ''} you"))
+            rows.extend(("tile", a.address) for a in urgent)
+        others = order.tiles[order.attention:]
+        if others:
+            rows.append(("heading", _section_title(others)))
+            rows.extend(("tile", a.address) for a in others)
+        if order.folded:
+            rows.append(("fold", fold_text(order.fold_counts)))
         if rows != self._rows:
             self._set_rows(rows)
         if agents:
-            self.selected = min(self.selected, len(agents) - 1)
-        self.refresh()
+            index = self.selected
+            if pinned is not None and pinned[0] in (a.address for a in agents):
+                index = [a.address for a in agents].index(pinned[0])
+            self._laying_out = True
+            try:
+                self.selected = min(index, len(agents) - 1)
+            finally:
+                self._laying_out = False
+        self._mark_chosen()
+
+    def _mark_chosen(self) -> None:
+        """Redraw the tile that lost the highlight and the one that gained it."""
+        chosen = self.selected_agent
+        address = chosen.address if chosen is not None else ""
+        if address != self._chosen:
+            for key in (self._chosen, address):
+                if key in self._tiles:
+                    self._tiles[key].lines = None
+            self._chosen = address
 
     def _set_rows(self, rows: list[tuple[str, str]]) -> None:
         self._rows, self._starts, self._tile_start, line = rows, [], {}, 0
@@ -232,7 +302,7 @@ class PolecatWall(ScrollView, can_focus=True):
             self._starts.append(line)
             if kind == "tile":
                 self._tile_start[key] = line
-            line += 1 if kind == "rig" else TILE_LINES
+            line += TILE_LINES if kind == "tile" else 1
         # No horizontal scrolling: lines are cut to the width, so the virtual width is 0.
         self.virtual_size = Size(0, line or 3)
 
@@ -243,7 +313,17 @@ class PolecatWall(ScrollView, can_focus=True):
         if tile is None or (tile.screen == lines and tile.quiet_since == activity):
             return
         before = tile.lines
+        self._screens[session] = lines
+        if self._last is not None:  # a re-layout (the cursor, z, the filter) draws this screen
+            snapshot, _, quiet = self._last
+            self._last = (snapshot, dict(self._screens), {**quiet, session: activity})
+        was = as_seen(tile.agent, tile.screen).state
         tile.screen, tile.quiet_since, tile.lines = lines, activity, None
+        if as_seen(tile.agent, lines).state != was and self._last is not None:
+            # a dialog came up or went: the tile may change section (the one under the
+            # cursor stays put)
+            self.show(*self._last)
+            return
         start = self._tile_start.get(address or "")
         if start is None:
             return
@@ -266,6 +346,13 @@ class PolecatWall(ScrollView, can_focus=True):
             if inside:
                 out.add(self._tiles[address].agent.session)
         return out
+
+    def dialog_sessions(self) -> set[str]:
+        """Live sessions whose runtime can be held by a dialog or a rate limit, on screen or
+        not: the model does not read panes, so only a followed pane tells the wall that an
+        agent scrolled out of sight waits on a dialog (and belongs at the top)."""
+        return {a.session for a in self._agents
+                if a.session_running and a.screen is not None and a.screen.dialogs}
 
     # ------------------------------------------------------------------ drawing
     @property
@@ -316,11 +403,16 @@ class PolecatWall(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         kind, key = self._rows[index]
         offset = line - self._starts[index]
-        if kind == "rig":
+        if kind != "tile":
             if offset:
                 return Strip.blank(width, base)
-            style = base + self._style("polecat-wall--heading")
-            return text_strip(fit(Text(f" {key}"), max(0, width - 1)),
+            name = {"fold": "polecat-wall--fold"}.get(
+                kind, "polecat-wall--attention" if key.startswith("⚠") else "polecat-wall--heading")
+            style = base + self._style(name)
+            text = Text(f" {key}")
+            if kind == "fold":
+                text.append("  z shows them" if not self.unfolded else "", style="dim italic")
+            return text_strip(fit(text, max(0, width - 1)),
                               self.app.console).apply_style(style).crop_extend(0, width, style)
         if offset >= TILE_LINES:
             return Strip.blank(width, base)
@@ -330,8 +422,7 @@ class PolecatWall(ScrollView, can_focus=True):
     def _tile_lines(self, tile: Tile, width: int) -> list[Strip]:
         if tile.lines is not None and (not tile.lines or tile.lines[0].cell_length == width):
             return tile.lines
-        chosen = self.selected_agent
-        selected = chosen is not None and chosen.address == tile.agent.address
+        selected = tile.agent.address == self._chosen
         style = self._style("base")
         if selected:
             style = style + self._style("polecat-wall--selected")
@@ -354,7 +445,7 @@ class PolecatWall(ScrollView, can_focus=True):
         console = self.app.console
         strips = []
         for text in tile_head(tile.seen or tile.agent, self._now, width, marked=tile.marked,
-                              quiet_since=tile.quiet_since):
+                              quiet_since=tile.quiet_since, rig=self._rigs > 1):
             key = (text.plain, tuple(text.spans), width)
             strip = tile.heads.get(key)
             if strip is None:
@@ -377,10 +468,10 @@ class PolecatWall(ScrollView, can_focus=True):
             self.post_message(self.Scrolled(self))
 
     def watch_selected(self, old: int, new: int) -> None:
-        agents = self.visible_agents
-        for index in (old, new):
-            if 0 <= index < len(agents) and agents[index].address in self._tiles:
-                self._tiles[agents[index].address].lines = None
+        if not self._laying_out and self._last is not None:
+            # the cursor moved: re-sort around the tile now under it (it stays put)
+            self._lay_out()
+        self._mark_chosen()
         self.refresh()
         chosen = self.selected_agent
         start = self._tile_start.get(chosen.address) if chosen else None
@@ -417,6 +508,9 @@ class PolecatWall(ScrollView, can_focus=True):
             return
         line = offset.y + round(self.scroll_offset.y)
         index = bisect_right(self._starts, line) - 1
+        if index >= 0 and self._rows[index][0] == "fold":
+            self.action_toggle_fold()
+            return
         if index < 0 or self._rows[index][0] != "tile":
             return
         address = self._rows[index][1]
@@ -424,8 +518,15 @@ class PolecatWall(ScrollView, can_focus=True):
         if address in addresses:
             self.selected = addresses.index(address)
 
+    def action_toggle_fold(self) -> None:
+        """z: the done and idle polecats as tiles too, or folded again to their line."""
+        self.unfolded = not self.unfolded
+        if self._last is not None:
+            self.show(*self._last)
+
     def set_filter(self, text: str) -> None:
         self.filter_text = text
+        self._visible = []  # a new filter starts at its first match: nothing is pinned
         self.selected = 0
         if self._last is not None:
             self.show(*self._last)
@@ -433,3 +534,15 @@ class PolecatWall(ScrollView, can_focus=True):
         # another, or none, even when the index stayed 0 and watch_selected did not run.
         self.post_message(self.Scrolled(self))
         self.post_message(self.SelectionChanged(self))
+
+
+def _section_title(agents: tuple[AgentView, ...] | list[AgentView]) -> str:
+    """The heading over the tiles that need no one: '2 working', '+ 3 done · 1 idle' when
+    the done and idle are shown as tiles too."""
+    counts: dict[str, int] = {}
+    for agent in agents:
+        key = agent.state if agent.state in FOLDED else "working"
+        counts[key] = counts.get(key, 0) + 1
+    parts = [f"{counts.pop('working')} working"] if "working" in counts else []
+    parts += [f"{n} {state}" for state, n in counts.items()]
+    return " · ".join(parts)
