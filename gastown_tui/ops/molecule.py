@@ -11,12 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from gastown_tui.ops import gates as gates_ops
 from gastown_tui.ops import hook as hook_ops
-from gastown_tui.ops import mail as mail_ops
-from gastown_tui.ops.formula_run import molecule_progress as run_progress
-from gastown_tui.ops.prime import steps_done
-from gastown_tui.ops.step_gates import _formula_steps, park_gated_steps, step_gates
 from gastown_tui.town.errors import (
     BeadNotFoundError,
     ConflictError,
@@ -133,8 +128,12 @@ def _run_convoy(store: BeadStore, bead_id: str) -> str:
 def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
     bead = hook_ops.hooked_for(store, str(addr))
     out = MoleculeView(agent=str(addr), hooked=bead, town=town)
-    if bead is None:
+    if bead is None:  # what `gt hook` mostly finds: nothing below is imported for it
         return out
+    from gastown_tui.ops.formula_run import molecule_progress as run_progress
+    from gastown_tui.ops.prime import steps_done
+    from gastown_tui.ops.step_gates import _formula_steps, step_gates
+
     name, steps = _formula_steps(town, addr, bead)
     if name:
         from gastown_tui.formulas.progress import molecule_progress
@@ -157,6 +156,12 @@ def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
 def step_done(town: Town, store: BeadStore, addr: Address, step: str) -> MoleculeView:
     """Mark one step done: a step bead is closed; a step of the hooked bead's formula is
     recorded in its `steps_done`. Returns the molecule with what comes next."""
+    # Here, not at the top: `gt hook` (agents call it constantly) needs only view()'s start.
+    from gastown_tui.ops import gates as gates_ops
+    from gastown_tui.ops.formula_run import molecule_progress as run_progress
+    from gastown_tui.ops.prime import steps_done
+    from gastown_tui.ops.step_gates import _formula_steps, park_gated_steps
+
     if store.exists(step):
         bead = store.get(step)
         if bead["status"] != "closed":
@@ -209,6 +214,8 @@ def attach_from_mail(town: Town, store: BeadStore, addr: Address, mail_ref: str
     """Read a message for the molecule it names (`attached_molecule: <id>`, `molecule: <id>`,
     `bead: <id>`) and attach it: to the bead on the hook when there is one (its
     `attached_molecule`), else by hooking the molecule itself. The message is marked read."""
+    from gastown_tui.ops import mail as mail_ops
+
     msg_id = mail_ops.resolve(store, addr.mail_identity, mail_ref)
     body = store.get(msg_id).get("description", "")
     found = _MOLECULE_FIELD.search(body)
