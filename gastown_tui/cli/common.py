@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from gastown_tui.cli.fast import dumps  # one definition for both paths
+from gastown_tui.cli.jsonout import dumps  # one definition for both paths
 from gastown_tui.town.errors import GasTownError, NoTownError, from_os_error
 from gastown_tui.town.layout import Town
 from gastown_tui.town.safe_text import one_line, terminal_text

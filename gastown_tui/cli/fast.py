@@ -41,16 +41,6 @@ def gt_main() -> None:
     sys.exit(code)
 
 
-def dumps(obj) -> str:
-    """JSON for --json: every value exact; DEL, C1 controls, line separators and lone
-    surrogates written as \\u escapes (json.dumps leaves them raw), so it is safe on a terminal."""
-    import json
-
-    from gastown_tui.town.safe_text import json_text
-
-    return json_text(json.dumps(obj, indent=2, ensure_ascii=False))
-
-
 def _split_flags(args: list[str], names: dict[str, bool]) -> tuple[list[str], dict] | None:
     """common.extract_global_flags, or None where it would raise (a flag without its value)
     or where `--` is on the line (left to click)."""
@@ -116,6 +106,8 @@ def _open(town_option: str | None, actor: str | None):
 
 
 def _emit(obj) -> int:
+    from gastown_tui.cli.jsonout import dumps
+
     text = dumps(obj) + "\n"
     try:
         sys.stdout.write(text)

@@ -8,7 +8,6 @@ step a bead, tracked by the run's convoy, progress from the step beads' statuses
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gastown_tui.ops import hook as hook_ops
@@ -52,16 +51,22 @@ def _next_action(view: MoleculeView) -> str:
     return f"step {view.progress.current}: see gt prime"
 
 
-@dataclass
 class MoleculeView:
-    agent: str
-    hooked: dict[str, Any] | None
-    town: Town | None = None
-    formula: str = ""
-    convoy: str = ""  # the formula run's convoy, for a molecule of step beads
-    progress: MoleculeProgress | None = None
-    notes: list[str] = field(default_factory=list)
-    gates: list[dict[str, Any]] = field(default_factory=list)  # the steps parked on gates
+    """The molecule on an agent's hook. A plain class: `gt hook` runs constantly and the
+    `dataclasses` import (inspect, ast, dis) alone costs it ~8 ms."""
+
+    def __init__(self, agent: str, hooked: dict[str, Any] | None, town: Town | None = None,
+                 formula: str = "", convoy: str = "",
+                 progress: MoleculeProgress | None = None, notes: list[str] | None = None,
+                 gates: list[dict[str, Any]] | None = None) -> None:
+        self.agent = agent
+        self.hooked = hooked
+        self.town = town
+        self.formula = formula
+        self.convoy = convoy  # the formula run's convoy, for a molecule of step beads
+        self.progress = progress
+        self.notes: list[str] = [] if notes is None else notes
+        self.gates: list[dict[str, Any]] = [] if gates is None else gates  # parked steps
 
     def as_json(self) -> dict[str, Any]:
         """Upstream's MoleculeStatusInfo (gt hook --json, gt mol status --json), with the

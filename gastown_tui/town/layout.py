@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from gastown_tui.town.errors import GasTownError, NoTownError, StoreCorruptError, UnknownRigError
 from gastown_tui.town.jsonfile import FIX_FILE, object_field, read_json, write_json
 from gastown_tui.town.names import validate_rig_name
+from gastown_tui.town.record import Record
 
 TOWN_MARKER = Path("mayor") / "town.json"
 
@@ -42,8 +42,10 @@ def find_town_root(start: Path | None = None, explicit: str | os.PathLike[str] |
                       fix="cd into a town, pass --town DIR, set GT_ROOT, or create one with 'gt install DIR'")
 
 
-@dataclass(frozen=True, slots=True)
-class RigInfo:
+class RigInfo(Record):
+    """A rig: name, bead prefix, git URL, default branch, directory (a frozen record)."""
+
+    __slots__ = ("name", "prefix", "git_url", "default_branch", "path")
     name: str
     prefix: str
     git_url: str
