@@ -29,7 +29,7 @@ def bd_main() -> None:
         from gastown_tui.cli.bd import main
 
         main()  # exits
-    sys.exit(code)
+    _exit(code)
 
 
 def gt_main() -> None:
@@ -38,7 +38,22 @@ def gt_main() -> None:
         from gastown_tui.cli.gt import main
 
         main()  # exits
-    sys.exit(code)
+    _exit(code)
+
+
+def _exit(code: int) -> None:
+    """Exit as sys.exit would, without the interpreter's teardown of every module (~5 ms,
+    a sixth of the whole call): the atexit handlers run (PostgreSQL's connection is closed
+    there), the output is flushed, the store was closed by the verb."""
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 def _split_flags(args: list[str], names: dict[str, bool]) -> tuple[list[str], dict] | None:
@@ -138,6 +153,7 @@ def bd(argv: list[str]) -> int | None:
         from pathlib import Path
 
         town_option = str(Path(found["--db"]).resolve().parent.parent)
+    store = None
     try:
         town, store = _open(town_option, found.get("--actor"))
         if verb == "show":
@@ -158,7 +174,17 @@ def bd(argv: list[str]) -> int | None:
         return 130
     except Exception:  # only read so far: the click path reports it as it always has
         return None
+    finally:
+        _close(store)
     return _emit(out)
+
+
+def _close(store) -> None:
+    if store is not None:
+        try:
+            store.close_connection()
+        except Exception:  # a reader's close: nothing was written to lose
+            pass
 
 
 def gt(argv: list[str]) -> int | None:
@@ -168,6 +194,7 @@ def gt(argv: list[str]) -> int | None:
     split = _split_flags(argv, _GT_FLAGS)
     if split is None or split[0] != ["hook", "--json"]:
         return None
+    store = None
     try:
         from gastown_tui.ops import hook as hook_ops
         from gastown_tui.ops.molecule import view
@@ -180,4 +207,6 @@ def gt(argv: list[str]) -> int | None:
         return 130
     except Exception:  # only read so far: the click path reports it as it always has
         return None
+    finally:
+        _close(store)
     return _emit(out)
