@@ -34,10 +34,12 @@ def both(cli: Cli, prog: str, *args: str | bytes, cwd: Path | None = None,
 
 def took_fast_path(cli: Cli, prog: str, args: list[str], env: dict[str, str] | None = None,
                    cwd: Path | None = None) -> bool:
-    """Whether argv was answered without importing click (and successfully)."""
+    """Whether argv was answered (successfully) without importing click or another heavy
+    library (the formula machinery's pydantic and tomlkit, dataclasses, subprocess)."""
     code = ("import json, sys\nfrom gastown_tui.cli import fast\n"
             f"code = fast.{prog}({args!r})\n"
-            "sys.stderr.write(json.dumps([code, 'click' in sys.modules]))\n")
+            "heavy = {'click', 'pydantic', 'tomlkit', 'dataclasses', 'subprocess', 'typing'}\n"
+            "sys.stderr.write(json.dumps([code, bool(heavy & set(sys.modules))]))\n")
     proc = subprocess.run([sys.executable, "-c", code], cwd=cwd or cli.cwd, capture_output=True,
                           text=True, env={**cli.env, **(env or {})}, check=True, timeout=60)
     code, click_loaded = json.loads(proc.stderr)

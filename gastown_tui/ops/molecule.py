@@ -135,15 +135,19 @@ def _run_convoy(store: BeadStore, bead_id: str) -> str:
 def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
     bead = hook_ops.hooked_for(store, str(addr))
     out = MoleculeView(agent=str(addr), hooked=bead, town=town)
-    if bead is None:  # what `gt hook` mostly finds: nothing below is imported for it
+    if bead is None:
         return out
-    from gastown_tui.ops.formula_run import molecule_progress as run_progress
-    from gastown_tui.ops.prime import steps_done
-    from gastown_tui.ops.step_gates import _formula_steps, step_gates
+    # `gt hook` (agents call it constantly) mostly finds no bead, or one without a formula:
+    # the formula machinery (step_gates, prime; pydantic, tomlkit) is imported only for one.
+    name, steps = "", []
+    if parse_fields(bead.get("description", "")).get("attached_formula", ""):
+        from gastown_tui.ops.step_gates import _formula_steps
 
-    name, steps = _formula_steps(town, addr, bead)
+        name, steps = _formula_steps(town, addr, bead)
     if name:
         from gastown_tui.formulas.progress import molecule_progress
+        from gastown_tui.ops.prime import steps_done
+        from gastown_tui.ops.step_gates import step_gates
 
         out.formula = name
         statuses = {s: "closed" for s in steps_done(bead)}
@@ -155,6 +159,8 @@ def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
         return out
     convoy = _run_convoy(store, bead["id"])
     if convoy:
+        from gastown_tui.ops.formula_run import molecule_progress as run_progress
+
         out.convoy = convoy
         out.progress = run_progress(store, convoy)
     return out
