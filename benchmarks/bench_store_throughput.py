@@ -69,17 +69,27 @@ def throughput(location: str) -> tuple[float, int, list[str]]:
 
 def process_times(town: Path, bead: str) -> dict[str, tuple[float, float]]:
     """Median wall and CPU (user + system) ms of each command, the floor's runs interleaved
-    with the commands' so a machine that grows busier during the run weighs on all alike."""
-    env = {**os.environ, "GT_ROLE": "gastown/polecats/toast"}
+    with the commands' so a machine that grows busier during the run weighs on all alike.
+    `gt hook` twice: for a polecat with nothing on its hook, and for one with a bead hooked."""
+    from gastown_tui.ops.context import open_store
+    from gastown_tui.ops.hook import attach
+    from gastown_tui.town.layout import Town
+
+    store = open_store(Town(town), "bench")
+    attach(Town(town), store, bead, "gastown/polecats/nux")
+    store.close_connection()
+    idle = {**os.environ, "GT_ROLE": "gastown/polecats/toast"}
+    busy = {**os.environ, "GT_ROLE": "gastown/polecats/nux"}
     commands = {
-        "floor": [sys.executable, "-c", "pass"],
-        "show": [str(BIN / "bd"), "show", bead, "--json"],
-        "hook": [str(BIN / "gt"), "hook", "--json"],
+        "floor": ([sys.executable, "-c", "pass"], idle),
+        "show": ([str(BIN / "bd"), "show", bead, "--json"], idle),
+        "hook": ([str(BIN / "gt"), "hook", "--json"], idle),
+        "hooked": ([str(BIN / "gt"), "hook", "--json"], busy),
     }
     walls: dict[str, list[float]] = {name: [] for name in commands}
     cpus: dict[str, list[float]] = {name: [] for name in commands}
     for n in range(WARMUP + RUNS):
-        for name, argv in commands.items():
+        for name, (argv, env) in commands.items():
             t = time.perf_counter()
             proc = subprocess.Popen(argv, cwd=town, env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE)
@@ -114,7 +124,8 @@ def run_backend(backend: str, work: Path, url: str | None) -> list[str]:
              f"{ups:>12.0f}",
              f"{'updates lost (must be 0)':<58} {lost:>12d}",
              f"{f'python -c pass, the floor, median of {RUNS} (ms)':<58} {floor_wall:>12.1f}"]
-    for key, what in (("show", "bd show --json"), ("hook", "gt hook --json")):
+    for key, what in (("show", "bd show --json"), ("hook", "gt hook --json"),
+                      ("hooked", "gt hook --json, a bead hooked")):
         wall, cpu = times[key]
         ok = "✓" if wall / floor_wall <= GOAL else "✗ over"
         lines.append(f"{f'{what}, whole process, median of {RUNS} (ms)':<58} {wall:>12.1f}   "
