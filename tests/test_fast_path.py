@@ -141,6 +141,22 @@ def test_gt_hook_json_agrees_with_click(town_cli: Cli):
     assert took_fast_path(cli, "gt", ["--town", str(cli.cwd), "hook", "--json"], env=role)
 
 
+def test_gt_hook_with_a_formula_attached_agrees_with_click(cli: Cli, rig_town: Path):
+    """The formula's steps and progress (the machinery loaded only for such a hook)."""
+    from tests.test_gates import GATED_FORMULA
+
+    (rig_town / "formulas").mkdir(exist_ok=True)
+    (rig_town / "formulas" / "gated-release.formula.toml").write_text(GATED_FORMULA)
+    rig = rig_town / "gastown"
+    bead = cli.json("bd", "create", "release", cwd=rig)["id"]
+    cli.bd("update", bead, "-d", "attached_formula: gated-release", cwd=rig)
+    cli.gt("hook", bead, "gastown/polecats/toast", cwd=rig)
+    out = both(cli, "gt", "hook", "--json", cwd=rig, env={"GT_ROLE": "gastown/polecats/toast"})
+    data = json.loads(out.stdout)
+    assert data["attached_formula"] == "gated-release"
+    assert [s["id"] for s in data["progress"]["steps"]][:1] == ["build"]
+
+
 @pytest.mark.parametrize("args,env", [
     (["hook", "--json"], {}),  # no identity: the one-line error naming the fix
     (["hook", "--json"], {"GT_ROLE": "not a valid/address/at all"}),
