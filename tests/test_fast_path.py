@@ -118,6 +118,21 @@ def test_what_the_fast_path_leaves_to_click():
     assert fast.bd(["show", "hq-a"]) is None  # human output stays click's
 
 
+def test_the_fast_path_assumes_what_the_click_commands_define():
+    """The fast path calls the store with bd list's and bd ready's defaults and knows bd's
+    global flags: a change to either in the click CLI must show up here."""
+    from gastown_tui.cli import fast
+    from gastown_tui.cli.bd import bd
+    from gastown_tui.cli.bd_group import GLOBAL_FLAGS
+
+    assert fast._BD_FLAGS == GLOBAL_FLAGS
+    for verb, expected in (("list", {"limit": 50, "sort": "priority"}),
+                           ("ready", {"limit": 100, "sort": "priority"})):
+        defaults = dict(bd.commands[verb].make_context(verb, []).params)  # as click fills them
+        assert {k: defaults.pop(k) for k in expected} == expected, verb
+        assert not any(defaults.values()), (verb, defaults)  # every other option off
+
+
 def test_bd_outside_a_town_agrees_with_click(cli: Cli, tmp_path: Path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

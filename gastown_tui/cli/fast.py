@@ -51,7 +51,7 @@ def _exit(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (AttributeError, OSError, ValueError):  # None, closed, or the reader gone
             pass
     os._exit(code)
 
