@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	# Again without dependencies, forced: pip keeps an installed editable project of the same
+	# version as it is, and the gt/bd scripts would keep an entry point pyproject has changed.
+	$(BIN)/pip install -q --no-deps --force-reinstall -e .
 	# Bytecode up front: where PYTHONDONTWRITEBYTECODE is set, every gt/bd call and every
 	# start of the control room would otherwise compile the package from source again.
 	$(BIN)/python -m compileall -q gastown_tui > /dev/null

@@ -45,6 +45,18 @@ BUDGETS = [
     ("5 updates lost", r"updates lost \(must be 0\)\s+(\d+)", "0", lambda v: v == 0),
     ("5 bd show as a process (ms)", r"bd show --json, whole process, median of 30 \(ms\)\s+([\d.]+)",
      "≤ 120 ms", lambda v: v <= 120),
+    ("5 bd show as a process (× python -c pass)",
+     r"bd show --json, whole process, median of 30 \(ms\)\s+[\d.]+\s+([\d.]+)x the floor",
+     "≤ 5×", lambda v: v <= 5),
+    ("5 gt hook as a process (× python -c pass)",
+     r"gt hook --json, whole process, median of 30 \(ms\)\s+[\d.]+\s+([\d.]+)x the floor",
+     "≤ 5×", lambda v: v <= 5),
+    ("5 PostgreSQL: bd show as a process (× python -c pass)",
+     r"\[PostgreSQL\][\s\S]*?bd show --json, whole process, median of 30 \(ms\)\s+[\d.]+\s+"
+     r"([\d.]+)x the floor", "≤ 5×", lambda v: v <= 5),
+    ("5 PostgreSQL: gt hook as a process (× python -c pass)",
+     r"\[PostgreSQL\][\s\S]*?gt hook --json, whole process, median of 30 \(ms\)\s+[\d.]+\s+"
+     r"([\d.]+)x the floor", "≤ 5×", lambda v: v <= 5),
     ("10 PostgreSQL: updates per second, 30 writers",
      r"30 processes x 100 updates: updates/s\s+\d+\s+(\d+)", "(a town's few writes/s)",
      lambda v: True),

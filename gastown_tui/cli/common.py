@@ -12,9 +12,10 @@ from typing import Any
 
 import click
 
+from gastown_tui.cli.jsonout import dumps  # one definition for both paths
 from gastown_tui.town.errors import GasTownError, NoTownError, from_os_error
 from gastown_tui.town.layout import Town
-from gastown_tui.town.safe_text import json_text, one_line, terminal_text
+from gastown_tui.town.safe_text import one_line, terminal_text
 
 
 @dataclass
@@ -68,12 +69,6 @@ class DefaultGroup(click.Group):
         elif not args and not self.invoke_without_command:
             args = [self.default]
         return super().parse_args(ctx, args)
-
-
-def dumps(obj: Any) -> str:
-    """JSON for --json: every value exact; DEL, C1 controls, line separators and lone
-    surrogates written as \\u escapes (json.dumps leaves them raw), so it is safe on a terminal."""
-    return json_text(json.dumps(obj, indent=2, ensure_ascii=False))
 
 
 def echo(message: Any = "", *, err: bool = False, nl: bool = True, keep_sgr: bool = False) -> None:

@@ -8,15 +8,8 @@ step a bead, tracked by the run's convoy, progress from the step beads' statuses
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-from gastown_tui.ops import gates as gates_ops
 from gastown_tui.ops import hook as hook_ops
-from gastown_tui.ops import mail as mail_ops
-from gastown_tui.ops.formula_run import molecule_progress as run_progress
-from gastown_tui.ops.prime import steps_done
-from gastown_tui.ops.step_gates import _formula_steps, park_gated_steps, step_gates
 from gastown_tui.town.errors import (
     BeadNotFoundError,
     ConflictError,
@@ -29,7 +22,10 @@ from gastown_tui.town.layout import Town, now_rfc3339
 from gastown_tui.town.names import Address, parse_address
 from gastown_tui.town.store import BeadStore
 
+TYPE_CHECKING = False  # not typing's: importing typing costs every gt/bd call ~2 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from gastown_tui.formulas.progress import MoleculeProgress
 
 _MOLECULE_FIELD = re.compile(r"^\s*(attached_molecule|molecule_id|molecule|bead)\s*:\s*(\S+)",
@@ -57,16 +53,22 @@ def _next_action(view: MoleculeView) -> str:
     return f"step {view.progress.current}: see gt prime"
 
 
-@dataclass
 class MoleculeView:
-    agent: str
-    hooked: dict[str, Any] | None
-    town: Town | None = None
-    formula: str = ""
-    convoy: str = ""  # the formula run's convoy, for a molecule of step beads
-    progress: MoleculeProgress | None = None
-    notes: list[str] = field(default_factory=list)
-    gates: list[dict[str, Any]] = field(default_factory=list)  # the steps parked on gates
+    """The molecule on an agent's hook. A plain class: `gt hook` runs constantly and the
+    `dataclasses` import (inspect, ast, dis) alone costs it ~8 ms."""
+
+    def __init__(self, agent: str, hooked: dict[str, Any] | None, town: Town | None = None,
+                 formula: str = "", convoy: str = "",
+                 progress: MoleculeProgress | None = None, notes: list[str] | None = None,
+                 gates: list[dict[str, Any]] | None = None) -> None:
+        self.agent = agent
+        self.hooked = hooked
+        self.town = town
+        self.formula = formula
+        self.convoy = convoy  # the formula run's convoy, for a molecule of step beads
+        self.progress = progress
+        self.notes: list[str] = [] if notes is None else notes
+        self.gates: list[dict[str, Any]] = [] if gates is None else gates  # parked steps
 
     def as_json(self) -> dict[str, Any]:
         """Upstream's MoleculeStatusInfo (gt hook --json, gt mol status --json), with the
@@ -135,9 +137,17 @@ def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
     out = MoleculeView(agent=str(addr), hooked=bead, town=town)
     if bead is None:
         return out
-    name, steps = _formula_steps(town, addr, bead)
+    # `gt hook` (agents call it constantly) mostly finds no bead, or one without a formula:
+    # the formula machinery (step_gates, prime; pydantic, tomlkit) is imported only for one.
+    name, steps = "", []
+    if parse_fields(bead.get("description", "")).get("attached_formula", ""):
+        from gastown_tui.ops.step_gates import _formula_steps
+
+        name, steps = _formula_steps(town, addr, bead)
     if name:
         from gastown_tui.formulas.progress import molecule_progress
+        from gastown_tui.ops.prime import steps_done
+        from gastown_tui.ops.step_gates import step_gates
 
         out.formula = name
         statuses = {s: "closed" for s in steps_done(bead)}
@@ -149,6 +159,8 @@ def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
         return out
     convoy = _run_convoy(store, bead["id"])
     if convoy:
+        from gastown_tui.ops.formula_run import molecule_progress as run_progress
+
         out.convoy = convoy
         out.progress = run_progress(store, convoy)
     return out
@@ -157,6 +169,12 @@ def view(town: Town, store: BeadStore, addr: Address) -> MoleculeView:
 def step_done(town: Town, store: BeadStore, addr: Address, step: str) -> MoleculeView:
     """Mark one step done: a step bead is closed; a step of the hooked bead's formula is
     recorded in its `steps_done`. Returns the molecule with what comes next."""
+    # Here, not at the top: `gt hook` (agents call it constantly) needs only view()'s start.
+    from gastown_tui.ops import gates as gates_ops
+    from gastown_tui.ops.formula_run import molecule_progress as run_progress
+    from gastown_tui.ops.prime import steps_done
+    from gastown_tui.ops.step_gates import _formula_steps, park_gated_steps
+
     if store.exists(step):
         bead = store.get(step)
         if bead["status"] != "closed":
@@ -209,6 +227,8 @@ def attach_from_mail(town: Town, store: BeadStore, addr: Address, mail_ref: str
     """Read a message for the molecule it names (`attached_molecule: <id>`, `molecule: <id>`,
     `bead: <id>`) and attach it: to the bead on the hook when there is one (its
     `attached_molecule`), else by hooking the molecule itself. The message is marked read."""
+    from gastown_tui.ops import mail as mail_ops
+
     msg_id = mail_ops.resolve(store, addr.mail_identity, mail_ref)
     body = store.get(msg_id).get("description", "")
     found = _MOLECULE_FIELD.search(body)

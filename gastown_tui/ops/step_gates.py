@@ -17,10 +17,11 @@ from gastown_tui.town.store import BeadStore
 def _formula_steps(town: Town, addr: Address, bead: dict[str, Any]):
     # Lazy, as every formulas import here: pydantic and tomlkit cost `gt hook` (which agents
     # call constantly) ~130 ms, and only a hook with a formula attached needs them.
-    from gastown_tui.formulas.resolve import FormulaLibrary
     name = parse_fields(bead.get("description", "")).get("attached_formula", "")
     if not name:
         return "", []
+    from gastown_tui.formulas.resolve import FormulaLibrary
+
     resolved = FormulaLibrary(town.root, addr.rig).resolve(name, formula_vars(town, addr, bead),
                                                            require_all=False)
     return name, list(resolved.steps)

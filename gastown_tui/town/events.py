@@ -8,9 +8,12 @@ import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from gastown_tui.town.safe_text import json_text
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every gt/bd call ~2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def event_line(event: dict[str, Any]) -> bytes:

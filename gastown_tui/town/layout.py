@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from gastown_tui.town.errors import GasTownError, NoTownError, StoreCorruptError, UnknownRigError
 from gastown_tui.town.jsonfile import FIX_FILE, object_field, read_json, write_json
 from gastown_tui.town.names import validate_rig_name
+from gastown_tui.town.record import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every gt/bd call ~2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 TOWN_MARKER = Path("mayor") / "town.json"
 
@@ -42,8 +45,10 @@ def find_town_root(start: Path | None = None, explicit: str | os.PathLike[str] |
                       fix="cd into a town, pass --town DIR, set GT_ROOT, or create one with 'gt install DIR'")
 
 
-@dataclass(frozen=True, slots=True)
-class RigInfo:
+class RigInfo(Record):
+    """A rig: name, bead prefix, git URL, default branch, directory (a frozen record)."""
+
+    __slots__ = ("name", "prefix", "git_url", "default_branch", "path")
     name: str
     prefix: str
     git_url: str

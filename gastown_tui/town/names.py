@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from gastown_tui.town.errors import InvalidNameError
+from gastown_tui.town.record import Record
 
 RESERVED_RIG_NAMES = frozenset({"hq", "mayor", "deacon", "settings", "formulas", "plugins"})
 RESERVED_AGENT_NAMES = frozenset({"witness", "mayor", "deacon", "refinery", "crew", "polecats"})
@@ -117,13 +117,14 @@ def derive_prefix(rig_name: str) -> str:
     return prefix
 
 
-@dataclass(frozen=True, slots=True)
-class Address:
+class Address(Record):
     """An agent identity: role is mayor, deacon, witness, refinery, polecat or crew."""
 
+    __slots__ = ("role", "rig", "name")
+    _defaults = {"rig": None, "name": None}
     role: str
-    rig: str | None = None
-    name: str | None = None
+    rig: str | None
+    name: str | None
 
     def __str__(self) -> str:
         if self.role in ("mayor", "deacon"):

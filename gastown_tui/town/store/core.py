@@ -6,7 +6,6 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from gastown_tui.town.errors import (
     BeadNotFoundError,
@@ -34,6 +33,10 @@ from gastown_tui.town.store.records import (
     validate_title,
 )
 from gastown_tui.town.store.relations import RelationsMixin
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every gt/bd call ~2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 _UPDATABLE = frozenset({
     "title", "description", "design", "acceptance_criteria", "notes", "status", "priority",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
-import secrets
 import time
+
+# hashlib and secrets are imported where ids are made: reading commands (bd show, gt hook,
+# which agents run constantly as whole processes) never make one, and the two cost ~5 ms.
 
 _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 _NUM_BYTES = {3: 2, 4: 3, 5: 4, 6: 4, 7: 5, 8: 5}
@@ -31,6 +32,8 @@ def adaptive_length(existing: int, *, min_len: int = 3, max_len: int = 8,
 
 def hash_suffix(title: str, description: str, creator: str, created_ns: int, nonce: int,
                 length: int) -> str:
+    import hashlib
+
     content = f"{title}|{description}|{creator}|{created_ns}|{nonce}".encode()
     digest = hashlib.sha256(content).digest()
     n = int.from_bytes(digest[: _NUM_BYTES.get(length, 3)], "big")
@@ -48,4 +51,6 @@ def candidate_ids(prefix: str, title: str, description: str, creator: str, exist
 
 
 def convoy_id() -> str:
+    import secrets
+
     return "hq-cv-" + "".join(secrets.choice(_ALPHABET) for _ in range(5))

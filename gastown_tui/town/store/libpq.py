@@ -17,7 +17,10 @@ import ctypes
 import os
 import select
 from collections.abc import Iterator, Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every gt/bd call ~2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 # libpq's enum values (libpq-fe.h)
 CONNECTION_OK = 0

@@ -16,13 +16,11 @@ transaction shape, the same errors.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gastown_tui.town.errors import (
@@ -35,6 +33,10 @@ from gastown_tui.town.errors import (
 from gastown_tui.town.store import pg_schema
 from gastown_tui.town.store.libpq import PgConn, PqError, Result, Row
 from gastown_tui.town.store.sql import to_pg
+
+TYPE_CHECKING = False  # not typing's: importing typing costs every gt/bd call ~2 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 IDLE_SESSION_TIMEOUT = "15min"  # longer than any loop's round; the loops beat every few seconds
 
@@ -67,6 +69,8 @@ def describe(url: str) -> str:
 
 def lock_key(name: str) -> int:
     """A signed 64-bit advisory lock key for a lock's name."""
+    import hashlib  # here: bd show and gt hook, whole processes, take no advisory lock
+
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 

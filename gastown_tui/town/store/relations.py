@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
-from typing import TYPE_CHECKING, Any
 
 from gastown_tui.town.errors import BeadNotFoundError, DependencyCycleError, ValidationError
 from gastown_tui.town.store.connection import translate
 from gastown_tui.town.store.records import DEP_TYPES, now_iso
 
+TYPE_CHECKING = False  # not typing's: importing typing costs every gt/bd call ~2 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from gastown_tui.town.store.connection import Connection
 
 
@@ -182,6 +183,8 @@ class RelationsMixin:
     def add_comment(self, issue_id: str, text: str, *, author: str | None = None) -> dict[str, Any]:
         if not text or not text.strip():
             raise ValidationError("comment text is empty", fix="pass the comment text")
+        import uuid  # here: the readers that never comment skip its import
+
         comment = {"id": str(uuid.uuid4()), "issue_id": issue_id,
                    "author": author if author is not None else self.actor, "text": text,
                    "created_at": now_iso()}
