@@ -395,6 +395,9 @@ def test_a_pane_whose_program_exited_is_named_with_its_last_words(t: Town):
     tmux.new_session("gt-ghost", t.root, ["sh", "-c", "echo 'claude: command not found'; exit 127"])
     wait(lambda: any(s.pane_dead for s in tmux.list_sessions() if s.name == "gt-ghost"),
          what="the pane to die")
+    # tmux can mark the pane dead before it has read the program's last output from the pty
+    wait(lambda: "command not found" in "\n".join(tmux.capture("gt-ghost", lines=200)),
+         what="its last words")
     report = run(t)
     assert status(report, "runtimes") == "warn"
     assert "gt-ghost: its program exited (claude: command not found)" in details(report, "runtimes")
