@@ -348,3 +348,64 @@ async def test_routine_mail_and_events_stay_out_and_all_mail_is_read_at_once(tow
                     and "ace done" in events.shown_lines[0], what="the beads rig only")
         await pilot.press("escape")
         await until(pilot, lambda: len(events.shown_lines) > 40, what="filter cleared")
+
+
+async def test_C_cleans_up_finished_polecats_and_names_the_one_it_keeps(town: Town):
+    """Two finished polecats: one whose work the Refinery merged, one with a commit never
+    merged. C asks, nukes the first and reports the second; the wall keeps only the second."""
+    from gastown_tui.dialogs.confirm import ConfirmModal
+    from gastown_tui.ops.mr import create_mr
+    from gastown_tui.ops.sessions import tmux_for
+    from gastown_tui.refinery.process import process_mr
+    from gastown_tui.verbs.messages import VerbFinished
+    from tests.gitrun import git
+
+    finished = [hanging_polecat(town, f"Finished work {n}") for n in (1, 2)]
+    store = open_store(town)
+    rig = town.rig("gastown")
+    try:
+        for n, slung in enumerate(finished):
+            tmux_for(town).kill_session(slung.session)
+            path = Path(slung.worktree)
+            (path / f"work{n}.txt").write_text(f"{n}\n")
+            git(path, "add", "-A")
+            git(path, "commit", "-q", "-m", f"work {n}")
+            branch = git(path, "rev-parse", "--abbrev-ref", "HEAD").strip()
+            name = slung.agent.rsplit("/", 1)[1]
+            agent = f"{rig.prefix}-gastown-polecat-{name}"
+            if n == 0:  # gt done, and the Refinery merges it
+                request, _ = create_mr(store, rig, branch=branch, target="main",
+                                       source_issue=slung.bead, worker=name,
+                                       commit_sha=git(path, "rev-parse", "HEAD").strip(),
+                                       agent_bead=agent)
+                store.update(agent, description_fields={"agent_state": "done",
+                                                        "active_mr": request.id})
+                assert process_mr(town, rig, request.id).outcome == "merged"
+            else:  # its bead closed by hand: the commit is all that is left
+                store.update(slung.bead, changes={"status": "closed"})
+    finally:
+        store.close_connection()
+    said: list[str] = []
+
+    def heard(message) -> None:
+        if isinstance(message, VerbFinished):
+            said.append(message.text)
+
+    app = make_app(town)
+    async with app.run_test(size=(160, 48), message_hook=heard) as pilot:
+        await app.wait_settled()
+        await until(pilot, lambda: len(app.snapshot.polecats) == 2 and all(
+            a.state in ("done", "idle") for a in app.snapshot.polecats),
+            what="two finished polecats")
+        await pilot.press("C")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal), what="C asks first")
+        await pilot.press("y")
+        await actions_done(app)
+        text = await until(pilot, lambda: next((t for t in said if "cleaned up" in t), ""),
+                           what="the outcome")
+        assert "cleaned up 1 finished polecat" in text
+        kept = finished[1].agent.replace("/polecats/", "/")
+        assert f"kept {kept} (1 commit not merged to main)" in text
+        await until(pilot, lambda: [a.address for a in app.snapshot.polecats]
+                    == [finished[1].agent], what="only the kept polecat left")
+    assert not Path(finished[0].worktree).exists() and Path(finished[1].worktree).exists()
