@@ -197,16 +197,16 @@ async def test_an_escalation_is_acked_closed_and_leads_to_its_polecat(town: Town
         await app.wait_settled()
         await until(pilot, lambda: {first, second} <= set(items(app, "escalation")),
                     what="both escalations listed")
-        assert "k" not in footer_keys(app)  # the wall has focus: no escalation keys shown
+        assert "A" not in footer_keys(app)  # the wall has focus: no escalation keys shown
         await cursor_on(pilot, first)
-        await until(pilot, lambda: {"k", "X", "g"} <= footer_keys(app), what="the item's keys")
-        await pilot.press("g")
+        await until(pilot, lambda: {"A", "X", "p"} <= footer_keys(app), what="the item's keys")
+        await pilot.press("p")
         screen = await until(pilot, lambda: isinstance(app.screen, PolecatScreen) and app.screen,
                              what="the polecat's screen")
         assert screen.address == slung.agent
         await pilot.press("escape")
         await cursor_on(pilot, first)
-        await pilot.press("k")
+        await pilot.press("A")
         await actions_done(app)
         await until(pilot, lambda: first not in items(app, "escalation"), what="ack: it leaves")
         await cursor_on(pilot, second)

@@ -18,7 +18,7 @@ OVERSEER = "overseer"
 
 
 class AckEscalation(Verb):
-    id, key, label, group = "ack-escalation", "k", "ack", "escalations"
+    id, key, label, group = "ack-escalation", "A", "ack", "escalations"
     tooltip = "Acknowledge the escalation: you are on it (it leaves Needs-you)"
     dangerous = True
 
@@ -51,7 +51,7 @@ class CloseEscalation(Verb):
 
 
 class GoToPolecat(Verb):
-    id, key, label, group = "goto-polecat", "g", "go to polecat", "agents"
+    id, key, label, group = "goto-polecat", "p", "go to", "agents"
     tooltip = "Open the polecat the Needs-you item is about"
     in_thread = False
 
