@@ -78,6 +78,11 @@ def test_wall_in_attention_order(tmp_path, tmux_socket, monkeypatch, frozen, sna
     assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
+def test_main_screen_needs_you_focused_shows_its_item_keys(demo, frozen, snap_compare):
+    """5 focuses Needs-you: the footer shows what the escalation under the cursor offers."""
+    assert snap_compare(app_for(demo), terminal_size=(160, 48), run_before=pressing("5"))
+
+
 def test_main_screen_read_only_hides_the_verbs(demo, frozen, snap_compare):
     assert snap_compare(app_for(demo, read_only=True), terminal_size=MEDIUM, run_before=settle)
 

@@ -48,11 +48,12 @@ from tests.fixtures.towns import NOW, DemoTown, RecordedPanes, build_demo_town
 
 # What a verb that can run does when its key is pressed.
 DIALOG = {"nudge": NudgeModal, "sling": SlingModal, "nuke": NukeModal,
-          "start-mayor": ConfirmModal, "convoy": PromptModal, "reject-mr": PromptModal}
-OPENS = {"zoom": PolecatScreen, "open-bead": BeadScreen}
+          "start-mayor": ConfirmModal, "convoy": PromptModal, "reject-mr": PromptModal,
+          "close-escalation": PromptModal, "clean-finished": ConfirmModal}
+OPENS = {"zoom": PolecatScreen, "open-bead": BeadScreen, "goto-polecat": PolecatScreen}
 MARKS = ("mark-agent", "mark-bead")
 TERMINAL = ("attach", "watch")  # headless: the app cannot hand the terminal to tmux
-FINISHES = ("retry-mr", "read-mail")  # no dialog: the work runs at once
+FINISHES = ("retry-mr", "read-mail", "read-all-mail", "ack-escalation")  # no dialog: runs at once
 SKIPPED_KEYS = {"q"}  # quit ends the app: pressed once, last (test_q_quits)
 
 
@@ -81,6 +82,23 @@ def queue_focused(app, screen) -> None:
     screen.query_one("#mq-table").focus()
 
 
+def needs_on(kind: str) -> Callable[[Any, Screen], None]:
+    """Needs-you focused, its cursor on the first item of `kind` (the first item when the
+    town no longer has one: an earlier case may have handled it)."""
+    def setup(app, screen) -> None:
+        from gastown_tui.widgets.needs_you import NeedsYou
+
+        needs = screen.query_one(NeedsYou)
+        options = screen.query_one("#attention")
+        items = app.snapshot.needs_you if app.snapshot else ()
+        index = next((i for i, item in enumerate(items) if item.kind == kind), 0)
+        options.focus()
+        if items:
+            options.highlighted = index
+        assert needs.query_one("#attention") is options  # focus lands after the pause
+    return setup
+
+
 def filtered_out(app, screen) -> None:
     screen.filter_text = "no-bead-is-called-this"
     screen.redraw()
@@ -103,6 +121,11 @@ CASES = [
                      beads=frozenset({"gt-a9", "gt-k2m"}))),
     Case("main-read-only", main_screen, read_only=True),
     Case("main-read-only-queue", main_screen, queue_focused, read_only=True),
+    Case("main-needs-escalation", main_screen, needs_on("escalation")),
+    Case("main-needs-conflict", main_screen, needs_on("conflict")),
+    Case("main-needs-stalled", main_screen, needs_on("stalled")),
+    Case("main-needs-mail", main_screen, needs_on("mail")),
+    Case("main-needs-read-only", main_screen, needs_on("escalation"), read_only=True),
     Case("polecat", pushed(lambda: PolecatScreen("gastown/polecats/furiosa"))),
     Case("polecat-gone", pushed(lambda: PolecatScreen("gastown/polecats/nobody"))),
     Case("polecat-read-only", pushed(lambda: PolecatScreen("gastown/polecats/furiosa")),

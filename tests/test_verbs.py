@@ -113,7 +113,9 @@ def test_every_verb_is_reachable_and_no_screen_binds_a_key_twice():
 
 
 def test_verbs_are_grouped_by_what_they_act_on():
-    assert {verb.group for verb in VERBS.values()} == {"agents", "beads", "merges", "mail"}
+    assert {verb.group for verb in VERBS.values()} == {"agents", "beads", "merges", "mail",
+                                                       "escalations"}
     dangerous = {v.id for v in VERBS.values() if v.dangerous}
     assert dangerous == {"nudge", "sling", "nuke", "attach", "start-mayor", "tell-mayor",
-                         "convoy", "retry-mr", "reject-mr", "read-mail"}
+                         "convoy", "retry-mr", "reject-mr", "read-mail", "read-all-mail",
+                         "ack-escalation", "close-escalation", "clean-finished"}

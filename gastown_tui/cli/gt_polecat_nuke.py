@@ -1,5 +1,5 @@
-"""`gt polecat nuke <targets…> [--force] [--dry-run] [--all]` and `gt polecat graveyard
-list|restore`: the CLI only translates; the verbs live in ops/nuke.py and ops/graveyard.py."""
+"""`gt polecat nuke <targets…> [--force] [--dry-run] [--all]`, `gt polecat stale [<rig>]
+[--cleanup] [--dry-run]` and `gt polecat graveyard list|restore`: the CLI only translates; the verbs live in ops/nuke.py and ops/graveyard.py."""
 
 from __future__ import annotations
 
@@ -62,6 +62,57 @@ def _print_result(r) -> None:
         echo(f"  ! {warning}")
     if r.graveyard_ref:
         echo(f"  restore with: gt polecat graveyard restore {r.graveyard_ref}")
+
+
+@click.command(name="stale")
+@click.argument("rig", required=False)
+@click.option("--cleanup", is_flag=True,
+              help="Nuke every finished polecat that would lose nothing.")
+@click.option("--dry-run", is_flag=True, help="With --cleanup: say what would go, change nothing.")
+@json_option
+@pass_cli
+def stale(cli: CliContext, rig: str | None, cleanup: bool, dry_run: bool, as_json: bool) -> None:
+    """Finished polecats (done or idle) and whether each can go; --cleanup nukes them.
+
+    \b
+    A finished polecat goes when nuke would lose nothing: its work's content is on main
+    (a rebased copy counts), no uncommitted file, no open merge request, nothing on its hook.
+    Anything else is kept and reported, never forced.
+    \b
+    gt polecat stale                       every rig's polecats and their verdicts
+    gt polecat stale gastown --cleanup     nuke the finished ones of a rig
+    gt polecat stale --cleanup --dry-run   what a cleanup would nuke and keep
+    """
+    from gastown_tui.ops import polecat_stale as ops
+
+    town = cli.town()
+    if rig:
+        town.rig(rig)  # an unknown rig is a one-line error before anything is read
+    store = cli.store()
+    if cleanup and not dry_run:
+        results = ops.cleanup(town, store, rig)
+    else:
+        results = ops.detect(town, store, rig)
+    if as_json:
+        echo_json([r.as_json() for r in results])
+        return
+    if not results:
+        echo("No polecats.")
+        return
+    for r in results:
+        mark = ("✓ nuked" if r.nuked else "○ stale" if r.is_stale
+                else "● kept" if r.findings or r.error else "· busy")
+        echo(f"{mark} {r.target:<28} {r.reason}")
+    nuked = sum(1 for r in results if r.nuked)
+    stale_n = sum(1 for r in results if r.is_stale)
+    kept = [r for r in results if r.findings or r.error]
+    if cleanup and not dry_run:
+        echo(f"Nuked {nuked} finished polecat(s); kept {len(kept)} with work to keep.")
+    elif cleanup:
+        echo(f"Would nuke {stale_n} finished polecat(s); would keep {len(kept)}.")
+    else:
+        echo(f"Summary: {stale_n} stale, {len(results) - stale_n} kept or active "
+             "(--cleanup nukes the stale ones)")
 
 
 @click.group(name="graveyard", invoke_without_command=True)

@@ -243,10 +243,11 @@ _attach_mayor_restart()  # gt mayor restart (cli/gt_lifecycle.py)
 
 def _attach_nuke_commands() -> None:
     try:
-        from gastown_tui.cli.gt_polecat_nuke import graveyard, nuke
+        from gastown_tui.cli.gt_polecat_nuke import graveyard, nuke, stale
     except ImportError:
         return
     polecat.add_command(nuke)
+    polecat.add_command(stale)
     polecat.add_command(graveyard)
 
 

@@ -55,44 +55,83 @@ def patch_beads(records: tuple[BeadView, ...], changed: Iterable[dict[str, Any]]
     return tuple(by_id[b.id] for b in records)
 
 
+# A merge request whose gates failed goes back to its worker with FIX_NEEDED: routine, until
+# it has bounced this many times, when a person should decide (retry, reject, reassign).
+FIX_RETRIES = 3
+# Mail the loops send the overseer to keep it informed, needing no one (a convoy landed, a
+# gate opened): it stays in the mail screen and never reaches Needs-you.
+ROUTINE_SUBJECTS = ("🚚 Convoy landed", "Convoy landed", "GATE_OPEN")
+LOOP_SENDERS = ("deacon", "witness", "refinery", "boot", "dogs")
+POLECAT_STATES = ("stalled", "zombie", "blocked", "rate-limited")
+
+
+def routine_mail(message: MailView) -> bool:
+    """Mail that informs without asking: a notification from a loop role, or one of the
+    loops' known notices, at normal or low priority. Tasks, escalations, replies, urgent or
+    high mail, and anything a person, the Mayor or a polecat wrote are not routine."""
+    if message.priority in ("urgent", "high") or message.msg_type != "notification":
+        return False
+    if message.subject.startswith(ROUTINE_SUBJECTS):
+        return True
+    sender = message.sender.rstrip("/")
+    return sender.rsplit("/", 1)[-1] in LOOP_SENDERS
+
+
+def _polecat_address(text: str) -> str:
+    parts = text.strip().rstrip("/").split("/")
+    if len(parts) == 3 and parts[1] == "polecats" and all(parts):
+        return "/".join(parts)
+    return ""
+
+
 def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[MergeView],
               polecats: Sequence[AgentView], mail: Sequence[MailView],
               gates: Sequence[dict[str, Any]] = (), warrants: Sequence[dict[str, Any]] = ()
               ) -> tuple[AttentionItem, ...]:
-    """What needs the overseer, most urgent kind first: escalations, merge conflicts and
-    failures, pending death warrants, stalled and zombie polecats, gates waiting for a
-    person, then unread mail."""
+    """What a person must act on, most urgent kind first: escalations nobody acknowledged,
+    merge requests needing a decision (a conflict, gates failed FIX_RETRIES times), pending
+    death warrants, stalled, zombie, dialog-blocked and rate-limited polecats, unreachable
+    hosts, gates waiting for a person, then unread mail that is not routine."""
     items: list[AttentionItem] = []
+    escalation_ids = set()
     for bead in escalations:
-        severity = parse_fields(bead.get("description", "") or "").get("severity", "")
+        fields = parse_fields(bead.get("description", "") or "")
+        severity = fields.get("severity", "")
         tag = f"[{severity}] " if severity else ""
+        escalation_ids.add(bead["id"])
         items.append(AttentionItem(kind="escalation", key=bead["id"],
                                    text=f"{tag}{bead.get('title', '')}",
-                                   ts=bead.get("created_at", "") or ""))
+                                   ts=bead.get("created_at", "") or "",
+                                   agent=_polecat_address(fields.get("escalated_by", "")
+                                                          or fields.get("source", ""))))
     for mr in merge_queue:
+        worker = f"{mr.rig}/polecats/{mr.worker}" if mr.worker else ""
         if mr.stage == "conflict":
             items.append(AttentionItem(kind="conflict", key=mr.id,
                                        text=f"MR conflict {mr.id} ({mr.source_issue or mr.branch})",
-                                       ts=mr.created_at))
-        elif mr.stage == "failed":
+                                       ts=mr.created_at, agent=worker))
+        elif mr.stage == "failed" and mr.retries >= FIX_RETRIES:
             items.append(AttentionItem(kind="failed", key=mr.id,
-                                       text=f"MR gates failed {mr.id} ({mr.source_issue})",
-                                       ts=mr.created_at))
+                                       text=f"MR gates failed {mr.retries}× {mr.id} "
+                                            f"({mr.source_issue})",
+                                       ts=mr.created_at, agent=worker))
     for warrant in warrants:
-        items.append(AttentionItem(kind="warrant", key=str(warrant.get("target", "")),
+        target = str(warrant.get("target", ""))
+        items.append(AttentionItem(kind="warrant", key=target,
                                    text=f"warrant for {warrant.get('target', '?')}: "
                                         f"{warrant.get('reason', '')}",
-                                   ts=str(warrant.get("filed_at", ""))))
+                                   ts=str(warrant.get("filed_at", "")),
+                                   agent=_polecat_address(target)))
     for agent in polecats:
-        if agent.state in ("stalled", "zombie", "blocked", "rate-limited"):
+        if agent.state in POLECAT_STATES:
             items.append(AttentionItem(kind=agent.state, key=agent.address,
                                        text=f"{agent.label} {agent.state}: {agent.evidence}",
-                                       ts=agent.hooked_since))
+                                       ts=agent.hooked_since, agent=agent.address))
         elif agent.state == "host unreachable":
             items.append(AttentionItem(kind="unreachable", key=agent.address,
                                        text=f"{agent.label} on {agent.host}: host "
                                             f"unreachable: {agent.evidence}",
-                                       ts=agent.hooked_since))
+                                       ts=agent.hooked_since, agent=agent.address))
     for gate in gates:
         held = gate.get("blocks") or ""
         items.append(AttentionItem(kind="gate", key=gate["id"],
@@ -101,10 +140,20 @@ def attention(escalations: Sequence[dict[str, Any]], merge_queue: Sequence[Merge
                                         + ": bd gate resolve",
                                    ts=gate.get("created_at", "") or ""))
     for message in mail:
+        if routine_mail(message) or _copy_of_escalation(message, escalation_ids):
+            continue
         items.append(AttentionItem(kind="mail", key=message.id,
                                    text=f"mail from {message.sender}: {message.subject}",
                                    ts=message.timestamp))
     return tuple(items)
+
+
+def _copy_of_escalation(message: MailView, listed: set[str]) -> bool:
+    """An escalation routed to the overseer's mail is already listed as the escalation."""
+    if message.msg_type != "escalation":
+        return False
+    first = message.body.split("\n", 1)[0]
+    return first.startswith("Escalation: ") and first.removeprefix("Escalation: ") in listed
 
 
 def worktree_update(facts: dict[str, Any]) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from gastown_tui.runtimes.screen import ScreenSpec
 
 AgentRole = Literal["mayor", "deacon", "witness", "refinery", "polecat", "crew"]
 BannerKind = Literal["town_missing", "store_locked", "store_error", "tmux_down", "error"]
-AttentionKind = Literal["escalation", "conflict", "failed", "stalled", "zombie", "gate",
-                        "warrant", "mail", "unreachable"]
+AttentionKind = Literal["escalation", "conflict", "failed", "stalled", "zombie", "blocked",
+                        "rate-limited", "gate", "warrant", "mail", "unreachable"]
 DONE_STATUSES = ("closed", "tombstone")
 
 
@@ -242,6 +242,7 @@ class EventView:
     type: str
     actor: str = ""
     summary: str = ""
+    rig: str = ""  # the rig it happened in ('' for the town's own roles)
 
 
 @frozen
@@ -252,6 +253,7 @@ class AttentionItem:
     key: str  # the bead, MR, agent or message it is about
     text: str
     ts: str = ""
+    agent: str = ""  # the polecat it concerns (its address), when there is one
 
 
 @frozen

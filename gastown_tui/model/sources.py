@@ -410,8 +410,20 @@ def event_view(event: dict[str, Any]) -> EventView:
     if isinstance(payload, dict):
         summary = " ".join(f"{k}={_short(v)}" for k, v in payload.items()
                            if v not in (None, "", [], {}))
+    actor = str(event.get("actor", ""))
     return EventView(ts=str(event.get("ts", "")), type=str(event.get("type", "")),
-                     actor=str(event.get("actor", "")), summary=summary[:200])
+                     actor=actor, summary=summary[:200], rig=_event_rig(payload, actor))
+
+
+_TOWN_ROLES = ("mayor", "deacon", "overseer", "boot", "hq", "dogs")
+
+
+def _event_rig(payload: Any, actor: str) -> str:
+    """The rig an event is about: its payload's `rig`, else its actor's (`<rig>/…`)."""
+    if isinstance(payload, dict) and isinstance(payload.get("rig"), str) and payload["rig"]:
+        return payload["rig"]
+    head, slash, _ = actor.partition("/")
+    return head if slash and head and head not in _TOWN_ROLES else ""
 
 
 def _short(value: Any) -> str:

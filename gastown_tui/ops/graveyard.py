@@ -152,22 +152,68 @@ def _registered_branch(rig: RigInfo, name: str) -> str:
     return text.removeprefix("ref: refs/heads/") if text.startswith("ref: refs/heads/") else ""
 
 
+# How far back main is searched for a replayed copy of a polecat's commit: the Refinery merges
+# a branch soon after it is done, so its copy is among main's recent commits.
+PATCH_ID_DEPTH = 500
+
+
 def _unmerged(repo, head, main) -> int:
-    """Commits on head not on main, unless main already holds their changes (the refinery
-    replays commits, so a merged branch's own commits never become main's ancestors)."""
+    """Commits on head not on main, unless main already holds their changes. The refinery
+    replays commits (a rebase), so a merged branch's own commits never become main's
+    ancestors: the work counts as merged when merging the whole branch into main changes
+    nothing, or, commit by commit, when main has a commit with the same patch-id (`git
+    patch-id --stable`: the replayed copy, even after later commits rewrote those lines)
+    or applying the commit to main changes nothing."""
     if head is None or main is None:
         return 0
     ahead, _ = repo.ahead_behind(head.id, main.id)
-    if ahead:
-        import pygit2
+    if not ahead:
+        return 0
+    import pygit2
 
-        try:
-            merged = repo.merge_commits(main.id, head.id)
-            if merged.conflicts is None and len(merged.diff_to_tree(main.tree)) == 0:
-                return 0
-        except (pygit2.GitError, ValueError, KeyError):
-            pass  # no merge base, or libgit2 refused: the commits count as unmerged
-    return ahead
+    try:
+        merged = repo.merge_commits(main.id, head.id)
+        if merged.conflicts is None and len(merged.diff_to_tree(main.tree)) == 0:
+            return 0
+    except (pygit2.GitError, ValueError, KeyError):
+        pass  # no merge base, or libgit2 refused: judge each commit
+    try:
+        return _not_on_main(repo, head, main)
+    except (pygit2.GitError, ValueError, KeyError):
+        return ahead  # unreadable history counts as unmerged: nothing is lost by keeping it
+
+
+def _patch_id(repo, commit) -> str:
+    parent = commit.parents[0].tree if commit.parents else repo[repo.TreeBuilder().write()]
+    return str(repo.diff(parent, commit.tree).patchid)
+
+
+def _not_on_main(repo, head, main) -> int:
+    """How many of head's own commits main holds no copy of (see _unmerged)."""
+    from pygit2.enums import SortMode
+
+    base = repo.merge_base(head.id, main.id)
+    on_main: set[str] = set()
+    walker = repo.walk(main.id, SortMode.TOPOLOGICAL)
+    if base is not None:
+        walker.hide(base)
+    for n, commit in enumerate(walker):
+        if n >= PATCH_ID_DEPTH:
+            break
+        if len(commit.parents) <= 1:
+            on_main.add(_patch_id(repo, commit))
+    walker = repo.walk(head.id, SortMode.TOPOLOGICAL)
+    walker.hide(main.id)
+    missing = 0
+    for commit in walker:
+        if len(commit.parents) <= 1 and _patch_id(repo, commit) in on_main:
+            continue
+        if commit.parents:  # applying its change to main changes nothing: main has it
+            index = repo.merge_trees(commit.parents[0].tree, main.tree, commit.tree)
+            if index.conflicts is None and len(index.diff_to_tree(main.tree)) == 0:
+                continue  # (compared in memory: a scan writes no object)
+        missing += 1
+    return missing
 
 
 def _state(rig: RigInfo, name: str, branch_hint: str, *, write: bool) -> tuple[WorkState, Any, Any]:

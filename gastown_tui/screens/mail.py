@@ -33,7 +33,7 @@ class MailScreen(TownScreen):
     TITLE = "mail"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back", id="mail-back"),
-        *verb_bindings("read-mail"),
+        *verb_bindings("read-mail", "read-all-mail"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -64,7 +64,7 @@ class MailScreen(TownScreen):
                                   "\n\n", message.body))
 
     def selection(self) -> Target:
-        return Target(mail=self.query_one("#mail-table", KeyedTable).cursor_key)
+        return Target(mail=self.query_one("#mail-table", KeyedTable).cursor_key, pane="mail")
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,7 +15,7 @@ from gastown_tui.model.marks import Marks
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
 from gastown_tui.verbs.base import Verb
-from gastown_tui.verbs.registry import VERBS, verb_bindings
+from gastown_tui.verbs.registry import VERBS, verb_bindings, verb_of
 from gastown_tui.verbs.target import Target
 from gastown_tui.widgets.convoy_board import ConvoyBoard
 from gastown_tui.widgets.mayor_chat import MayorChat
@@ -25,6 +26,11 @@ from gastown_tui.widgets.refinery_queue import RefineryQueue
 MAYOR_SESSION = "hq-mayor"
 PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#convoy-board",
               "queue": "#mq-table", "needs": "#attention"}
+# The verbs of one pane's items: the footer shows them while that pane has focus.
+PANE_VERBS = {"goto-polecat": ("needs",), "ack-escalation": ("needs",),
+              "close-escalation": ("needs",), "read-all-mail": ("needs",),
+              "retry-mr": ("queue", "needs"), "reject-mr": ("queue", "needs")}
+MR_KINDS = ("conflict", "failed")
 
 
 class MainScreen(TownScreen):
@@ -33,8 +39,11 @@ class MainScreen(TownScreen):
     BINDINGS = [
         *verb_bindings("nudge", "sling", "nuke", "zoom", "attach", "watch"),
         Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
-        *verb_bindings("start-mayor", "convoy", "mark-agent", "retry-mr", "reject-mr",
-                       show=False),
+        *verb_bindings("clean-finished"),
+        *verb_bindings("start-mayor", "convoy", "mark-agent", show=False),
+        # Shown in the footer while their pane has focus (check_action hides them elsewhere).
+        *verb_bindings("goto-polecat", "ack-escalation", "close-escalation", "retry-mr",
+                       "reject-mr", "read-all-mail", show=True),
         Binding("slash", "filter", "filter", tooltip="Filter the polecats", id="filter"),
         Binding("escape", "back", "back", show=False, id="main-escape"),
         Binding("1", "focus_pane('mayor')", "Mayor pane", show=False, id="pane-1"),
@@ -119,11 +128,44 @@ class MainScreen(TownScreen):
             agent = wall.selected_agent
         marks = self.room.marks
         queue = self.query_one("#refinery-queue", RefineryQueue)
-        return Target(agent=agent,
-                      marked_agents=tuple(a for a in wall.visible_agents
+        marked = dict(marked_agents=tuple(a for a in wall.visible_agents
                                           if a.address in marks.agents) if marks.agents else (),
-                      marked_beads=tuple(sorted(marks.beads)),
-                      mr=queue.selected_mr if queue.has_focus_within else None)
+                      marked_beads=tuple(sorted(marks.beads)))
+        needs = self.query_one("#needs-you", NeedsYou)
+        if needs.has_focus_within:
+            return self._needs_target(needs, snapshot, marked)
+        if queue.has_focus_within:
+            return Target(agent=agent, mr=queue.selected_mr, pane="queue", **marked)
+        return Target(agent=agent, pane="wall", **marked)
+
+    def _needs_target(self, needs: NeedsYou, snapshot: TownSnapshot | None,
+                      marked: dict[str, Any]) -> Target:
+        """The Needs-you item under the cursor as a selection: the polecat it concerns (for
+        nudge, nuke, go to), its MR, its escalation."""
+        item = needs.selected_item
+        if item is None:
+            return Target(pane="needs", **marked)
+        agent = snapshot.agent(item.agent) if snapshot is not None and item.agent else None
+        return Target(agent=agent, pane="needs",
+                      mr=item.key if item.kind in MR_KINDS else None,
+                      escalation=item.key if item.kind == "escalation" else None, **marked)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """As every screen's, and a pane's own verbs stay out of the footer while another
+        pane has focus (pressed there, they still say why not)."""
+        state = super().check_action(action, parameters)
+        verb = verb_of(action, parameters)
+        if state is None and verb is not None and verb.id in PANE_VERBS \
+                and self.drawable and self._focused_pane() not in PANE_VERBS[verb.id]:
+            return False
+        return state
+
+    def _focused_pane(self) -> str:
+        if self.query_one("#needs-you", NeedsYou).has_focus_within:
+            return "needs"
+        if self.query_one("#refinery-queue", RefineryQueue).has_focus_within:
+            return "queue"
+        return "wall"
 
     def verb_pressed(self, verb: Verb, target: Target) -> None:
         if verb.id == "mark-agent" and target.agent is not None:
@@ -153,8 +195,9 @@ class MainScreen(TownScreen):
         item = self.query_one(NeedsYou).selected_item
         if item is None:
             return
-        if item.kind in ("stalled", "zombie", "blocked", "rate-limited", "warrant"):
-            self.room.open_screen(f"polecat:{item.key}")
+        if item.kind in ("stalled", "zombie", "blocked", "rate-limited", "warrant",
+                         "unreachable") and item.agent:
+            self.room.open_screen(f"polecat:{item.agent}")
         elif item.kind == "mail":
             self.room.open_screen("mail")
         else:

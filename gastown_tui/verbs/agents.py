@@ -238,3 +238,45 @@ class TellMayor(Verb):
         result = nudge(job.town, MAYOR, target.text, mode="immediate")
         return Outcome(f"to the Mayor: {result.status}",
                        "error" if result.status == "failed" else "information")
+
+
+FINISHED = ("done", "idle")
+
+
+class CleanFinished(Verb):
+    """`gt polecat stale --cleanup` from the control room: every finished polecat whose nuke
+    would lose nothing goes; the others are kept and named."""
+
+    id, key, label, group = "clean-finished", "C", "clean up", "agents"
+    tooltip = "Nuke every finished polecat whose work is on main (the rest are kept)"
+    dangerous = True
+
+    def finished(self, room: Room) -> list[AgentView]:
+        snapshot = room.snapshot
+        return [a for a in snapshot.polecats if a.state in FINISHED] if snapshot else []
+
+    def why_not(self, target: Target, room: Room) -> str | None:
+        return None if self.finished(room) else "no finished polecat (done or idle) to clean up"
+
+    def ask(self, target: Target, room: Room) -> Screen[Any]:
+        n = len(self.finished(room))
+        return ConfirmModal(f"Clean up {n} finished polecat{'' if n == 1 else 's'}? Any with "
+                            "work not on main, uncommitted files or an open MR is kept.",
+                            "clean up")
+
+    def perform(self, job: Job, target: Target, answer: Any) -> Outcome:
+        from gastown_tui.ops.polecat_stale import cleanup
+
+        def said(verdict) -> None:
+            job.progress(f"nuked {verdict.target}" if verdict.nuked
+                         else f"kept {verdict.target}: {verdict.reason}")
+
+        results = cleanup(job.town, job.store, progress=said)
+        nuked = [r for r in results if r.nuked]
+        kept = [r for r in results if r.findings or r.error]
+        text = f"cleaned up {len(nuked)} finished polecat{'' if len(nuked) == 1 else 's'}"
+        if kept:
+            text += "; kept " + "; ".join(f"{r.target} ({r.reason.removeprefix('kept: ')})"
+                                          for r in kept[:3])
+            text += " …" if len(kept) > 3 else ""
+        return Outcome(text, "warning" if kept else "information")

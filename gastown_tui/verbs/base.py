@@ -17,7 +17,7 @@ from gastown_tui.verbs.messages import VerbProgress
 from gastown_tui.verbs.room import Room
 from gastown_tui.verbs.target import Target
 
-Group = Literal["agents", "beads", "merges", "mail"]
+Group = Literal["agents", "beads", "merges", "mail", "escalations"]
 
 
 @dataclass(frozen=True)

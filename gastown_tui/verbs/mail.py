@@ -24,3 +24,24 @@ class ReadMail(Verb):
         assert target.mail
         mail_ops.read(job.store, OVERSEER, target.mail)
         return Outcome(f"{target.mail} marked read")
+
+
+class ReadAllMail(Verb):
+    id, key, label, group = "read-all-mail", "R", "all read", "mail"
+    tooltip = "Mark every unread message to the overseer read"
+    dangerous = True
+
+    def why_not(self, target: Target, room: Room) -> str | None:
+        snapshot = room.snapshot
+        if snapshot is None or not snapshot.mail:
+            return "no unread mail"
+        if target.pane not in ("needs", "mail"):
+            return "focus Needs-you (5) or open the mail screen first"
+        return None
+
+    def perform(self, job: Job, target: Target, answer: Any) -> Outcome:
+        unread = [m["id"] for m in mail_ops.inbox(job.store, OVERSEER, include_read=False)]
+        if not unread:
+            return Outcome("no unread mail left")
+        done = mail_ops.mark_read(job.store, OVERSEER, unread)
+        return Outcome(f"{len(done)} message{'' if len(done) == 1 else 's'} marked read")

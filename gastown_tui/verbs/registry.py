@@ -6,6 +6,7 @@ from textual.binding import Binding
 
 from gastown_tui.verbs.agents import (
     Attach,
+    CleanFinished,
     MarkAgent,
     Nudge,
     Nuke,
@@ -16,12 +17,14 @@ from gastown_tui.verbs.agents import (
 )
 from gastown_tui.verbs.base import Verb
 from gastown_tui.verbs.beads import Convoy, MarkBead, OpenBead, Sling
-from gastown_tui.verbs.mail import ReadMail
+from gastown_tui.verbs.escalations import AckEscalation, CloseEscalation, GoToPolecat
+from gastown_tui.verbs.mail import ReadAllMail, ReadMail
 from gastown_tui.verbs.merges import RejectMR, RetryMR
 
 VERBS: dict[str, Verb] = {verb.id: verb for verb in (
     Nudge(), Sling(), Nuke(), Zoom(), Attach(), Watch(), MarkAgent(), StartMayor(), TellMayor(),
-    Convoy(), MarkBead(), OpenBead(), RetryMR(), RejectMR(), ReadMail(),
+    Convoy(), MarkBead(), OpenBead(), RetryMR(), RejectMR(), ReadMail(), ReadAllMail(),
+    AckEscalation(), CloseEscalation(), GoToPolecat(), CleanFinished(),
 )}
 VERB_ACTION = "verb"
 

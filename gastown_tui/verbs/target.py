@@ -20,6 +20,8 @@ class Target:
     marked_beads: tuple[str, ...] = ()
     mr: str | None = None
     mail: str | None = None
+    escalation: str | None = None  # the escalation under Needs-you's cursor
+    pane: str = ""  # the pane (or list) the selection comes from: needs, queue, mail, …
     text: str = ""  # a line typed on the screen (the Mayor input)
 
     @property

@@ -1,13 +1,15 @@
-"""NeedsYou: escalations, conflicts, stalled polecats and unread mail first, then the event log."""
+"""NeedsYou: what a person must act on first (model/parts.attention), then the event log with
+its routine kinds folded to one line of counts (model/event_filter)."""
 
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Log, OptionList
+from textual.widgets import Log, OptionList, Static
 from textual.widgets.option_list import Option
 
+from gastown_tui.model.event_filter import fold_line, routine
 from gastown_tui.model.snapshot import AttentionItem, EventView, TownSnapshot
 from gastown_tui.widgets.format import ATTENTION_GLYPH, clock_time, short_agent
 
@@ -38,6 +40,18 @@ class NeedsYou(Vertical):
             display: none;
         }
 
+        NeedsYou #event-folds {
+            height: auto;
+            max-height: 2;
+            background: $surface;
+            color: $text-muted;
+            text-style: italic;
+        }
+
+        NeedsYou #event-folds.-none {
+            display: none;
+        }
+
         NeedsYou #event-log {
             overflow-x: hidden;
             height: 1fr;
@@ -50,9 +64,11 @@ class NeedsYou(Vertical):
         super().__init__(id=id)
         self._items: tuple[AttentionItem, ...] | None = None
         self._last_event: EventView | None = None
+        self._folds = ""
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="attention", compact=True)
+        yield Static("", id="event-folds", classes="-none", markup=False)
         yield Log(max_lines=500, id="event-log")
 
     @property
@@ -76,6 +92,22 @@ class NeedsYou(Vertical):
                 options.highlighted = min(keep or 0, len(items) - 1)
             self.set_class(not items, "-calm")
         self._append_events(snapshot.events)
+        folds = fold_line(snapshot.events)
+        if folds != self._folds:
+            self._folds = folds
+            line = self.query_one("#event-folds", Static)
+            line.update(f"routine: {folds}" if folds else "")
+            line.set_class(not folds, "-none")
+
+    @property
+    def folded(self) -> str:
+        """The routine events' counts as shown ('' when none)."""
+        return self._folds
+
+    @property
+    def event_lines(self) -> tuple[str, ...]:
+        """The event log's lines as shown (routine kinds folded away)."""
+        return tuple(self.query_one("#event-log", Log).lines)
 
     def _append_events(self, events: tuple[EventView, ...]) -> None:
         log = self.query_one("#event-log", Log)
@@ -87,7 +119,10 @@ class NeedsYou(Vertical):
                 log.clear()  # the log was rewritten: show it again from the top
         fresh = events[start:]
         if fresh:
-            log.write_lines([event_line(e) for e in fresh])
             self._last_event = events[-1]
+            shown = [event_line(e) for e in fresh if not routine(e)]
+            if not shown:
+                return
+            log.write_lines(shown)
             # The first write happens before the log has a size; follow the end once it has.
             self.call_after_refresh(log.scroll_end, animate=False)
