@@ -83,6 +83,7 @@ class GasTownApp(App[str | None]):
         self._observer_stopped = threading.Event()
         self._observer_stopped.set()  # nothing to wait for until the observer starts
         self._town_seen = asyncio.Event()
+        self._theme_lock = threading.Lock()
         self._panes_seen = asyncio.Event()
         if not config.live:
             self.animation_level = "none"
@@ -113,9 +114,17 @@ class GasTownApp(App[str | None]):
         if self.config.read_only or theme == self.config.theme:
             return
         self.config = replace(self.config, theme=theme)
-        town = self.town
-        self.run_worker(lambda: _save_theme(town, theme), thread=True, group="save-theme",
+        self.run_worker(self._save_theme, thread=True, group="save-theme",
                         exit_on_error=False, description="Saving the theme")
+
+    def _save_theme(self) -> None:
+        # Picks in quick succession start workers that may finish in any order: each one
+        # writes the latest pick under the lock, so the last write is always the last pick.
+        from gastown_tui.ops.theme import set_theme
+
+        with self._theme_lock:
+            theme = self.config.theme
+            set_theme(self.town, theme, known=[theme])
 
     async def wait_settled(self, timeout: float = 30.0) -> None:
         """Until the first snapshot and the first pane poll are on screen (tests, snapshots)."""
@@ -309,8 +318,3 @@ class GasTownApp(App[str | None]):
     def town_root(self) -> Path:
         return self.town.root
 
-
-def _save_theme(town, theme: str) -> None:
-    from gastown_tui.ops.theme import set_theme
-
-    set_theme(town, theme, known=[theme])
