@@ -106,7 +106,8 @@ def read_beads(store: BeadStore, blocked: set[str], *, ready_limit: int, open_li
     """(records, counts, hooked bead dicts): ready first, then work on hooks, then open.
 
     Lists are capped (a town can hold tens of thousands of beads; the screens show hundreds);
-    the counts come from one GROUP BY so they stay exact."""
+    the counts come from one GROUP BY so they stay exact. `ready` counts the ready beads
+    listed (convoys, merge requests and mail are ready beads too, but not rows to sling)."""
     ready = store.ready(limit=ready_limit + 1)
     capped = len(ready) > ready_limit
     ready = ready[:ready_limit]
@@ -128,7 +129,8 @@ def read_beads(store: BeadStore, blocked: set[str], *, ready_limit: int, open_li
     by_status = {row[0]: int(row[1]) for row in rows}
     counts = BeadCounts(open=by_status.get("open", 0), in_progress=by_status.get("in_progress", 0),
                         hooked=by_status.get("hooked", 0), closed=by_status.get("closed", 0),
-                        blocked=len(blocked), ready=len(ready), ready_capped=capped)
+                        blocked=len(blocked), ready=sum(1 for r in records.values() if r.ready),
+                        ready_capped=capped)
     return tuple(records.values()), counts, hooked
 
 
