@@ -331,6 +331,22 @@ def refinery_state_path(rig: RigInfo) -> Path:
     return rig.path / ".runtime" / "refinery" / "state.json"
 
 
+def read_witness_stalls(rig: RigInfo) -> dict[str, tuple[str, str]]:
+    """The polecats the rig's Witness last judged stalled: name -> (hooked bead, evidence).
+    An unreadable file is no verdict (the Witness rewrites it every patrol)."""
+    try:
+        data = json.loads((rig.path / ".runtime" / "witness" / "state.json")
+                          .read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    verdicts = data.get("verdicts") if isinstance(data, dict) else None
+    out: dict[str, tuple[str, str]] = {}
+    for name, verdict in (verdicts or {}).items():
+        if isinstance(verdict, dict) and verdict.get("state") == "stalled":
+            out[str(name)] = (str(verdict.get("issue", "")), str(verdict.get("evidence", "")))
+    return out
+
+
 def read_refinery_state(rig: RigInfo) -> dict[str, Any] | None:
     """The refinery's stage file, read defensively: missing or unreadable means idle."""
     try:
