@@ -100,7 +100,9 @@ def test_a_demo_stopped_by_a_signal_stops_everything(demo_env: dict[str, str], s
 
 def test_quitting_the_demo_control_room_stops_everything(demo_env: dict[str, str],
                                                         tmp_path: Path):
-    """The real TUI in a tmux pane of its own server, quit with `q` as a user would."""
+    """The real TUI in a tmux pane of its own server, quit with `q` as a user would: its first
+    frame shows the convoy at 0/5, the caption line tells the story, the hung polecat shows
+    stalled, and after quitting the town is kept with the way to look at main."""
     outer = f"{demo_env['GT_TMUX_SOCKET']}-outer"
     town = tmp_path / "demo-town"
     tui = Path(sys.executable).parent / "gastown-tui"
@@ -113,11 +115,23 @@ def test_quitting_the_demo_control_room_stops_everything(demo_env: dict[str, str
             return subprocess.run(["tmux", "-L", outer, "capture-pane", "-p", "-J"],
                                   capture_output=True, text=True, check=False).stdout
 
-        wait_for(lambda: "Mayor" in screen() and "Convoys" in screen(), timeout=90,
-                 what="the control room on screen")
+        first = wait_for(lambda: (s := screen()) and "Mayor" in s and "Convoys" in s and s,
+                         timeout=90, what="the control room on screen")
+        assert "0/5" in first, first  # the story starts after the first frame
+        wait_for(lambda: "▶ beat 1/5 · clean merge" in screen(), timeout=90,
+                 what="the first beat's caption")
+        # the wall's badge (not the caption): stalled, with the Witness's evidence, pre-nudge
+        # (a polecat hooked a moment before its session starts reads "stalled: no live
+        # session" for a tick under load: wait for the Witness's own verdict)
+        wait_for(lambda: (s := screen()) and "● stalled" in s and "no commit, bead update" in s,
+                 timeout=90, what="the hung polecat shown stalled by the Witness")
         subprocess.run(["tmux", "-L", outer, "send-keys", "q"], check=True)
-        wait_for(lambda: "demo-exited" in screen(), timeout=60, what="the demo to exit")
-        assert "stopped the demo's tmux server" in screen()
+        wait_for(lambda: "demo-exited" in screen(), timeout=90, what="the demo to exit")
+        end = screen()
+        assert "stopped the demo's tmux server" in end
+        assert f"kept the demo town: {town}" in end
+        assert f"git -C {town / 'inventory' / '.repo.git'} log --oneline main" in end
         assert_all_stopped(town, demo_env["GT_TMUX_SOCKET"])
+        assert (town / "inventory" / ".repo.git").is_dir()  # kept, to look at main
     finally:
         TownTmux(outer).kill_server()

@@ -208,3 +208,12 @@ def test_the_red_teams_argv(fuzz_town: Path, argv: list[str], monkeypatch):
     check_call(argv[0], argv[1:])
     assert code != 0, (argv, out)
     assert len([line for line in err.splitlines() if line.startswith("Error: ")]) == 1, err
+
+
+def test_a_negative_or_endless_duration_is_one_line(cli) -> None:
+    """Hypothesis found `gt mol squash --jitter -1` raising ValueError from time.sleep: a bare
+    number is a duration only when finite and not negative."""
+    for bad in ("-1", "nan", "inf"):
+        out = cli.gt("mol", "squash", "--jitter", bad, ok=False)
+        assert out.returncode != 0 and "internal error" not in out.stderr, out.stderr
+        assert f"--jitter '{bad}' is not a duration" in out.stderr, out.stderr

@@ -161,3 +161,50 @@ def test_escalate_stale_bumps_unacknowledged_escalations_once_each(cli):
     assert "No escalations re-escalated (1 at max level)" in cli.gt("escalate", "stale").stdout
     titles = [b["title"] for b in cli.json("gt", "escalate", "list")]
     assert "stale" not in titles and len(titles) == 2
+
+
+def test_a_silent_polecat_is_shown_stalled_before_the_nudge(witness_env):
+    """Past the stall threshold and before the GUPP timeout: the verdict says stalled (one
+    event says so), nothing is typed to it yet, and the control room's model shows it stalled
+    with the Witness's evidence while the Witness runs."""
+    from gastown_tui.model.town_model import TownModel
+    from gastown_tui.ops.sessions import tmux_for
+
+    cli, town, store = witness_env
+    bead = cli.json("bd", "create", "Hang", "-d", "```sim\nhang: true\n```")["id"]
+    agent = cli.json("gt", "sling", bead, "gastown")[0]["agent"]
+    wait_for(lambda: "hanging" in panes(cli, agent))
+    witness = Witness(town, store, town.rig("gastown"),
+                      WitnessConfig(stall_timeout=1.0, gupp_timeout=10.0))
+    state = WitnessState()
+    witness.patrol(state, now=1000.0)
+    assert witness.patrol(state, now=1000.5)[0].state == "working"  # quiet, not yet stalled
+    stalled = witness.patrol(state, now=1002.0)[0]
+    assert stalled.state == "stalled" and stalled.issue == bead
+    assert stalled.evidence == (f"hooked {bead}; no commit, bead update or output for 2s; "
+                                "GUPP nudge at 10s")
+    assert stalled.action == "found stalled"
+    assert witness.patrol(state, now=1003.0)[0].action == ""  # told once per stall
+    assert "GUPP: work is on your hook" not in panes(cli, agent)  # not nudged yet
+    events = [json.loads(line) for line in (town.root / ".events.jsonl").read_text().splitlines()]
+    checked = [e for e in events if e["type"] == "polecat_checked"
+               and e["payload"]["state"] == "stalled"]
+    assert [e["payload"]["action"] for e in checked] == ["found stalled"]
+
+    name = agent.rsplit("/", 1)[1]
+    model = TownModel(town.root)
+    try:
+        shown = model.load().agent(agent)
+        assert shown is not None and shown.state == "working"  # no Witness running: not shown
+        tmux = tmux_for(town)
+        tmux.new_session(f"{town.rig('gastown').prefix}-witness", town.root, ["sleep", "600"])
+        shown = model.load().agent(agent)
+        assert shown is not None and shown.state == "stalled"
+        assert shown.evidence == state.verdicts[name].evidence  # the last patrol's words
+        assert any(item.kind == "stalled" for item in model.load().needs_you)
+        nudged = witness.patrol(state, now=1011.0)[0]  # past the GUPP timeout: nudged
+        assert nudged.action.startswith("nudged (GUPP")
+        wait_for(lambda: "GUPP: work is on your hook" in panes(cli, agent))
+        assert state.memory[name].stalled_at == 0.0  # nudged: a new silence is a new stall
+    finally:
+        model.close()

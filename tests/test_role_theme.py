@@ -90,3 +90,47 @@ async def test_control_room_starts_in_the_saved_theme_and_saves_a_new_pick(cli: 
     async with restarted.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         assert restarted.theme == "gruvbox"
+
+
+async def test_a_theme_picked_in_the_palette_is_the_theme_of_the_next_start(cli: Cli,
+                                                                             town: Path) -> None:
+    """As a user does it: `:` opens the palette, "theme" finds Textual's theme picker, the
+    picked theme shows at once and the next start comes back in it."""
+    from gastown_tui.app import make_app
+
+    app = make_app(town, live=False)
+    async with app.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        assert app.theme != "nord"
+        await pilot.press("colon")
+        await pilot.press(*"theme")
+        await wait_for_async(lambda: "Change the current theme" in _palette_text(app),
+                             pilot.pause, timeout=10, what="the Theme command in the palette")
+        await pilot.press("enter")
+        await pilot.press(*"nord")
+        await wait_for_async(lambda: "nord" in _palette_text(app), pilot.pause, timeout=10,
+                             what="nord in the theme picker")
+        await pilot.press("enter")
+        await wait_for_async(lambda: app.theme == "nord", pilot.pause, timeout=10,
+                             what="the picked theme on screen")
+        # quick successive picks: the last one is what is saved, whatever order the saves end
+        for name in ("gruvbox", "dracula", "monokai", "nord"):
+            app.theme = name
+        await wait_for_async(lambda: not [w for w in app.workers if w.group == "save-theme"
+                                          and not w.is_finished], pilot.pause, timeout=10,
+                             what="the saves to finish")
+    assert cli.json("gt", "theme") == {"theme": "nord", "source": "settings"}
+    restarted = make_app(town, live=False)
+    async with restarted.run_test(size=(120, 35)) as pilot:
+        await pilot.pause()
+        assert restarted.theme == "nord"
+
+
+def _palette_text(app) -> str:
+    from textual.command import CommandPalette
+
+    screen = app.screen
+    if not isinstance(screen, CommandPalette):
+        return ""
+    return " ".join(str(option.prompt) for option in
+                    screen.query_one("CommandList").options)

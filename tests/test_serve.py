@@ -165,6 +165,9 @@ def test_right_token_serves_the_page_and_the_cookie_opens_the_rest(served: Serve
     assert body.lstrip().startswith("<!DOCTYPE html>")
     assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in body
     assert headers["Referrer-Policy"] == "no-referrer"
+    # the splash and the tab name the town as it was installed (the folder is "town")
+    assert "Gas Town control room: testtown" in body
+    assert "control room: town" not in body
     cookie = headers["Set-Cookie"]
     assert cookie.startswith(f"gastown_serve_{served.port}={served.token};")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie

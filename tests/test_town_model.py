@@ -239,6 +239,8 @@ def test_filter_keeps_only_the_files_that_matter(tmp_path: Path):
     assert classify("gastown/polecats/nux").polecat_dirs == {"gastown"}
     assert classify("gastown/.runtime/refinery/state.json").refinery == {"gastown"}
     assert classify("gastown/.runtime/refinery/logs/gt-1-test.log").gate_logs == {"gastown"}
+    assert classify("gastown/.runtime/witness/state.json").witness == {"gastown"}
+    assert not classify("gastown/.runtime/witness/state.json.tmp")
     assert classify(".runtime/heartbeats/gt-nux.json").heartbeats == {"gt-nux"}
     assert classify(".runtime/nudge_queue/gt-nux/1-ab.json").nudges == {"gt-nux"}
     assert not classify(".runtime/nudge_queue/gt-nux/.lock")

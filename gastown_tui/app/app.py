@@ -65,6 +65,7 @@ class GasTownApp(App[str | None]):
     panes: var[PaneFeed] = var(EMPTY_FEED, always_update=True)
     cpu_percent: var[float | None] = var(None)
     marks: var[Marks] = var(NO_MARKS)
+    caption: var[str] = var("")  # the demo's caption line (only the demo sets it)
 
     def __init__(self, config: AppConfig) -> None:
         super().__init__()
@@ -83,6 +84,9 @@ class GasTownApp(App[str | None]):
         self._observer_stopped = threading.Event()
         self._observer_stopped.set()  # nothing to wait for until the observer starts
         self._town_seen = asyncio.Event()
+        self._theme_lock = threading.Lock()
+        self._story_told = False
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._panes_seen = asyncio.Event()
         if not config.live:
             self.animation_level = "none"
@@ -102,6 +106,7 @@ class GasTownApp(App[str | None]):
             self.observe_panes()
 
     def on_mount(self) -> None:
+        self._loop = asyncio.get_running_loop()
         if self.config.theme in self.available_themes:
             self.theme = self.config.theme
         if self.config.live:
@@ -113,9 +118,17 @@ class GasTownApp(App[str | None]):
         if self.config.read_only or theme == self.config.theme:
             return
         self.config = replace(self.config, theme=theme)
-        town = self.town
-        self.run_worker(lambda: _save_theme(town, theme), thread=True, group="save-theme",
+        self.run_worker(self._save_theme, thread=True, group="save-theme",
                         exit_on_error=False, description="Saving the theme")
+
+    def _save_theme(self) -> None:
+        # Picks in quick succession start workers that may finish in any order: each one
+        # writes the latest pick under the lock, so the last write is always the last pick.
+        from gastown_tui.ops.theme import set_theme
+
+        with self._theme_lock:
+            theme = self.config.theme
+            set_theme(self.town, theme, known=[theme])
 
     async def wait_settled(self, timeout: float = 30.0) -> None:
         """Until the first snapshot and the first pane poll are on screen (tests, snapshots)."""
@@ -205,6 +218,26 @@ class GasTownApp(App[str | None]):
             self.call_after_refresh(self.follow_screen)  # from all panes to the ones shown
         self._town_seen.set()
         self.refresh_bindings()
+        if self.config.story is not None and not self._story_told:
+            self._story_told = True
+            # After this refresh: the first frame with the town is on screen before the demo
+            # starts its agents (the convoy is seen at 0/N).
+            self.call_after_refresh(self.config.story, self.show_caption)
+
+    def show_caption(self, text: str) -> None:
+        """Show the demo's caption; any thread may call it, and after the app ended it does
+        nothing (the demo's thread may still be telling the story)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self._set_caption, text)
+        except RuntimeError:
+            pass  # the loop closed between the check and the call
+
+    def _set_caption(self, text: str) -> None:
+        if not self._screens_gone:
+            self.caption = text
 
     def _start_observer(self) -> None:
         self.follow_screen()
@@ -309,8 +342,3 @@ class GasTownApp(App[str | None]):
     def town_root(self) -> Path:
         return self.town.root
 
-
-def _save_theme(town, theme: str) -> None:
-    from gastown_tui.ops.theme import set_theme
-
-    set_theme(town, theme, known=[theme])

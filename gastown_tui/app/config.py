@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gastown_tui.app.panes import ObserverFactory, town_observer
@@ -24,3 +25,6 @@ class AppConfig:
     model_options: dict[str, int] = field(default_factory=dict)
     first_read: FirstRead | None = None  # the CLI's forked first read of the town
     theme: str = ""  # the town's control_room.theme (gt theme); '' keeps Textual's default
+    # The demo (gastown_tui/demo): called once the first frame is on screen, with a function
+    # any thread may call to show a caption line; None outside the demo (no caption line).
+    story: Callable[[Callable[[str], None]], None] | None = None

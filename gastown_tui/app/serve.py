@@ -187,8 +187,11 @@ def serve(root: Path, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     token = resolve_token(token, os.environ)
     # The served control rooms inherit this process's environment: keep the token out of it.
     os.environ.pop(TOKEN_ENV, None)
+    from gastown_tui.town.layout import Town
+
+    # The town's own name (town.json, as `gt install --name` set it), not its folder's.
     server = _server_class()(served_command(root, read_only=read_only), token=token, host=host,
-                             port=port, title=f"Gas Town control room: {root.name}")
+                             port=port, title=f"Gas Town control room: {Town(root).name}")
     return asyncio.run(_run(server, root, out, err))
 
 

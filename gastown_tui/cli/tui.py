@@ -165,11 +165,12 @@ def run_demo(args: list[str]) -> int:
     return 0
 
 
-def _demo_app(town, on_stop) -> int:
-    """The demo's control room: it runs until the user quits; `on_stop` gets its exit."""
+def _demo_app(town, on_stop, story) -> int:
+    """The demo's control room: it runs until the user quits; `on_stop` gets its exit;
+    `story` starts the agents once the first frame is on screen and captions the beats."""
     from gastown_tui.app import make_app
 
-    app = make_app(town)
+    app = make_app(town, story=story)
     on_stop(app.exit)
     app.run()
     return 0

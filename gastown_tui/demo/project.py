@@ -38,6 +38,8 @@ PROJECT_FILES: dict[str, str] = {
 }
 
 # (title, description with a ```sim script, kind) — kind is what the demo reports about it.
+# The sleeps order the beats as README tells them (the conflict comes before the failing
+# test); the captions follow the events whatever order they come in.
 DEMO_BEADS: list[tuple[str, str, str]] = [
     ("Add a restock helper", """Add `restock(stock, item, target)` that tops an item up to a level.
 
@@ -59,6 +61,7 @@ write: README.md | # inventory\\n\\nA tiny stock keeper.\\n\\nStatus: stable\\n
     ("Add a stock report", """Add `report(stock)` listing items by name.
 
 ```sim
+sleep: 5
 write: inventory/report.py | def report(stock):\\n    return [f'{item}: {count}' for item, count in sorted(stock.levels.items())]\\n
 fail_tests: tests/test_sim_report.py
 ```""", "failing test, FIX_NEEDED, then fixed"),

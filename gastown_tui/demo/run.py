@@ -4,15 +4,18 @@ headless, print what lands, fails and is retried until the convoy lands."""
 from __future__ import annotations
 
 import argparse
+import shlex
 import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gastown_tui.demo import scenario
+from gastown_tui.demo.story import Story
 from gastown_tui.town.layout import Town
 
 INTERESTING = {
@@ -40,6 +43,9 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     ap.add_argument("--until-landed", action="store_true",
                     help="exit 0 only when the convoy landed and main's tests pass")
     ap.add_argument("--keep", action="store_true", help="leave the town and its agents running")
+    ap.add_argument("--remove", action="store_true",
+                    help="delete the demo's temp town when it ends (headless runs do; after "
+                         "the control room it is kept, its agents stopped, to look at main)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for landing")
     ap.add_argument("--store", default="sqlite", metavar="sqlite|postgres|URL",
                     help="the bead store: sqlite (default), postgres (a PostgreSQL cluster "
@@ -59,7 +65,11 @@ def _raise_terminated(signum: int, frame) -> None:
     raise Terminated(signum)
 
 
-AppRunner = Callable[[Town, Callable[[Callable[[], None]], None]], int]
+# run_app(town, on_stop, story): `on_stop(exit)` is how the demo asks the control room to exit;
+# `story(show_caption)` is called by the control room once its first frame is on screen.
+Caption = Callable[[str], None]
+AppRunner = Callable[[Town, Callable[[Callable[[], None]], None], Callable[[Caption], None]],
+                     int]
 
 
 def main(argv: Sequence[str] | None = None, *, run_app: AppRunner | None = None) -> int:
@@ -95,14 +105,19 @@ def main(argv: Sequence[str] | None = None, *, run_app: AppRunner | None = None)
     # job of a script), where Python would not turn it into KeyboardInterrupt by itself.
     previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
     code = 1
+    headless = args.headless or run_app is None or not sys.stdout.isatty()
+    # The temp town is kept after the control room (to look at main), removed after a
+    # headless run (CI makes many), unless --remove says otherwise.
+    remove = args.remove or headless
     try:
         demo = scenario.build(root, say=say, store=args.store)
-        scenario.start(demo, say=say)
-        if args.headless or run_app is None or not sys.stdout.isatty():
+        if headless:
             if not args.headless:
                 say("the control room is not available here; following headless")
+            scenario.start(demo, say=say)
             code = follow(demo, args, say)
         else:
+            assert run_app is not None
             code = _run_app(demo, run_app)
     except KeyboardInterrupt:
         say("interrupted")
@@ -121,19 +136,33 @@ def main(argv: Sequence[str] | None = None, *, run_app: AppRunner | None = None)
             else:
                 if (root / "mayor").is_dir() and not _stop(root, say):
                     code = code or 1
-                if work is not None:
+                if work is not None and remove:
                     shutil.rmtree(work, ignore_errors=True)
                     say(f"removed {work}")
+                elif (root / "mayor").is_dir():
+                    _say_kept(root, work, say)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
     return code
 
 
+def _say_kept(root: Path, work: Path | None, say) -> None:
+    repo = root / scenario.RIG / ".repo.git"
+    say(f"kept the demo town: {root} (its agents are stopped)")
+    say(f"  main as the Refinery landed it: git -C {shlex.quote(str(repo))} log --oneline main")
+    if work is not None:
+        say(f"  remove it: rm -rf {shlex.quote(str(work))}   (or run the demo with --remove)")
+    else:  # --dir: the user's folder; its upstream repository is beside it
+        upstream = root.parent / f"{root.name}-upstream.git"
+        say(f"  remove it: rm -rf {shlex.quote(str(root))} {shlex.quote(str(upstream))}")
+
+
 def follow(demo: scenario.DemoTown, args: argparse.Namespace, say) -> int:
     from gastown_tui.ops.context import open_store
 
     store = open_store(demo.town, "overseer")
+    story = Story()
     offset = 0
     deadline = time.monotonic() + args.timeout
     landed = False
@@ -149,6 +178,8 @@ def follow(demo: scenario.DemoTown, args: argparse.Namespace, say) -> int:
                 fmt = INTERESTING.get(event.get("type", ""))
                 if fmt is not None:
                     say(fmt(payload))
+                for line in story.feed(event):
+                    say(f"▶ {line}")
             # The refinery closes the last bead (which lands the convoy) a moment before it
             # logs that merge: wait for the log to tell every merge too.
             if not landed and store.get(demo.convoy)["status"] == "closed":
@@ -175,11 +206,43 @@ def follow(demo: scenario.DemoTown, args: argparse.Namespace, say) -> int:
     return 0
 
 
+def tell_story(demo: scenario.DemoTown, show: Caption, stop: threading.Event) -> None:
+    """The demo as the control room shows it (on a thread of its own, started once the
+    first frame is on screen): start the agents, then caption each beat as the town's event
+    log shows it happen, until the story is told or `stop` is set."""
+    show(f"the town is built: {len(demo.beads)} beads in convoy {demo.convoy}, 0/"
+         f"{len(demo.beads)} done; starting the agents (gt sling, gt up)…")
+    try:
+        scenario.start(demo, say=lambda _line: None)  # the screen shows what they do
+    except Exception as exc:  # shown, not raised: the control room keeps the terminal
+        show(f"✗ the demo could not start its agents: {exc}")
+        return
+    story = Story()
+    show(f"agents started: {len(demo.beads)} sim polecats at work; watch the wall and the "
+         "Refinery queue")
+    offset = 0
+    while not stop.is_set() and not story.finished:
+        offset, events = scenario.events_since(demo.root, offset)
+        for event in events:
+            for line in story.feed(event):
+                show(line)
+        stop.wait(0.25)
+
+
 def _run_app(demo: scenario.DemoTown, run_app: AppRunner) -> int:
     import asyncio
 
     received: list[int] = []
     exits: list[Callable[[], None]] = []
+    stop = threading.Event()
+    tellers: list[threading.Thread] = []
+
+    def story(show: Caption) -> None:
+        # Called on the control room's loop: the agents start on a thread, never there.
+        teller = threading.Thread(target=tell_story, args=(demo, show, stop),
+                                  name="demo-story", daemon=True)
+        tellers.append(teller)
+        teller.start()
 
     def on_signal(signum: int, frame) -> None:
         # Raising inside Textual's loop would be caught by a task; ask the app to exit instead
@@ -194,7 +257,12 @@ def _run_app(demo: scenario.DemoTown, run_app: AppRunner) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    code = run_app(demo.town, exits.append)
+    try:
+        code = run_app(demo.town, exits.append, story)
+    finally:
+        stop.set()
+        for teller in tellers:  # a quit during `gt up`: let it finish before the town stops
+            teller.join(timeout=120)
     if received:
         raise Terminated(received[0])
     return code

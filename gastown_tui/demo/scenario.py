@@ -91,8 +91,10 @@ def build(root: Path, *, say: Callable[[str], None] = print, gupp: str = "20s",
     rig_settings = read_json(rig_settings_path, {}) or {}
     rig_settings.setdefault("merge_queue", {})["test_command"] = test_command()
     rig_settings["merge_queue"]["gate_timeout"] = "2m"
-    rig_settings["witness"] = {"gupp_timeout": gupp, "patrol_interval": "5s",
-                               "idle_timeout": "10m"}
+    # Stalled at 8 s of silence, nudged at 20 s: the hung polecat shows `stalled` on the wall
+    # (and in Needs-you) for several seconds before the Witness nudges it.
+    rig_settings["witness"] = {"stall_timeout": "8s", "gupp_timeout": gupp,
+                               "patrol_interval": "3s", "idle_timeout": "10m"}
     write_json(rig_settings_path, rig_settings)
     demo = DemoTown(root=root, upstream=upstream)
     store = open_store(town, "mayor")

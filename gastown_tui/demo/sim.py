@@ -281,6 +281,77 @@ def clean_input(raw: str) -> str:
     return _CONTROL.sub("", raw.replace("\x1b", "")).strip()
 
 
+class KeyReader:
+    """The prompt's keys, read as a CLI agent reads them: on a terminal the sim takes each key
+    itself (no canonical mode, no tty echo), so Escape (which a nudge presses before Enter to
+    close a completion menu) is a key that does nothing, not `^[` echoed after the text. It
+    echoes the printable keys itself, erases on Backspace and hands over a line on Enter.
+    Off a terminal (a pipe) lines are read as they are."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.fd = stream.fileno()
+        self.tty = os.isatty(self.fd)
+        self.buffer = ""
+        self._escape = ""  # an escape sequence in progress: dropped whole
+        self._saved = None
+        import codecs
+
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a key split in two
+        if self.tty:
+            import termios
+            import tty
+
+            self._saved = termios.tcgetattr(self.fd)
+            tty.setcbreak(self.fd)  # keys one at a time, without the terminal's echo
+
+    def restore(self) -> None:
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+    def read(self) -> tuple[list[str], bool]:
+        """(lines completed by what was ready, end of input)."""
+        if not self.tty:
+            line = self.stream.readline()
+            return ([line] if line else []), line == ""
+        data = os.read(self.fd, 4096)
+        if not data:
+            return [], True
+        lines: list[str] = []
+        for char in self._decoder.decode(data):
+            if self._escape:
+                # ESC [ ... final byte, ESC O x, or ESC alone followed by a key: drop it.
+                self._escape += char
+                if (len(self._escape) == 2 and char not in "[O") or \
+                        (len(self._escape) > 2 and "@" <= char <= "~"):
+                    self._escape = ""
+                continue
+            if char == "\x1b":
+                self._escape = char
+            elif char in "\r\n":
+                sys.stdout.write("\n")
+                lines.append(self.buffer)
+                self.buffer = ""
+            elif char in "\x7f\x08":
+                if self.buffer:
+                    self.buffer = self.buffer[:-1]
+                    sys.stdout.write("\b \b")
+            elif char == "\x03":
+                raise KeyboardInterrupt
+            elif char == "\x04" and not self.buffer:
+                return lines, True
+            elif char.isprintable():
+                self.buffer += char
+                sys.stdout.write(char)
+        if self._escape == "\x1b":
+            self._escape = ""  # Escape pressed on its own (a sequence arrives in one read)
+        sys.stdout.flush()
+        return lines, False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     role = os.environ.get("GT_ROLE", "")
@@ -295,27 +366,36 @@ def main(argv: list[str] | None = None) -> int:
         agent = Mayor()
     elif role == "dog":
         Dog().start()
+    sys.stdout.write(PROMPT)
+    sys.stdout.flush()
+    keys = KeyReader(sys.stdin)
+    try:
+        return _serve(agent, keys)
+    finally:
+        keys.restore()
+
+
+def _serve(agent, keys: KeyReader) -> int:
     from gastown_tui.ops.nudge import drain
 
     session = os.environ.get("GT_SESSION", "")
     last_mail = 0.0
-    sys.stdout.write(PROMPT)
-    sys.stdout.flush()
     while True:
-        ready, _, _ = select.select([sys.stdin], [], [], 1.0)
+        ready, _, _ = select.select([keys.stream], [], [], 1.0)
         if ready:
-            line = sys.stdin.readline()
-            if line == "":
+            lines, ended = keys.read()
+            for line in lines:
+                text = clean_input(line)
+                if text:
+                    say(f"[sim] received: {text}")
+                    if isinstance(agent, Mayor):
+                        agent.handle(text.removeprefix("[from overseer]").strip())
+                    elif isinstance(agent, Polecat):
+                        agent.on_message(text)
+                sys.stdout.write(PROMPT)
+                sys.stdout.flush()
+            if ended:
                 return 0
-            text = clean_input(line)
-            if text:
-                say(f"[sim] received: {text}")
-                if isinstance(agent, Mayor):
-                    agent.handle(text.removeprefix("[from overseer]").strip())
-                elif isinstance(agent, Polecat):
-                    agent.on_message(text)
-            sys.stdout.write(PROMPT)
-            sys.stdout.flush()
         if session and agent is not None:
             entries = drain(agent.town, session)
             if entries:

@@ -106,7 +106,8 @@ def read_beads(store: BeadStore, blocked: set[str], *, ready_limit: int, open_li
     """(records, counts, hooked bead dicts): ready first, then work on hooks, then open.
 
     Lists are capped (a town can hold tens of thousands of beads; the screens show hundreds);
-    the counts come from one GROUP BY so they stay exact."""
+    the counts come from one GROUP BY so they stay exact. `ready` counts the ready beads
+    listed (convoys, merge requests and mail are ready beads too, but not rows to sling)."""
     ready = store.ready(limit=ready_limit + 1)
     capped = len(ready) > ready_limit
     ready = ready[:ready_limit]
@@ -128,7 +129,8 @@ def read_beads(store: BeadStore, blocked: set[str], *, ready_limit: int, open_li
     by_status = {row[0]: int(row[1]) for row in rows}
     counts = BeadCounts(open=by_status.get("open", 0), in_progress=by_status.get("in_progress", 0),
                         hooked=by_status.get("hooked", 0), closed=by_status.get("closed", 0),
-                        blocked=len(blocked), ready=len(ready), ready_capped=capped)
+                        blocked=len(blocked), ready=sum(1 for r in records.values() if r.ready),
+                        ready_capped=capped)
     return tuple(records.values()), counts, hooked
 
 
@@ -327,6 +329,22 @@ def read_merge_queue(store: BeadStore, rig: RigInfo, state: dict[str, Any] | Non
 
 def refinery_state_path(rig: RigInfo) -> Path:
     return rig.path / ".runtime" / "refinery" / "state.json"
+
+
+def read_witness_stalls(rig: RigInfo) -> dict[str, tuple[str, str]]:
+    """The polecats the rig's Witness last judged stalled: name -> (hooked bead, evidence).
+    An unreadable file is no verdict (the Witness rewrites it every patrol)."""
+    try:
+        data = json.loads((rig.path / ".runtime" / "witness" / "state.json")
+                          .read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    verdicts = data.get("verdicts") if isinstance(data, dict) else None
+    out: dict[str, tuple[str, str]] = {}
+    for name, verdict in (verdicts or {}).items():
+        if isinstance(verdict, dict) and verdict.get("state") == "stalled":
+            out[str(name)] = (str(verdict.get("issue", "")), str(verdict.get("evidence", "")))
+    return out
 
 
 def read_refinery_state(rig: RigInfo) -> dict[str, Any] | None:

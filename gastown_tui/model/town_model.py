@@ -120,6 +120,7 @@ class TownModel:
         self._events = src.EventTail(self.root, event_limit)
         self._sessions: dict[str, bool] = {}
         self._polecats: list[AgentView] = []
+        self._stalls: dict[str, dict[str, tuple[str, str]]] = {}  # rig -> the Witness's stalls
         self._roles: list[AgentView] = []
         self._crew: list[AgentView] = []
         self._worktrees: dict[tuple[str, str], dict[str, Any]] = {}
@@ -483,6 +484,8 @@ class TownModel:
         for rig in self._rig_infos:
             if rig.name in changes.refinery or rig.name in changes.gate_logs or store_moved:
                 self._refresh_rig_queue(store, rig, changes, changed)
+            if rig.name in changes.witness or changes.full:
+                self._stalls[rig.name] = src.read_witness_stalls(rig)
 
     def _refresh_costs(self, store: BeadStore) -> None:
         """The usage ledger, refreshed from the transcripts; a store that cannot take the
@@ -598,8 +601,24 @@ class TownModel:
                                                       self.clock())
 
     # ------------------------------------------------------------------ publishing
+    def _witnessed(self) -> list[AgentView]:
+        """The polecats, each one the rig's Witness judged stalled shown stalled with its
+        evidence: silence is the Witness's to judge (its stall threshold, before its GUPP
+        nudge), and only while it runs and the polecat still works on the bead it judged."""
+        if not any(self._stalls.values()):
+            return self._polecats
+        prefixes = {r.name: r.prefix for r in self._rig_infos}
+        out = []
+        for agent in self._polecats:
+            stall = self._stalls.get(agent.rig, {}).get(agent.name)
+            if stall is not None and agent.state == "working" and stall[0] == agent.hooked_bead \
+                    and self._sessions.get(f"{prefixes.get(agent.rig, '')}-witness"):
+                agent = replace(agent, state="stalled", evidence=stall[1] or agent.evidence)
+            out.append(agent)
+        return out
+
     def _parts(self) -> tuple[Any, ...]:
-        return (self._name, tuple(self._rig_infos), tuple(self._polecats), tuple(self._roles),
+        return (self._name, tuple(self._rig_infos), tuple(self._witnessed()), tuple(self._roles),
                 tuple(self._crew),
                 self._beads, self._counts, tuple(self._convoys.values()),
                 tuple(self._refinery.items()), tuple((k, tuple(v)) for k, v in self._mq.items()),
@@ -611,13 +630,14 @@ class TownModel:
 
     def _publish(self) -> TownSnapshot:
         self._generation += 1
+        polecats = self._witnessed()
         rigs = tuple(RigView(name=r.name, prefix=r.prefix, default_branch=r.default_branch,
-                             polecats=sum(1 for a in self._polecats if a.rig == r.name),
+                             polecats=sum(1 for a in polecats if a.rig == r.name),
                              refinery_running=self._sessions.get(f"{r.prefix}-refinery", False))
                      for r in self._rig_infos)
         mq = tuple(m for r in self._rig_infos for m in self._mq.get(r.name, ()))
         convoys = tuple(self._convoys.values())
-        agents = (*self._roles[:1], *self._polecats, *self._crew, *self._roles[1:])
+        agents = (*self._roles[:1], *polecats, *self._crew, *self._roles[1:])
         if self._costs.known:
             spent, cv_spent = dict(self._costs.sessions), dict(self._costs.convoys)
             agents = tuple(a if a.spend == spent.get(a.session, 0.0)
@@ -634,7 +654,7 @@ class TownModel:
             refineries=tuple(self._refinery.get(r.name, RefineryView(rig=r.name))
                              for r in self._rig_infos),
             mail=tuple(self._mail), events=tuple(self._events.events),
-            needs_you=attention(self._escalations, mq, self._polecats, self._mail,
+            needs_you=attention(self._escalations, mq, polecats, self._mail,
                                 self._gates, self._warrants),
             banners=tuple(self._banners.values()), costs=self._costs, queued=self._queued,
             escalated=escalated_agents(self._escalations, {a.address for a in agents}))

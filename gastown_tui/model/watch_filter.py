@@ -29,6 +29,7 @@ class ChangeSet:
     events: bool = False
     sessions: bool = False  # the pane observer saw sessions come or go
     refinery: set[str] = field(default_factory=set)  # rigs whose stage file changed
+    witness: set[str] = field(default_factory=set)  # rigs whose Witness wrote its verdicts
     gate_logs: set[str] = field(default_factory=set)  # rigs whose gate output grew
     heartbeats: set[str] = field(default_factory=set)  # session names
     nudges: set[str] = field(default_factory=set)  # session names
@@ -40,6 +41,7 @@ class ChangeSet:
 
     def __bool__(self) -> bool:
         return bool(self.full or self.store or self.events or self.sessions or self.refinery
+                    or self.witness
                     or self.gate_logs or self.heartbeats or self.nudges or self.worktrees or self.rig_refs
                     or self.polecat_dirs or self.bead_lists or self.costs)
 
@@ -49,6 +51,7 @@ class ChangeSet:
         self.events |= other.events
         self.sessions |= other.sessions
         self.refinery |= other.refinery
+        self.witness |= other.witness
         self.gate_logs |= other.gate_logs
         self.heartbeats |= other.heartbeats
         self.nudges |= other.nudges
@@ -122,6 +125,9 @@ def _classify_rig(rig: str, parts: list[str], out: ChangeSet) -> ChangeSet | Non
     if second == ".runtime":
         if len(parts) == 4 and parts[2] == "refinery" and parts[3] == "state.json":
             out.refinery.add(rig)
+            return out
+        if len(parts) == 4 and parts[2] == "witness" and parts[3] == "state.json":
+            out.witness.add(rig)
             return out
         if len(parts) == 5 and parts[2:4] == ["refinery", "logs"] and parts[4].endswith(".log"):
             out.gate_logs.add(rig)

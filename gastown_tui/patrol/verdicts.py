@@ -43,6 +43,7 @@ class Memory:
     cycle_told_at: float = 0.0  # told to hand off for a full context (ops/context_cycle.py)
     cycle_conversation: str = ""  # the conversation it was told in
     away_since: float = 0.0  # when its host stopped answering (0: it answers)
+    stalled_at: float = 0.0  # when this silence was first judged a stall (0: not stalled)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Verdict:
     evidence: str
     action: str = ""
     since: float = 0.0
+    issue: str = ""  # the bead on its hook when judged (the control room matches it)
 
 
 @dataclass

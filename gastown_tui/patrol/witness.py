@@ -34,11 +34,16 @@ class WitnessConfig:
     max_nudges: int = 3
     max_restarts: int = 3
     interval: float = 30.0
+    # Silent this long, a working polecat is shown stalled (upstream's feed: stalled at
+    # 15 min, GUPP at 30); the nudge comes at gupp_timeout.
+    stall_timeout: float = 900.0
 
     @classmethod
     def for_rig(cls, rig: RigInfo) -> WitnessConfig:
         cfg = (read_json(rig.path / "settings" / "config.json", {}) or {}).get("witness") or {}
-        return cls(gupp_timeout=parse_duration(cfg.get("gupp_timeout", "30m"), 1800.0),
+        gupp = parse_duration(cfg.get("gupp_timeout", "30m"), 1800.0)
+        return cls(gupp_timeout=gupp,
+                   stall_timeout=parse_duration(cfg.get("stall_timeout", gupp / 2), gupp / 2),
                    idle_timeout=parse_duration(cfg.get("idle_timeout", "15m"), 900.0),
                    max_nudges=int(cfg.get("max_nudges", 3)),
                    max_restarts=int(cfg.get("max_restarts", 3)),
@@ -164,7 +169,8 @@ class Witness:
 
     def _judge(self, info: PolecatInfo, mem: Memory, moved: list[str], now: float) -> Verdict:
         silent = now - mem.progress_at
-        v = Verdict(info.name, info.state, info.evidence, since=mem.progress_at)
+        v = Verdict(info.name, info.state, info.evidence, since=mem.progress_at,
+                    issue=info.issue)
         if info.host:
             self._note_host(info, mem, now)
         if info.state == UNREACHABLE:
@@ -197,12 +203,23 @@ class Witness:
             mem.idle_since = 0.0
             if moved:
                 mem.nudges = 0
+                mem.stalled_at = 0.0
                 v.evidence = f"hooked {info.issue}; progress: {', '.join(moved)}"
             elif silent >= self.config.gupp_timeout:
                 v.state = "stalled"
                 v.evidence = (f"hooked {info.issue}; no commit, bead update or output for "
                               f"{_age(silent)}")
                 v.action = self._gupp(info, mem, silent)
+                mem.stalled_at = 0.0  # nudged: its silence counts again from now
+            elif silent >= self.config.stall_timeout:
+                # Shown stalled (the control room reads this verdict) before the nudge, so a
+                # person sees it and may act first; the event tells it once per stall.
+                v.state = "stalled"
+                v.evidence = (f"hooked {info.issue}; no commit, bead update or output for "
+                              f"{_age(silent)}; GUPP nudge at {_age(self.config.gupp_timeout)}")
+                if not mem.stalled_at:
+                    mem.stalled_at = now
+                    v.action = "found stalled"
             else:
                 v.evidence = f"hooked {info.issue}; quiet for {_age(silent)}"
         elif info.state == "stalled" and not info.session_running and self.minimal:

@@ -26,6 +26,7 @@ from gastown_tui.verbs.registry import verb_of
 from gastown_tui.verbs.room import Room
 from gastown_tui.verbs.runner import availability, press, reason
 from gastown_tui.verbs.target import NOTHING, Target
+from gastown_tui.widgets.caption import DemoCaption
 from gastown_tui.widgets.footer import TownFooter
 from gastown_tui.widgets.header import TownBanners, TownHeader
 from gastown_tui.widgets.textual_internals import closing
@@ -55,6 +56,8 @@ class TownScreen(Screen[None]):
         yield TownBanners(id="town-banners")
 
     def compose_footer(self) -> ComposeResult:
+        if self.room.config.story is not None:  # the demo's caption line, in demo mode only
+            yield DemoCaption(id="demo-caption")
         yield TownFooter(compact=True)
 
     _drawable = False

@@ -1,4 +1,11 @@
-"""BeadsScreen: the work beads the snapshot holds (ready first), to mark, sling or group."""
+"""BeadsScreen: the work beads the snapshot holds (ready first), to mark, sling or group.
+
+The rows keep their order while the screen is open: the town re-sorts its beads as they are
+slung, hooked or closed, and a list that moved under the cursor while someone marks rows
+makes them mark the wrong bead. So, as lazygit's lists do, the row under the cursor stays the
+same bead and rows change in place; a bead that appears joins at the bottom, one that leaves
+goes (the cursor stays on its bead, or the row after a removed one). The list is sorted again
+(ready first) when the screen opens and on `R` (refresh), keeping the cursor on its bead."""
 
 from __future__ import annotations
 
@@ -39,12 +46,15 @@ class BeadsScreen(TownScreen):
         Binding("escape", "back", "back", id="beads-back"),
         *verb_bindings("mark-bead", "sling", "convoy"),
         Binding("slash", "filter", "filter", id="beads-filter"),
+        Binding("R", "resort", "re-sort", tooltip="Sort the list again: ready first",
+                id="beads-resort"),
         *verb_bindings("open-bead"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
+        self._order: list[str] | None = None  # the rows' order since the last sort
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -59,15 +69,31 @@ class BeadsScreen(TownScreen):
         super().show_snapshot(snapshot)
         text = self.filter_text.lower()
         marked = self.room.marks.beads
-        beads = [b for b in snapshot.beads
-                 if not text or text in f"{b.id} {b.title} {b.status}".lower()]
+        by_id = {b.id: b for b in snapshot.beads}
+        if self._order is None:
+            order = list(by_id)  # the snapshot's order: ready first
+        else:
+            kept = [key for key in self._order if key in by_id]
+            seen = set(kept)
+            order = kept + [key for key in by_id if key not in seen]
+        self._order = order
+        beads = [by_id[key] for key in order]
+        shown = [b for b in beads if not text or text in f"{b.id} {b.title} {b.status}".lower()]
         table = self.query_one(KeyedTable)
-        table.show_rows({b.id: bead_row(b, b.id in marked) for b in beads})
+        cursor = table.cursor_key
+        table.show_rows({b.id: bead_row(b, b.id in marked) for b in shown})
+        if cursor is not None and cursor in table.rows_shown and table.cursor_key != cursor:
+            table.move_cursor(row=table.get_row_index(cursor), animate=False)
         counts = snapshot.bead_counts
-        ready = f"{counts.ready}{'+' if counts.ready_capped else ''}"
+        ready = f"{counts.ready}{'+' if counts.ready_capped else ''}"  # ready rows, not convoys
         table.border_title = (
             f"{ready} ready · {counts.open} open · {counts.hooked + counts.in_progress} on hooks"
             f" · {counts.blocked} blocked" + (f" · {len(marked)} marked" if marked else ""))
+
+    def action_resort(self) -> None:
+        """Sort the rows again (ready first), the cursor kept on its bead."""
+        self._order = None
+        self.redraw()
 
     def show_marks(self, marks: Marks) -> None:
         self.redraw()

@@ -3,6 +3,7 @@ and bd's timeout field, which is a Go time.Duration: an integer count of nanosec
 
 from __future__ import annotations
 
+import math
 import re
 
 from gastown_tui.town.errors import ValidationError
@@ -18,9 +19,15 @@ def parse_duration(text: str, *, what: str = "duration") -> float:
     if not raw:
         raise ValidationError(f"{what} is empty", fix="use a duration such as 30s, 5m or 2h")
     try:
-        return float(raw)
+        seconds = float(raw)
     except ValueError:
         pass
+    else:
+        # "-1", "nan", "inf" are floats but no duration (a sleep of -1 s was a traceback)
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValidationError(f"{what} {raw[:40]!r} is not a duration",
+                                  fix="use a duration of 0 or more, such as 30s, 5m or 2h")
+        return seconds
     pos, total = 0, 0.0
     for match in _PART.finditer(raw):
         if match.start() != pos:

@@ -21,6 +21,7 @@ from gastown_tui.town.layout import Town
 class RoomConfig(Protocol):
     read_only: bool
     live: bool
+    story: Any  # the demo's story hook (AppConfig.story), None outside the demo
 
 
 class Room(Protocol):
