@@ -67,6 +67,14 @@ async def test_ten_polecats_stalled_first_working_next_done_and_idle_folded(ten,
         assert not any(name in "\n".join(lines) for name in ("ace", "bolt", "ink"))
         # the header counts what the wall shows: eve's screen says blocked, not working
         assert app.screen.query_one("#wall-box").border_subtitle == "1/10 working"
+        # and Needs-you and the header agree with the wall: eve's dialog needs you too
+        from gastown_tui.widgets.header import TownHeader
+        from gastown_tui.widgets.needs_you import NeedsYou
+
+        needs = app.screen.query_one(NeedsYou)
+        assert [(i.kind, i.agent.rsplit("/", 1)[1]) for i in needs._items] == [
+            ("stalled", "jax"), ("blocked", "eve")]
+        assert "⚠ 2 need you" in app.screen.query_one(TownHeader).render().plain
 
         # z shows the folded as tiles (done first), and folds them again
         await pilot.press("z")
@@ -144,7 +152,7 @@ async def test_layouts_stay_legible(tmp_path, tmux_socket, monkeypatch, frozen, 
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         header = app.screen.query_one(TownHeader).render().plain
-        assert "2 convoys" in header and "⚠ 6 need you" in header, header
+        assert "2 convoys" in header and "⚠ 5 need you" in header, header
         assert len(header) <= size[0] - 2
         mayor = app.screen.query_one("#mayor-screen", PaneView)
         shown = " ".join(mayor.render_line(y).text.strip()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
-from gastown_tui.model.snapshot import AgentView
+from gastown_tui.model.snapshot import AgentView, AttentionItem, TownSnapshot
 from gastown_tui.ops.polecats import screen_state
 from gastown_tui.runtimes.screen import read_screen, work_lines
 
@@ -66,6 +66,28 @@ def as_seen(agent: AgentView, screen: Sequence[str]) -> AgentView:
     if held is None:
         return agent
     return replace(agent, state=held[0], evidence=held[1])
+
+
+def needs_you_seen(snapshot: TownSnapshot, screens: Mapping[str, Sequence[str]]
+                   ) -> tuple[AttentionItem, ...]:
+    """Needs-you as the wall sees it: the snapshot reads no panes, so an agent held by a
+    dialog or a rate limit on its live screen joins the list here (beside the other held
+    polecats, before gates and mail), and the header, the list and the wall agree."""
+    items = list(snapshot.needs_you)
+    listed = {item.agent or item.key for item in items}
+    held = []
+    for agent in snapshot.agents:
+        if agent.address in listed or agent.screen is None or not agent.session_running:
+            continue
+        seen = as_seen(agent, screens.get(agent.session, ()))
+        if seen is not agent and seen.state in ("blocked", "rate-limited"):
+            held.append(AttentionItem(kind=seen.state, key=agent.address,
+                                      text=f"{agent.label} {seen.state}: {seen.evidence}",
+                                      ts=agent.hooked_since, agent=agent.address))
+    if not held:
+        return snapshot.needs_you
+    at = next((i for i, item in enumerate(items) if item.kind in ("gate", "mail")), len(items))
+    return tuple(items[:at] + held + items[at:])
 
 
 def agent_lines(agent: AgentView, screen: Sequence[str], count: int) -> list[str]:

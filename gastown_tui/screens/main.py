@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Input, OptionList
 
 from gastown_tui.model.marks import Marks
+from gastown_tui.model.panes import needs_you_seen
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.screens.base import TownScreen
 from gastown_tui.verbs.base import Verb
@@ -88,7 +89,7 @@ class MainScreen(TownScreen):
                                          app.marks.agents)
         self.query_one(ConvoyBoard).show(snapshot)
         self.query_one(RefineryQueue).show(snapshot)
-        self.query_one(NeedsYou).show(snapshot)
+        self._show_needs(snapshot)
         self._count_working()
         if MAYOR_SESSION in app.panes.history:
             self.query_one(MayorChat).show_screen(app.panes.history[MAYOR_SESSION])
@@ -100,6 +101,14 @@ class MainScreen(TownScreen):
         elif not history:
             self.query_one(PolecatWall).set_screen(session, lines, activity)
             self._count_working()
+            if self.room.snapshot is not None:
+                self._show_needs(self.room.snapshot)
+
+    def _show_needs(self, snapshot: TownSnapshot) -> None:
+        """Needs-you with the agents a dialog holds on their live screens, as the wall and
+        the header count them."""
+        self.query_one("#needs-you", NeedsYou).show(
+            snapshot, needs_you_seen(snapshot, self.room.panes.screens))
 
     def _count_working(self) -> None:
         """n/N working, as the wall counts it: an agent held by a dialog is not at work."""

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 from textual.widgets import Static
 
-from gastown_tui.model.panes import PaneFeed
+from gastown_tui.model.panes import PaneFeed, needs_you_seen
 from gastown_tui.model.snapshot import Banner, TownSnapshot
 from gastown_tui.widgets.format import money, plural, sparkline
 
@@ -20,7 +20,8 @@ BANNER_TEXT = {
 
 
 def header_text(snapshot: TownSnapshot | None, cpu: float | None, title: str = "",
-                compact: bool = False, level: int | None = None) -> Text:
+                compact: bool = False, level: int | None = None,
+                need: int | None = None) -> Text:
     """The summary line. Narrow terminals get shorter levels (`compact` is the shortest):
     1 drops the sparklines and the filler words, 2 the CPU figure and the spend; the facts a
     person acts on keep their words at every level ('2 convoys', '⚠ 6 need you', never
@@ -55,7 +56,7 @@ def header_text(snapshot: TownSnapshot | None, cpu: float | None, title: str = "
                 spend.append(f" {rig.rig} ", style="dim")
                 spend.append(bars, style="green")
         parts.append(spend)
-    need = len(snapshot.needs_you)
+    need = len(snapshot.needs_you) if need is None else need
     if need:
         parts.append(Text(f"⚠ {need} need{'s' if need == 1 else ''} you", style="bold yellow"))
     else:
@@ -80,6 +81,7 @@ class TownHeader(Widget):
         self.title_text = title
         self._snapshot: TownSnapshot | None = None
         self._cpu: float | None = None
+        self._need: int | None = None
         self._state: tuple[object, ...] = ()
 
     def on_mount(self) -> None:
@@ -87,24 +89,33 @@ class TownHeader(Widget):
         # the app's state, watched here rather than pushed by each screen.
         self.watch(self.app, "snapshot", self._app_changed, init=False)
         self.watch(self.app, "cpu_percent", self._app_changed, init=False)
+        # an agent held by a dialog on its live screen needs you too (model/panes.py)
+        self.watch(self.app, "panes", self._app_changed, init=False)
         self._app_changed()
 
     def _app_changed(self) -> None:
-        self.show(getattr(self.app, "snapshot", None), getattr(self.app, "cpu_percent", None))
+        snapshot = getattr(self.app, "snapshot", None)
+        panes = getattr(self.app, "panes", None)
+        need = (len(needs_you_seen(snapshot, panes.screens))
+                if snapshot is not None and isinstance(panes, PaneFeed) else None)
+        self.show(snapshot, getattr(self.app, "cpu_percent", None), need)
 
-    def show(self, snapshot: TownSnapshot | None, cpu: float | None = None) -> None:
-        state = (snapshot.generation if snapshot else -1, None if cpu is None else round(cpu, 1))
+    def show(self, snapshot: TownSnapshot | None, cpu: float | None = None,
+             need: int | None = None) -> None:
+        state = (snapshot.generation if snapshot else -1, None if cpu is None else round(cpu, 1),
+                 need)
         if state != self._state:
             self._state = state
-            self._snapshot, self._cpu = snapshot, cpu
+            self._snapshot, self._cpu, self._need = snapshot, cpu, need
             self.refresh()
 
     def render(self) -> Text:
         for level in (0, 1):
-            text = header_text(self._snapshot, self._cpu, self.title_text, level=level)
+            text = header_text(self._snapshot, self._cpu, self.title_text, level=level,
+                               need=self._need)
             if text.cell_len <= self.size.width:
                 return text
-        return header_text(self._snapshot, self._cpu, self.title_text, level=2)
+        return header_text(self._snapshot, self._cpu, self.title_text, level=2, need=self._need)
 
 
 def banner_text(banners: tuple[Banner, ...]) -> Text:

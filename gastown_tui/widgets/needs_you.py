@@ -79,8 +79,11 @@ class NeedsYou(Vertical):
             return None
         return self._items[index]
 
-    def show(self, snapshot: TownSnapshot) -> None:
-        items = snapshot.needs_you
+    def show(self, snapshot: TownSnapshot,
+             items: tuple[AttentionItem, ...] | None = None) -> None:
+        """`items`: Needs-you as the wall sees it (model/panes.needs_you_seen); the
+        snapshot's own list when not given."""
+        items = snapshot.needs_you if items is None else items
         if items != self._items:
             options = self.query_one("#attention", OptionList)
             keep = options.highlighted
