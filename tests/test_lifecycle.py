@@ -233,3 +233,21 @@ def test_a_town_renamed_away_and_back_keeps_its_loops(sim_town: Cli, rig_town: P
         proc.terminate()
         proc.wait(timeout=30)
         proc.stdout.close()
+
+
+def test_a_rigs_file_caught_half_written_is_not_a_removed_rig(rig_town: Path):
+    """A loop reading rigs.json while someone rewrites it in place (truncated, then written)
+    keeps its rig; only a rigs.json that no longer names the rig sends it home."""
+    from gastown_tui.town.layout import Town
+    from gastown_tui.town.presence import GoneWatch
+
+    watch = GoneWatch(Town(rig_town), "gastown", grace=0)
+    rigs = rig_town / "mayor" / "rigs.json"
+    data = json.loads(rigs.read_text())
+    rigs.write_text("")  # as write_text leaves it between its truncate and its write
+    assert watch.reason() == "" and not watch.missing()
+    rigs.write_text('{"version": 1, "rigs": {"gas')
+    assert watch.reason() == ""
+    del data["rigs"]["gastown"]
+    rigs.write_text(json.dumps(data))
+    assert watch.reason() == "rig gastown was removed from the town"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.layout import Town
 from gastown_tui.town.store.backend import is_pg
 
@@ -31,11 +32,20 @@ class GoneWatch:
 
     def missing(self) -> bool:
         """True while the town or rig is missing right now (gone or not yet for long)."""
-        return bool(self.town.gone_reason(self.rig))
+        return bool(self._gone())
+
+    def _gone(self) -> str:
+        """gone_reason, where a rigs.json that does not read (a person or a script writing it
+        in place, caught half-written) is not "gone": the loop keeps its work, and asks again
+        next round (gt doctor reports a file that stays unreadable)."""
+        try:
+            return self.town.gone_reason(self.rig)
+        except GasTownError:
+            return ""
 
     def reason(self) -> str:
         """'' while there is something to look after; why not, once that has lasted."""
-        why = self.town.gone_reason(self.rig)
+        why = self._gone()
         if not why:
             self._since = None
             return ""
@@ -69,7 +79,6 @@ def beat(town: Town, session: str, state: str, **info: object) -> None:
     import os
     import socket
 
-    from gastown_tui.town.errors import GasTownError
     from gastown_tui.town.layout import now_rfc3339
     from gastown_tui.town.store.backend import connect
 
