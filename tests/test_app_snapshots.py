@@ -40,10 +40,18 @@ def app_for(demo: DemoTown, **options):
 
 
 async def settle(pilot) -> None:
+    from textual.widgets import DataTable
+
+    from gastown_tui.widgets.textual_internals import table_sizes_pending
+    from tests.waiting import until
+
     await pilot.app.wait_settled()
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    # tables measure their columns on idle: a busy first second leaves them squeezed
+    await until(pilot, lambda: not any(table_sizes_pending(t)
+                                       for t in pilot.app.screen.query(DataTable)))
 
 
 def pressing(*keys: str):

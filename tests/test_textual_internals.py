@@ -17,7 +17,7 @@ from gastown_tui.widgets import textual_internals as internals
 PACKAGE = Path(__file__).resolve().parents[1] / "gastown_tui"
 PRIVATE = re.compile(r"from textual[\w.]*\._|textual\.\w+\._\w|\._(closing|closed|pruning|"
                      r"compositor|background_screens|bindings_ready|disabled|size_updated|"
-                     r"nodes|driver)\b")
+                     r"nodes|driver|require_update_dimensions)\b")
 
 
 def test_textual_is_the_pinned_version():
@@ -92,3 +92,26 @@ async def test_footer_keys_flip_in_place():
         footer = app.screen.query_one(Footer)
         internals.footer_bindings_ready(footer)
         assert footer._bindings_ready is True
+
+
+async def test_table_sizes_pending_until_the_table_is_measured():
+    from textual.widgets import DataTable
+
+    class Table(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable()
+
+    app = Table()
+    async with app.run_test(size=(60, 8)) as pilot:
+        table = app.query_one(DataTable)
+        table.add_column("name")
+        table.add_row("a much longer cell than its label")
+        assert internals.table_sizes_pending(table)
+        await pilot.pause()
+        await pilot.wait_for_scheduled_animations()
+        deadline = 100
+        while internals.table_sizes_pending(table) and deadline:
+            await pilot.pause()
+            deadline -= 1
+        assert not internals.table_sizes_pending(table)
+        assert table.columns[next(iter(table.columns))].get_render_width(table) > len("name") + 2

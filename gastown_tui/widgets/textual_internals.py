@@ -13,13 +13,13 @@ import io
 from rich.console import Console
 from textual.app import App
 from textual.dom import DOMNode
-from textual.widgets import Footer
+from textual.widgets import DataTable, Footer
 
 # The Footer's key widget: Textual exports it from no public module.
 from textual.widgets._footer import FooterKey
 
 __all__ = ["FooterKey", "closing", "footer_bindings_ready", "screen_text",
-           "set_footer_key_enabled"]
+           "set_footer_key_enabled", "table_sizes_pending"]
 
 
 def closing(node: DOMNode) -> bool:
@@ -54,3 +54,10 @@ def screen_text(app: App) -> str:
     console.print(app.screen._compositor.render_update(full=True,
                                                        screen_stack=app._background_screens))
     return "\n".join(line.rstrip() for line in console.export_text(styles=False).splitlines())
+
+
+def table_sizes_pending(table: DataTable) -> bool:
+    """The table has rows whose column widths and virtual size it has not measured yet:
+    DataTable does that on idle, so until the app idles its cells are cut to the old widths
+    (a snapshot taken then shows squeezed columns)."""
+    return bool(table._require_update_dimensions)
