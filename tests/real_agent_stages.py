@@ -106,7 +106,14 @@ def handoff(town: AgentTown) -> None:
     wait_for(lambda: town.mrs(bead), timeout=2 * town.start,  # two starts
              what="the second session's gt done")
     sessions = {r.conversation for r in town.model.main_requests(polecats)}
-    assert len(sessions) == 2, f"the handoff did not start a second session: {sessions}"
+    # Gemini CLI sends no session id: its conversation is told by a hash of its first content
+    # (tests/scripted_model/gemini.py), which one CI run saw change within a session (3 ids).
+    # The second session itself is proven by the script: its next step fires only on a prompt
+    # holding the handoff note and the bead, and the MR came from it.
+    if town.runtime == "gemini":
+        assert len(sessions) >= 2, f"the handoff did not start a second session: {sessions}"
+    else:
+        assert len(sessions) == 2, f"the handoff did not start a second session: {sessions}"
     resumed = [r for r in town.model.main_requests(polecats)
                if "## Handoff from your previous session" in r.text]
     assert resumed and "half way" in resumed[0].text and bead in resumed[0].text
