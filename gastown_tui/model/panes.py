@@ -10,8 +10,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from gastown_tui.model.snapshot import AgentView, AttentionItem, TownSnapshot
-from gastown_tui.ops.polecats import screen_state
-from gastown_tui.runtimes.screen import read_screen, work_lines
+from gastown_tui.runtimes.screen import read_screen, screen_state, work_lines
 
 
 @dataclass(frozen=True)

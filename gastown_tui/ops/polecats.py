@@ -7,7 +7,7 @@ from typing import Any
 
 from gastown_tui.ops import hook as hook_ops
 from gastown_tui.ops.sessions import read_heartbeat, tmux_for
-from gastown_tui.runtimes.screen import Reading
+from gastown_tui.runtimes.screen import Reading, screen_state
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.town.fields import parse_fields
 from gastown_tui.town.hostlist import placement
@@ -103,16 +103,6 @@ def derive_state(*, worktree_exists: bool, running: bool, hooked: dict[str, Any]
         return "idle", ("no worktree: a sling that died half-way left this directory "
                         "('gt doctor --fix' removes it)")
     return "idle", "no work on its hook"
-
-
-def screen_state(reading: Reading | None) -> tuple[str, str] | None:
-    """(state, evidence) when the agent's screen holds it: a dialog or a rate limit."""
-    if reading is None or reading.kind != "dialog" or reading.dialog is None:
-        return None
-    if reading.dialog.kind == "rate-limit":
-        until = f"until {reading.until}: " if reading.until else ""
-        return "rate-limited", f"{until}{reading.evidence}"
-    return "blocked", f"{reading.dialog.label}: {reading.evidence}"
 
 
 def read_screens(town: Town, sessions: dict[str, bool], names: list[tuple[str, str]],

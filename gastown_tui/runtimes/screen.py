@@ -271,3 +271,13 @@ OPENCODE_SCREEN = ScreenSpec(
 )
 
 PLAIN_SCREEN = ScreenSpec(ready=("❯ ",), busy=("esc to interrupt",))
+
+
+def screen_state(reading: Reading | None) -> tuple[str, str] | None:
+    """(state, evidence) when the agent's screen holds it: a dialog or a rate limit."""
+    if reading is None or reading.kind != "dialog" or reading.dialog is None:
+        return None
+    if reading.dialog.kind == "rate-limit":
+        until = f"until {reading.until}: " if reading.until else ""
+        return "rate-limited", f"{until}{reading.evidence}"
+    return "blocked", f"{reading.dialog.label}: {reading.evidence}"

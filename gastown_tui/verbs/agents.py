@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import subprocess
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import SuspendNotSupported
 from textual.screen import Screen
 
-from gastown_tui.dialogs.confirm import ConfirmModal
-from gastown_tui.dialogs.nudge import NudgeModal, NudgeRequest
-from gastown_tui.dialogs.nuke import NukeModal, NukeRequest
 from gastown_tui.model.snapshot import AgentView
-from gastown_tui.ops.nudge import nudge
-from gastown_tui.ops.nuke import nuke
-from gastown_tui.ops.up import start_mayor
-from gastown_tui.tmux.commands import tmux_env
 from gastown_tui.town.errors import GasTownError
 from gastown_tui.verbs.base import Job, Outcome, Verb
 from gastown_tui.verbs.room import Room
 from gastown_tui.verbs.target import Target
+
+if TYPE_CHECKING:
+    from gastown_tui.dialogs.nudge import NudgeRequest
+    from gastown_tui.dialogs.nuke import NukeRequest
 
 MAYOR = "mayor"
 
@@ -50,9 +47,13 @@ class Nudge(Verb):
         return None
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.nudge import NudgeModal
+
         return NudgeModal([a.label for a in target.agents])
 
     def perform(self, job: Job, target: Target, answer: NudgeRequest) -> Outcome:
+        from gastown_tui.ops.nudge import nudge
+
         agents = target.agents
         live = [a for a in agents if a.session_running]
         for agent in agents:
@@ -107,10 +108,14 @@ class Nuke(Verb):
         return None
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.nuke import NukeModal
+
         assert target.agent is not None
         return NukeModal(room.town, target.agent.rig, target.agent.name)
 
     def perform(self, job: Job, target: Target, answer: NukeRequest) -> Outcome:
+        from gastown_tui.ops.nuke import nuke
+
         agent = target.agent
         assert agent is not None
         results = nuke(job.town, job.store, [f"{agent.rig}/{agent.name}"], force=answer.force)
@@ -144,6 +149,8 @@ class Attach(Verb):
         return attach_argv(room.town, agent.session, read_only=self.read_only_attach)
 
     def act(self, room: Room, target: Target, answer: Any) -> None:
+        from gastown_tui.tmux.commands import tmux_env
+
         agent = target.agent
         assert agent is not None
         try:
@@ -212,9 +219,13 @@ class StartMayor(Verb):
         return "the Mayor is already running" if running_mayor(room) else None
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.confirm import ConfirmModal
+
         return ConfirmModal("Start the Mayor?", "start")
 
     def perform(self, job: Job, target: Target, answer: Any) -> Outcome:
+        from gastown_tui.ops.up import start_mayor
+
         step = start_mayor(job.town)
         return Outcome(f"Mayor {step.action} ({step.session})")
 
@@ -235,6 +246,8 @@ class TellMayor(Verb):
         return None
 
     def perform(self, job: Job, target: Target, answer: Any) -> Outcome:
+        from gastown_tui.ops.nudge import nudge
+
         result = nudge(job.town, MAYOR, target.text, mode="immediate")
         return Outcome(f"to the Mayor: {result.status}",
                        "error" if result.status == "failed" else "information")
@@ -259,6 +272,8 @@ class CleanFinished(Verb):
         return None if self.finished(room) else "no finished polecat (done or idle) to clean up"
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.confirm import ConfirmModal
+
         n = len(self.finished(room))
         return ConfirmModal(f"Clean up {n} finished polecat{'' if n == 1 else 's'}? Any with "
                             "work not on main, uncommitted files or an open MR is kept.",

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
 
-from gastown_tui.dialogs.confirm import PromptModal
-from gastown_tui.dialogs.sling import SlingModal, SlingRequest, sling_targets
-from gastown_tui.ops import convoy as convoy_ops
-from gastown_tui.ops.sling import sling
 from gastown_tui.verbs.base import Job, Outcome, Verb
 from gastown_tui.verbs.room import Room
 from gastown_tui.verbs.target import Target
+
+if TYPE_CHECKING:
+    from gastown_tui.dialogs.sling import SlingRequest
 
 
 class Sling(Verb):
@@ -29,6 +28,8 @@ class Sling(Verb):
         return None
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.sling import SlingModal, sling_targets
+
         snapshot = room.snapshot
         assert snapshot is not None
         # Never the selected agent as the default: a busy polecat collected six beads that way.
@@ -36,6 +37,8 @@ class Sling(Verb):
                           rigs=snapshot.rigs)
 
     def perform(self, job: Job, target: Target, answer: SlingRequest) -> Outcome:
+        from gastown_tui.ops.sling import sling
+
         results = sling(job.town, job.store, answer.beads, answer.target)
         return Outcome("slung " + "; ".join(f"{r.bead} → {r.agent} ({r.session})"
                                             for r in results))
@@ -53,10 +56,14 @@ class Convoy(Verb):
         return None
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.confirm import PromptModal
+
         return PromptModal(f"Convoy of {len(target.marked_beads)} beads: its name?",
                            "e.g. Auth rework")
 
     def perform(self, job: Job, target: Target, answer: str) -> Outcome:
+        from gastown_tui.ops import convoy as convoy_ops
+
         beads = list(target.marked_beads)
         convoy = convoy_ops.create(job.town, job.store, answer, beads, owner="overseer")
         return Outcome(f"convoy {convoy['id']} tracks {', '.join(beads)}")

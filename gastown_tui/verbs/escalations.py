@@ -7,7 +7,6 @@ from typing import Any
 
 from textual.screen import Screen
 
-from gastown_tui.dialogs.confirm import PromptModal
 from gastown_tui.ops import escalate as escalate_ops
 from gastown_tui.verbs.base import Job, Outcome, Verb
 from gastown_tui.verbs.room import Room
@@ -40,6 +39,8 @@ class CloseEscalation(Verb):
         return None if target.escalation else PICK_ESCALATION
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.confirm import PromptModal
+
         return PromptModal(f"Close {target.escalation}: how was it resolved?",
                            "the reason, kept on the escalation")
 

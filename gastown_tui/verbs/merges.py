@@ -6,8 +6,6 @@ from typing import Any
 
 from textual.screen import Screen
 
-from gastown_tui.dialogs.confirm import PromptModal
-from gastown_tui.refinery import admin
 from gastown_tui.verbs.base import Job, Outcome, Verb
 from gastown_tui.verbs.room import Room
 from gastown_tui.verbs.target import Target
@@ -25,6 +23,8 @@ class RetryMR(Verb):
         return None if target.mr else PICK_MR
 
     def perform(self, job: Job, target: Target, answer: Any) -> Outcome:
+        from gastown_tui.refinery import admin
+
         assert target.mr
         admin.retry(job.town, job.store, target.mr)
         return Outcome(f"{target.mr}: retry done")
@@ -40,9 +40,13 @@ class RejectMR(Verb):
         return None if target.mr else PICK_MR
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
+        from gastown_tui.dialogs.confirm import PromptModal
+
         return PromptModal(f"Reject {target.mr}: why?", "the reason its worker will read")
 
     def perform(self, job: Job, target: Target, answer: str) -> Outcome:
+        from gastown_tui.refinery import admin
+
         assert target.mr
         admin.reject(job.town, job.store, target.mr, answer)
         return Outcome(f"{target.mr}: reject done")
