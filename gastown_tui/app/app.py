@@ -84,6 +84,7 @@ class GasTownApp(App[str | None]):
         self._observer_stopped = threading.Event()
         self._observer_stopped.set()  # nothing to wait for until the observer starts
         self._town_seen = asyncio.Event()
+        self._first_frame_drawn = asyncio.Event()  # the town's file watch starts after it
         self._theme_lock = threading.Lock()
         self._story_told = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,7 +144,7 @@ class GasTownApp(App[str | None]):
             self.post_message(TownChanged(await asyncio.to_thread(self.model.load)))
             await asyncio.to_thread(self.model.close)
             return
-        async for snapshot in self.model.follow():
+        async for snapshot in self.model.follow(watch_after=self._first_frame_drawn):
             self.post_message(TownChanged(snapshot))
 
     @work(thread=True, group="pane-observer", exit_on_error=False,
@@ -201,12 +202,21 @@ class GasTownApp(App[str | None]):
         the observer's last messages are still being handled (they would draw on no screen)."""
         return not self.is_running or not self.screen_stack
 
+    def adopt_first_read(self) -> None:
+        """Take the town's first read now if it has arrived (a screen about to draw asks):
+        its TownChanged, still queued, then finds it drawn."""
+        if self.snapshot is None and self.config.live:
+            ready = self.model.prefetched_ready()
+            if ready is not None:
+                self.snapshot = ready
+
     @on(TownChanged)
     def _town_changed(self, message: TownChanged) -> None:
         if self._screens_gone:
             return
-        with self.batch_update():
-            self.snapshot = message.snapshot  # every screen watching draws its part
+        if message.snapshot is not self.snapshot:  # (the first read may be adopted already)
+            with self.batch_update():
+                self.snapshot = message.snapshot  # every screen watching draws its part
         if self._start_pending:
             self._start_pending = False
             self.open_screen(self.config.start_screen)
@@ -216,6 +226,8 @@ class GasTownApp(App[str | None]):
             self.call_after_refresh(self._start_observer)
         elif self.followed is None:
             self.call_after_refresh(self.follow_screen)  # from all panes to the ones shown
+        if not self._first_frame_drawn.is_set():
+            self.call_after_refresh(self._first_frame_drawn.set)
         self._town_seen.set()
         self.refresh_bindings()
         if self.config.story is not None and not self._story_told:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import importlib
 import sqlite3
 import threading
 import time
@@ -21,18 +22,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from gastown_tui.model import sources as src
-from gastown_tui.model.costs import COSTS_EVERY_S, read_costs
-from gastown_tui.model.parts import (
-    attention,
-    needs_agents,
-    patch_beads,
-    patch_hook_titles,
-    worktree_update,
-)
-from gastown_tui.model.queue import read_queue
 from gastown_tui.model.snapshot import (
     AgentView,
     Banner,
@@ -51,9 +42,10 @@ from gastown_tui.model.watch_filter import ChangeSet, TownFilter, changes_from_p
 from gastown_tui.ops.context import open_store
 from gastown_tui.town.errors import GasTownError, StoreLockedError, StoreUnavailableError
 from gastown_tui.town.layout import TOWN_MARKER, RigInfo, Town
-from gastown_tui.town.store import BeadStore
-from gastown_tui.town.store.backend import is_pg
-from gastown_tui.town.store.connection import translate
+
+if TYPE_CHECKING:
+    from gastown_tui.model.sources import EventTail
+    from gastown_tui.town.store import BeadStore
 
 Clock = Callable[[], datetime]
 STORE_BUSY_MS = 2000  # a locked store shows a banner after 2 s instead of stalling 30 s
@@ -66,6 +58,11 @@ BEAD_LISTS_AFTER_S = 0.5  # while the store is locked, `follow` asks it again th
 
 STORE_POLL_S = 2.0  # a PostgreSQL store is asked for changes this often without a NOTIFY
 LISTEN_KEEPALIVE_S = 60.0  # below the server's idle-session timeout
+
+
+def _import_all(names: Iterable[str]) -> None:
+    for name in names:
+        importlib.import_module(name)
 
 
 def utc_now() -> datetime:
@@ -117,7 +114,8 @@ class TownModel:
         self._rig_infos: list[RigInfo] = []
         self._rig_names: frozenset[str] = frozenset()
         self._name = self.root.name
-        self._events = src.EventTail(self.root, event_limit)
+        self._event_limit = event_limit
+        self._event_tail: EventTail | None = None
         self._sessions: dict[str, bool] = {}
         self._polecats: list[AgentView] = []
         self._stalls: dict[str, dict[str, tuple[str, str]]] = {}  # rig -> the Witness's stalls
@@ -130,6 +128,7 @@ class TownModel:
         self._hooked: tuple[dict[str, Any], ...] = ()
         self._defer_bead_lists = False
         self._prefetched: concurrent.futures.Future[TownSnapshot] | None = None
+        self._first_read: concurrent.futures.Future[TownSnapshot] | None = None  # (kept)
         self._convoys: dict[str, ConvoyView] = {}
         self._refinery: dict[str, RefineryView] = {}
         self._refinery_state: dict[str, dict[str, Any] | None] = {}
@@ -155,6 +154,16 @@ class TownModel:
         self.filter = TownFilter(self.root, lambda: self._rig_names)
 
     # ------------------------------------------------------------------ public
+    @property
+    def _events(self) -> EventTail:
+        # Made at the first read: the readers (model.sources and the ops they use) are
+        # imported then, not as the control room starts (its first read is a child's).
+        if self._event_tail is None:
+            from gastown_tui.model.sources import EventTail
+
+            self._event_tail = EventTail(self.root, self._event_limit)
+        return self._event_tail
+
     @property
     def snapshot(self) -> TownSnapshot | None:
         return self._snapshot
@@ -202,7 +211,7 @@ class TownModel:
         if self._prefetched is not None or self._snapshot is not None:
             return
         future: concurrent.futures.Future[TownSnapshot] = concurrent.futures.Future()
-        self._prefetched = future
+        self._prefetched = self._first_read = future
 
         def read() -> None:
             try:
@@ -225,6 +234,15 @@ class TownModel:
 
         first_read.future().add_done_callback(handed)
 
+    def prefetched_ready(self) -> TownSnapshot | None:
+        """The prefetched first read if it has arrived, without waiting (`follow` still yields
+        it as its first snapshot): a screen mounting after it draws the town in its first
+        frame instead of an empty one and a second frame."""
+        future = self._first_read
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
+
     def _ask(self, changes: ChangeSet) -> None:
         if self._queue is not None:  # (a timer may fire after `follow` ended)
             self._queue.put_nowait(changes)
@@ -234,13 +252,18 @@ class TownModel:
         if self._queue is not None:
             self._queue.put_nowait(ChangeSet(sessions=sessions))
 
-    async def follow(self, *, step: int = 20, debounce: int = 200, rust_timeout: int = 1000
-                     ) -> AsyncIterator[TownSnapshot]:
+    async def follow(self, *, step: int = 20, debounce: int = 200, rust_timeout: int = 1000,
+                     watch_after: asyncio.Event | None = None) -> AsyncIterator[TownSnapshot]:
         """The first snapshot, then one per batch of changes, until cancelled.
 
         watchfiles batches file events (`step` ms quiet, at most `debounce` ms); pokes from the
         pane observer (sessions came or went) join the same queue. While the town directory is
-        missing it is looked for once a second, and a full load follows its return."""
+        missing it is looked for once a second, and a full load follows its return.
+
+        `watch_after`: with a prefetched first read, the watch starts once this is set (the
+        control room sets it when the first frame is drawn: importing watchfiles and anyio
+        took ~50 ms of the event loop before it); the full read that follows it catches what
+        changed in between."""
         self._queue = asyncio.Queue()
         try:
             while True:
@@ -249,34 +272,49 @@ class TownModel:
                     if self._snapshot is None:
                         yield await asyncio.to_thread(self.load)  # a banner: town missing
                     await self._wait_for_town()
-                # Watch first, then read: a change made while the first read runs is queued,
-                # not lost.
-                pump = asyncio.create_task(self._pump(step, debounce, rust_timeout))
-                feed = self._start_store_feed()
+                prefetched, self._prefetched = self._prefetched, None
+                pump: asyncio.Task[None] | None = None
+                feed: threading.Event | None = None
                 try:
-                    # One turn of the loop lets awatch set up its watches (synchronously, on
-                    # its first step) before the full read starts.
-                    await asyncio.sleep(0)
-                    prefetched, self._prefetched = self._prefetched, None
                     if prefetched is not None:
                         # Read before the watch began: what changed in between is caught by
-                        # a full read after the first frame (which brings the lists too).
+                        # a full read once the watch is up (which brings the lists too).
                         yield await asyncio.wrap_future(prefetched)
+                        if watch_after is not None:
+                            await watch_after.wait()
+                        pump, feed = await self._start_watch(step, debounce, rust_timeout)
                         later = ChangeSet(full=True, costs=True)
                     else:
+                        # Watch first, then read: a change made while the read runs is
+                        # queued, not lost.
+                        pump, feed = await self._start_watch(step, debounce, rust_timeout)
                         yield await asyncio.to_thread(self.load, defer_bead_lists=True)
                         later = ChangeSet(bead_lists=True, costs=True)
                     asyncio.get_running_loop().call_later(BEAD_LISTS_AFTER_S, self._ask, later)
                     async for snapshot in self._drain():
                         yield snapshot
                 finally:
-                    pump.cancel()
-                    await asyncio.gather(pump, return_exceptions=True)
+                    if pump is not None:
+                        pump.cancel()
+                        await asyncio.gather(pump, return_exceptions=True)
                     if feed is not None:
                         feed.set()
         finally:
             self._queue = None
             await asyncio.to_thread(self.close)
+
+    async def _start_watch(self, step: int, debounce: int, rust_timeout: int
+                           ) -> tuple[asyncio.Task[None], threading.Event | None]:
+        """The file watch (and a PostgreSQL store's change feed), set up when this returns."""
+        # watchfiles brings anyio, the store backends sqlite3 and more: imported on a thread,
+        # the event loop keeps drawing.
+        await asyncio.to_thread(_import_all, ("watchfiles", "gastown_tui.town.store.backend"))
+        pump = asyncio.create_task(self._pump(step, debounce, rust_timeout))
+        feed = self._start_store_feed()
+        # One turn of the loop lets awatch set up its watches (synchronously, on its first
+        # step) before the caller reads.
+        await asyncio.sleep(0)
+        return pump, feed
 
     # ------------------------------------------------------------------ follow internals
     async def _pump(self, step: int, debounce: int, rust_timeout: int) -> None:
@@ -299,6 +337,8 @@ class TownModel:
         STORE_POLL_S it queues one anyway (the sequence poll: a missed notification, a
         restarted server, can only delay a change, never lose it). SQLite stores need none:
         watchfiles sees the file change. Returns the event that stops the thread."""
+        from gastown_tui.town.store.backend import is_pg
+
         location = self.town.store_location
         if not is_pg(location) or self._queue is None:
             return None
@@ -346,8 +386,11 @@ class TownModel:
             changes.merge(self._retry)
         while not self._queue.empty():
             changes.merge(self._queue.get_nowait())
-        if self._costs_at and time.monotonic() - self._costs_at >= COSTS_EVERY_S:
-            changes.costs = True  # (the first read comes with the bead lists, below)
+        if self._costs_at:  # (the first read comes with the bead lists; then every so often)
+            from gastown_tui.model.costs import COSTS_EVERY_S  # imported by that first read
+
+            if time.monotonic() - self._costs_at >= COSTS_EVERY_S:
+                changes.costs = True
         return changes
 
     async def _wait_for_town(self) -> None:
@@ -436,6 +479,9 @@ class TownModel:
         reopened it) kept "loading the town…" on screen, with no banner, for as long as the
         lock lasted. A throwaway connection with the short timeout asks first (SQLite; a
         PostgreSQL store answers or fails at connect, within its connect timeout)."""
+        from gastown_tui.town.store.backend import is_pg
+        from gastown_tui.town.store.connection import translate
+
         location = self.town.store_location
         if is_pg(location):
             return
@@ -453,6 +499,9 @@ class TownModel:
             raise translate(exc, path, STORE_BUSY_MS / 1000) from exc
 
     def _refresh(self, changes: ChangeSet) -> None:
+        from gastown_tui.model import sources as src
+        from gastown_tui.model.parts import needs_agents, patch_hook_titles
+
         if changes.events:
             self._events.update()
         if changes.events or changes.full:  # filing or executing one logs an event
@@ -490,6 +539,8 @@ class TownModel:
     def _refresh_costs(self, store: BeadStore) -> None:
         """The usage ledger, refreshed from the transcripts; a store that cannot take the
         write now keeps the last figures (the next tick tries again)."""
+        from gastown_tui.model.costs import read_costs
+
         self._costs_at = time.monotonic()
         try:
             self._costs = read_costs(self.town, store)
@@ -498,6 +549,10 @@ class TownModel:
 
     def _refresh_store_parts(self, store: BeadStore, changed: list[dict[str, Any]],
                              full: bool, lists: bool = False) -> None:
+        from gastown_tui.model import sources as src
+        from gastown_tui.model.parts import patch_beads
+        from gastown_tui.model.queue import read_queue
+
         types = {c.get("issue_type") for c in changed}
         labels = {label for c in changed for label in c.get("labels", ())}
         blocked = store.blocked_ids()
@@ -522,6 +577,8 @@ class TownModel:
         self._refresh_convoys(store, {c["id"] for c in changed}, full)
 
     def _refresh_convoys(self, store: BeadStore, changed_ids: set[str], full: bool) -> None:
+        from gastown_tui.model import sources as src
+
         now = self.clock()
         current = {b["id"]: b for b in src.convoy_beads(store, now)} if (
             full or changed_ids) else None
@@ -538,6 +595,7 @@ class TownModel:
         self._convoys = fresh
 
     def _refresh_agents(self, store: BeadStore) -> None:
+        from gastown_tui.model import sources as src
         from gastown_tui.model.sources import session_states
 
         self._sessions, tmux_error = session_states(self.town)
@@ -554,6 +612,8 @@ class TownModel:
 
     def _patch_agents(self, changes: ChangeSet) -> None:
         """Heartbeats and nudge queues change one field of one agent: no full re-read."""
+        from gastown_tui.model import sources as src
+
         if not (changes.heartbeats or changes.nudges):
             return
 
@@ -570,6 +630,9 @@ class TownModel:
         self._crew = [patched(a) for a in self._crew]
 
     def _refresh_worktrees(self, changes: ChangeSet, agents_refreshed: bool) -> None:
+        from gastown_tui.model import sources as src
+        from gastown_tui.model.parts import worktree_update
+
         rigs = {r.name: r for r in self._rig_infos}
         # (a polecat on another host keeps its worktree there: its tile shows the host)
         wanted = {(a.rig, a.name) for a in self._polecats if a.worktree_exists and not a.host}
@@ -589,6 +652,8 @@ class TownModel:
 
     def _refresh_rig_queue(self, store: BeadStore, rig: RigInfo, changes: ChangeSet,
                            changed: list[dict[str, Any]]) -> None:
+        from gastown_tui.model import sources as src
+
         state_changed = rig.name in changes.refinery or rig.name not in self._refinery
         if state_changed or rig.name in changes.gate_logs:
             self._refinery[rig.name], self._refinery_state[rig.name] = src.read_refinery(rig)
@@ -629,6 +694,8 @@ class TownModel:
                 tuple(self._banners.items()), self._costs, self._queued)
 
     def _publish(self) -> TownSnapshot:
+        from gastown_tui.model.parts import attention
+
         self._generation += 1
         polecats = self._witnessed()
         rigs = tuple(RigView(name=r.name, prefix=r.prefix, default_branch=r.default_branch,

@@ -74,13 +74,23 @@ class TownScreen(Screen[None]):
 
     def on_mount(self) -> None:
         # Textual calls this and the subclass's on_mount (handlers run for each class).
+        self.room.adopt_first_read()  # before watching: drawn once, just below
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         self.watch(self.app, "panes", self._panes_changed, init=False)
         self.watch(self.app, "marks", self._marks_changed, init=False)
-        self.redraw()
+        # The children are mounted (is_mounted turns true only after this handler): a town
+        # already read is in the first frame, instead of an empty frame and a second one.
+        snapshot = self.room.snapshot
+        if snapshot is not None and not closing(self):
+            self.show_snapshot(snapshot)
+            self._drawn_at_mount = (snapshot, self.room.panes)
+
+    _drawn_at_mount: tuple[TownSnapshot, PaneFeed] | None = None
 
     def on_screen_resume(self) -> None:
-        self.redraw()
+        drawn, self._drawn_at_mount = self._drawn_at_mount, None
+        if drawn is None or drawn[0] is not self.room.snapshot or drawn[1] is not self.room.panes:
+            self.redraw()  # (the first resume follows the mount, which drew the same state)
         self.room.follow_screen()
 
     def redraw(self) -> None:
