@@ -106,6 +106,7 @@ class TownScreen(Screen[None]):
         if feed.changed and self.drawable and self.is_active:  # others read the feed
             for update in feed.changed:
                 self.show_pane(update.session, update.lines, update.history, update.activity)
+            self.panes_shown()
 
     def _marks_changed(self, marks: Marks) -> None:
         if self.drawable:
@@ -119,6 +120,9 @@ class TownScreen(Screen[None]):
     def show_pane(self, session: str, lines: tuple[str, ...], history: bool,
                   activity: int) -> None:
         """A followed pane changed (screens that show panes override this)."""
+
+    def panes_shown(self) -> None:
+        """After a tick's panes were shown one by one: what depends on all of them."""
 
     def show_marks(self, marks: Marks) -> None:
         """The marks changed (screens that show marks override this)."""

@@ -100,6 +100,15 @@ class MainScreen(TownScreen):
             self.query_one(MayorChat).show_screen(lines)
         elif not history:
             self.query_one(PolecatWall).set_screen(session, lines, activity)
+            self._tiles_changed = True
+
+    _tiles_changed = False
+
+    def panes_shown(self) -> None:
+        # Once per tick, not per pane: Needs-you reads every agent's screen (thirty panes
+        # changing made that thirty times thirty screens read).
+        if self._tiles_changed:
+            self._tiles_changed = False
             self._count_working()
             if self.room.snapshot is not None:
                 self._show_needs(self.room.snapshot)
