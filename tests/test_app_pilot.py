@@ -363,3 +363,45 @@ async def test_a_nudge_to_a_dead_pane_says_so_at_once(town: Town):
         assert app.screen is app.screen_stack[0]  # no dialog to type into
     assert messages == [f"nudge: {agent.label} has no running session (its program exited "
                         "or was stopped)"]
+
+
+async def test_a_first_read_that_arrived_before_the_screen_is_in_its_first_frame(town: Town):
+    """The CLI starts the town's first read before the control room imports Textual; when it
+    is in by the time the main screen mounts, the screen draws it as it mounts, so the first
+    frame shows the town rather than empty panes redrawn when the read's message comes."""
+    import concurrent.futures
+
+    from gastown_tui.model.town_model import TownModel
+    from gastown_tui.screens.main import MainScreen
+    from gastown_tui.widgets.polecat_wall import PolecatWall
+
+    slung_hanging_polecat(town)
+    model = TownModel(town.root)
+    try:
+        read = model.load(defer_bead_lists=True)
+    finally:
+        model.close()
+
+    class Arrived:  # the forked read, already in (model.first_read.FirstRead's interface)
+        def future(self):
+            future = concurrent.futures.Future()
+            future.set_result(read)
+            return future
+
+    draws: list[tuple[bool, int]] = []  # (screen mounted yet, polecats drawn) per draw
+    original = MainScreen.show_snapshot
+
+    def show_snapshot(self, snapshot):
+        original(self, snapshot)
+        draws.append((self.is_mounted, self.query_one(PolecatWall).polecat_count))
+
+    MainScreen.show_snapshot = show_snapshot  # type: ignore[method-assign]
+    try:
+        app = make_app(town, first_read=Arrived())
+        async with app.run_test(size=(160, 48)) as pilot:
+            await app.wait_settled()
+            await pilot.pause()
+            assert draws[0] == (False, 1)  # drawn as the screen mounted, with the polecat
+            assert [d for d in draws[1:] if d[1] != 1] == []
+    finally:
+        MainScreen.show_snapshot = original  # type: ignore[method-assign]

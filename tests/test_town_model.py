@@ -221,6 +221,32 @@ async def test_follow_draws_the_town_first_and_fills_the_bead_lists_next(demo: D
     await stream.aclose()
 
 
+async def test_a_change_made_while_the_first_frame_is_drawn_is_not_lost(demo: DemoTown):
+    """The control room's first read comes before the file watch, which starts only once
+    the first frame is drawn: a bead changed in between is read after the watch is up, and
+    a change after that is seen as it happens."""
+    model = TownModel(demo.root, clock=fixed_clock)
+    model.prefetch()
+    drawn = asyncio.Event()
+    stream = model.follow(watch_after=drawn)
+    first = await anext(stream)
+    assert model.prefetched_ready() is first  # a screen mounting now draws this one
+    store = store_of(demo.root)
+    try:
+        await asyncio.to_thread(store.update, "gt-k2m", changes={"priority": 0})
+        assert first.agent("gastown/polecats/nux") is not None
+        drawn.set()
+        snapshot = first
+        while snapshot.bead("gt-k2m") is None or snapshot.bead("gt-k2m").priority != 0:
+            snapshot = await asyncio.wait_for(anext(stream), 10)
+        await asyncio.to_thread(store.update, "gt-k2m", changes={"priority": 3})
+        while snapshot.bead("gt-k2m").priority != 3:
+            snapshot = await asyncio.wait_for(anext(stream), 10)
+    finally:
+        store.close_connection()
+        await stream.aclose()
+
+
 def test_filter_keeps_only_the_files_that_matter(tmp_path: Path):
     root = tmp_path
     rigs = frozenset({"gastown"})
