@@ -88,3 +88,32 @@ def test_escalated_agents_come_from_open_escalations_that_name_them():
              {"description": "source: beads/polecats/kit\nescalated_by: overseer"}]
     found = escalated_agents(beads, {a.address for a in TOWN})
     assert found == {"gastown/polecats/hex", "beads/polecats/kit"}
+
+
+def test_a_screen_is_read_again_when_it_changes_and_once_while_it_does_not():
+    """The header, Needs-you and the wall all ask how each agent looks on its live screen,
+    every tick: an unchanged screen is read once for all of them, and a new one (a dialog
+    coming up, then going) is read as it comes."""
+    from pathlib import Path
+
+    from gastown_tui.model import panes
+    from gastown_tui.runtimes.screen import CLAUDE_SCREEN
+
+    fixtures = Path(__file__).parent / "fixtures" / "panes"
+    working = tuple((fixtures / "claude-working.ans").read_text().splitlines())
+    trust = tuple((fixtures / "claude-trust.ans").read_text().splitlines())
+    agent = polecat("nux", "working")
+    agent = type(agent)(**{**{f: getattr(agent, f) for f in agent.__dataclass_fields__},
+                           "screen": CLAUDE_SCREEN, "session_running": True})
+    reads = []
+    original = panes.read_screen
+    panes.read_screen = lambda spec, lines: reads.append(lines) or original(spec, lines)
+    try:
+        assert panes.as_seen(agent, working).state == "working"
+        assert panes.as_seen(agent, working).state == "working"
+        assert panes.as_seen(agent, trust).state == "blocked"
+        assert panes.as_seen(agent, tuple(list(working))).state == "working"  # a new screen
+        assert panes.as_seen(agent, trust).state == "blocked"
+    finally:
+        panes.read_screen = original
+    assert len(reads) == 3

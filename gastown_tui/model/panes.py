@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from gastown_tui.model.snapshot import AgentView, AttentionItem, TownSnapshot
-from gastown_tui.runtimes.screen import read_screen, screen_state, work_lines
+from gastown_tui.runtimes.screen import ScreenSpec, read_screen, screen_state, work_lines
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,30 @@ class PaneFeed:
 EMPTY_FEED = PaneFeed()
 
 
+# A pane's screen is read once per (screen, spec), not once per asker: the header, Needs-you
+# and the wall each ask about every agent on every tick, and a screen only changes when its
+# pane does. Keyed by the screen's id; the entry holds the screen, so the id is not reused.
+_HELD: dict[int, tuple[Sequence[str], ScreenSpec, tuple[str, str] | None]] = {}
+_HELD_KEPT = 256
+
+
+def _held_on(spec: ScreenSpec, screen: Sequence[str]) -> tuple[str, str] | None:
+    hit = _HELD.get(id(screen))
+    if hit is not None and hit[0] is screen and (hit[1] is spec or hit[1] == spec):
+        return hit[2]
+    held = screen_state(read_screen(spec, screen))
+    _HELD[id(screen)] = (screen, spec, held)
+    while len(_HELD) > _HELD_KEPT:
+        _HELD.pop(next(iter(_HELD)), None)  # the oldest first
+    return held
+
+
 def as_seen(agent: AgentView, screen: Sequence[str]) -> AgentView:
     """The agent as its live screen shows it: a dialog or a rate limit on screen wins over the
     state the snapshot derived (`working` is never shown for an agent held by a dialog)."""
     if agent.screen is None or not agent.session_running or not screen:
         return agent
-    held = screen_state(read_screen(agent.screen, screen))
+    held = _held_on(agent.screen, screen)
     if held is None:
         return agent
     return replace(agent, state=held[0], evidence=held[1])
