@@ -133,6 +133,27 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
         assert nuke_key() is before
 
 
+async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):
+    """At 80x24 the main screen's verbs do not all fit: the cut falls on them, and `? help`
+    and `q quit` stay whole at the right end, where a click on them still lands."""
+    from gastown_tui.app import make_app
+    from gastown_tui.widgets.textual_internals import FooterKey
+
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes.demo())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.wait_settled()
+        await pilot.pause()
+        keys = {k.action: k for k in app.screen.query(FooterKey)}
+        for action in ("help", "quit"):
+            region = keys[action].region
+            assert region.width > 0 and region.right <= 80 and region.y == 23, action
+            widget, _ = app.screen.get_widget_at(region.x + region.width // 2, region.y)
+            assert widget is keys[action], action
+        assert keys["help"].region.right <= keys["quit"].region.x  # help, then quit
+        assert keys["quit"].region.right >= 79  # at the right edge
+
+
 def test_snapshot_command_writes_text_and_svg(demo, tmp_path: Path):
     out = tmp_path / "main.txt"
     proc = subprocess.run([str(BIN / "gastown-tui"), "snapshot", "--town", str(demo.root),

@@ -10,6 +10,7 @@ moved), it flips those keys in place.
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.containers import HorizontalGroup
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -19,18 +20,37 @@ from gastown_tui.widgets.textual_internals import (
     set_footer_key_enabled,
 )
 
+PINNED = ("help", "quit")
+
 
 class TownFooter(Footer):
     _rebuild_pending = False
     _shown: tuple[object, ...] = ()
 
+    DEFAULT_CSS = """
+    TownFooter HorizontalGroup.-pinned {
+        dock: right;
+        width: auto;
+        height: 1;
+        background: $footer-background;
+    }
+    """
+
     def compose(self) -> ComposeResult:
+        pinned: list[FooterKey] = []
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 # Born with the class its compact watcher would add after mounting: that late
                 # add restyled every key once more.
                 widget.set_class(self.compact, "-compact", update=False)
+                if widget.action in PINNED:
+                    pinned.append(widget)
+                    continue
             yield widget
+        if pinned:
+            # Help and quit on the right, always: on a narrow terminal the verbs are cut,
+            # never the two keys that explain the rest and get you out.
+            yield HorizontalGroup(*pinned, classes="-pinned")
 
     def bindings_changed(self, screen: Screen) -> None:
         footer_bindings_ready(self)  # as Footer does: compose() waits for the first signal
