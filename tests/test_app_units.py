@@ -154,6 +154,31 @@ async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):
         assert keys["quit"].region.right >= 79  # at the right edge
 
 
+async def test_a_pane_tick_repaints_the_changed_tile_lines_not_the_whole_wall(demo):
+    """Thirty live panes tick all the time: a new line on one polecat's screen repaints
+    that tile's lines; the wall's frame (its "n/N working" subtitle, whose every set repaints
+    the box and every tile in it) is left alone while the count stays the same."""
+    from gastown_tui.app import make_app
+    from gastown_tui.widgets.polecat_wall import PolecatWall
+
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes.demo())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        await pilot.pause()
+        box, wall = app.screen.query_one("#wall-box"), app.screen.query_one(PolecatWall)
+        subtitle = box.border_subtitle
+        session = sorted(wall.visible_sessions())[0]
+        repaints = []
+        box.refresh = lambda *a, **k: repaints.append("box")  # type: ignore[method-assign]
+        lines = (*app.panes.screens.get(session, ()), "a new line of output")
+        app.post_message(PanesUpdated((PaneUpdated(session, lines),)))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.panes.screens[session] == lines  # the tick arrived and was drawn
+        assert box.border_subtitle == subtitle and repaints == []
+
+
 def test_snapshot_command_writes_text_and_svg(demo, tmp_path: Path):
     out = tmp_path / "main.txt"
     proc = subprocess.run([str(BIN / "gastown-tui"), "snapshot", "--town", str(demo.root),

@@ -122,8 +122,10 @@ class MainScreen(TownScreen):
     def _count_working(self) -> None:
         """n/N working, as the wall counts it: an agent held by a dialog is not at work."""
         wall = self.query_one("#polecat-wall", PolecatWall)
-        self.query_one("#wall-box").border_subtitle = (
-            f"{wall.working}/{wall.polecat_count} working")
+        box = self.query_one("#wall-box")
+        subtitle = f"{wall.working}/{wall.polecat_count} working"
+        if box.border_subtitle != subtitle:  # each set repaints the whole box: every tile
+            box.border_subtitle = subtitle
 
     def followed_sessions(self) -> tuple[set[str], set[str]]:
         wall = self.query_one(PolecatWall)
