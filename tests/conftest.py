@@ -135,6 +135,22 @@ def rig_town(town: Path, upstream: Path) -> Path:
     return town
 
 
+@pytest.fixture
+def sim_rig_town(rig_town: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch):
+    """The rig town with the sim runtime as its default agent and this test's tmux server,
+    outside any agent's environment: what the control room's Pilot tests drive."""
+    from gastown_tui.town.layout import Town
+
+    settings = rig_town / "settings" / "config.json"
+    data = json.loads(settings.read_text())
+    data["default_agent"] = "sim"
+    settings.write_text(json.dumps(data))
+    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
+    for var in ("GT_ROLE", "BD_ACTOR", "BEADS_ACTOR", "GT_ROOT", "GT_RIG"):
+        monkeypatch.delenv(var, raising=False)
+    return Town(rig_town)
+
+
 # ------------------------------------------------------------------------------ store backends
 # The store's contract tests, the reliability tests and the demo run on both backends: SQLite
 # (a file in tmp_path) and PostgreSQL (a database of its own in this run's throwaway cluster).

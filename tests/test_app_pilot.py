@@ -7,7 +7,6 @@ a real agent has to act."""
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from pathlib import Path
@@ -23,15 +22,8 @@ KEY_NAMES = {" ": "space", "-": "minus", ".": "full_stop", "/": "slash", ":": "c
 
 
 @pytest.fixture
-def town(rig_town: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch) -> Town:
-    settings = rig_town / "settings" / "config.json"
-    data = json.loads(settings.read_text())
-    data["default_agent"] = "sim"
-    settings.write_text(json.dumps(data))
-    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
-    for var in ("GT_ROLE", "BD_ACTOR", "BEADS_ACTOR", "GT_ROOT", "GT_RIG"):
-        monkeypatch.delenv(var, raising=False)
-    return Town(rig_town)
+def town(sim_rig_town: Town) -> Town:
+    return sim_rig_town
 
 
 def store_for(town: Town):

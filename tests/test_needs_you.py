@@ -7,7 +7,6 @@ handled item leaves the list."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -117,15 +116,8 @@ def test_the_event_filter_matches_rig_agent_kind_and_words() -> None:
 
 # ------------------------------------------------------------------ the live control room
 @pytest.fixture
-def town(rig_town: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch) -> Town:
-    settings = rig_town / "settings" / "config.json"
-    data = json.loads(settings.read_text())
-    data["default_agent"] = "sim"
-    settings.write_text(json.dumps(data))
-    monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
-    for var in ("GT_ROLE", "BD_ACTOR", "BEADS_ACTOR", "GT_ROOT", "GT_RIG"):
-        monkeypatch.delenv(var, raising=False)
-    return Town(rig_town)
+def town(sim_rig_town: Town) -> Town:
+    return sim_rig_town
 
 
 def open_store(town: Town, actor: str = "overseer"):
