@@ -94,6 +94,9 @@ async def test_s_slings_a_bead_to_a_rig(town: Town):
         await pilot.press("s")
         await pilot.pause()
         await type_text(pilot, "water")
+        # The first snapshot comes without the bead lists; the dialog fills as they arrive.
+        await until(pilot, lambda: any(b.id == bead for b in app.screen.beads),
+                    what="the bead in the sling dialog")
         await pilot.pause()
         await pilot.press("enter")  # the bead
         await pilot.pause()

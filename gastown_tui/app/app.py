@@ -43,6 +43,7 @@ from gastown_tui.town.errors import GasTownError
 from gastown_tui.verbs.messages import VerbFinished, VerbProgress
 
 POLL_RETRY = 2.0  # while tmux is down
+WATCH_WITHOUT_PANES_S = 1.0  # the file watch waits this long at most for the panes' first tick
 CPU_INTERVAL = 5.0  # each header repaint is a compositor pass over the whole screen
 
 
@@ -226,15 +227,28 @@ class GasTownApp(App[str | None]):
             self.call_after_refresh(self._start_observer)
         elif self.followed is None:
             self.call_after_refresh(self.follow_screen)  # from all panes to the ones shown
-        if not self._first_frame_drawn.is_set():
-            self.call_after_refresh(self._first_frame_drawn.set)
         self._town_seen.set()
+        self._after_first_frame()
         self.refresh_bindings()
         if self.config.story is not None and not self._story_told:
             self._story_told = True
             # After this refresh: the first frame with the town is on screen before the demo
             # starts its agents (the convoy is seen at 0/N).
             self.call_after_refresh(self.config.story, self.show_caption)
+
+    def _after_first_frame(self) -> None:
+        """The town's file watch starts once the first whole frame (the town and the panes'
+        first screens) is drawn, or WATCH_WITHOUT_PANES_S after the town's if the panes are
+        slow: importing and starting it competed with that drawing (one GIL)."""
+        if self._first_frame_drawn.is_set() or not self._town_seen.is_set():
+            return
+        if self._panes_seen.is_set():
+            self.call_after_refresh(self._first_frame_drawn.set)
+        elif not self._watch_timer_set:
+            self._watch_timer_set = True
+            self.set_timer(WATCH_WITHOUT_PANES_S, self._first_frame_drawn.set)
+
+    _watch_timer_set = False
 
     def show_caption(self, text: str) -> None:
         """Show the demo's caption; any thread may call it, and after the app ended it does
@@ -273,6 +287,7 @@ class GasTownApp(App[str | None]):
         if self.config.live and (changed or came_back):
             self.model.poke()  # session liveness feeds the agents' states
         self._panes_seen.set()
+        self._after_first_frame()
 
     @on(ActionFinished)
     @on(VerbProgress)
