@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from gastown_tui.cli.flags import scan_flags  # one reading of the line for both paths
 from gastown_tui.cli.jsonout import dumps  # one definition for both paths
 from gastown_tui.town.errors import GasTownError, NoTownError, from_os_error
 from gastown_tui.town.layout import Town
@@ -123,31 +124,9 @@ def extract_global_flags(argv: Sequence[str], names: dict[str, bool]) -> tuple[l
     """Pull global flags out of argv wherever they stand (agents write `bd show x --json`).
 
     `names` maps a flag to whether it takes a value. Everything after `--` is left alone."""
-    rest: list[str] = []
-    found: dict[str, Any] = {}
-    args = list(argv)
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            rest.extend(args[i:])
-            break
-        key, _, inline = arg.partition("=")
-        if key in names:
-            if names[key]:
-                if inline:
-                    found[key] = inline
-                elif i + 1 < len(args):
-                    found[key] = args[i + 1]
-                    i += 1
-                else:
-                    raise click.UsageError(f"{key} needs a value")
-            else:
-                found[key] = True
-            i += 1
-            continue
-        rest.append(arg)
-        i += 1
+    rest, found, missing, _ = scan_flags(list(argv), names)
+    if missing is not None:
+        raise click.UsageError(f"{missing} needs a value")
     return rest, found
 
 

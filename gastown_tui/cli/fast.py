@@ -10,13 +10,15 @@ locked...) has only read so far: it runs again on the click path, which reports 
 exactly as it always has (same message, same exit code). So the fast path never prints an error
 of its own, and its output is the click path's byte for byte (tests/test_fast_path.py).
 
-Keep the top of this module to os and sys: it is imported by every gt/bd call.
+Keep the top of this module to os, sys and cli/flags.py: it is imported by every gt/bd call.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+
+from gastown_tui.cli.flags import scan_flags
 
 # bd's global flags, anywhere on the line (bd_group.GLOBAL_FLAGS): flag -> takes a value
 _BD_FLAGS = {"--json": False, "--actor": True, "--rig": True, "--town": True, "--db": True}
@@ -57,31 +59,11 @@ def _exit(code: int) -> None:
 
 
 def _split_flags(args: list[str], names: dict[str, bool]) -> tuple[list[str], dict] | None:
-    """common.extract_global_flags, or None where it would raise (a flag without its value)
-    or where `--` is on the line (left to click)."""
-    rest: list[str] = []
-    found: dict = {}
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            return None
-        key, _, inline = arg.partition("=")
-        if key in names:
-            if names[key]:
-                if inline:
-                    found[key] = inline
-                elif i + 1 < len(args):
-                    found[key] = args[i + 1]
-                    i += 1
-                else:
-                    return None
-            else:
-                found[key] = True
-            i += 1
-            continue
-        rest.append(arg)
-        i += 1
+    """scan_flags, or None where click would raise (a flag without its value) or where `--`
+    is on the line (left to click)."""
+    rest, found, missing, dashdash = scan_flags(args, names)
+    if missing is not None or dashdash:
+        return None
     return rest, found
 
 
