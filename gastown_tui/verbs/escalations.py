@@ -16,13 +16,18 @@ PICK_ESCALATION = "pick an escalation in Needs-you (5) first"
 OVERSEER = "overseer"
 
 
-class AckEscalation(Verb):
-    id, key, label, group = "ack-escalation", "A", "ack", "escalations"
-    tooltip = "Acknowledge the escalation: you are on it (it leaves Needs-you)"
+class EscalationVerb(Verb):
+    """A verb on the escalation under Needs-you's cursor."""
+
     dangerous = True
 
     def why_not(self, target: Target, room: Room) -> str | None:
         return None if target.escalation else PICK_ESCALATION
+
+
+class AckEscalation(EscalationVerb):
+    id, key, label, group = "ack-escalation", "A", "ack", "escalations"
+    tooltip = "Acknowledge the escalation: you are on it (it leaves Needs-you)"
 
     def perform(self, job: Job, target: Target, answer: Any) -> Outcome:
         assert target.escalation
@@ -30,13 +35,9 @@ class AckEscalation(Verb):
         return Outcome(f"{target.escalation} acknowledged")
 
 
-class CloseEscalation(Verb):
+class CloseEscalation(EscalationVerb):
     id, key, label, group = "close-escalation", "X", "close", "escalations"
     tooltip = "Close the escalation as resolved, saying how"
-    dangerous = True
-
-    def why_not(self, target: Target, room: Room) -> str | None:
-        return None if target.escalation else PICK_ESCALATION
 
     def ask(self, target: Target, room: Room) -> Screen[Any]:
         from gastown_tui.dialogs.confirm import PromptModal
