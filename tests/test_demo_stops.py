@@ -115,7 +115,9 @@ def test_quitting_the_demo_control_room_stops_everything(demo_env: dict[str, str
             return subprocess.run(["tmux", "-L", outer, "capture-pane", "-p", "-J"],
                                   capture_output=True, text=True, check=False).stdout
 
-        first = wait_for(lambda: (s := screen()) and "Mayor" in s and "Convoys" in s and s,
+        # The first frame with the town (one drawn before its first read says "reading").
+        first = wait_for(lambda: (s := screen()) and "Mayor" in s and "Convoys" in s
+                         and "reading the town" not in s and s,
                          timeout=90, what="the control room on screen")
         assert "0/5" in first, first  # the story starts after the first frame
         wait_for(lambda: "▶ beat 1/5 · clean merge" in screen(), timeout=90,

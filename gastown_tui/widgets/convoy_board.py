@@ -14,6 +14,7 @@ from textual.widget import Widget
 from gastown_tui.model.snapshot import ConvoyView, TownSnapshot
 from gastown_tui.widgets.format import (
     GLYPH_STYLE,
+    READING,
     fit,
     money,
     progress_bar,
@@ -67,6 +68,7 @@ class ConvoyList(Widget):
 
     convoys: reactive[tuple[ConvoyView, ...]] = reactive(tuple, layout=True)
     selected: reactive[int] = reactive(0)
+    read: reactive[bool] = reactive(False)  # a snapshot has been shown
 
     def __init__(self) -> None:
         super().__init__()
@@ -78,7 +80,9 @@ class ConvoyList(Widget):
         width, style = self.size.width, self.rich_style
         convoys = self.convoys
         if not convoys:
-            text = Text("no open convoys", style="dim") if y == 0 else Text()
+            # Before the town's first read, say so: "no open convoys" would be a claim.
+            empty = "no open convoys" if self.read else READING
+            text = Text(empty, style="dim") if y == 0 else Text()
             return text_strip(text, self.app.console).apply_style(style).crop_extend(
                 0, width, style)
         index, row = divmod(y, LINES_PER_CONVOY)
@@ -140,6 +144,7 @@ class ConvoyBoard(VerticalScroll, can_focus=True):
         board = self.query_one(ConvoyList)
         keep = self.selected_convoy
         convoys = snapshot.convoys
+        board.read = True
         if convoys != board.convoys:
             ids = [c.id for c in convoys]
             board.convoys = convoys

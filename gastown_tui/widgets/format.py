@@ -15,6 +15,7 @@ from textual.strip import Strip
 
 from gastown_tui.model.snapshot import parse_ts
 
+READING = "reading the town…"  # what a pane says before the town's first read is in
 STATE_STYLE = {
     "working": "bold green", "idle": "dim", "stalled": "bold yellow", "zombie": "bold red",
     "done": "bold cyan", "running": "green", "stopped": "dim", "blocked": "bold red",

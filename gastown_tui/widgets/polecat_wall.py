@@ -33,7 +33,16 @@ from textual.strip import Strip
 from gastown_tui.model.panes import agent_lines, as_seen
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.model.wall_order import FOLDED, fold_text, urgency, wall_order
-from gastown_tui.widgets.format import STATE_STYLE, age, ansi_text, fit, money, spread, text_strip
+from gastown_tui.widgets.format import (
+    READING,
+    STATE_STYLE,
+    age,
+    ansi_text,
+    fit,
+    money,
+    spread,
+    text_strip,
+)
 
 TILE_SCREEN_LINES = 3
 TILE_LINES = 2 + TILE_SCREEN_LINES  # name and badge, facts, the pane's last lines
@@ -394,7 +403,9 @@ class PolecatWall(ScrollView, can_focus=True):
         base = self._style("base")
         if not self._rows:
             if line == 1:
-                text = Text("  " + EMPTY, style=self._style("polecat-wall--empty"))
+                # Before the town's first read, say so: "no polecats" would be a claim.
+                empty = EMPTY if self._last is not None else READING
+                text = Text("  " + empty, style=self._style("polecat-wall--empty"))
                 return text_strip(fit(text, width), self.app.console).apply_style(
                     base).crop_extend(0, width, base)
             return Strip.blank(width, base)
