@@ -400,3 +400,58 @@ async def test_a_first_read_that_arrived_before_the_screen_is_in_its_first_frame
             assert [d for d in draws[1:] if d[1] != 1] == []
     finally:
         MainScreen.show_snapshot = original  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("first_read", ["arrived", "thread"])
+async def test_the_panes_first_tick_captures_only_the_tiles_that_fit(town: Town, first_read):
+    """The first whole frame must not grow with the town: the panes' first tick captures the
+    tiles the terminal can show (and the Mayor), not every polecat's pane, whether the first
+    read came from the CLI's forked child before the screen mounted or from a thread after."""
+    import concurrent.futures
+
+    from gastown_tui.app.panes import town_observer
+    from gastown_tui.model.town_model import TownModel
+    from gastown_tui.widgets.polecat_wall import TILE_LINES, PolecatWall
+
+    sessions = {slung_hanging_polecat(town, f"Wait {n}")[1].session for n in range(8)}
+    handed = None
+    if first_read == "arrived":
+        model = TownModel(town.root)
+        try:
+            read = model.load(defer_bead_lists=True)
+        finally:
+            model.close()
+
+        class Arrived:  # the forked read, already in (model.first_read.FirstRead's interface)
+            def future(self):
+                future = concurrent.futures.Future()
+                future.set_result(read)
+                return future
+
+        handed = Arrived()
+    asked: list[set[str] | None] = []
+
+    class Spy:  # the real observer; records which panes each tick asked it to capture
+        def __init__(self, root):
+            self.real = town_observer(root)
+
+        def poll_changes(self, *args, only=None, **kwargs):
+            asked.append(None if only is None else set(only))
+            return self.real.poll_changes(*args, only=only, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+    height = 20
+    app = make_app(town, first_read=handed, observer_factory=Spy)
+    async with app.run_test(size=(100, height)) as pilot:
+        await app.wait_settled()
+        first = asked[0]
+        assert first is not None, "the first tick captured every pane"
+        fit = height // TILE_LINES + 1  # tiles partly in view count too
+        assert 0 < len(first & sessions) <= fit < len(sessions), first
+        # ...and the tiles in view show their panes from that first tick on.
+        wall = app.screen.query_one(PolecatWall)
+        await until(pilot, lambda: wall.visible_sessions() and all(
+            s in app.panes.screens for s in wall.visible_sessions()), what="tiles' screens")
+        assert wall.visible_sessions() <= first | set(app.followed or ())

@@ -11,8 +11,13 @@ import os
 import pickle
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gastown_tui.model.snapshot import TownSnapshot
+if TYPE_CHECKING:
+    # Not imported before the fork: its twenty dataclasses took half the time to it (the
+    # child imports it to build the snapshot; this process, as the app or the unpickling
+    # needs it).
+    from gastown_tui.model.snapshot import TownSnapshot
 
 
 class FirstRead:
@@ -54,6 +59,8 @@ class FirstRead:
 
     def _collect(self, future: concurrent.futures.Future[TownSnapshot | None]) -> None:
         try:
+            from gastown_tui.model.snapshot import TownSnapshot
+
             with os.fdopen(self._fd, "rb") as pipe:
                 data = pipe.read()
             os.waitpid(self._pid, 0)

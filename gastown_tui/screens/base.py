@@ -84,6 +84,9 @@ class TownScreen(Screen[None]):
         if snapshot is not None and not closing(self):
             self.show_snapshot(snapshot)
             self._drawn_at_mount = (snapshot, self.room.panes)
+            # The tiles are known now (before the first layout, bounded by the terminal's
+            # height): the panes' first tick captures those, not every pane in the town.
+            self.room.follow_screen(self)
 
     _drawn_at_mount: tuple[TownSnapshot, PaneFeed] | None = None
 

@@ -347,7 +347,8 @@ class PolecatWall(ScrollView, can_focus=True):
         `whole`: only tiles with every line on screen."""
         top = round(self.scroll_offset.y)
         height = self.scrollable_content_region.height
-        bottom = top + (height if height > 0 else 10_000)  # not laid out yet: all of them
+        # Not laid out yet: the tiles that could fit the terminal (the wall is never taller).
+        bottom = top + (height if height > 0 else self.app.size.height)
         out = set()
         for address, start in self._tile_start.items():
             end = start + TILE_LINES
