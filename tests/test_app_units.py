@@ -103,11 +103,11 @@ async def test_palette_offers_every_screen_and_the_agents_verbs(demo):
 
 
 async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
-    """nuke needs a selected polecat: a wall filter that matches nobody greys its key, and
-    clearing it makes the key live again (flipped in place, the footer is not rebuilt)."""
+    """nuke needs a selected polecat: a wall filter that matches nobody greys its key (a
+    click on it rings the bell instead of pressing it), and clearing it makes it live again."""
     from gastown_tui.app import make_app
+    from gastown_tui.widgets.footer import TownFooter
     from gastown_tui.widgets.polecat_wall import PolecatWall
-    from gastown_tui.widgets.textual_internals import FooterKey
 
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes.demo())
@@ -115,43 +115,70 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
         await app.wait_settled()
         await pilot.press("2")  # the polecat wall
         await pilot.pause()
+        footer = app.screen.query_one(TownFooter)
 
-        def nuke_key() -> FooterKey:
-            return next(k for k in app.screen.query(FooterKey) if k.action == "verb('nuke')")
+        def nuke():
+            return next(e for e in footer.entries if e.action == "verb('nuke')")
 
-        before = nuke_key()
-        assert not before.has_class("-disabled")
+        def nuke_cell() -> tuple[int, int]:
+            start, _end, _ = next(s for s in footer.spans() if s[2].action == "verb('nuke')")
+            return start, footer.region.y
+
+        assert nuke().enabled
         wall = app.screen.query_one(PolecatWall)
         wall.set_filter("matches-no-polecat")
         await pilot.pause()
         await pilot.pause()
-        assert wall.selected_agent is None and nuke_key().has_class("-disabled")
+        assert wall.selected_agent is None and not nuke().enabled
+        x, y = nuke_cell()
+        assert "nuke" in internals_text(app).splitlines()[y][x:x + 8]
+        bells: list[str] = []
+        app.bell = lambda: bells.append("bell")  # type: ignore[method-assign]
+        pressed: list[str] = []
+        app.simulate_key = pressed.append  # type: ignore[method-assign]
+        await pilot.click(TownFooter, offset=(x, 0))
+        assert bells == ["bell"] and pressed == []  # greyed: not pressed
+        await pilot.hover(TownFooter, offset=(x, 0))
+        assert footer.tooltip == nuke().tooltip and "polecat" in str(footer.tooltip), \
+            footer.tooltip  # why it is greyed
         wall.set_filter("")
         await pilot.pause()
         await pilot.pause()
-        assert not nuke_key().has_class("-disabled")
-        assert nuke_key() is before
+        assert nuke().enabled
+        await pilot.click(TownFooter, offset=(x, 0))
+        assert pressed == [nuke().key]
+
+
+def internals_text(app) -> str:
+    from gastown_tui.widgets.textual_internals import screen_text
+
+    return screen_text(app)
 
 
 async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):
     """At 80x24 the main screen's verbs do not all fit: the cut falls on them, and `? help`
     and `q quit` stay whole at the right end, where a click on them still lands."""
     from gastown_tui.app import make_app
-    from gastown_tui.widgets.textual_internals import FooterKey
+    from gastown_tui.widgets.footer import TownFooter
 
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes.demo())
     async with app.run_test(size=(80, 24)) as pilot:
         await app.wait_settled()
         await pilot.pause()
-        keys = {k.action: k for k in app.screen.query(FooterKey)}
+        footer = app.screen.query_one(TownFooter)
+        assert footer.region.y == 23 and footer.region.width == 80
+        spans = {entry.action: (start, end) for start, end, entry in footer.spans()}
+        bottom = internals_text(app).splitlines()[23]
+        assert bottom.rstrip().endswith("? help q quit")  # whole, at the right end
         for action in ("help", "quit"):
-            region = keys[action].region
-            assert region.width > 0 and region.right <= 80 and region.y == 23, action
-            widget, _ = app.screen.get_widget_at(region.x + region.width // 2, region.y)
-            assert widget is keys[action], action
-        assert keys["help"].region.right <= keys["quit"].region.x  # help, then quit
-        assert keys["quit"].region.right >= 79  # at the right edge
+            start, end = spans[action]
+            assert footer.entry_at(start).action == action  # where a click lands
+            assert footer.entry_at(end - 1).action == action
+        assert spans["help"][1] <= spans["quit"][0]  # help, then quit
+        assert spans["quit"][1] >= 79  # at the right edge
+        verbs = [end for action, (_, end) in spans.items() if action not in ("help", "quit")]
+        assert verbs and max(verbs) <= spans["help"][0]  # the cut falls on the verbs
 
 
 async def test_a_pane_tick_repaints_the_changed_tile_lines_not_the_whole_wall(demo):

@@ -165,9 +165,9 @@ async def type_text(pilot, text: str) -> None:
 
 
 def footer_keys(app) -> set[str]:
-    from textual.widgets._footer import FooterKey
+    from gastown_tui.widgets.footer import TownFooter
 
-    return {k.key for k in app.screen.query(FooterKey)}
+    return {e.key for e in app.screen.query_one(TownFooter).entries}
 
 
 async def test_an_escalation_is_acked_closed_and_leads_to_its_polecat(town: Town):

@@ -10,7 +10,7 @@ from pathlib import Path
 import textual
 from textual.app import App, ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Label
+from textual.widgets import Footer, Label  # (Footer: a widget with bindings)
 
 from gastown_tui.widgets import textual_internals as internals
 
@@ -61,37 +61,6 @@ async def test_closing_follows_a_popped_screen():
         await app.pop_screen()
         await pilot.pause()
         assert internals.closing(screen)
-
-
-async def test_footer_keys_flip_in_place():
-    from textual.binding import Binding
-
-    class Keys(App[None]):
-        BINDINGS = [Binding("x", "thing", "thing")]
-        allowed = True
-
-        def compose(self) -> ComposeResult:
-            yield Footer()
-
-        def check_action(self, action, parameters):
-            return True if action != "thing" or self.allowed else None
-
-        def action_thing(self) -> None:
-            pass
-
-    app = Keys()
-    async with app.run_test(size=(40, 5)) as pilot:
-        await pilot.pause()
-        key = next(k for k in app.screen.query(internals.FooterKey) if k.key == "x")
-        assert not key.has_class("-disabled")
-        assert internals.set_footer_key_enabled(key, False)
-        assert key.has_class("-disabled") and key._disabled
-        assert not internals.set_footer_key_enabled(key, False)  # no change, no work
-        assert internals.set_footer_key_enabled(key, True)
-        assert not key.has_class("-disabled")
-        footer = app.screen.query_one(Footer)
-        internals.footer_bindings_ready(footer)
-        assert footer._bindings_ready is True
 
 
 async def test_table_sizes_pending_until_the_table_is_measured():

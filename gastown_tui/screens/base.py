@@ -58,7 +58,7 @@ class TownScreen(Screen[None]):
     def compose_footer(self) -> ComposeResult:
         if self.room.config.story is not None:  # the demo's caption line, in demo mode only
             yield DemoCaption(id="demo-caption")
-        yield TownFooter(compact=True)
+        yield TownFooter()
 
     _drawable = False
 

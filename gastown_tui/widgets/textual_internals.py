@@ -13,36 +13,15 @@ import io
 from rich.console import Console
 from textual.app import App
 from textual.dom import DOMNode
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 
-# The Footer's key widget: Textual exports it from no public module.
-from textual.widgets._footer import FooterKey
-
-__all__ = ["FooterKey", "closing", "footer_bindings_ready", "screen_text",
-           "set_footer_key_enabled", "table_sizes_pending"]
+__all__ = ["closing", "screen_text", "table_sizes_pending"]
 
 
 def closing(node: DOMNode) -> bool:
     """The node is being (or has been) removed: a message arriving now must not draw on it.
     Textual keeps these flags on every message pump; `is_attached` turns False only later."""
     return bool(node._closing or node._closed or node._pruning)
-
-
-def footer_bindings_ready(footer: Footer) -> None:
-    """What Footer.bindings_changed sets before composing: compose() yields nothing until the
-    first bindings signal has been seen."""
-    footer._bindings_ready = True
-
-
-def set_footer_key_enabled(key: FooterKey, enabled: bool) -> bool:
-    """Grey a footer key in place (or not) without recomposing the footer; True if changed.
-    `_disabled` is what FooterKey's constructor sets and its click handler reads (a disabled
-    key rings the bell instead of pressing)."""
-    if key._disabled != (not enabled):
-        key._disabled = not enabled
-        key.set_class(not enabled, "-disabled")
-        return True
-    return False
 
 
 def screen_text(app: App) -> str:
