@@ -121,6 +121,51 @@ def test_worktree_facts_are_recomputed_only_for_changed_worktrees(
     assert snap is not None and snap.agent("gastown/polecats/nux").dirty == 1
 
 
+def test_the_first_read_reads_the_worktrees_of_the_first_tiles_and_the_rest_next(
+        demo: DemoTown, monkeypatch: pytest.MonkeyPatch):
+    """pygit2 takes most of a large town's first read, and only the tiles in view show a
+    worktree's facts: the first read reads the first tiles' (the wall's order), says the
+    others are not read yet, and the next read (the one that brings the bead lists) reads
+    them, with nothing else to prompt it."""
+    from gastown_tui.model import town_model
+    from gastown_tui.model.wall_order import wall_order
+    from gastown_tui.model.watch_filter import ChangeSet
+
+    for name in ("nux", "obsidian", "furiosa", "slit"):  # every polecat has an edit
+        rig = "beads" if name == "obsidian" else "gastown"
+        (demo.root / rig / "polecats" / name / rig / "scratch.txt").write_text("wip\n")
+    truth = {a.address: (a.dirty, a.ahead) for a in TownModel(demo.root).load().polecats}
+    monkeypatch.setattr(town_model, "FIRST_READ_WORKTREES", 2)
+    model = TownModel(demo.root, clock=fixed_clock)
+    first = model.load(defer_bead_lists=True)
+    trees = [a for a in first.polecats if a.worktree_exists]
+    assert len(trees) == 4 and all(truth[a.address][0] >= 1 for a in trees)
+    order = [a.address for a in wall_order(trees, first.escalated, unfold=True).tiles]
+    read = {a.address for a in trees if not a.worktree_pending}
+    assert read == set(order[:2])  # the first two tiles, read
+    for agent in trees:
+        facts = (0, 0) if agent.worktree_pending else truth[agent.address]
+        assert (agent.dirty, agent.ahead) == facts, agent.address
+    assert polecat_screen_facts(first, order[-1]) == "(reading the worktree…)"
+    second = model.apply(ChangeSet(bead_lists=True))
+    assert second is not None
+    assert [(a.address, a.dirty, a.ahead, a.worktree_pending) for a in second.polecats
+            if a.worktree_exists] == [(a.address, *truth[a.address], False) for a in trees]
+    dirty, ahead = truth[order[-1]]
+    assert polecat_screen_facts(second, order[-1]).startswith(
+        f"↑{ahead} ahead  ✎{dirty} uncommitted")
+    model.close()
+
+
+def polecat_screen_facts(snapshot, address: str) -> str:
+    """What the polecat screen says of the worktree, after the branch."""
+    from gastown_tui.screens.polecat import polecat_facts
+
+    text = polecat_facts(snapshot.agent(address), address, snapshot).plain
+    line = next(ln for ln in text.splitlines() if ln.startswith("branch: "))
+    return line.split("  ", 1)[1].strip()
+
+
 def test_refinery_stage_file_moves_the_queue(demo: DemoTown):
     model = TownModel(demo.root, clock=fixed_clock)
     model.load()

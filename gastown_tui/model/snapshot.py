@@ -80,6 +80,7 @@ class AgentView:
     dirty: int = 0
     dirty_paths: tuple[str, ...] = ()
     worktree_exists: bool = False
+    worktree_pending: bool = False  # branch, ahead and dirty not read yet (just after start)
     heartbeat: str = ""
     pending_nudges: int = 0
     runtime: str = ""  # what its session runs: claude, codex, sim, …

@@ -36,7 +36,10 @@ def polecat_facts(agent: AgentView | None, address: str, snapshot: TownSnapshot)
         text.append("empty", style="dim")
     text.append("\nbranch: ")
     text.append(agent.branch or "-", style="bold")
-    text.append(f"  ↑{agent.ahead} ahead  ✎{agent.dirty} uncommitted", style="dim")
+    if agent.worktree_pending:
+        text.append("  (reading the worktree…)", style="dim")
+    else:
+        text.append(f"  ↑{agent.ahead} ahead  ✎{agent.dirty} uncommitted", style="dim")
     if agent.dirty_paths:
         text.append(f" ({', '.join(agent.dirty_paths)})", style="dim")
     text.append(f"\nsession {agent.session}: " + ("alive" if agent.session_running else "none"),
