@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    # Not imported before the fork: its twenty dataclasses took half the time to it (the
-    # child imports it to build the snapshot; this process, as the app or the unpickling
-    # needs it).
+    # Imported after the fork, not before: its twenty dataclasses took half the time to the
+    # fork. The child imports it to build the snapshot; this process when the app (or the
+    # unpickling) needs it.
     from gastown_tui.model.snapshot import TownSnapshot
 
 
