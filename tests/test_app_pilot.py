@@ -360,29 +360,36 @@ async def test_a_nudge_to_a_dead_pane_says_so_at_once(town: Town):
                         "or was stopped)"]
 
 
-async def test_a_first_read_that_arrived_before_the_screen_is_in_its_first_frame(town: Town):
-    """The CLI starts the town's first read before the control room imports Textual; when it
-    is in by the time the main screen mounts, the screen draws it as it mounts, so the first
-    frame shows the town rather than empty panes redrawn when the read's message comes."""
+def arrived_first_read(town: Town):
+    """The CLI's forked first read, already in when the app starts (FirstRead's interface)."""
     import concurrent.futures
 
     from gastown_tui.model.town_model import TownModel
-    from gastown_tui.screens.main import MainScreen
-    from gastown_tui.widgets.polecat_wall import PolecatWall
 
-    slung_hanging_polecat(town)
     model = TownModel(town.root)
     try:
         read = model.load(defer_bead_lists=True)
     finally:
         model.close()
 
-    class Arrived:  # the forked read, already in (model.first_read.FirstRead's interface)
+    class Arrived:
         def future(self):
             future = concurrent.futures.Future()
             future.set_result(read)
             return future
 
+    return Arrived()
+
+
+async def test_a_first_read_that_arrived_before_the_screen_is_in_its_first_frame(town: Town):
+    """The CLI starts the town's first read before the control room imports Textual; when it
+    is in by the time the main screen mounts, the screen draws it as it mounts, so the first
+    frame shows the town rather than empty panes redrawn when the read's message comes."""
+    from gastown_tui.screens.main import MainScreen
+    from gastown_tui.widgets.polecat_wall import PolecatWall
+
+    slung_hanging_polecat(town)
+    arrived = arrived_first_read(town)
     draws: list[tuple[bool, int]] = []  # (screen mounted yet, polecats drawn) per draw
     original = MainScreen.show_snapshot
 
@@ -392,7 +399,7 @@ async def test_a_first_read_that_arrived_before_the_screen_is_in_its_first_frame
 
     MainScreen.show_snapshot = show_snapshot  # type: ignore[method-assign]
     try:
-        app = make_app(town, first_read=Arrived())
+        app = make_app(town, first_read=arrived)
         async with app.run_test(size=(160, 48)) as pilot:
             await app.wait_settled()
             await pilot.pause()
@@ -407,28 +414,12 @@ async def test_the_panes_first_tick_captures_only_the_tiles_that_fit(town: Town,
     """The first whole frame must not grow with the town: the panes' first tick captures the
     tiles the terminal can show (and the Mayor), not every polecat's pane, whether the first
     read came from the CLI's forked child before the screen mounted or from a thread after."""
-    import concurrent.futures
 
     from gastown_tui.app.panes import town_observer
-    from gastown_tui.model.town_model import TownModel
     from gastown_tui.widgets.polecat_wall import TILE_LINES, PolecatWall
 
     sessions = {slung_hanging_polecat(town, f"Wait {n}")[1].session for n in range(8)}
-    handed = None
-    if first_read == "arrived":
-        model = TownModel(town.root)
-        try:
-            read = model.load(defer_bead_lists=True)
-        finally:
-            model.close()
-
-        class Arrived:  # the forked read, already in (model.first_read.FirstRead's interface)
-            def future(self):
-                future = concurrent.futures.Future()
-                future.set_result(read)
-                return future
-
-        handed = Arrived()
+    handed = arrived_first_read(town) if first_read == "arrived" else None
     asked: list[set[str] | None] = []
 
     class Spy:  # the real observer; records which panes each tick asked it to capture

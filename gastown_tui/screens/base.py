@@ -52,8 +52,24 @@ class TownScreen(Screen[None]):
         return cast("Room", self.app)
 
     def compose_header(self) -> ComposeResult:
+        self._born_with_breakpoints()
         yield TownHeader(self.TITLE, id="town-header")
         yield TownBanners(id="town-banners")
+
+    def _born_with_breakpoints(self) -> None:
+        """Take the breakpoint classes (HORIZONTAL_BREAKPOINTS) for the terminal's width now,
+        before the children are styled: added by the first Resize, as Textual does, they
+        restyled every widget on the screen once more as the control room started."""
+        breakpoints = self.HORIZONTAL_BREAKPOINTS
+        if breakpoints is None:
+            breakpoints = self.app.HORIZONTAL_BREAKPOINTS
+        if not breakpoints:
+            return
+        width = self.app.size.width
+        chosen = next((name for at, name in sorted(breakpoints, reverse=True) if width >= at),
+                      None)
+        for _at, name in breakpoints:
+            self.set_class(name == chosen, name, update=False)
 
     def compose_footer(self) -> ComposeResult:
         if self.room.config.story is not None:  # the demo's caption line, in demo mode only

@@ -37,6 +37,9 @@ MR_KINDS = ("conflict", "failed")
 class MainScreen(TownScreen):
     CSS_PATH = Path(__file__).with_name("main.tcss")
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # main.tcss: narrow layout
+    # The wall has the focus from the start: focused in on_mount instead, after Textual's
+    # auto focus had given it to the Mayor's pane, the focus moved twice (each a restyle).
+    AUTO_FOCUS = "#polecat-wall"
     BINDINGS = [
         *verb_bindings("nudge", "sling", "nuke", "zoom", "attach", "watch"),
         Binding("m", "focus_pane('mayor')", "mayor", tooltip="Type to the Mayor", id="mayor"),
@@ -78,7 +81,6 @@ class MainScreen(TownScreen):
 
     def on_mount(self) -> None:
         self.query_one("#wall-box").border_title = "2 Polecats"
-        self.query_one(PolecatWall).focus()
 
     # ------------------------------------------------------------------ drawing
     def show_snapshot(self, snapshot: TownSnapshot) -> None:
