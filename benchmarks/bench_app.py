@@ -46,7 +46,9 @@ async def first_frame(root: Path, *, whole_read: bool = False) -> float:
     started = time.perf_counter()
     # As the CLI starts the control room: the town's first read forked (the CLI forks before
     # its imports, so this child starts later and copies more than the user's does).
-    app = make_app(root, first_read=FirstRead.start(root))
+    first_read = FirstRead.start(root)
+    assert first_read is not None, "the first read did not fork (threads running?)"
+    app = make_app(root, first_read=first_read)
     async with app.run_test(size=(200, 60)) as pilot:
         await app.wait_settled()  # the town's snapshot and the panes' first poll are in
         await drawn(pilot)
