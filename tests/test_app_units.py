@@ -149,6 +149,27 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
         assert pressed == [nuke().key]
 
 
+async def test_a_filter_that_matches_no_polecat_says_so_not_that_there_are_none(demo):
+    """The wall's empty line must not claim "no polecats" while a filter hides them all; the
+    filter's text is shown inert (what was typed or pasted may hold escapes)."""
+    from gastown_tui.app import make_app
+    from gastown_tui.widgets.polecat_wall import PolecatWall
+
+    app = make_app(demo.root, clock=lambda: NOW, live=False,
+                   observer_factory=lambda root: RecordedPanes.demo())
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        wall = app.screen.query_one(PolecatWall)
+        wall.set_filter("zz\x1b[2Jq")
+        await pilot.pause()
+        text = internals_text(app)
+        assert "no polecat matches “zz" in text and "esc clears the filter" in text
+        assert "no polecats —" not in text and "\x1b" not in text
+        wall.set_filter("")
+        await pilot.pause()
+        assert "no polecat matches" not in internals_text(app)
+
+
 def internals_text(app) -> str:
     from gastown_tui.widgets.textual_internals import screen_text
 

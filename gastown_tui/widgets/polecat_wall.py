@@ -33,6 +33,7 @@ from textual.strip import Strip
 from gastown_tui.model.panes import agent_lines, as_seen
 from gastown_tui.model.snapshot import AgentView, TownSnapshot
 from gastown_tui.model.wall_order import FOLDED, fold_text, urgency, wall_order
+from gastown_tui.town.safe_text import one_line
 from gastown_tui.widgets.format import (
     READING,
     STATE_STYLE,
@@ -404,8 +405,14 @@ class PolecatWall(ScrollView, can_focus=True):
         base = self._style("base")
         if not self._rows:
             if line == 1:
-                # Before the town's first read, say so: "no polecats" would be a claim.
-                empty = EMPTY if self._last is not None else READING
+                # Before the town's first read, say so: "no polecats" would be a claim; so
+                # would it be while a filter hides every polecat there is.
+                if self._last is None:
+                    empty = READING
+                elif self.filter_text and self._agents:
+                    empty = f"no polecat matches “{one_line(self.filter_text)}” — esc clears the filter"
+                else:
+                    empty = EMPTY
                 text = Text("  " + empty, style=self._style("polecat-wall--empty"))
                 return text_strip(fit(text, width), self.app.console).apply_style(
                     base).crop_extend(0, width, base)
