@@ -108,6 +108,7 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
     from gastown_tui.app import make_app
     from gastown_tui.widgets.footer import TownFooter
     from gastown_tui.widgets.polecat_wall import PolecatWall
+    from gastown_tui.widgets.textual_internals import screen_text
 
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes.demo())
@@ -131,7 +132,7 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
         await pilot.pause()
         assert wall.selected_agent is None and not nuke().enabled
         x, y = nuke_cell()
-        assert "nuke" in internals_text(app).splitlines()[y][x:x + 8]
+        assert "nuke" in screen_text(app).splitlines()[y][x:x + 8]
         bells: list[str] = []
         app.bell = lambda: bells.append("bell")  # type: ignore[method-assign]
         pressed: list[str] = []
@@ -154,6 +155,7 @@ async def test_a_filter_that_matches_no_polecat_says_so_not_that_there_are_none(
     filter's text is shown inert (what was typed or pasted may hold escapes)."""
     from gastown_tui.app import make_app
     from gastown_tui.widgets.polecat_wall import PolecatWall
+    from gastown_tui.widgets.textual_internals import screen_text
 
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes.demo())
@@ -162,18 +164,12 @@ async def test_a_filter_that_matches_no_polecat_says_so_not_that_there_are_none(
         wall = app.screen.query_one(PolecatWall)
         wall.set_filter("zz\x1b[2Jq")
         await pilot.pause()
-        text = internals_text(app)
+        text = screen_text(app)
         assert "no polecat matches “zz" in text and "esc clears the filter" in text
         assert "no polecats —" not in text and "\x1b" not in text
         wall.set_filter("")
         await pilot.pause()
-        assert "no polecat matches" not in internals_text(app)
-
-
-def internals_text(app) -> str:
-    from gastown_tui.widgets.textual_internals import screen_text
-
-    return screen_text(app)
+        assert "no polecat matches" not in screen_text(app)
 
 
 async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):
@@ -181,6 +177,7 @@ async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):
     and `q quit` stay whole at the right end, where a click on them still lands."""
     from gastown_tui.app import make_app
     from gastown_tui.widgets.footer import TownFooter
+    from gastown_tui.widgets.textual_internals import screen_text
 
     app = make_app(demo.root, clock=lambda: NOW, live=False,
                    observer_factory=lambda root: RecordedPanes.demo())
@@ -190,7 +187,7 @@ async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):
         footer = app.screen.query_one(TownFooter)
         assert footer.region.y == 23 and footer.region.width == 80
         spans = {entry.action: (start, end) for start, end, entry in footer.spans()}
-        bottom = internals_text(app).splitlines()[23]
+        bottom = screen_text(app).splitlines()[23]
         assert bottom.rstrip().endswith("? help q quit")  # whole, at the right end
         for action in ("help", "quit"):
             start, end = spans[action]

@@ -78,7 +78,7 @@ class GasTownApp(App[str | None]):
         if config.live:
             self.model.prefetch(config.first_read)
         # Read by the observer thread: replaced whole (never mutated), so reads are safe.
-        # None: every session, until the first snapshot is drawn and the wall knows its tiles.
+        # None: every session (a first tick that waited FIRST_TICK_WAIT_S for the tiles in vain).
         self.followed: frozenset[str] | None = None
         self.deep: frozenset[str] = frozenset()
         # Set once `followed` says what the first screen shows (or as the app quits): the

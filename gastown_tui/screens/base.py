@@ -52,7 +52,7 @@ class TownScreen(Screen[None]):
         return cast("Room", self.app)
 
     def compose_header(self) -> ComposeResult:
-        self._born_with_breakpoints()
+        self._born_with_breakpoints()  # here: every screen composes its header first
         yield TownHeader(self.TITLE, id="town-header")
         yield TownBanners(id="town-banners")
 
