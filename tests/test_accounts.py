@@ -62,13 +62,16 @@ def test_limits_expire_at_their_reset_and_clear_by_hand(cli: Cli, tmp_path: Path
         cli.gt("account", "add", handle, "--config-dir", str(tmp_path / handle))
     past = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     quota.mark_limited(town, "a", past)  # reset five minutes ago
-    quota.mark_limited(town, "b", "11:59pm")  # later today (or tomorrow)
+    # A clock time hours ahead (today or tomorrow), as the agent's screen would say it: a
+    # fixed "11:59pm" was already past when the test ran in the last minute of the day.
+    later = (datetime.now() + timedelta(hours=3)).strftime("%I:%M%p").lstrip("0").lower()
+    quota.mark_limited(town, "b", later)
     status = {q["handle"]: q for q in cli.json("gt", "quota", "status")}
     assert status["a"]["status"] == "available"  # expired, cleared on read
-    assert status["b"]["status"] == "limited" and status["b"]["resets_at"] == "11:59pm"
+    assert status["b"]["status"] == "limited" and status["b"]["resets_at"] == later
     assert status["c"]["status"] == "available"
     text = cli.gt("quota", "status").stdout
-    assert "limited (resets 11:59pm)" in text and "2 available, 1 limited" in text
+    assert f"limited (resets {later})" in text and "2 available, 1 limited" in text
     assert "✓ b → available" in cli.gt("quota", "clear").stdout
     assert all(q["status"] == "available" for q in cli.json("gt", "quota", "status"))
     at = quota.resets_epoch("10:44am", since=datetime(2026, 1, 5, 9, 0).timestamp())
