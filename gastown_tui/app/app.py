@@ -51,11 +51,10 @@ CPU_INTERVAL = 5.0  # each header repaint is a compositor pass over the whole sc
 
 class GasTownApp(App[str | None]):
     TITLE = "gastown-tui"
-    CSS_PATH = "app.tcss"
+    # The main screen's layout with the app's: Textual loads a screen's own CSS_PATH when it
+    # is pushed, not for the screen get_default_screen() returns.
+    CSS_PATH = ["app.tcss", "../screens/main.tcss"]
     COMMANDS = App.COMMANDS | {TownCommands}
-    # The main screen as the default mode: Textual loads a screen's CSS_PATH for modes, not
-    # for a screen returned by get_default_screen().
-    MODES = {"_default": MainScreen}
     BINDINGS = [
         Binding("colon", "command_palette", "command", tooltip="Every action and screen",
                 id="command"),
@@ -98,6 +97,12 @@ class GasTownApp(App[str | None]):
         self._panes_seen = asyncio.Event()
         if not config.live:
             self.animation_level = "none"
+
+    def get_default_screen(self) -> MainScreen:
+        # Not MODES: App awaits a mode's screen mounting inside its start-up batch, where the
+        # screen's first (whole) frame is drawn and thrown away; the terminal then got only
+        # the regions changed since, and the rest a frame later (16 ms on).
+        return MainScreen()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if not self.config.live and isinstance(event.widget, Input):
@@ -366,6 +371,8 @@ class GasTownApp(App[str | None]):
             return  # no tiles yet: keep following every pane until the first snapshot
         screen = self.screen if screen is None else screen
         if isinstance(screen, TownScreen):
+            if not screen.children_mounted:
+                return  # composing still: its on_mount follows it
             followed, deep = screen.followed_sessions()
         else:
             followed, deep = set(), set()

@@ -88,8 +88,11 @@ class TownScreen(Screen[None]):
             self._drawable = self.is_mounted and bool(self.query(TownHeader))
         return self._drawable
 
+    children_mounted = False  # (the app's first messages may come before: it does not wait)
+
     def on_mount(self) -> None:
         # Textual calls this and the subclass's on_mount (handlers run for each class).
+        self.children_mounted = True
         self.room.adopt_first_read()  # before watching: drawn once, just below
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         self.watch(self.app, "panes", self._panes_changed, init=False)
@@ -103,6 +106,9 @@ class TownScreen(Screen[None]):
             # The tiles are known now (before the first layout, bounded by the terminal's
             # height): the panes' first tick captures those, not every pane in the town.
             self.room.follow_screen(self)
+        # The footer read the keys as it mounted, before this handler: with no selection yet
+        # (target() is NOTHING until now), every verb read as unavailable.
+        self.refresh_bindings()
 
     _drawn_at_mount: tuple[TownSnapshot, PaneFeed] | None = None
 

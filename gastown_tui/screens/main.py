@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from textual import on
@@ -35,7 +34,6 @@ MR_KINDS = ("conflict", "failed")
 
 
 class MainScreen(TownScreen):
-    CSS_PATH = Path(__file__).with_name("main.tcss")
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # main.tcss: narrow layout
     # The wall has the focus from the start: focused in on_mount instead, after Textual's
     # auto focus had given it to the Mayor's pane, the focus moved twice (each a restyle).
@@ -178,15 +176,19 @@ class MainScreen(TownScreen):
         state = super().check_action(action, parameters)
         verb = verb_of(action, parameters)
         if state is None and verb is not None and verb.id in PANE_VERBS \
-                and self.drawable and self._focused_pane() not in PANE_VERBS[verb.id]:
+                and self._focused_pane() not in PANE_VERBS[verb.id]:
             return False
         return state
 
     def _focused_pane(self) -> str:
-        if self.query_one("#needs-you", NeedsYou).has_focus_within:
-            return "needs"
-        if self.query_one("#refinery-queue", RefineryQueue).has_focus_within:
-            return "queue"
+        # By what has the focus, not by querying the panes: the footer asks while the screen
+        # is still composing (the app does not wait for it), before some panes exist.
+        focused = self.focused
+        for pane in focused.ancestors_with_self if focused is not None else ():
+            if pane.id == "needs-you":
+                return "needs"
+            if pane.id == "refinery-queue":
+                return "queue"
         return "wall"
 
     def verb_pressed(self, verb: Verb, target: Target) -> None:
