@@ -334,3 +334,27 @@ async def test_sling_on_the_beads_screen_takes_the_bead_under_the_cursor(demo):
         await pilot.pause()
         assert isinstance(app.screen, SlingModal)
         assert app.screen.chosen_beads == [bead] and app.screen.step == "target"
+
+
+async def test_a_start_with_the_gc_paused_turns_it_on_once_the_first_frame_is_drawn(
+        demo, monkeypatch: pytest.MonkeyPatch):
+    """The CLI pauses the cyclic garbage collector for start-up (cli/tui.py); the app turns it
+    back on, what start-up made frozen, once the first whole frame is drawn: not at the
+    fallback timer (pushed out of reach here), and not never."""
+    import gc
+
+    from gastown_tui.app import app as app_module
+    from tests.waiting import until
+
+    monkeypatch.setattr(app_module, "GC_PAUSE_MAX_S", 600.0)
+    app = demo_app(demo, gc_paused=True)
+    frozen = gc.get_freeze_count()
+    gc.disable()
+    try:
+        async with app.run_test(size=(120, 36)) as pilot:
+            await app.wait_settled()
+            await until(pilot, gc.isenabled, what="the garbage collector on again")
+            assert gc.get_freeze_count() > frozen
+    finally:
+        gc.enable()
+        gc.unfreeze()

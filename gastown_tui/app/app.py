@@ -16,6 +16,7 @@ every other change.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from dataclasses import replace
@@ -46,6 +47,7 @@ from gastown_tui.verbs.messages import VerbFinished, VerbProgress
 POLL_RETRY = 2.0  # while tmux is down
 WATCH_WITHOUT_PANES_S = 1.0  # the file watch waits this long at most for the panes' first tick
 FIRST_TICK_WAIT_S = 1.0  # the observer's first tick waits this long at most for the tiles
+GC_PAUSE_MAX_S = 3.0  # the cyclic GC resumes this long after mounting if no whole frame came
 CPU_INTERVAL = 5.0  # each header repaint is a compositor pass over the whole screen
 
 
@@ -124,6 +126,8 @@ class GasTownApp(App[str | None]):
             self.theme = self.config.theme
         if self.config.live:
             self.set_interval(CPU_INTERVAL, self._sample_cpu)
+        if self.config.gc_paused:
+            self.set_timer(GC_PAUSE_MAX_S, self._resume_gc)
 
     def watch_theme(self, theme: str) -> None:
         """A theme picked in the palette is saved for the town (off the event loop), so the
@@ -263,12 +267,27 @@ class GasTownApp(App[str | None]):
         if self._first_frame_drawn.is_set() or not self._town_seen.is_set():
             return
         if self._panes_seen.is_set():
-            self.call_after_refresh(self._first_frame_drawn.set)
+            self.call_after_refresh(self._first_frame_done)
         elif not self._watch_timer_set:
             self._watch_timer_set = True
-            self.set_timer(WATCH_WITHOUT_PANES_S, self._first_frame_drawn.set)
+            self.set_timer(WATCH_WITHOUT_PANES_S, self._first_frame_done)
 
     _watch_timer_set = False
+
+    def _first_frame_done(self) -> None:
+        self._first_frame_drawn.set()
+        self._resume_gc()
+
+    _gc_resumed = False
+
+    def _resume_gc(self) -> None:
+        """The cyclic GC, paused by the CLI for start-up (its collections took ~40 ms before
+        the first frame), runs again. What start-up made lives as long as the app: frozen,
+        the collections to come skip it instead of walking it every time."""
+        if self.config.gc_paused and not self._gc_resumed:
+            self._gc_resumed = True
+            gc.freeze()
+            gc.enable()
 
     def show_caption(self, text: str) -> None:
         """Show the demo's caption; any thread may call it, and after the app ended it does

@@ -25,6 +25,9 @@ class AppConfig:
     model_options: dict[str, int] = field(default_factory=dict)
     first_read: FirstRead | None = None  # the CLI's forked first read of the town
     theme: str = ""  # the town's control_room.theme (gt theme); '' keeps Textual's default
+    # The CLI paused the cyclic garbage collector for start-up (cli/tui.py): the app resumes
+    # it once the first whole frame is drawn (or GC_PAUSE_MAX_S after it mounted).
+    gc_paused: bool = False
     # The demo (gastown_tui/demo): called once the first frame is on screen, with a function
     # any thread may call to show a caption line; None outside the demo (no caption line).
     story: Callable[[Callable[[str], None]], None] | None = None

@@ -12,13 +12,15 @@ from gastown_tui.town.layout import Town
 def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool = False,
              observer_factory: ObserverFactory | None = None, live: bool = True,
              start_screen: str = "main", poll_interval: float | None = None,
-             model_options: dict[str, int] | None = None, first_read=None, story=None):
+             model_options: dict[str, int] | None = None, first_read=None, story=None,
+             gc_paused: bool = False):
     """Build the app on `town`.
 
     `live=False` renders one settled frame: the town is read once, the panes polled once, no
     watcher, no timers, no animation (snapshot mode and snapshot tests). `observer_factory`
     supplies pane screens (tests pass recorded ones); `clock` dates the snapshots. `story`:
-    the demo's (AppConfig.story)."""
+    the demo's (AppConfig.story). `gc_paused`: the caller disabled the cyclic garbage
+    collector for start-up; the app enables it again after the first whole frame."""
     from gastown_tui.app.app import GasTownApp
     from gastown_tui.app.config import POLL_INTERVAL, AppConfig
 
@@ -29,7 +31,7 @@ def make_app(town: Town | Path | str, *, clock: Clock = utc_now, read_only: bool
                        start_screen=start_screen,
                        poll_interval=POLL_INTERVAL if poll_interval is None else poll_interval,
                        model_options=dict(model_options or {}), first_read=first_read,
-                       theme=saved_theme(town), story=story)
+                       theme=saved_theme(town), story=story, gc_paused=gc_paused)
     return GasTownApp(config)
 
 
