@@ -23,7 +23,7 @@ SUITE = [
     "tests/test_reliability_control_room.py", "tests/test_agents.py", "tests/test_patrol.py",
     "tests/test_town_model.py", "tests/test_lifecycle.py", "tests/test_demo.py",
     "tests/test_demo_stops.py", "tests/test_real_claude.py", "tests/test_command_forms.py",
-    "tests/test_json_shapes.py",
+    "tests/test_json_shapes.py", "tests/test_row_table.py", "tests/test_needs_you.py",
 ]
 
 

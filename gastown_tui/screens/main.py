@@ -8,7 +8,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Input, OptionList
+from textual.widgets import Input, OptionList
 
 from gastown_tui.model.marks import Marks
 from gastown_tui.model.panes import needs_you_seen
@@ -22,6 +22,7 @@ from gastown_tui.widgets.mayor_chat import MayorChat
 from gastown_tui.widgets.needs_you import NeedsYou
 from gastown_tui.widgets.polecat_wall import PolecatWall
 from gastown_tui.widgets.refinery_queue import RefineryQueue
+from gastown_tui.widgets.row_table import RowTable
 
 MAYOR_SESSION = "hq-mayor"
 PANE_FOCUS = {"mayor": "#mayor-input", "wall": "#polecat-wall", "convoys": "#convoy-board",
@@ -227,10 +228,9 @@ class MainScreen(TownScreen):
         else:
             self.room.open_screen(f"bead:{item.key}")
 
-    @on(DataTable.RowSelected, "#mq-table")
-    def _open_mr(self, event: DataTable.RowSelected) -> None:
-        if event.row_key.value:
-            self.room.open_screen(f"bead:{event.row_key.value}")
+    @on(RowTable.Selected, "#mq-table")
+    def _open_mr(self, event: RowTable.Selected) -> None:
+        self.room.open_screen(f"bead:{event.key}")
 
     # ------------------------------------------------------------------ actions
     def action_focus_pane(self, pane: str) -> None:

@@ -14,7 +14,7 @@ from textual.widgets import Log, Static
 
 from gastown_tui.model.snapshot import MergeView, RefineryView, TownSnapshot
 from gastown_tui.widgets.format import STAGE_STYLE, age, stage_label
-from gastown_tui.widgets.keyed_table import KeyedTable
+from gastown_tui.widgets.row_table import RowTable
 
 COLUMNS = (("pos", "#"), ("mr", "MR"), ("stage", "stage"), ("age", "age"), ("retries", "↻"),
            ("issue", "issue"))
@@ -78,17 +78,17 @@ class RefineryQueue(Vertical):
         self._gate: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
-        yield KeyedTable(COLUMNS, id="mq-table")
+        yield RowTable(COLUMNS, id="mq-table")
         yield Static("", id="gate-title")
         yield Log(max_lines=50, auto_scroll=True, id="gate-log")
 
     @property
     def selected_mr(self) -> str | None:
-        return self.query_one(KeyedTable).cursor_key
+        return self.query_one(RowTable).cursor_key
 
     def show(self, snapshot: TownSnapshot) -> None:
         now = snapshot.taken_at
-        self.query_one(KeyedTable).show_rows(
+        self.query_one(RowTable).show_rows(
             {mr.id: mr_cells(mr, now) for mr in snapshot.merge_queue})
         self._show_gate(snapshot, now)
 
