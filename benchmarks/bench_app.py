@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import re
@@ -44,11 +45,13 @@ async def first_frame(root: Path, *, whole_read: bool = False) -> float:
     from gastown_tui.model.first_read import FirstRead
 
     started = time.perf_counter()
-    # As the CLI starts the control room: the town's first read forked (the CLI forks before
-    # its imports, so this child starts later and copies more than the user's does).
+    # As the CLI starts the control room: the cyclic GC paused until the first whole frame,
+    # the town's first read forked (the CLI forks before its imports, so this child starts
+    # later and copies more than the user's does).
+    gc.disable()
     first_read = FirstRead.start(root)
     assert first_read is not None, "the first read did not fork (threads running?)"
-    app = make_app(root, first_read=first_read)
+    app = make_app(root, first_read=first_read, gc_paused=True)
     async with app.run_test(size=(200, 60)) as pilot:
         await app.wait_settled()  # the town's snapshot and the panes' first poll are in
         await drawn(pilot)
