@@ -3,8 +3,8 @@
 What KeyedTable (a DataTable) does for a pane that only lists rows and lets one be picked, for
 a fraction of its cost: DataTable renders each cell through a Rich console and measures every
 row's cells on idle, which made the merge queue of a large town (200 MRs) the slowest part of
-the control room's first frame. Here each row becomes one Strip when it is first drawn at a
-width, and stays drawn until it changes.
+the control room's first frame. Here each row (and the header) becomes one Strip when it is
+first drawn, and stays drawn until it or the columns' widths change.
 
 `show_rows(rows)` shows `rows` (key -> cells, in order); the cursor stays on its row number.
 Enter, or a click on the row under the cursor, posts `RowTable.Selected` with the row's key.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.text import Text
 from textual import events
@@ -96,8 +97,9 @@ class RowTable(ScrollView, can_focus=True):
         self._rows: dict[str, Row] = {}
         self._keys: list[str] = []
         self._widths = self._measure()
-        # Drawn rows: (key, width) -> the row's cells as one strip, cursor style not applied.
-        self._strips: dict[tuple[str, int], Strip] = {}
+        # Drawn rows: key -> the row's cells as one strip, cursor style not applied; None
+        # keys the header. Emptied when the columns' widths or the styles change.
+        self._strips: dict[str | None, Strip] = {}
         self.virtual_size = Size(0, 1)
 
     # ------------------------------------------------------------------ content
@@ -119,8 +121,8 @@ class RowTable(ScrollView, can_focus=True):
         if rows == self._rows:
             return
         changed = {key for key, cells in rows.items() if self._rows.get(key) != cells}
-        self._strips = {drawn: strip for drawn, strip in self._strips.items()
-                        if drawn[0] in rows and drawn[0] not in changed}
+        self._strips = {key: strip for key, strip in self._strips.items()
+                        if key is None or (key in rows and key not in changed)}
         self._rows = dict(rows)
         self._keys = list(rows)
         widths = self._measure()
@@ -135,7 +137,8 @@ class RowTable(ScrollView, can_focus=True):
         widths = [label.cell_len for label in self._labels]
         for cells in self._rows.values():
             for column, cell in enumerate(cells[:len(widths)]):
-                widths[column] = max(widths[column], _cell_len(cell))
+                widths[column] = max(widths[column], cell.cell_len if isinstance(cell, Text)
+                                     else cell_len(str(cell)))
         return tuple(widths)
 
     def _line_width(self) -> int:
@@ -160,17 +163,18 @@ class RowTable(ScrollView, can_focus=True):
         base = self.rich_style
         scroll_x = round(self.scroll_offset.x)
         if y == 0:
+            header = self._strips.get(None)
+            if header is None:
+                header = self._strips[None] = self._cells_strip(self._labels)
             style = base + self.get_component_rich_style("row-table--header")
-            strip = self._cells_strip(self._labels)
-            return strip.crop_extend(scroll_x, scroll_x + width, None).apply_style(style)
+            return header.crop_extend(scroll_x, scroll_x + width, None).apply_style(style)
         index = round(self.scroll_offset.y) + y - 1
         if index >= len(self._keys):
             return Strip.blank(width, base)
         key = self._keys[index]
-        drawn = (key, self._line_width())
-        strip = self._strips.get(drawn)
+        strip = self._strips.get(key)
         if strip is None:
-            strip = self._strips[drawn] = self._cells_strip(self._rows[key])
+            strip = self._strips[key] = self._cells_strip(self._rows[key])
         strip = strip.crop_extend(scroll_x, scroll_x + width, None)
         if index == self.cursor_row:
             # Over the cells' own styles, as DataTable's cursor: the row reads as one.
@@ -218,7 +222,3 @@ class RowTable(ScrollView, can_focus=True):
                 self.action_select()
             else:
                 self.cursor_row = index
-
-
-def _cell_len(cell: Text | str) -> int:
-    return cell.cell_len if isinstance(cell, Text) else Text(str(cell)).cell_len
