@@ -15,7 +15,7 @@ import pytest
 import time_machine
 
 from gastown_tui.app import make_app
-from tests.fixtures.towns import NOW, DemoTown, RecordedPanes, build_demo_town
+from tests.fixtures.towns import NOW, DemoTown, RecordedPanes, build_demo_town, settled_app
 
 WIDE = (200, 60)
 NARROW = (80, 24)
@@ -35,8 +35,7 @@ def frozen():
 
 
 def app_for(demo: DemoTown, **options):
-    return make_app(demo.root, clock=lambda: NOW, live=False,
-                    observer_factory=lambda root: RecordedPanes.demo(), **options)
+    return settled_app(demo, **options)
 
 
 async def settle(pilot) -> None:

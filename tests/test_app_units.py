@@ -11,7 +11,7 @@ import pytest
 from gastown_tui.app.messages import PanesPolled, PanesUpdated, PaneUpdated, TownChanged
 from gastown_tui.app.panes import PaneTracker
 from gastown_tui.model.snapshot import TownSnapshot
-from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town
+from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town, settled_app
 
 BIN = Path(sys.executable).parent
 
@@ -87,11 +87,9 @@ def demo(tmp_path: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch):
 
 
 async def test_palette_offers_every_screen_and_the_agents_verbs(demo):
-    from gastown_tui.app import make_app
     from gastown_tui.app.commands import town_commands
 
-    app = make_app(demo.root, clock=lambda: NOW, live=False,
-                   observer_factory=lambda root: RecordedPanes.demo())
+    app = settled_app(demo)
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_settled()
         await pilot.pause()
@@ -105,13 +103,11 @@ async def test_palette_offers_every_screen_and_the_agents_verbs(demo):
 async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
     """nuke needs a selected polecat: a wall filter that matches nobody greys its key (a
     click on it rings the bell instead of pressing it), and clearing it makes it live again."""
-    from gastown_tui.app import make_app
     from gastown_tui.widgets.footer import TownFooter
     from gastown_tui.widgets.polecat_wall import PolecatWall
     from gastown_tui.widgets.textual_internals import screen_text
 
-    app = make_app(demo.root, clock=lambda: NOW, live=False,
-                   observer_factory=lambda root: RecordedPanes.demo())
+    app = settled_app(demo)
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
         await pilot.press("2")  # the polecat wall
@@ -153,12 +149,10 @@ async def test_footer_greys_the_polecat_keys_while_no_polecat_is_selected(demo):
 async def test_a_filter_that_matches_no_polecat_says_so_not_that_there_are_none(demo):
     """The wall's empty line must not claim "no polecats" while a filter hides them all; the
     filter's text is shown inert (what was typed or pasted may hold escapes)."""
-    from gastown_tui.app import make_app
     from gastown_tui.widgets.polecat_wall import PolecatWall
     from gastown_tui.widgets.textual_internals import screen_text
 
-    app = make_app(demo.root, clock=lambda: NOW, live=False,
-                   observer_factory=lambda root: RecordedPanes.demo())
+    app = settled_app(demo)
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
         wall = app.screen.query_one(PolecatWall)
@@ -175,12 +169,10 @@ async def test_a_filter_that_matches_no_polecat_says_so_not_that_there_are_none(
 async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):
     """At 80x24 the main screen's verbs do not all fit: the cut falls on them, and `? help`
     and `q quit` stay whole at the right end, where a click on them still lands."""
-    from gastown_tui.app import make_app
     from gastown_tui.widgets.footer import TownFooter
     from gastown_tui.widgets.textual_internals import screen_text
 
-    app = make_app(demo.root, clock=lambda: NOW, live=False,
-                   observer_factory=lambda root: RecordedPanes.demo())
+    app = settled_app(demo)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.wait_settled()
         await pilot.pause()
@@ -203,11 +195,9 @@ async def test_a_pane_tick_repaints_the_changed_tile_lines_not_the_whole_wall(de
     """Thirty live panes tick all the time: a new line on one polecat's screen repaints
     that tile's lines; the wall's frame (its "n/N working" subtitle, whose every set repaints
     the box and every tile in it) is left alone while the count stays the same."""
-    from gastown_tui.app import make_app
     from gastown_tui.widgets.polecat_wall import PolecatWall
 
-    app = make_app(demo.root, clock=lambda: NOW, live=False,
-                   observer_factory=lambda root: RecordedPanes.demo())
+    app = settled_app(demo)
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
         await pilot.pause()
@@ -266,17 +256,10 @@ def test_demo_subcommand_still_answers():
     assert proc.returncode == 0 and "--until-landed" in proc.stdout
 
 
-def demo_app(demo, **options):
-    from gastown_tui.app import make_app
-
-    return make_app(demo.root, clock=lambda: NOW, live=False,
-                    observer_factory=lambda root: RecordedPanes.demo(), **options)
-
-
 async def test_clicking_a_tile_selects_it(demo):
     from gastown_tui.widgets.polecat_wall import TILE_LINES, PolecatWall
 
-    app = demo_app(demo)
+    app = settled_app(demo)
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
         await pilot.pause()
@@ -301,7 +284,7 @@ async def test_help_lists_the_keys_of_the_screen_under_it_whole(demo, size):
     from gastown_tui.screens.help import HINT, HelpScreen
     from gastown_tui.widgets.textual_internals import screen_text
 
-    app = demo_app(demo)
+    app = settled_app(demo)
     async with app.run_test(size=size) as pilot:
         await app.wait_settled()
         await pilot.press("j", "question_mark")
@@ -325,7 +308,7 @@ async def test_sling_on_the_beads_screen_takes_the_bead_under_the_cursor(demo):
     from gastown_tui.dialogs.sling import SlingModal
     from gastown_tui.widgets.keyed_table import KeyedTable
 
-    app = demo_app(demo, start_screen="beads")
+    app = settled_app(demo, start_screen="beads")
     async with app.run_test(size=(120, 36)) as pilot:
         await app.wait_settled()
         await pilot.pause()
@@ -347,7 +330,7 @@ async def test_a_start_with_the_gc_paused_turns_it_on_once_the_first_frame_is_dr
     from tests.waiting import until
 
     monkeypatch.setattr(app_module, "GC_PAUSE_MAX_S", 600.0)
-    app = demo_app(demo, gc_paused=True)
+    app = settled_app(demo, gc_paused=True)
     frozen = gc.get_freeze_count()
     gc.disable()
     try:

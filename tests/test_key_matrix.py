@@ -22,7 +22,6 @@ from textual.command import CommandPalette
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input
 
-from gastown_tui.app import make_app
 from gastown_tui.app.commands import town_commands
 from gastown_tui.app.messages import ActionFinished
 from gastown_tui.dialogs.confirm import ConfirmModal, PromptModal
@@ -44,7 +43,7 @@ from gastown_tui.verbs.registry import VERBS, verb_of
 from gastown_tui.verbs.runner import availability, reason
 from gastown_tui.widgets.keyed_table import KeyedTable
 from gastown_tui.widgets.polecat_wall import PolecatWall
-from tests.fixtures.towns import NOW, DemoTown, RecordedPanes, build_demo_town
+from tests.fixtures.towns import DemoTown, build_demo_town, settled_app
 
 # What a verb that can run does when its key is pressed.
 DIALOG = {"nudge": NudgeModal, "sling": SlingModal, "nuke": NukeModal,
@@ -198,8 +197,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, request) -> DemoTown:
 
 
 def app_on(demo: DemoTown, *, read_only: bool = False):
-    return make_app(demo.root, clock=lambda: NOW, live=False, read_only=read_only,
-                    observer_factory=lambda root: RecordedPanes.demo())
+    return settled_app(demo, read_only=read_only)
 
 
 async def settle(pilot) -> None:

@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult
 
 from gastown_tui.widgets.row_table import RowTable
 from gastown_tui.widgets.textual_internals import screen_text
-from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town
+from tests.fixtures.towns import build_demo_town, settled_app
 from tests.waiting import until
 
 COLUMNS = (("n", "#"), ("name", "name"), ("state", "state"))
@@ -22,12 +22,20 @@ def rows(count: int, state: str = "queued") -> dict[str, tuple[Text | str, ...]]
 
 
 class Host(App[None]):
-    def __init__(self) -> None:
+    """A RowTable alone, showing `shown` with the focus; it keeps the keys selected."""
+
+    def __init__(self, shown: dict[str, tuple[Text | str, ...]]) -> None:
         super().__init__()
+        self.table = RowTable(COLUMNS, id="table")
+        self.shown = shown
         self.selected: list[str] = []
 
     def compose(self) -> ComposeResult:
-        yield RowTable(COLUMNS, id="table")
+        yield self.table
+
+    def on_mount(self) -> None:
+        self.table.show_rows(self.shown)
+        self.table.focus()
 
     def on_row_table_selected(self, event: RowTable.Selected) -> None:
         self.selected.append(event.key)
@@ -39,11 +47,9 @@ def lines(app: App) -> list[str]:
 
 
 async def test_the_header_stays_and_the_cursor_row_stays_in_view():
-    app = Host()
+    app = Host(rows(30))
     async with app.run_test(size=(40, 8)) as pilot:
-        table = app.query_one(RowTable)
-        table.show_rows(rows(30))
-        table.focus()
+        table = app.table
         await pilot.pause()
         assert lines(app)[0].split() == ["#", "name", "state"]
         assert lines(app)[1].split() == ["1", "mr-0", "queued"]
@@ -65,11 +71,9 @@ async def test_the_header_stays_and_the_cursor_row_stays_in_view():
 
 
 async def test_new_rows_keep_the_cursor_row_and_draw_what_changed():
-    app = Host()
+    app = Host(rows(5))
     async with app.run_test(size=(40, 8)) as pilot:
-        table = app.query_one(RowTable)
-        table.show_rows(rows(5))
-        table.focus()
+        table = app.table
         await pilot.press("down", "down")
         table.show_rows(rows(3, state="merging"))
         await pilot.pause()
@@ -90,11 +94,9 @@ async def test_new_rows_keep_the_cursor_row_and_draw_what_changed():
 
 
 async def test_enter_and_a_click_on_the_cursor_row_select_it():
-    app = Host()
+    app = Host(rows(5))
     async with app.run_test(size=(40, 8)) as pilot:
-        table = app.query_one(RowTable)
-        table.show_rows(rows(5))
-        table.focus()
+        table = app.table
         await pilot.press("down", "enter")
         await until(pilot, lambda: app.selected == ["mr-1"], what="enter selects mr-1")
         await pilot.click(RowTable, offset=(3, 4))  # the fourth row: the cursor moves there
@@ -114,11 +116,9 @@ def demo(tmp_path: Path, tmux_socket: str, monkeypatch: pytest.MonkeyPatch):
 
 
 async def test_the_merge_queue_opens_the_mr_under_the_cursor(demo):
-    from gastown_tui.app import make_app
     from gastown_tui.screens.bead import BeadScreen
 
-    app = make_app(demo.root, clock=lambda: NOW, live=False,
-                   observer_factory=lambda root: RecordedPanes.demo())
+    app = settled_app(demo)
     async with app.run_test(size=(160, 48)) as pilot:
         await app.wait_settled()
         await pilot.press("4")

@@ -12,7 +12,7 @@ import time_machine
 
 from gastown_tui.app import make_app
 from tests.fixtures.crowd import TEN, build_crowd_town, thirty
-from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town
+from tests.fixtures.towns import NOW, build_demo_town, settled_app
 
 
 @pytest.fixture
@@ -147,8 +147,7 @@ async def test_layouts_stay_legible(tmp_path, tmux_socket, monkeypatch, frozen, 
 
     monkeypatch.setenv("GT_TMUX_SOCKET", tmux_socket)
     demo = build_demo_town(tmp_path, socket=tmux_socket)
-    app = make_app(demo.root, clock=lambda: NOW, live=False,
-                   observer_factory=lambda root: RecordedPanes.demo())
+    app = settled_app(demo)
     async with app.run_test(size=size) as pilot:
         await settle(pilot)
         header = app.screen.query_one(TownHeader).render().plain
