@@ -390,8 +390,8 @@ class GasTownApp(App[str | None]):
             return  # no tiles yet: keep following every pane until the first snapshot
         screen = self.screen if screen is None else screen
         if isinstance(screen, TownScreen):
-            if not screen.children_mounted:
-                return  # composing still: its on_mount follows it
+            if not screen.drawable:
+                return  # composing still (its on_mount follows it), or closing
             followed, deep = screen.followed_sessions()
         else:
             followed, deep = set(), set()

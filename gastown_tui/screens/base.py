@@ -76,23 +76,18 @@ class TownScreen(Screen[None]):
             yield DemoCaption(id="demo-caption")
         yield TownFooter()
 
-    _drawable = False
+    _children_mounted = False  # set first thing in on_mount
 
     @property
     def drawable(self) -> bool:
-        """Composed and mounted: a snapshot arriving earlier waits for on_mount; one arriving
-        while the app quits (the observer thread may still post) is dropped."""
-        if closing(self):
-            return False
-        if not self._drawable:  # cached: asked for every message, and true for good once true
-            self._drawable = self.is_mounted and bool(self.query(TownHeader))
-        return self._drawable
-
-    children_mounted = False  # (the app's first messages may come before: it does not wait)
+        """Composed, its children mounted: the app does not wait for that, so a snapshot (or
+        a follow) arriving earlier waits for on_mount; one arriving while the app quits (the
+        observer thread may still post) is dropped."""
+        return self._children_mounted and not closing(self)
 
     def on_mount(self) -> None:
         # Textual calls this and the subclass's on_mount (handlers run for each class).
-        self.children_mounted = True
+        self._children_mounted = True
         self.room.adopt_first_read()  # before watching: drawn once, just below
         self.watch(self.app, "snapshot", self._snapshot_changed, init=False)
         self.watch(self.app, "panes", self._panes_changed, init=False)
