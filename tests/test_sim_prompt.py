@@ -52,3 +52,24 @@ def test_keys_typed_by_hand_edit_the_line(sim_pane: TownTmux):
     screen = _screen_with(sim_pane, "[sim] received:")
     assert "[sim] received: status" in screen, screen
     assert "^[" not in screen and "[D" not in screen, screen
+
+
+def test_keys_arriving_in_one_read_are_each_handled(monkeypatch: pytest.MonkeyPatch):
+    """What a busy machine delivers at once: an arrow key's sequence is dropped whole, and a
+    lone Escape never swallows the key after it (a nudge's Escape then Enter must submit)."""
+    import io
+    import os
+
+    from gastown_tui.demo.sim import KeyReader
+
+    master, slave = os.openpty()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())  # the reader echoes the keys
+    with os.fdopen(slave, "rb", buffering=0) as stream:
+        reader = KeyReader(stream)
+        try:
+            os.write(master, b"statux\x7f\x1b[D\x1bs\x1b\rnext\x1bOA\r")
+            lines, ended = reader.read()
+        finally:
+            reader.restore()
+            os.close(master)
+    assert lines == ["status", "next"] and not ended

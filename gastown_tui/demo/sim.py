@@ -322,11 +322,14 @@ class KeyReader:
             return [], True
         lines: list[str] = []
         for char in self._decoder.decode(data):
+            if self._escape == "\x1b" and char not in "[O":
+                # Escape on its own, the next key in the same read (a busy machine, or a
+                # nudge's Escape and Enter): the Escape is dropped, the key still counts.
+                self._escape = ""
             if self._escape:
-                # ESC [ ... final byte, ESC O x, or ESC alone followed by a key: drop it.
+                # ESC [ ... final byte, or ESC O x: one key the prompt has no use for.
                 self._escape += char
-                if (len(self._escape) == 2 and char not in "[O") or \
-                        (len(self._escape) > 2 and "@" <= char <= "~"):
+                if len(self._escape) > 2 and "@" <= char <= "~":
                     self._escape = ""
                 continue
             if char == "\x1b":
