@@ -26,12 +26,12 @@ from pathlib import Path
 from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.command import Provider
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from gastown_tui.app.commands import TownCommands
 from gastown_tui.app.config import AppConfig
 from gastown_tui.app.messages import ActionFinished, PanesPolled, PanesUpdated, TownChanged
 from gastown_tui.app.panes import PaneTracker
@@ -51,12 +51,19 @@ GC_PAUSE_MAX_S = 3.0  # the cyclic GC resumes this long after mounting if no who
 CPU_INTERVAL = 5.0  # each header repaint is a compositor pass over the whole screen
 
 
+def town_commands_provider() -> type[Provider]:
+    """The palette's provider, imported when the palette first opens, not before the first frame."""
+    from gastown_tui.app.commands import TownCommands
+
+    return TownCommands
+
+
 class GasTownApp(App[str | None]):
     TITLE = "gastown-tui"
     # The main screen's layout with the app's: Textual loads a screen's own CSS_PATH when it
     # is pushed, not for the screen get_default_screen() returns.
     CSS_PATH = ["app.tcss", "../screens/main.tcss"]
-    COMMANDS = App.COMMANDS | {TownCommands}
+    COMMANDS = App.COMMANDS | {town_commands_provider}
     BINDINGS = [
         Binding("colon", "command_palette", "command", tooltip="Every action and screen",
                 id="command"),

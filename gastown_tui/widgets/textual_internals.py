@@ -9,11 +9,14 @@ Textual's (tests/test_textual_internals.py greps for it).
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from textual.app import App
 from textual.dom import DOMNode
-from textual.widgets import DataTable
+
+if TYPE_CHECKING:  # importing it costs the control room's start-up 2 ms; only the beads,
+    from textual.widgets import DataTable  # convoys and mail screens, opened later, use it
 
 __all__ = ["closing", "screen_text", "table_sizes_pending"]
 
