@@ -121,38 +121,31 @@ def test_worktree_facts_are_recomputed_only_for_changed_worktrees(
     assert snap is not None and snap.agent("gastown/polecats/nux").dirty == 1
 
 
-def test_the_first_read_reads_the_worktrees_of_the_first_tiles_and_the_rest_next(
-        demo: DemoTown, monkeypatch: pytest.MonkeyPatch):
-    """pygit2 takes most of a large town's first read, and only the tiles in view show a
-    worktree's facts: the first read reads the first tiles' (the wall's order), says the
-    others are not read yet, and the next read (the one that brings the bead lists) reads
-    them, with nothing else to prompt it."""
-    from gastown_tui.model import town_model
-    from gastown_tui.model.wall_order import wall_order
+def test_the_first_read_leaves_the_worktrees_to_the_next_read(demo: DemoTown):
+    """pygit2 (its import and the worktrees) took a large town's first read past the moment
+    the control room was ready to draw it: the first read (deferred) reads no worktree and
+    says so, the tiles keep their branch, and the next read (the one that brings the bead
+    lists) reads them all, with nothing else to prompt it."""
     from gastown_tui.model.watch_filter import ChangeSet
 
     for name in ("nux", "obsidian", "furiosa", "slit"):  # every polecat has an edit
         rig = "beads" if name == "obsidian" else "gastown"
         (demo.root / rig / "polecats" / name / rig / "scratch.txt").write_text("wip\n")
-    truth = {a.address: (a.dirty, a.ahead) for a in TownModel(demo.root).load().polecats}
-    monkeypatch.setattr(town_model, "FIRST_READ_WORKTREES", 2)
+    full = TownModel(demo.root).load()
+    truth = {a.address: (a.dirty, a.ahead, a.branch) for a in full.polecats}
     model = TownModel(demo.root, clock=fixed_clock)
     first = model.load(defer_bead_lists=True)
     trees = [a for a in first.polecats if a.worktree_exists]
     assert len(trees) == 4 and all(truth[a.address][0] >= 1 for a in trees)
-    order = [a.address for a in wall_order(trees, first.escalated, unfold=True).tiles]
-    read = {a.address for a in trees if not a.worktree_pending}
-    assert read == set(order[:2])  # the first two tiles, read
-    for agent in trees:
-        facts = (0, 0) if agent.worktree_pending else truth[agent.address]
-        assert (agent.dirty, agent.ahead) == facts, agent.address
-    assert polecat_screen_facts(first, order[-1]) == "(reading the worktree…)"
+    assert all(a.worktree_pending and (a.dirty, a.ahead) == (0, 0) for a in trees)
+    assert all(a.branch == truth[a.address][2] for a in trees)  # the bead's, shown meanwhile
+    assert polecat_screen_facts(first, trees[0].address) == "(reading the worktree…)"
     second = model.apply(ChangeSet(bead_lists=True))
     assert second is not None
     assert [(a.address, a.dirty, a.ahead, a.worktree_pending) for a in second.polecats
-            if a.worktree_exists] == [(a.address, *truth[a.address], False) for a in trees]
-    dirty, ahead = truth[order[-1]]
-    assert polecat_screen_facts(second, order[-1]).startswith(
+            if a.worktree_exists] == [(a.address, *truth[a.address][:2], False) for a in trees]
+    dirty, ahead, _ = truth[trees[-1].address]
+    assert polecat_screen_facts(second, trees[-1].address).startswith(
         f"↑{ahead} ahead  ✎{dirty} uncommitted")
     model.close()
 
@@ -253,14 +246,20 @@ async def test_follow_yields_a_snapshot_per_batch(demo: DemoTown):
 
 async def test_follow_draws_the_town_first_and_fills_the_bead_lists_next(demo: DemoTown):
     """The first snapshot (what the main screen draws) skips the ready/open lists only the
-    beads screen shows; the next one carries them, with nothing else to prompt it."""
+    beads screen shows, and the worktrees' facts; the next one carries them, with nothing
+    else to prompt it."""
     full = TownModel(demo.root, clock=fixed_clock).load()
     model = TownModel(demo.root, clock=fixed_clock)
     stream = model.follow()
     first = await anext(stream)
-    assert first.polecats == full.polecats and first.convoys == full.convoys
+    unread = tuple(dataclasses.replace(a, ahead=0, dirty=0, dirty_paths=(), worktree_pending=True)
+                   if a.worktree_exists else a for a in full.polecats)
+    assert first.polecats == unread and first.convoys == full.convoys
     assert first.beads == ()
-    second = await asyncio.wait_for(anext(stream), 10)
+    second = first
+    while not second.beads:  # (a file event on the way may bring the worktrees first)
+        second = await asyncio.wait_for(anext(stream), 10)
+    assert second.polecats == full.polecats
     assert second.beads == full.beads and second.bead_counts == full.bead_counts
     assert any(b.ready for b in second.beads)
     await stream.aclose()
@@ -363,3 +362,4 @@ print(json.dumps({{"agents": [a.address for a in first_snap.agents],
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["agents"] == out["direct"] and out["convoys"] == out["direct_convoys"]
     assert out["agents"] and out["generations"][1] > out["generations"][0]
+

@@ -37,7 +37,7 @@ from gastown_tui.model.snapshot import (
     RigView,
     TownSnapshot,
 )
-from gastown_tui.model.wall_order import escalated_agents, wall_order
+from gastown_tui.model.wall_order import escalated_agents
 from gastown_tui.model.watch_filter import ChangeSet, TownFilter, changes_from_paths
 from gastown_tui.ops.context import open_store
 from gastown_tui.town.errors import GasTownError, StoreLockedError, StoreUnavailableError
@@ -54,10 +54,6 @@ STORE_RETRY_S = 1.0
 # The bead lists follow the first snapshot this much later: read at once, they competed with
 # the drawing of the first frame (one GIL), which they are not part of.
 BEAD_LISTS_AFTER_S = 0.5  # while the store is locked, `follow` asks it again this often
-# The first read (deferred) reads the worktrees of this many polecats, the first in the wall's
-# order: more tiles than a terminal shows. pygit2 takes ~0.7 ms a worktree, and the first
-# frame grew with the town (100 polecats: 76 ms of a 175 ms read); the rest follow it.
-FIRST_READ_WORKTREES = 16
 
 
 STORE_POLL_S = 2.0  # a PostgreSQL store is asked for changes this often without a NOTIFY
@@ -644,7 +640,10 @@ class TownModel:
         for key in list(self._worktrees):
             if key not in wanted:
                 del self._worktrees[key]
-        now = self._first_tiles(wanted) if self._defer_bead_lists else wanted
+        # The first read (deferred) reads none: pygit2's import and the worktrees took ~90 ms
+        # of a large town's read, which the first frame then waited for; the tiles show their
+        # branch meanwhile, and ahead and dirty come with the full read that follows.
+        now = set() if self._defer_bead_lists else wanted
         read = False
         for key in sorted(now):
             if key not in self._worktrees or key in changes.worktrees \
@@ -656,16 +655,6 @@ class TownModel:
             self._polecats = [replace(a, **worktree_update(
                 self._worktrees.get((a.rig, a.name), {})),
                 worktree_pending=(a.rig, a.name) in pending) for a in self._polecats]
-
-    def _first_tiles(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
-        """The first FIRST_READ_WORKTREES of `keys` in the wall's order (as the model sees
-        the agents: their screens' dialogs reorder the wall a little, later)."""
-        if len(keys) <= FIRST_READ_WORKTREES:
-            return keys
-        escalated = escalated_agents(self._escalations, {a.address for a in self._polecats})
-        order = wall_order(self._polecats, escalated, unfold=True).tiles
-        first = [key for key in ((a.rig, a.name) for a in order) if key in keys]
-        return set(first[:FIRST_READ_WORKTREES])
 
     def _refresh_rig_queue(self, store: BeadStore, rig: RigInfo, changes: ChangeSet,
                            changed: list[dict[str, Any]]) -> None:
