@@ -12,6 +12,7 @@ from gastown_tui.app.messages import PanesPolled, PanesUpdated, PaneUpdated, Tow
 from gastown_tui.app.panes import PaneTracker
 from gastown_tui.model.snapshot import TownSnapshot
 from tests.fixtures.towns import NOW, RecordedPanes, build_demo_town, settled_app
+from tests.waiting import until
 
 BIN = Path(sys.executable).parent
 
@@ -164,6 +165,89 @@ async def test_a_filter_that_matches_no_polecat_says_so_not_that_there_are_none(
         wall.set_filter("")
         await pilot.pause()
         assert "no polecat matches" not in screen_text(app)
+
+
+async def test_the_wall_filter_box_comes_with_the_first_slash_and_5_in_a_calm_town(demo):
+    """The main screen's first frame leaves out what it would hide: the wall's filter box
+    is mounted by the first /, and works as before; with nothing needing you, 5 goes to the
+    pane's events (it said the pane needs 100 columns)."""
+    from dataclasses import replace
+
+    from textual.widgets import Input
+
+    from gastown_tui.widgets.polecat_wall import PolecatWall
+
+    app = settled_app(demo)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.wait_settled()
+        screen = app.screen
+        assert not screen.query("#wall-filter")
+        app.snapshot = replace(app.snapshot, needs_you=())
+        await pilot.press("5")
+        await until(pilot, lambda: app.focused is not None and app.focused.id == "event-log",
+                    what="the events focused")
+        await pilot.press("escape", "slash")
+        box = await until(pilot, lambda: isinstance(app.focused, Input)
+                          and app.focused.id == "wall-filter" and app.focused, what="the box")
+        wall = screen.query_one(PolecatWall)
+        polecat = wall.visible_agents[0].name
+        await pilot.press(*polecat)
+        await until(pilot, lambda: [a.name for a in wall.visible_agents] == [polecat],
+                    what="the wall filtered")
+        await pilot.press("escape")
+        await until(pilot, lambda: not box.display and box.value == ""
+                    and len(wall.visible_agents) > 1, what="the filter gone")
+
+
+async def test_needs_you_and_the_gate_output_are_mounted_with_their_first_content(demo):
+    """A calm town's panes have no list of what needs you and no gate output in their
+    first frame; the first item comes with the list, under the cursor, the first gate with
+    its output, and both hide again when they end."""
+    from dataclasses import replace
+
+    from textual.app import App, ComposeResult
+    from textual.widgets import Log, OptionList
+
+    from gastown_tui.model.town_model import TownModel
+    from gastown_tui.widgets.needs_you import NeedsYou
+    from gastown_tui.widgets.refinery_queue import RefineryQueue
+    from gastown_tui.widgets.textual_internals import screen_text
+
+    town = TownModel(demo.root, clock=lambda: NOW).load()
+    assert town.needs_you and town.refineries  # (the demo town has both)
+    calm = replace(town, needs_you=(), refineries=tuple(
+        replace(r, stage="", mr="", log_tail=()) for r in town.refineries))
+    busy = replace(calm, needs_you=town.needs_you[:1], refineries=(
+        replace(calm.refineries[0], mr="gt-mr1", stage="gates:test",
+                log_tail=("collected 12 items", "12 passed in 0.4s")), *calm.refineries[1:]))
+
+    class Panes(App[None]):
+        def compose(self) -> ComposeResult:
+            yield NeedsYou(id="needs-you")
+            yield RefineryQueue(id="refinery-queue")
+
+        def show(self, snapshot) -> None:
+            self.query_one(NeedsYou).show(snapshot)
+            self.query_one(RefineryQueue).show(snapshot)
+
+    app = Panes()
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.show(calm)
+        await pilot.pause()
+        for hidden in ("#attention", "#gate-title", "#gate-log"):
+            assert not app.query(hidden), hidden
+        app.show(busy)
+        options = await until(pilot, lambda: app.query("#attention")
+                              and app.query_one("#attention", OptionList), what="the list")
+        await until(pilot, lambda: options.display and options.highlighted == 0
+                    and app.query_one(NeedsYou).selected_item == busy.needs_you[0],
+                    what="the item shown, under the cursor")
+        log = app.query_one("#gate-log", Log)
+        await until(pilot, lambda: log.display and "12 passed in 0.4s" in screen_text(app),
+                    what="the gate's output")
+        app.show(calm)
+        await until(pilot, lambda: not log.display and not options.display, what="hidden")
+        assert app.query_one(NeedsYou).selected_item is None
 
 
 async def test_help_and_quit_stay_on_the_footer_of_a_narrow_terminal(demo):

@@ -247,10 +247,11 @@ async def restore(pilot, case: Case, screen: Screen) -> Screen:
         changed = True
     if isinstance(screen, MainScreen):
         wall = screen.query_one(PolecatWall)
-        box = screen.query_one("#wall-filter", Input)
-        if box.value or box.has_class("-shown") or wall.filter_text:
-            box.value = ""
-            box.remove_class("-shown")
+        box = screen.filter_box  # (mounted by the first /)
+        if box is not None and (box.value or box.has_class("-shown")) or wall.filter_text:
+            if box is not None:
+                box.value = ""
+                box.remove_class("-shown")
             wall.set_filter("")
             changed = True
         wall.focus()

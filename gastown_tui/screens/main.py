@@ -62,10 +62,8 @@ class MainScreen(TownScreen):
             chat = MayorChat(read_only=self.room.config.read_only, id="mayor-chat")
             chat.border_title = "1 Mayor"
             yield chat
-            with Vertical(id="wall-box"):
-                wall = PolecatWall(id="polecat-wall")
-                yield wall
-                yield Input(placeholder="filter polecats", id="wall-filter", compact=True)
+            with Vertical(id="wall-box"):  # the filter box is mounted on the first /
+                yield PolecatWall(id="polecat-wall")
         with Horizontal(id="bottom-row"):
             board = ConvoyBoard(id="convoy-board")
             board.border_title = "3 Convoys"
@@ -234,7 +232,10 @@ class MainScreen(TownScreen):
 
     # ------------------------------------------------------------------ actions
     def action_focus_pane(self, pane: str) -> None:
-        widget = self.query_one(PANE_FOCUS[pane])
+        found = self.query(PANE_FOCUS[pane])
+        if pane == "needs" and not (found and found.first().display):
+            found = self.query("#event-log")  # nothing needs you: the pane's events
+        widget = found.first()
         hidden = any(not node.display for node in widget.ancestors_with_self)
         if widget.focusable and not hidden:
             widget.focus()
@@ -243,14 +244,23 @@ class MainScreen(TownScreen):
                 self.room.flash("that pane shows from 100 columns wide", "warning")
             self.query_one(PolecatWall).focus()
 
-    def action_filter(self) -> None:
-        box = self.query_one("#wall-filter", Input)
+    @property
+    def filter_box(self) -> Input | None:
+        """The wall's filter box; None until the first /."""
+        found = self.query("#wall-filter")
+        return found.first(Input) if found else None
+
+    async def action_filter(self) -> None:
+        box = self.filter_box
+        if box is None:
+            box = Input(placeholder="filter polecats", id="wall-filter", compact=True)
+            await self.query_one("#wall-box").mount(box)
         box.add_class("-shown")
         box.focus()
 
     def action_back(self) -> None:
-        box = self.query_one("#wall-filter", Input)
-        if box.has_class("-shown") or box.value:
+        box = self.filter_box
+        if box is not None and (box.has_class("-shown") or box.value):
             box.value = ""
             box.remove_class("-shown")
             self.query_one(PolecatWall).set_filter("")

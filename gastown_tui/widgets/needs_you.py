@@ -61,20 +61,28 @@ class NeedsYou(Vertical):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes="-calm")
         self._items: tuple[AttentionItem, ...] | None = None
         self._last_event: EventView | None = None
         self._folds = ""
 
     def compose(self) -> ComposeResult:
-        yield OptionList(id="attention", compact=True)
+        # The list of what needs you is mounted with its first item: a calm town's first
+        # frame has no use for it (composing and styling it, and the other hidden widgets,
+        # was ~10 ms of the first frame).
         yield Static("", id="event-folds", classes="-none", markup=False)
         yield Log(max_lines=500, id="event-log")
 
     @property
+    def attention(self) -> OptionList | None:
+        """The list of what needs you; None until the first item came."""
+        found = self.query_children("#attention")
+        return found.first(OptionList) if found else None
+
+    @property
     def selected_item(self) -> AttentionItem | None:
-        options = self.query_one("#attention", OptionList)
-        index = options.highlighted
+        options = self.attention
+        index = None if options is None else options.highlighted
         if self._items is None or index is None or not 0 <= index < len(self._items):
             return None
         return self._items[index]
@@ -85,14 +93,18 @@ class NeedsYou(Vertical):
         snapshot's own list when not given."""
         items = snapshot.needs_you if items is None else items
         if items != self._items:
-            options = self.query_one("#attention", OptionList)
-            keep = options.highlighted
-            options.clear_options()
-            options.add_options([Option(attention_prompt(i), id=f"{i.kind}:{i.key}")
-                                 for i in items])
+            prompts = [Option(attention_prompt(i), id=f"{i.kind}:{i.key}") for i in items]
+            options = self.attention
+            if options is None:
+                if items:  # highlights its first
+                    self.mount(OptionList(*prompts, id="attention", compact=True), before=0)
+            else:
+                keep = options.highlighted
+                options.clear_options()
+                options.add_options(prompts)
+                if items:
+                    options.highlighted = min(keep or 0, len(items) - 1)
             self._items = items
-            if items:
-                options.highlighted = min(keep or 0, len(items) - 1)
             self.set_class(not items, "-calm")
         self._append_events(snapshot.events)
         folds = fold_line(snapshot.events)

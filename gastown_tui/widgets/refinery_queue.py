@@ -78,9 +78,9 @@ class RefineryQueue(Vertical):
         self._gate: tuple[str, ...] | None = None
 
     def compose(self) -> ComposeResult:
+        # The running gate's title and output are mounted when a gate first runs: a queue
+        # with none has no use for them in its first frame.
         yield RowTable(COLUMNS, id="mq-table")
-        yield Static("", id="gate-title")
-        yield Log(max_lines=50, auto_scroll=True, id="gate-log")
 
     @property
     def selected_mr(self) -> str | None:
@@ -94,17 +94,19 @@ class RefineryQueue(Vertical):
 
     def _show_gate(self, snapshot: TownSnapshot, now: datetime) -> None:
         active = next((r for r in snapshot.refineries if r.stage), None)
-        title = self.query_one("#gate-title", Static)
-        log = self.query_one("#gate-log", Log)
         self.set_class(active is not None, "-merging")
         if active is None:
             if self._gate is not None:
                 self._gate = None
-                title.update("")
-                log.clear()
+                self.query_one("#gate-title", Static).update("")
+                self.query_one("#gate-log", Log).clear()
             return
-        title.update(gate_title(active, now))
+        if not self.query_children("#gate-log"):
+            self.mount(Static("", id="gate-title"), Log(max_lines=50, auto_scroll=True,
+                                                          id="gate-log"))
+        self.query_one("#gate-title", Static).update(gate_title(active, now))
         if active.log_tail != self._gate:
             self._gate = active.log_tail
+            log = self.query_one("#gate-log", Log)
             log.clear()
             log.write_lines(active.log_tail)
