@@ -102,6 +102,12 @@ def handoff(town: AgentTown) -> None:
         lambda r: bash("echo b > b.txt && git add b.txt && git commit -qm 'b' && gt done")
         if "a.txt is committed" in r.text and bead in r.text else None,
         say("Submitted after the handoff."))
+    # As a model does when the new session's first prompt comes before its SessionStart
+    # context (one CI run saw Gemini CLI send it first, under load): the prompt says run
+    # `gt prime --hook`, whose output holds the note and the hook, and the step above fires.
+    town.model.script(polecats, lambda r: bash("gt prime --hook")
+                      if "assigned:handoff" in r.text and "a.txt is committed" not in r.text
+                      else None)
     slung = town.cli.json("gt", "sling", bead, "gastown")[0]
     wait_for(lambda: town.mrs(bead), timeout=2 * town.start,  # two starts
              what="the second session's gt done")
